@@ -1,0 +1,1 @@
+"""The AQL engine: grammar, parser and compiler to SQL."""
