@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 RM_TYPES: dict[str, type[RMObject]] = {}
 """Spec type name (``"DV_QUANTITY"``) to class, for every concrete and abstract RM class."""
@@ -50,6 +50,18 @@ class RMObject(BaseModel):
         if "rm_abstract" not in cls.__dict__:
             cls.rm_abstract = False
         RM_TYPES[cls.rm_type] = cls
+
+
+_REQUIRED_MARK = {"rm_required": True}
+
+
+def mandatory(default: Any = None) -> Any:
+    """Declare an attribute the RM makes mandatory.
+
+    Readers are lenient: a missing mandatory attribute still yields a model (holding ``None``) so that the
+    validator can report every such omission at once as a REQUIRED issue instead of failing on the first.
+    """
+    return Field(default=default, json_schema_extra=_REQUIRED_MARK)
 
 
 def rm_class(type_name: str) -> type[RMObject]:
@@ -100,7 +112,9 @@ def rm_fields(cls: type[RMObject]) -> tuple[RMField, ...]:
     out = []
     for name, info in cls.model_fields.items():
         target, is_list = _unwrap(info.annotation)
-        out.append(RMField(name=name, target=target, is_list=is_list, required=info.is_required()))
+        extra = info.json_schema_extra
+        required = info.is_required() or (isinstance(extra, dict) and bool(extra.get("rm_required")))
+        out.append(RMField(name=name, target=target, is_list=is_list, required=required))
     return tuple(out)
 
 
