@@ -1,0 +1,1 @@
+"""Operational templates: OPT 1.4 to a constraint model (:mod:`.aom`), web templates and validation."""
