@@ -16,9 +16,12 @@ import types
 import typing
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, Union, get_args, get_origin
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
+
+T = TypeVar("T", bound="RMObject")
 
 RM_TYPES: dict[str, type[RMObject]] = {}
 """Spec type name (``"DV_QUANTITY"``) to class, for every concrete and abstract RM class."""
@@ -38,7 +41,9 @@ class RMObject(BaseModel):
     classes that never appear as instances (they may still be a field's declared type).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False, revalidate_instances="never")
+    model_config = ConfigDict(
+        extra="forbid", frozen=False, validate_assignment=False, revalidate_instances="never"
+    )
 
     rm_type: ClassVar[str] = "RM_OBJECT"
     rm_abstract: ClassVar[bool] = True
@@ -52,16 +57,24 @@ class RMObject(BaseModel):
         RM_TYPES[cls.rm_type] = cls
 
 
-_REQUIRED_MARK = {"rm_required": True}
+_REQUIRED_MARK: JsonDict = {"rm_required": True}
+_XML_ATTRIBUTE_MARK: JsonDict = {"rm_required": True, "xml_attribute": True}
 
 
-def mandatory(default: Any = None) -> Any:
+def mandatory(default: Any = None, *, xml_attribute: bool = False, description: str | None = None) -> Any:
     """Declare an attribute the RM makes mandatory.
 
     Readers are lenient: a missing mandatory attribute still yields a model (holding ``None``) so that the
     validator can report every such omission at once as a REQUIRED issue instead of failing on the first.
+    ``xml_attribute`` marks the one attribute ITS-XML writes as an XML attribute (``archetype_node_id``).
     """
-    return Field(default=default, json_schema_extra=_REQUIRED_MARK)
+    extra = _XML_ATTRIBUTE_MARK if xml_attribute else _REQUIRED_MARK
+    return Field(default=default, json_schema_extra=extra, description=description)
+
+
+def optional(description: str) -> Any:
+    """Declare an optional attribute with a short spec description (``None`` when absent)."""
+    return Field(default=None, description=description)
 
 
 def rm_class(type_name: str) -> type[RMObject]:
@@ -83,6 +96,7 @@ class RMField:
     target: type  # an RMObject subclass, or str / int / float / bool
     is_list: bool
     required: bool
+    xml_attribute: bool = False
 
     @property
     def is_object(self) -> bool:
@@ -113,8 +127,17 @@ def rm_fields(cls: type[RMObject]) -> tuple[RMField, ...]:
     for name, info in cls.model_fields.items():
         target, is_list = _unwrap(info.annotation)
         extra = info.json_schema_extra
-        required = info.is_required() or (isinstance(extra, dict) and bool(extra.get("rm_required")))
-        out.append(RMField(name=name, target=target, is_list=is_list, required=required))
+        marks = extra if isinstance(extra, dict) else {}
+        required = info.is_required() or bool(marks.get("rm_required"))
+        out.append(
+            RMField(
+                name=name,
+                target=target,
+                is_list=is_list,
+                required=required,
+                xml_attribute=bool(marks.get("xml_attribute")),
+            )
+        )
     return tuple(out)
 
 
@@ -122,3 +145,34 @@ def rm_fields(cls: type[RMObject]) -> tuple[RMField, ...]:
 def rm_field_map(cls: type[RMObject]) -> dict[str, RMField]:
     """``rm_fields`` keyed by attribute name."""
     return {f.name: f for f in rm_fields(cls)}
+
+
+@cache
+def _field_names(cls: type[RMObject]) -> tuple[str, ...]:
+    return tuple(cls.model_fields)
+
+
+def construct(cls: type[T], values: dict[str, Any]) -> T:
+    """Build an instance from already checked attribute values, without pydantic validation.
+
+    The format readers check every value themselves (and report errors by input path), so the model is
+    assembled the way ``model_construct`` does it, only faster: every RM attribute defaults to ``None``.
+    ``values`` must hold field names of ``cls`` only; it is not copied when it already holds all of them.
+    """
+    obj = cls.__new__(cls)
+    names = _field_names(cls)
+    if len(values) == len(names):
+        data = values
+        fields_set = set(values)
+    else:
+        data = dict.fromkeys(names)
+        data.update(values)
+        fields_set = set(values)
+    _setattr(obj, "__dict__", data)
+    _setattr(obj, "__pydantic_fields_set__", fields_set)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+_setattr = object.__setattr__

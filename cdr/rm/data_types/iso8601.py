@@ -1,0 +1,186 @@
+"""ISO 8601 date, time, date-time and duration strings as openEHR uses them.
+
+The RM keeps temporal values as the strings that were sent (lossless round trips); these pure functions check
+them and turn them into numbers or Python values. openEHR allows partial values ("2021", "2021-03",
+"2021-03-04T10") and both the extended and the basic ISO format; weeks may be mixed with other duration
+components (an openEHR deviation from ISO 8601), and a duration may be negative ("-P1D").
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_DATE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?|(?P<bm>\d{2})(?P<bd>\d{2}))?$")
+_TIME = re.compile(
+    r"^(?P<h>\d{2})(?:(?P<sep>:?)(?P<mi>\d{2})(?:(?P=sep)(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_NUM = r"(\d+(?:[.,]\d+)?)"
+_DURATION = re.compile(
+    rf"^(?P<neg>-)?P(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?$"
+)
+
+SECONDS_PER_DAY = 86400.0
+DAYS_PER_MONTH = 30.43685
+"""Average month length openEHR uses to turn durations with months into seconds."""
+DAYS_PER_YEAR = 365.24219
+"""Average year length openEHR uses to turn durations with years into seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class DateParts:
+    """A possibly partial calendar date."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def to_date(self) -> dt.date:
+        """The date, with a missing month or day taken as the first."""
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeParts:
+    """A possibly partial time of day with an optional zone offset in minutes."""
+
+    hour: int
+    minute: int | None = None
+    second: int | None = None
+    fraction: str = ""
+    offset_minutes: int | None = None
+
+    def to_time(self) -> dt.time:
+        """The time, missing parts taken as zero; aware when a zone was given."""
+        micro = int((self.fraction + "000000")[:6]) if self.fraction else 0
+        tz = None if self.offset_minutes is None else dt.timezone(dt.timedelta(minutes=self.offset_minutes))
+        hour = 0 if self.hour == 24 else self.hour
+        return dt.time(hour, self.minute or 0, self.second or 0, micro, tzinfo=tz)
+
+    def seconds(self) -> float:
+        """Seconds since midnight, ignoring the zone."""
+        frac = float("0." + self.fraction) if self.fraction else 0.0
+        return self.hour * 3600 + (self.minute or 0) * 60 + (self.second or 0) + frac
+
+
+def parse_date(value: str) -> DateParts | None:
+    """The parts of an ISO 8601 (possibly partial) date, ``None`` when it is not one.
+
+    >>> parse_date("2021-02-29") is None, parse_date("2020-02-29").day, parse_date("2021").month
+    (True, 29, None)
+    """
+    m = _DATE.match(value)
+    if m is None:
+        return None
+    year = int(m.group("y"))
+    month_s = m.group("m") or m.group("bm")
+    day_s = m.group("d") or m.group("bd")
+    month = int(month_s) if month_s else None
+    day = int(day_s) if day_s else None
+    if month is not None and not 1 <= month <= 12:
+        return None
+    if day is not None and (month is None or not 1 <= day <= calendar.monthrange(year, month)[1]):
+        return None
+    return DateParts(year, month, day)
+
+
+def parse_time(value: str) -> TimeParts | None:
+    """The parts of an ISO 8601 (possibly partial) time of day, ``None`` when it is not one.
+
+    >>> parse_time("10:30:00.5+01:00").offset_minutes, parse_time("25:00") is None
+    (60, True)
+    """
+    m = _TIME.match(value)
+    if m is None:
+        return None
+    hour = int(m.group("h"))
+    minute = int(m.group("mi")) if m.group("mi") else None
+    second = int(m.group("s")) if m.group("s") else None
+    if hour > 24 or (minute is not None and minute > 59) or (second is not None and second > 59):
+        return None
+    if hour == 24 and (minute or second or m.group("f")):
+        return None  # 24:00:00 is the end of the day and nothing later
+    offset = None
+    tz = m.group("tz")
+    if tz == "Z":
+        offset = 0
+    elif tz:
+        digits = tz[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        if hours > 14 or minutes > 59:
+            return None
+        offset = (hours * 60 + minutes) * (-1 if tz[0] == "-" else 1)
+    return TimeParts(hour, minute, second, m.group("f") or "", offset)
+
+
+def parse_date_time(value: str) -> tuple[DateParts, TimeParts | None] | None:
+    """The date and time parts of an ISO 8601 (possibly partial) date-time, ``None`` when it is not one.
+
+    A date alone is a valid partial date-time.
+    """
+    date_s, sep, time_s = value.partition("T")
+    date = parse_date(date_s)
+    if date is None:
+        return None
+    if not sep:
+        return date, None
+    if date.day is None:
+        return None  # a time needs a complete date
+    time = parse_time(time_s)
+    return None if time is None else (date, time)
+
+
+def is_valid_date(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 date (``2021``, ``2021-03``, ``2021-03-04``, ``20210304``)."""
+    return parse_date(value) is not None
+
+
+def is_valid_time(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 time of day (``10``, ``10:30``, ``10:30:00.123Z``)."""
+    return parse_time(value) is not None
+
+
+def is_valid_date_time(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 date-time (partial forms down to a year allowed)."""
+    return parse_date_time(value) is not None
+
+
+def duration_seconds(value: str) -> float | None:
+    """The length of an ISO 8601 duration in seconds (openEHR average month and year), ``None`` if invalid.
+
+    >>> duration_seconds("PT1H30M"), duration_seconds("-P1W1D"), duration_seconds("P"), duration_seconds("PT")
+    (5400.0, -691200.0, None, None)
+    """
+    m = _DURATION.match(value)
+    if m is None or value.endswith(("P", "T")):
+        return None
+    years, months, weeks, days, hours, minutes, seconds = (
+        float(g.replace(",", ".")) if g else 0.0 for g in m.groups()[1:]
+    )
+    total = (
+        (years * DAYS_PER_YEAR + months * DAYS_PER_MONTH + weeks * 7 + days) * SECONDS_PER_DAY
+        + hours * 3600
+        + minutes * 60
+        + seconds
+    )
+    return -total if m.group("neg") else total
+
+
+def is_valid_duration(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 duration (``P1Y2M``, ``PT0.5S``, ``P2W3D``, ``-P1D``)."""
+    return duration_seconds(value) is not None
+
+
+def date_time_seconds(value: str) -> float | None:
+    """Seconds since 1970-01-01T00:00Z for a (partial) date-time; no zone is read as UTC."""
+    parsed = parse_date_time(value)
+    if parsed is None:
+        return None
+    date, time = parsed
+    days = (date.to_date() - dt.date(1970, 1, 1)).days
+    if time is None:
+        return days * SECONDS_PER_DAY
+    return days * SECONDS_PER_DAY + time.seconds() - (time.offset_minutes or 0) * 60
