@@ -1,0 +1,559 @@
+"""OPT 1.4 XML to the constraint model of :mod:`cdr.template.aom`, refusing broken templates.
+
+One pass over the lxml tree both checks the structure (against :data:`opt_schema.SCHEMA`: unknown elements,
+missing or repeated elements) and builds the model, collecting every problem before raising one
+:class:`~cdr.errors.TemplateError`. The hot path avoids XPath and ``QName``: children are grouped by local
+name through a cached tag table, and constraint objects are built through a dispatch table on ``xsi:type``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from lxml import etree
+
+from cdr.errors import TemplateError
+from cdr.template import aom
+from cdr.template.opt_schema import (
+    C_PRIMITIVE_TYPES,
+    OPENEHR_NS,
+    SCHEMA,
+    TOLERATED,
+    UNBOUNDED,
+)
+from cdr.template.paths import attribute_path, child_path
+
+_Element = etree._Element
+Groups = dict[str, list[_Element]]
+N = TypeVar("N")
+
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_NO_NS = "\x00"  # marks a tag outside the openEHR namespaces in the local-name cache
+
+
+def load_opt(source: bytes | str | Path) -> aom.OperationalTemplate:
+    """Load an operational template from XML bytes, XML text, or a file path (``Path`` or an existing
+    file's name)."""
+    if isinstance(source, Path):
+        return parse_opt(source.read_bytes())
+    if isinstance(source, str):
+        text = source.lstrip()
+        if not text.startswith("<") and text and len(text) < 4096 and Path(text).is_file():
+            return parse_opt(Path(text).read_bytes())
+        return parse_opt(source.encode("utf-8"))
+    return parse_opt(source)
+
+
+def parse_opt(xml: bytes) -> aom.OperationalTemplate:
+    """Parse OPT 1.4 XML; raise :class:`TemplateError` listing every problem if it is not usable."""
+    root, warnings = _parse_xml(xml)
+    ctx = _Context(warnings)
+    template = ctx.template(root)
+    if ctx.errors or template is None:
+        n = len(ctx.errors)
+        raise TemplateError(
+            f"invalid operational template ({n} problem{'s' * (n != 1)}): {ctx.errors[0]}", ctx.errors
+        )
+    return template
+
+
+# ----------------------------------------------------------------------------------- XML level
+
+
+def _parse_xml(xml: bytes) -> tuple[_Element, list[str]]:
+    if not xml.strip():
+        raise TemplateError("not an operational template: the document is empty")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
+    warnings: list[str] = []
+    try:
+        root = etree.fromstring(xml, parser)
+    except etree.XMLSyntaxError as exc:
+        log = list(exc.error_log)  # type: ignore[call-overload]
+        if log and all(e.domain_name == "NAMESPACE" for e in log):
+            # e.g. a malformed xmlns:xsi URI: the document is well-formed, only a namespace name is bad.
+            root = etree.fromstring(
+                xml, etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
+            )
+            warnings.extend(f"line {e.line}: {e.message}" for e in log)
+        else:
+            raise TemplateError(
+                f"not an operational template: the document is not well-formed XML ({exc})"
+            ) from exc
+    if root is None:
+        raise TemplateError("not an operational template: no root element")
+    qname = etree.QName(root)
+    if qname.localname != "template" or qname.namespace not in OPENEHR_NS:
+        found = f"{{{qname.namespace}}}{qname.localname}" if qname.namespace else qname.localname
+        raise TemplateError(
+            f"not an operational template: the root element is <{found}>, expected <template> in the "
+            "openEHR namespace http://schemas.openehr.org/v1"
+        )
+    return root, warnings
+
+
+def _where(el: _Element) -> str:
+    """A readable location for messages: line number and element path with sibling indexes."""
+    parts = []
+    node: _Element | None = el
+    while node is not None:
+        name = etree.QName(node).localname
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if isinstance(c.tag, str) and etree.QName(c).localname == name]
+            if len(same) > 1:
+                name += f"[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return f"line {el.sourceline}: /" + "/".join(reversed(parts))
+
+
+def _xsi_type(el: _Element) -> str | None:
+    value = el.get(XSI_TYPE)
+    if value is None:
+        for key, v in el.attrib.items():
+            if isinstance(key, str) and (
+                key.endswith("}type") or key == "type"
+            ):  # an xsi prefix bound to a malformed namespace URI
+                value = str(v)
+                break
+    if value is None:
+        return None
+    return value.rpartition(":")[2].strip()
+
+
+_TRUE = {"true": True, "1": True, "false": False, "0": False}
+
+
+class _Context:
+    """Collects problems and holds the tag cache while one document is built."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        self.errors: list[str] = []
+        self.warnings = warnings
+        self.local: dict[str, str] = {}
+        self.language = ""
+
+    # -- structure
+
+    def error(self, el: _Element, message: str) -> None:
+        self.errors.append(f"{_where(el)}: {message}")
+
+    def groups(self, el: _Element, type_name: str) -> Groups:
+        """Children of ``el`` by local name, after checking them against the schema for ``type_name``."""
+        allowed = SCHEMA[type_name]
+        out: Groups = {}
+        local = self.local
+        for child in el:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            name = local.get(tag)
+            if name is None:
+                name = local[tag] = _local_name(tag)
+            if name in allowed:
+                lst = out.get(name)
+                if lst is None:
+                    out[name] = [child]
+                else:
+                    lst.append(child)
+            elif name in TOLERATED.get(type_name, ()):
+                self.warnings.append(f"{_where(child)}: misplaced element <{name}> in {type_name} ignored")
+            else:
+                shown = tag[tag.find("}") + 1 :] if name == _NO_NS else name
+                self.error(child, f"unexpected element <{shown}> in {type_name}")
+        for name, (lo, hi) in allowed.items():
+            n = len(out.get(name, ()))
+            if n < lo:
+                self.error(el, f"missing mandatory element <{name}> ({type_name})")
+            elif hi != UNBOUNDED and n > hi:
+                self.error(
+                    out[name][hi], f"element <{name}> given {n} times, at most {hi} allowed ({type_name})"
+                )
+        return out
+
+    def leaf(self, el: _Element) -> str:
+        """The text of a simple-content element (no child elements allowed)."""
+        for child in el:
+            if child.tag.__class__ is str:
+                self.error(
+                    child, f"unexpected element inside <{etree.QName(el).localname}>, which holds text"
+                )
+                break
+        return el.text or ""
+
+    def text(self, g: Groups, name: str, default: str | None = None) -> str | None:
+        lst = g.get(name)
+        return self.leaf(lst[0]).strip() if lst else default
+
+    def texts(self, g: Groups, name: str) -> list[str]:
+        return [self.leaf(e).strip() for e in g.get(name, ())]
+
+    def required_text(self, g: Groups, name: str, owner: _Element) -> str:
+        lst = g.get(name)
+        if not lst:
+            return ""  # already reported as missing
+        value = self.leaf(lst[0]).strip()
+        if not value:
+            self.error(lst[0], f"<{name}> must not be empty")
+        return value
+
+    def boolean(self, g: Groups, name: str, default: bool) -> bool:
+        lst = g.get(name)
+        if not lst:
+            return default
+        raw = self.leaf(lst[0]).strip().lower()
+        value = _TRUE.get(raw)
+        if value is None:
+            self.error(lst[0], f"<{name}> is not a boolean: {raw!r}")
+            return default
+        return value
+
+    def number(self, el: _Element, conv: Callable[[str], N]) -> N | None:
+        raw = self.leaf(el).strip()
+        try:
+            return conv(raw)
+        except ValueError:
+            self.error(el, f"<{etree.QName(el).localname}> is not a number: {raw!r}")
+            return None
+
+    def object_id(self, g: Groups, name: str, optional: bool = False) -> str | None:
+        """The ``value`` of an OBJECT_ID-typed child (template_id, uid, archetype_id, terminology_id);
+        with ``optional``, an empty element (``<terminology_id/>``) counts as absent."""
+        lst = g.get(name)
+        if not lst:
+            return None
+        if optional and len(lst[0]) == 0 and not (lst[0].text or "").strip():
+            return None
+        inner = self.groups(lst[0], "OBJECT_ID")
+        return self.required_text(inner, "value", lst[0])
+
+    def code_phrase(self, el: _Element) -> aom.CodePhrase:
+        g = self.groups(el, "CODE_PHRASE")
+        return aom.CodePhrase(
+            self.object_id(g, "terminology_id") or "", self.required_text(g, "code_string", el)
+        )
+
+    def dictionary(self, els: list[_Element]) -> dict[str, str]:
+        """StringDictionaryItem elements (``<x id="key">value</x>``) to a dict."""
+        out: dict[str, str] = {}
+        for e in els:
+            key = e.get("id")
+            if key is None:
+                self.error(e, "missing attribute id")
+                continue
+            out[key] = self.leaf(e)
+        return out
+
+    def interval(self, el: _Element, conv: Callable[[str], N]) -> aom.Interval[N]:
+        g = self.groups(el, "INTERVAL")
+        lower_unbounded = self.boolean(g, "lower_unbounded", False)
+        upper_unbounded = self.boolean(g, "upper_unbounded", False)
+        lower = upper = None
+        if not lower_unbounded:
+            if "lower" in g:
+                lower = self.number(g["lower"][0], conv)
+            else:
+                self.error(el, "bounded interval without <lower>")
+        if not upper_unbounded:
+            if "upper" in g:
+                upper = self.number(g["upper"][0], conv)
+            else:
+                self.error(el, "bounded interval without <upper>")
+        return aom.Interval(
+            lower,
+            upper,
+            self.boolean(g, "lower_included", True),
+            self.boolean(g, "upper_included", True),
+        )
+
+    # -- the template
+
+    def template(self, el: _Element) -> aom.OperationalTemplate | None:
+        from cdr.template import opt_sections
+
+        g = self.groups(el, "OPERATIONAL_TEMPLATE")
+        language = self.code_phrase(g["language"][0]) if "language" in g else None
+        self.language = language.code_string if language else ""
+        template_id = self.object_id(g, "template_id")
+        concept = self.required_text(g, "concept", el)
+        uid = self.object_id(g, "uid")
+        definition = None
+        if "definition" in g:
+            definition = self.definition(g["definition"][0])
+        if self.errors or definition is None or language is None or not template_id:
+            return None
+        tpl = aom.OperationalTemplate(
+            template_id=template_id,
+            concept=concept,
+            language=language,
+            definition=definition,
+            uid=uid,
+            is_controlled=self.boolean(g, "is_controlled", False) if "is_controlled" in g else None,
+            warnings=self.warnings,
+        )
+        opt_sections.fill_sections(self, g, tpl)
+        return tpl if not self.errors else None
+
+    def definition(self, el: _Element) -> aom.CArchetypeRoot | None:
+        kind = _xsi_type(el) or "C_ARCHETYPE_ROOT"
+        if kind != "C_ARCHETYPE_ROOT":
+            self.error(el, f"the definition must be a C_ARCHETYPE_ROOT, not {kind}")
+            return None
+        node = self.c_object(el, kind, None, "/")
+        return node if isinstance(node, aom.CArchetypeRoot) else None
+
+    # -- constraint objects
+
+    def c_object(
+        self, el: _Element, kind: str, parent: aom.CAttribute | None, attr_path: str
+    ) -> aom.CObject | None:
+        build = _BUILDERS.get(kind)
+        if build is None:
+            self.error(el, f"unknown constraint type xsi:type={kind!r}")
+            return None
+        g = self.groups(el, kind)
+        rm_type = self.required_text(g, "rm_type_name", el)
+        node_id = self.text(g, "node_id", "") or ""
+        occurrences = self.interval(g["occurrences"][0], int) if "occurrences" in g else None
+        return build(self, el, g, rm_type, node_id, occurrences, parent, attr_path)
+
+    def attributes(self, owner: aom.CComplexObject, els: list[_Element]) -> None:
+        base = owner.path
+        for el in els:
+            kind = _xsi_type(el)
+            if kind is None:
+                kind = "C_MULTIPLE_ATTRIBUTE" if _has_child(el, "cardinality") else "C_SINGLE_ATTRIBUTE"
+            if kind not in ("C_SINGLE_ATTRIBUTE", "C_MULTIPLE_ATTRIBUTE"):
+                self.error(el, f"unknown attribute type xsi:type={kind!r}")
+                continue
+            g = self.groups(el, kind)
+            name = self.required_text(g, "rm_attribute_name", el)
+            existence = self.interval(g["existence"][0], int) if "existence" in g else None
+            attr: aom.CAttribute
+            if kind == "C_MULTIPLE_ATTRIBUTE":
+                card = None
+                if "cardinality" in g:
+                    cg = self.groups(g["cardinality"][0], "CARDINALITY")
+                    card = aom.Cardinality(
+                        self.interval(cg["interval"][0], int) if "interval" in cg else aom.Interval(0, None),
+                        self.boolean(cg, "is_ordered", True),
+                        self.boolean(cg, "is_unique", False),
+                    )
+                attr = aom.CMultipleAttribute(name, existence, parent=owner, cardinality=card)
+            else:
+                attr = aom.CSingleAttribute(name, existence, parent=owner)
+            attr.match_negated = self.boolean(g, "match_negated", False)
+            path = attribute_path(base, name)
+            children = attr.children
+            for child_el in g.get("children", ()):
+                child_kind = _xsi_type(child_el)
+                if child_kind is None:
+                    self.error(child_el, "constraint object without xsi:type")
+                    continue
+                child = self.c_object(child_el, child_kind, attr, path)
+                if child is not None:
+                    children.append(child)
+            owner.attributes.append(attr)
+
+
+def _local_name(tag: str) -> str:
+    if tag[0] == "{":
+        ns, _, name = tag[1:].partition("}")
+        return name if ns in OPENEHR_NS else _NO_NS
+    return _NO_NS
+
+
+def _has_child(el: _Element, name: str) -> bool:
+    return any(isinstance(c.tag, str) and c.tag.endswith("}" + name) for c in el)
+
+
+# ------------------------------------------------------------------------------ object builders
+
+Builder = Callable[
+    [_Context, _Element, Groups, str, str, "aom.Interval[int] | None", "aom.CAttribute | None", str],
+    "aom.CObject | None",
+]
+
+
+def _complex(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    node = aom.CComplexObject(rm_type, node_id, occ, parent, child_path(attr_path, node_id))
+    if "attributes" in g:
+        ctx.attributes(node, g["attributes"])
+    return node
+
+
+def _root(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    archetype_id = ctx.object_id(g, "archetype_id") or ""
+    path = "/" if parent is None else child_path(attr_path, archetype_id)
+    node = aom.CArchetypeRoot(
+        rm_type,
+        node_id,
+        occ,
+        parent,
+        path,
+        archetype_id=archetype_id,
+        template_id=ctx.object_id(g, "template_id"),
+        default_language=ctx.language,
+    )
+    if "term_definitions" in g:
+        node.term_definitions[ctx.language] = terms(ctx, g["term_definitions"])
+    if "term_bindings" in g:
+        node.term_bindings = term_bindings(ctx, g["term_bindings"])
+    if "attributes" in g:
+        ctx.attributes(node, g["attributes"])
+    return node
+
+
+def terms(ctx: _Context, els: list[_Element]) -> dict[str, aom.ArchetypeTerm]:
+    """ARCHETYPE_TERM elements (``<x code="at0001"><items id="text">...``) by code."""
+    out: dict[str, aom.ArchetypeTerm] = {}
+    for e in els:
+        code = e.get("code")
+        items = ctx.groups(e, "ARCHETYPE_TERM").get("items", [])
+        if code is None:
+            ctx.error(e, "term without a code attribute")
+            continue
+        out[code] = aom.ArchetypeTerm(code, ctx.dictionary(items))
+    return out
+
+
+def term_bindings(ctx: _Context, els: list[_Element]) -> aom.TermBindings:
+    out: aom.TermBindings = {}
+    for e in els:
+        terminology = e.get("terminology") or ""
+        table = out.setdefault(terminology, {})
+        for item in ctx.groups(e, "TermBindingSet").get("items", ()):
+            ig = ctx.groups(item, "TERM_BINDING_ITEM")
+            code = item.get("code")
+            if code is None:
+                ctx.error(item, "term binding without a code attribute")
+            elif "value" in ig:
+                table[code] = ctx.code_phrase(ig["value"][0])
+    return out
+
+
+def _slot(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    from cdr.template.opt_sections import assertion
+
+    return aom.ArchetypeSlot(
+        rm_type,
+        node_id,
+        occ,
+        parent,
+        child_path(attr_path, node_id),
+        includes=[assertion(ctx, e) for e in g.get("includes", ())],
+        excludes=[assertion(ctx, e) for e in g.get("excludes", ())],
+    )
+
+
+def _internal_ref(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    target = ctx.required_text(g, "target_path", el)
+    return aom.ArchetypeInternalRef(rm_type, node_id, occ, parent, child_path(attr_path, node_id), target)
+
+
+def _constraint_ref(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    ref = ctx.required_text(g, "reference", el)
+    return aom.ConstraintRef(rm_type, node_id, occ, parent, child_path(attr_path, node_id), ref)
+
+
+def _primitive_object(
+    ctx: _Context,
+    el: _Element,
+    g: Groups,
+    rm_type: str,
+    node_id: str,
+    occ: aom.Interval[int] | None,
+    parent: aom.CAttribute | None,
+    attr_path: str,
+) -> aom.CObject:
+    from cdr.template.opt_sections import primitive
+
+    item = None
+    if "item" in g:
+        item_el = g["item"][0]
+        kind = _xsi_type(item_el)
+        if kind not in C_PRIMITIVE_TYPES:
+            ctx.error(item_el, f"unknown primitive constraint xsi:type={kind!r}")
+        else:
+            item = primitive(ctx, item_el, kind)
+    return aom.CPrimitiveObject(rm_type, node_id, occ, parent, child_path(attr_path, node_id), item)
+
+
+def _domain(name: str) -> Builder:
+    def build(
+        ctx: _Context,
+        el: _Element,
+        g: Groups,
+        rm_type: str,
+        node_id: str,
+        occ: aom.Interval[int] | None,
+        parent: aom.CAttribute | None,
+        attr_path: str,
+    ) -> aom.CObject | None:
+        from cdr.template import opt_sections
+
+        node: aom.CObject = opt_sections.DOMAIN_TYPES[name](rm_type, node_id, occ, parent, attr_path)
+        node.path = child_path(attr_path, node_id)
+        opt_sections.fill_domain(ctx, node, g)
+        return node
+
+    return build
+
+
+_BUILDERS: dict[str, Builder] = {
+    "C_COMPLEX_OBJECT": _complex,
+    "C_ARCHETYPE_ROOT": _root,
+    "ARCHETYPE_SLOT": _slot,
+    "ARCHETYPE_INTERNAL_REF": _internal_ref,
+    "CONSTRAINT_REF": _constraint_ref,
+    "C_PRIMITIVE_OBJECT": _primitive_object,
+    **{k: _domain(k) for k in ("C_CODE_PHRASE", "C_CODE_REFERENCE", "C_DV_ORDINAL", "C_DV_SCALE")},
+    **{k: _domain(k) for k in ("C_DV_QUANTITY", "C_DV_STATE")},
+}
