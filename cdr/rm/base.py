@@ -152,27 +152,32 @@ def _field_names(cls: type[RMObject]) -> tuple[str, ...]:
     return tuple(cls.model_fields)
 
 
-def construct(cls: type[T], values: dict[str, Any]) -> T:
-    """Build an instance from already checked attribute values, without pydantic validation.
+@cache
+def empty_values(cls: type[RMObject]) -> dict[str, Any]:
+    """Every attribute of ``cls`` mapped to ``None``; copy it to start the values of a new instance."""
+    return dict.fromkeys(_field_names(cls))
 
-    The format readers check every value themselves (and report errors by input path), so the model is
-    assembled the way ``model_construct`` does it, only faster: every RM attribute defaults to ``None``.
-    ``values`` must hold field names of ``cls`` only; it is not copied when it already holds all of them.
+
+def assemble(cls: type[T], values: dict[str, Any], fields_set: set[str]) -> T:
+    """Make an instance from a dict holding *every* attribute of ``cls``, without validation.
+
+    This is what ``model_construct`` does, minus its per-field bookkeeping: format readers check values
+    themselves and call this once per node, so it has to be cheap. ``values`` becomes the instance's
+    ``__dict__`` (not copied); ``fields_set`` the attributes the input set explicitly.
     """
     obj = cls.__new__(cls)
-    names = _field_names(cls)
-    if len(values) == len(names):
-        data = values
-        fields_set = set(values)
-    else:
-        data = dict.fromkeys(names)
-        data.update(values)
-        fields_set = set(values)
-    _setattr(obj, "__dict__", data)
+    _setattr(obj, "__dict__", values)
     _setattr(obj, "__pydantic_fields_set__", fields_set)
     _setattr(obj, "__pydantic_extra__", None)
     _setattr(obj, "__pydantic_private__", None)
     return obj
+
+
+def construct(cls: type[T], values: dict[str, Any]) -> T:
+    """Build an instance from already checked attribute values (field names of ``cls`` only), unvalidated."""
+    data = empty_values(cls).copy()
+    data.update(values)
+    return assemble(cls, data, set(values))
 
 
 _setattr = object.__setattr__
