@@ -59,6 +59,31 @@ def parse_opt(xml: bytes) -> aom.OperationalTemplate:
     return template
 
 
+def parse_constraint(xml: bytes, language: str = "en") -> aom.CObject:
+    """Parse a standalone C_OBJECT fragment (any root element carrying the ``xsi:type``), as tools and test
+    suites exchange single constraints; its path is ``/``. Raises :class:`TemplateError` as :func:`parse_opt`
+    does."""
+    if not xml.strip():
+        raise TemplateError("not a constraint: the document is empty")
+    try:
+        root = etree.fromstring(
+            xml, etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+        )
+    except etree.XMLSyntaxError as exc:
+        raise TemplateError(f"not a constraint: the document is not well-formed XML ({exc})") from exc
+    ctx = _Context([])
+    ctx.language = language
+    kind = _xsi_type(root)
+    node = ctx.c_object(root, kind, None, "/") if kind else None
+    if kind is None:
+        ctx.error(root, "constraint object without xsi:type")
+    if ctx.errors or node is None:
+        raise TemplateError(
+            f"invalid constraint: {ctx.errors[0] if ctx.errors else 'nothing built'}", ctx.errors
+        )
+    return node
+
+
 # ----------------------------------------------------------------------------------- XML level
 
 
@@ -365,6 +390,11 @@ def _local_name(tag: str) -> str:
     return _NO_NS
 
 
+def _path(parent: aom.CAttribute | None, attr_path: str, node_id: str) -> str:
+    """A node's template path: ``/`` for the outermost object, else its attribute path plus its id."""
+    return "/" if parent is None else child_path(attr_path, node_id)
+
+
 def _has_child(el: _Element, name: str) -> bool:
     return any(isinstance(c.tag, str) and c.tag.endswith("}" + name) for c in el)
 
@@ -387,7 +417,7 @@ def _complex(
     parent: aom.CAttribute | None,
     attr_path: str,
 ) -> aom.CObject:
-    node = aom.CComplexObject(rm_type, node_id, occ, parent, child_path(attr_path, node_id))
+    node = aom.CComplexObject(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id))
     if "attributes" in g:
         ctx.attributes(node, g["attributes"])
     return node
@@ -469,7 +499,7 @@ def _slot(
         node_id,
         occ,
         parent,
-        child_path(attr_path, node_id),
+        _path(parent, attr_path, node_id),
         includes=[assertion(ctx, e) for e in g.get("includes", ())],
         excludes=[assertion(ctx, e) for e in g.get("excludes", ())],
     )
@@ -486,7 +516,7 @@ def _internal_ref(
     attr_path: str,
 ) -> aom.CObject:
     target = ctx.required_text(g, "target_path", el)
-    return aom.ArchetypeInternalRef(rm_type, node_id, occ, parent, child_path(attr_path, node_id), target)
+    return aom.ArchetypeInternalRef(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), target)
 
 
 def _constraint_ref(
@@ -500,7 +530,7 @@ def _constraint_ref(
     attr_path: str,
 ) -> aom.CObject:
     ref = ctx.required_text(g, "reference", el)
-    return aom.ConstraintRef(rm_type, node_id, occ, parent, child_path(attr_path, node_id), ref)
+    return aom.ConstraintRef(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), ref)
 
 
 def _primitive_object(
@@ -523,7 +553,7 @@ def _primitive_object(
             ctx.error(item_el, f"unknown primitive constraint xsi:type={kind!r}")
         else:
             item = primitive(ctx, item_el, kind)
-    return aom.CPrimitiveObject(rm_type, node_id, occ, parent, child_path(attr_path, node_id), item)
+    return aom.CPrimitiveObject(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), item)
 
 
 def _domain(name: str) -> Builder:
@@ -540,7 +570,7 @@ def _domain(name: str) -> Builder:
         from cdr.template import opt_sections
 
         node: aom.CObject = opt_sections.DOMAIN_TYPES[name](rm_type, node_id, occ, parent, attr_path)
-        node.path = child_path(attr_path, node_id)
+        node.path = _path(parent, attr_path, node_id)
         opt_sections.fill_domain(ctx, node, g)
         return node
 

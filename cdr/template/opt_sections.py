@@ -124,7 +124,7 @@ def _ordinal(ctx: _Context, el: _Element, conv: Callable[[str], float]) -> aom.O
     sg = ctx.groups(g["symbol"][0], "DV_CODED_TEXT")
     if "defining_code" not in sg:
         return None
-    return aom.OrdinalItem(value, ctx.code_phrase(sg["defining_code"][0]), ctx.text(sg, "value"))
+    return aom.OrdinalItem(value, ctx.code_phrase(sg["defining_code"][0]), ctx.text(sg, "value") or None)
 
 
 def _quantity_item(ctx: _Context, el: _Element) -> aom.CQuantityItem:
