@@ -1,0 +1,438 @@
+"""The EHRbase-compatible web template (format 2.3) of an operational template.
+
+A web template is the OPT reduced to what a form or a FLAT client needs: one node per archetyped object,
+with a FLAT-path-safe ``id``, names and descriptions per language, occurrences, the AQL path, and for data
+values the ``inputs``. Following EHRbase (the reference for this JSON), the builder
+
+* folds structural containers (ITEM_TREE, ITEM_LIST, ITEM_SINGLE, ITEM_TABLE, HISTORY, and an EVENT that
+  occurs at most once) into their parent, so their content hangs from the entry;
+* replaces an ELEMENT with its value when it has one value type (the node keeps the element's name and
+  occurrences, the path ends in ``/value``); with several types the ELEMENT keeps one ``<type>_value`` child
+  per type; with none (any data value) it lists every data value type;
+* merges a DV_CODED_TEXT | DV_TEXT choice into one open DV_CODED_TEXT with an ``other`` input;
+* adds the RM attributes clients fill from context (see :mod:`cdr.template.web_template_rm`);
+* skips archetype slots that the template leaves unfilled;
+* makes ids unique among siblings by appending 2, 3, ...
+
+Name predicates appear in ``aqlPath`` only where the template constrains the node's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import cdr.rm  # noqa: F401  (fills the RM type registry used by is_rm_subtype)
+from cdr.rm.base import is_rm_subtype
+from cdr.template.aom import (
+    ArchetypeInternalRef,
+    CArchetypeRoot,
+    CAttribute,
+    CCodePhrase,
+    CComplexObject,
+    CMultipleAttribute,
+    CObject,
+    CPrimitiveObject,
+    CString,
+    OperationalTemplate,
+)
+from cdr.template.paths import parse_path
+from cdr.template.web_template_inputs import Json, TermContext, coded_text_inputs, inputs_for
+from cdr.template.web_template_rm import (
+    CONTEXT_ATTRIBUTES,
+    RmNodeSpec,
+    missing_attributes,
+    rm_attribute_spec,
+)
+
+WEB_TEMPLATE_VERSION = "2.3"
+
+FOLDED_TYPES = frozenset({"ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "ITEM_STRUCTURE", "HISTORY"})
+"""Containers whose content EHRbase lifts into the parent node."""
+
+ANY_VALUE_TYPES = ("DV_TEXT", "DV_CODED_TEXT", "DV_MULTIMEDIA", "DV_PARSABLE", "DV_STATE", "DV_BOOLEAN",
+                   "DV_IDENTIFIER", "DV_URI", "DV_EHR_URI", "DV_DURATION", "DV_QUANTITY", "DV_COUNT",
+                   "DV_PROPORTION", "DV_DATE_TIME", "DV_TIME", "DV_ORDINAL", "DV_DATE")
+"""The value types listed for an ELEMENT whose value is unconstrained, in EHRbase's order."""
+
+_SKIPPED_ATTRIBUTES = frozenset({"name", "null_flavour", "archetype_details", "uid", "feeder_audit", "links"})
+
+
+@dataclass(slots=True, eq=False)
+class WebTemplateNode:
+    """One node of the web template tree; :meth:`to_json` writes it with EHRbase's key order."""
+
+    rm_type: str
+    aql_path: str
+    min: int
+    max: int
+    name: str | None = None
+    localized_name: str | None = None
+    node_id: str | None = None
+    localized_names: dict[str, str] = field(default_factory=dict)
+    localized_descriptions: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    children: list[WebTemplateNode] = field(default_factory=list)
+    inputs: list[Json] = field(default_factory=list)
+    in_context: bool = False
+    proportion_types: list[str] = field(default_factory=list)
+    cardinalities: list[tuple[int, int, list[WebTemplateNode]]] = field(default_factory=list)
+    id: str = ""
+    id_base: str | None = None  # when the id is not derived from the name (``quantity_value``)
+
+    def to_json(self) -> Json:
+        out: Json = {"id": self.id}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.localized_name is not None:
+            out["localizedName"] = self.localized_name
+        out["rmType"] = self.rm_type
+        if self.node_id:
+            out["nodeId"] = self.node_id
+        out["min"] = self.min
+        out["max"] = self.max
+        if self.cardinalities:
+            out["cardinalities"] = [{"min": lo, "max": hi, "ids": [n.id for n in nodes]}
+                                    for lo, hi, nodes in self.cardinalities]
+        if self.localized_names:
+            out["localizedNames"] = dict(self.localized_names)
+        if self.localized_descriptions:
+            out["localizedDescriptions"] = dict(self.localized_descriptions)
+        if self.aql_path:
+            out["aqlPath"] = self.aql_path
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
+        if self.inputs:
+            out["inputs"] = self.inputs
+        if self.in_context:
+            out["inContext"] = True
+        if self.proportion_types:
+            out["proportionTypes"] = list(self.proportion_types)
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
+
+
+def build_web_template(opt: OperationalTemplate) -> dict[str, Any]:
+    """The web template of ``opt`` as JSON-ready dicts, keys in EHRbase's order."""
+    builder = _Builder(opt)
+    tree = builder.root()
+    _assign_ids(tree)
+    return {
+        "templateId": opt.template_id,
+        "version": WEB_TEMPLATE_VERSION,
+        "defaultLanguage": opt.default_language,
+        "languages": list(builder.ctx.languages),
+        "tree": tree.to_json(),
+    }
+
+
+def web_template_json(opt: OperationalTemplate) -> str:
+    """The web template of ``opt`` as JSON text (UTF-8 characters kept, two-space indent)."""
+    return json.dumps(build_web_template(opt), ensure_ascii=False, indent=2)
+
+
+# ------------------------------------------------------------------------------------------------ ids
+
+_NOT_ID_CHAR = re.compile(r"[^\w.\-]+")
+
+
+def web_template_id(name: str) -> str:
+    """The id EHRbase derives from a node name: lower case, runs of other characters to ``_``.
+
+    Letters of any script, digits, ``.`` and ``-`` are kept; an id may not start with a digit.
+
+    >>> web_template_id("Spezifisches Symptom/Anzeichen")
+    'spezifisches_symptom_anzeichen'
+    >>> web_template_id("24 hour average")
+    'a24_hour_average'
+    """
+    ident = "_".join(_NOT_ID_CHAR.sub(" ", name.lower()).split())
+    if ident[:1].isdigit():
+        ident = "a" + ident
+    return ident
+
+
+def _assign_ids(node: WebTemplateNode) -> None:
+    """Give every node its id, suffixing 2, 3, ... where siblings would share one."""
+    if not node.id:
+        node.id = node.id_base or web_template_id(node.name or node.rm_type)
+    seen: dict[str, int] = {}
+    for child in node.children:
+        base = child.id_base or web_template_id(child.name or child.rm_type)
+        count = seen.get(base, 0) + 1
+        seen[base] = count
+        child.id = base if count == 1 else f"{base}{count}"
+    for child in node.children:
+        _assign_ids(child)
+
+
+# -------------------------------------------------------------------------------------------- builder
+
+
+def _occurrences(obj: CObject, default_min: int = 0) -> tuple[int, int]:
+    occ = obj.occurrences
+    if occ is None:
+        return default_min, 1
+    lo = occ.lower if occ.lower is not None else 0
+    hi = occ.upper if occ.upper is not None else -1
+    return lo, hi
+
+
+def _explicit_name(obj: CComplexObject, ctx: TermContext) -> str | None:
+    """The name the template fixes for a node (a name/value string or a name/defining_code code)."""
+    attr = obj.attribute("name")
+    if attr is None:
+        return None
+    for value in attr.children:
+        if not isinstance(value, CComplexObject):
+            continue
+        text = value.attribute("value")
+        for prim in text.children if text is not None else []:
+            if isinstance(prim, CPrimitiveObject) and isinstance(prim.item, CString) and prim.item.list:
+                return prim.item.list[0]
+        code = value.attribute("defining_code")
+        for phrase in code.children if code is not None else []:
+            if isinstance(phrase, CCodePhrase) and phrase.code_list:
+                term = ctx.term(obj, phrase.code_list[0], ctx.default_language)
+                return term.text if term is not None and term.text else phrase.code_list[0]
+    return None
+
+
+def _plain_key(path: str) -> str:
+    """A template path reduced to node ids (no name predicates), for matching OPT annotations."""
+    root, segments = parse_path(path)
+    body = "".join(f"/{s.attribute}[{s.node_id}]" if s.node_id else f"/{s.attribute}" for s in segments)
+    return f"[{root}]{body}"
+
+
+class _Builder:
+    """One pass over the constraint tree; ``ctx`` holds what label lookups need."""
+
+    def __init__(self, opt: OperationalTemplate) -> None:
+        self.opt = opt
+        languages = [opt.default_language]
+        for lang in opt.definition.term_definitions:
+            if lang not in languages:
+                languages.append(lang)
+        self.ctx = TermContext(tuple(languages), opt.default_language, tuple(opt.archetype_roots()))
+        self.annotations = {_plain_key(path): items for path, items in opt.annotations.items()}
+        self.root_id = opt.definition.archetype_id
+
+    # -- tree
+
+    def root(self) -> WebTemplateNode:
+        definition = self.opt.definition
+        node = self._named_node(definition, "", "")
+        node.min, node.max = _occurrences(definition, 1)
+        node.children = self._children(definition, "", "", node)
+        return node
+
+    def _named_node(self, obj: CComplexObject, aql_path: str, plain: str) -> WebTemplateNode:
+        """A node for an archetyped object: names and descriptions from its terms (or fixed name)."""
+        lo, hi = _occurrences(obj)
+        node_id = obj.archetype_id if isinstance(obj, CArchetypeRoot) else obj.node_id
+        fixed = _explicit_name(obj, self.ctx)
+        names: dict[str, str] = {}
+        descriptions: dict[str, str] = {}
+        for lang in self.ctx.languages:
+            term = self.ctx.term(obj, obj.node_id, lang) if obj.node_id else None
+            if term is not None:
+                names[lang] = fixed if fixed is not None else term.text or ""
+                descriptions[lang] = term.description or ""
+            elif fixed is not None:
+                names[lang] = fixed
+        name = fixed if fixed is not None else names.get(self.ctx.default_language)
+        node = WebTemplateNode(obj.rm_type_name, aql_path, lo, hi, name=name, localized_name=name,
+                               node_id=node_id, localized_names=names, localized_descriptions=descriptions)
+        node.annotations = self._annotations(obj, plain)
+        return node
+
+    def _annotations(self, obj: CObject, plain: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        term = self.ctx.term(obj, obj.node_id, self.ctx.default_language) if obj.node_id else None
+        if term is not None and term.items.get("comment"):
+            out["comment"] = term.items["comment"]
+        out.update(self.annotations.get(f"[{self.root_id}]{plain}", {}))
+        return out
+
+    def _children(self, obj: CComplexObject, aql_path: str, plain: str, node: WebTemplateNode | None = None
+                  ) -> list[WebTemplateNode]:
+        """Nodes for the constrained attributes of ``obj`` (folded containers flattened), then RM ones.
+
+        Cardinality constraints of container attributes are recorded on ``node`` (the node of ``obj``).
+        """
+        out: list[WebTemplateNode] = []
+        constrained: list[str] = []
+        for attr in obj.attributes:
+            name = attr.rm_attribute_name
+            if name in _SKIPPED_ATTRIBUTES:
+                continue
+            if obj.rm_type_name == "ACTION" and name == "ism_transition":
+                continue  # rebuilt as an RM node from all alternatives
+            if any(isinstance(c, CComplexObject | ArchetypeInternalRef) for c in attr.children):
+                constrained.append(name)
+            nodes = self._attribute(obj, attr, aql_path, plain)
+            out.extend(nodes)
+            if node is not None and isinstance(attr, CMultipleAttribute) and attr.cardinality is not None:
+                interval = attr.cardinality.interval
+                lo = interval.lower or 0
+                hi = interval.upper if interval.upper is not None else -1
+                if (lo > 1 or hi != -1) and nodes:
+                    node.cardinalities.append((lo, hi, nodes))
+        for rm_attr in missing_attributes(obj.rm_type_name, constrained):
+            spec = rm_attribute_spec(rm_attr, self.ctx, obj if obj.rm_type_name == "ACTION" else None)
+            out.append(_rm_node(spec, aql_path))
+        return out
+
+    def _attribute(self, parent: CComplexObject, attr: CAttribute, aql_path: str, plain: str
+                   ) -> list[WebTemplateNode]:
+        name = attr.rm_attribute_name
+        attr_aql = f"{aql_path}/{name}"
+        attr_plain = f"{plain}/{name}"
+        nodes: list[WebTemplateNode] = []
+        for child in attr.children:
+            if isinstance(child, ArchetypeInternalRef):
+                target = child.target
+                if isinstance(target, CComplexObject):
+                    nodes.extend(
+                        self._object(target, attr_aql, attr_plain, parent, name, occurrences_from=child)
+                    )
+            elif isinstance(child, CComplexObject):
+                nodes.extend(self._object(child, attr_aql, attr_plain, parent, name))
+        return nodes
+
+    def _object(self, obj: CComplexObject, attr_aql: str, attr_plain: str, parent: CComplexObject,
+                attribute: str, occurrences_from: CObject | None = None) -> list[WebTemplateNode]:
+        """The node(s) an object contributes to its parent's children (several when it is folded)."""
+        segment = obj.archetype_id if isinstance(obj, CArchetypeRoot) else _node_id(obj)
+        fixed = _explicit_name(obj, self.ctx)
+        predicate = segment
+        if segment and fixed is not None:
+            predicate = f"{segment} and name/value='{fixed}'"
+        aql = f"{attr_aql}[{predicate}]" if predicate else attr_aql
+        plain = f"{attr_plain}[{segment}]" if segment else attr_plain
+        rm = obj.rm_type_name
+        if rm == "ELEMENT":
+            element = self._element(obj, aql, plain)
+            if occurrences_from is not None:
+                element.min, element.max = _occurrences(occurrences_from)
+            return [element]
+        if segment:
+            node = self._named_node(obj, aql, plain)
+        else:
+            node = WebTemplateNode(rm, aql, *_occurrences(obj), name=attribute, localized_name=attribute)
+        if occurrences_from is not None:
+            node.min, node.max = _occurrences(occurrences_from)
+        if (parent.rm_type_name, attribute) in CONTEXT_ATTRIBUTES:
+            node.in_context = True
+        if rm.startswith("DV_") or rm in ("CODE_PHRASE", "PARTY_PROXY"):
+            self._fill_value(node, obj)
+        else:
+            node.children = self._children(obj, aql, plain, node)
+        if rm in FOLDED_TYPES or (rm in ("EVENT", "POINT_EVENT") and node.max == 1):
+            return node.children
+        return [node]
+
+    # -- elements and values
+
+    def _element(self, element: CComplexObject, aql: str, plain: str) -> WebTemplateNode:
+        base = self._named_node(element, aql, plain)
+        attr = element.attribute("value")
+        values = [c for c in attr.children if isinstance(c, CObject)] if attr is not None else []
+        types = [v.rm_type_name for v in values]
+        value_path = f"{aql}/value"
+        if not values:
+            base.children = [self._any_value(base, rm, value_path) for rm in ANY_VALUE_TYPES]
+            return base
+        if sorted(types) == ["DV_CODED_TEXT", "DV_TEXT"]:
+            coded = values[types.index("DV_CODED_TEXT")]
+            leaf = self._leaf_from(base, "DV_CODED_TEXT", value_path)
+            leaf.inputs = coded_text_inputs(coded, self.ctx, open_list=True)
+            return leaf
+        if len(values) == 1:
+            leaf = self._leaf_from(base, values[0].rm_type_name, value_path)
+            self._fill_value(leaf, values[0])
+            return leaf
+        for value in values:
+            child = self._leaf_from(base, value.rm_type_name, value_path)
+            child.min, child.max = _occurrences(value)
+            child.annotations = {}
+            child.id_base = _value_id(value.rm_type_name)
+            self._fill_value(child, value)
+            base.children.append(child)
+        return base
+
+    @staticmethod
+    def _leaf_from(element: WebTemplateNode, rm_type: str, aql: str) -> WebTemplateNode:
+        return WebTemplateNode(rm_type, aql, element.min, element.max, name=element.name,
+                               localized_name=element.localized_name, node_id=element.node_id,
+                               localized_names=dict(element.localized_names),
+                               localized_descriptions=dict(element.localized_descriptions),
+                               annotations=dict(element.annotations))
+
+    def _any_value(self, element: WebTemplateNode, rm_type: str, aql: str) -> WebTemplateNode:
+        leaf = self._leaf_from(element, rm_type, aql)
+        leaf.node_id = None
+        leaf.min, leaf.max = 0, 1
+        leaf.annotations = {}
+        leaf.id_base = _value_id(rm_type)
+        leaf.in_context = True
+        leaf.inputs, types = inputs_for(rm_type, None, self.ctx, open_any=True)
+        leaf.proportion_types = types or []
+        return leaf
+
+    def _fill_value(self, node: WebTemplateNode, value: CObject) -> None:
+        """Inputs of a data value node; DV_INTERVAL gets ``lower``/``upper`` children instead."""
+        rm = value.rm_type_name
+        if rm.startswith("DV_INTERVAL"):
+            node.rm_type = rm if "<" in rm else _interval_type(value)
+            node.children = [self._interval_bound(value, b, node.aql_path) for b in ("upper", "lower")]
+            return
+        node.inputs, types = inputs_for(rm, value, self.ctx)
+        node.proportion_types = types or []
+
+    def _interval_bound(self, interval: CObject, bound: str, aql: str) -> WebTemplateNode:
+        target = None
+        if isinstance(interval, CComplexObject) and (attr := interval.attribute(bound)) is not None:
+            target = attr.children[0] if attr.children else None
+        rm = target.rm_type_name if target is not None else _interval_member(interval.rm_type_name)
+        node = WebTemplateNode(rm, f"{aql}/{bound}", 1, 1, name=bound, localized_name=bound)
+        node.inputs, types = inputs_for(rm, target, self.ctx)
+        node.proportion_types = types or []
+        return node
+
+
+def _node_id(obj: CObject) -> str:
+    """The at-code of a LOCATABLE constraint; codes on other RM types (``category[at9999]``) are ignored,
+    as EHRbase does, because no data instance can carry them."""
+    return obj.node_id if obj.node_id and is_rm_subtype(obj.rm_type_name, "LOCATABLE") else ""
+
+
+def _interval_type(value: CObject) -> str:
+    if isinstance(value, CComplexObject):
+        for bound in ("lower", "upper"):
+            attr = value.attribute(bound)
+            if attr is not None and attr.children:
+                return f"DV_INTERVAL<{attr.children[0].rm_type_name}>"
+    return value.rm_type_name
+
+
+def _interval_member(rm_type: str) -> str:
+    return rm_type[rm_type.index("<") + 1 : -1] if "<" in rm_type else "DV_QUANTITY"
+
+
+def _value_id(rm_type: str) -> str:
+    """``DV_CODED_TEXT`` -> ``coded_text_value``: the id of one value type of a choice element."""
+    return rm_type.lower().removeprefix("dv_") + "_value"
+
+
+def _rm_node(spec: RmNodeSpec, parent_aql: str) -> WebTemplateNode:
+    aql = f"{parent_aql}/{spec.aql_suffix}"
+    node = WebTemplateNode(spec.rm_type, aql, spec.min, 1, name=spec.display_name or spec.name,
+                           in_context=spec.in_context, inputs=spec.inputs)
+    node.id_base = spec.name
+    node.children = [_rm_node(c, aql) for c in spec.children]
+    return node
