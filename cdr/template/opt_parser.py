@@ -148,6 +148,12 @@ def _xsi_type(el: _Element) -> str | None:
     return value.rpartition(":")[2].strip()
 
 
+_COUNTED: dict[str, tuple[tuple[str, int, int], ...]] = {
+    t: tuple((n, lo, hi) for n, (lo, hi) in spec.items() if lo > 0 or hi != UNBOUNDED)
+    for t, spec in SCHEMA.items()
+}
+"""Per element type, the children whose number is constrained (precomputed: this check runs per element)."""
+
 _TRUE = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -188,7 +194,7 @@ class _Context:
             else:
                 shown = tag[tag.find("}") + 1 :] if name == _NO_NS else name
                 self.error(child, f"unexpected element <{shown}> in {type_name}")
-        for name, (lo, hi) in allowed.items():
+        for name, lo, hi in _COUNTED[type_name]:
             n = len(out.get(name, ()))
             if n < lo:
                 self.error(el, f"missing mandatory element <{name}> ({type_name})")
