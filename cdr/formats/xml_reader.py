@@ -10,7 +10,8 @@ mandatory attributes and element order (several real-world serialisers put ``arc
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, NamedTuple
 
 from lxml import etree
 
@@ -81,12 +82,21 @@ def _local_name(tag: str, parent_path: str) -> str:
 
 
 def _declared_root_type(name: str, rm_type: str | None, has_xsi_type: bool, path: str) -> type[RMObject]:
-    """The type the document element stands for: the caller's ``rm_type``, else the one its name declares."""
+    """The type the document element stands for: the more specific of the one its name declares
+    (``composition``) and the caller's ``rm_type``; the two must be related."""
+    expected = None
     if rm_type is not None:
         if rm_type not in RM_TYPES:
             raise ValueError(f"unknown RM type {rm_type!r}")
-        return RM_TYPES[rm_type]
-    declared = RM_TYPES.get(root_element_type(name))
+        expected = RM_TYPES[rm_type]
+    by_name = RM_TYPES.get(root_element_type(name))
+    if by_name is not None and expected is not None:
+        if issubclass(expected, by_name):
+            return expected
+        if issubclass(by_name, expected):
+            return by_name
+        raise FormatError(path, f"<{name}> holds a {by_name.rm_type}, not the expected {expected.rm_type}")
+    declared = by_name or expected
     if declared is not None:
         return declared
     if has_xsi_type:
@@ -113,9 +123,26 @@ def _concrete_type(element: etree._Element, declared: type[RMObject], path: str)
     return cls
 
 
+class _Slot(NamedTuple):
+    """What the reader needs to know about one attribute, precomputed per class."""
+
+    target: type
+    is_object: bool
+    is_list: bool
+    xml_attribute: bool
+
+
+@cache
+def _slots(cls: type[RMObject]) -> dict[str, _Slot]:
+    return {
+        name: _Slot(field.target, field.is_object, field.is_list, field.xml_attribute)
+        for name, field in rm_field_map(cls).items()
+    }
+
+
 def _read_object(element: etree._Element, cls: type[RMObject], path: str) -> RMObject:
     """Build ``cls`` from an element's attributes and children (lenient: absent attributes stay unset)."""
-    fields = rm_field_map(cls)
+    fields = _slots(cls)
     values: dict[str, Any] = {}
     for raw_key, raw_value in element.attrib.items():
         key = str(raw_key)

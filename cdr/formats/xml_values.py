@@ -26,7 +26,7 @@ _BOOLEANS: Final = {"true": True, "1": True, "false": False, "0": False}
 
 XSD_NAMES: Final[dict[type, str]] = {
     str: "xs:string",
-    int: "xs:int",
+    int: "xs:integer",
     float: "xs:float",
     bool: "xs:boolean",
     bytes: "xs:base64Binary",
@@ -53,7 +53,7 @@ def parse_value(text: str, target: type) -> Any:
             raise ValueFormatError(f"{lexical!r} is not an xs:boolean (true, false, 1 or 0)") from None
     if target is int:
         if not _INTEGER.fullmatch(lexical):
-            raise ValueFormatError(f"{lexical!r} is not an xs:int")
+            raise ValueFormatError(f"{lexical!r} is not an xs:integer")
         return int(lexical)
     if target is float:
         if not _FLOAT.fullmatch(lexical):
