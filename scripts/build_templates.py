@@ -1138,16 +1138,14 @@ def build_opt(variant: Variant) -> etree._ElementTree:
     return etree.ElementTree(tpl)
 
 
-def write_opts() -> list[Path]:
-    out = []
-    TEMPLATES.mkdir(exist_ok=True)
-    for variant in (NB, EN):
-        path = TEMPLATES / variant.filename
-        build_opt(variant).write(
-            str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True, standalone=True
+def opt_files() -> dict[Path, bytes]:
+    """The OPT files, path to content, without writing them (tests compare them with the committed ones)."""
+    return {
+        TEMPLATES / v.filename: etree.tostring(
+            build_opt(v), xml_declaration=True, encoding="UTF-8", pretty_print=True, standalone=True
         )
-        out.append(path)
-    return out
+        for v in (NB, EN)
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1627,8 +1625,8 @@ def to_xml(c: Json, root_tag: str) -> bytes:
     return etree.tostring(root_el, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _dump(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 EHR_STATUS_DOC: Json = {
@@ -1653,34 +1651,28 @@ EHR_STATUS_DOC: Json = {
 }
 
 
-def write_compositions() -> list[Path]:
-    out = []
-    (COMPOSITIONS / "xml").mkdir(parents=True, exist_ok=True)
-    EHR_STATUS.mkdir(parents=True, exist_ok=True)
+def composition_files() -> dict[Path, bytes]:
+    """The composition and EHR_STATUS files, path to content, without writing them."""
+    out: dict[Path, bytes] = {}
     valid = {"valid_normal": NORMAL, "valid_high_risk": HIGH_RISK, "valid_minimal": MINIMAL}
     for name, vitals in valid.items():
         c = composition(vitals)
-        out.append(COMPOSITIONS / f"{name}.json")
-        _dump(out[-1], c)
-        out.append(COMPOSITIONS / "xml" / f"{name}.xml")
-        out[-1].write_bytes(to_xml(c, "composition"))
+        out[COMPOSITIONS / f"{name}.json"] = _json(c)
+        out[COMPOSITIONS / "xml" / f"{name}.xml"] = to_xml(c, "composition")
     for case in INVALID:
         c = composition(NORMAL)
         case.mutate(c)
-        out.append(COMPOSITIONS / f"{case.name}.json")
-        _dump(out[-1], c)
-        out.append(COMPOSITIONS / f"{case.name}.expected.json")
-        _dump(
-            out[-1],
-            {"description": case.why, "issues": [{"code": code, "path": p} for code, p in case.issues]},
-        )
-    out.append(EHR_STATUS / "ehr_status_nb.json")
-    _dump(out[-1], EHR_STATUS_DOC)
+        out[COMPOSITIONS / f"{case.name}.json"] = _json(c)
+        expected = {"description": case.why, "issues": [{"code": code, "path": p} for code, p in case.issues]}
+        out[COMPOSITIONS / f"{case.name}.expected.json"] = _json(expected)
+    out[EHR_STATUS / "ehr_status_nb.json"] = _json(EHR_STATUS_DOC)
     return out
 
 
 def main() -> None:
-    for path in write_opts() + write_compositions():
+    for path, content in {**opt_files(), **composition_files()}.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
         print(path.relative_to(REPO))
 
 
