@@ -1583,7 +1583,7 @@ INVALID = [
         "invalid_name_not_coded",
         "Pulse rate element named with free text; the template constrains its name to at1026/at1027.",
         _pulse_name_text,
-        [("NAME_MISMATCH", f"{PULSE_P}/items[at0004]/name")],
+        [("CODED_TEXT_REQUIRED", f"{PULSE_P}/items[at0004]/name")],
     ),
     Invalid(
         "invalid_terminology_mismatch",
