@@ -1,0 +1,111 @@
+"""Validate an RM object (a COMPOSITION, or any LOCATABLE) against an operational template.
+
+:func:`validate` collects every issue and never raises for problems in the data. Issue paths are AQL-style
+data paths (the rule is in :mod:`.datapath`); ``constraint_path`` is the template path of the constraint that
+was broken (empty for rules of the RM itself).
+
+Modules: :mod:`.structure` (types, existence, cardinality, occurrences, slots, names, unknown nodes),
+:mod:`.primitives` and :mod:`.temporal` (strings, numbers, booleans, dates, times, durations),
+:mod:`.values` (DV_QUANTITY, DV_ORDINAL, DV_SCALE), :mod:`.coded` (code phrases and term texts),
+:mod:`.rm_rules` (RM-mandatory attributes, openEHR terminology, invariants, ISM), :mod:`.plans` (what is
+precomputed per template).
+"""
+
+from __future__ import annotations
+
+from cdr.rm.base import RMObject
+from cdr.template.aom import OperationalTemplate
+from cdr.template.issues import IssueCode, ValidationIssue
+from cdr.template.validation.context import Context
+from cdr.template.validation.plans import conforms, plans_for
+from cdr.template.validation.structure import Walker
+
+__all__ = ["ValidationIssue", "validate"]
+
+
+def _language(obj: RMObject) -> str | None:
+    language = obj.__dict__.get("language")
+    code = language.__dict__.get("code_string") if isinstance(language, RMObject) else None
+    return code if isinstance(code, str) else None
+
+
+def _check_root_ids(obj: RMObject, opt: OperationalTemplate, ctx: Context) -> None:
+    root = opt.definition
+    node_id = obj.__dict__.get("archetype_node_id")
+    if node_id is not None and node_id != root.archetype_id:
+        ctx.add(
+            "/",
+            IssueCode.ARCHETYPE_ID_MISMATCH,
+            f"archetype_node_id {node_id} is not the template's root archetype {root.archetype_id}",
+            root.path,
+        )
+    details = obj.__dict__.get("archetype_details")
+    if details is None:
+        ctx.add(
+            "/archetype_details",
+            IssueCode.REQUIRED,
+            f"archetype_details (with template_id {opt.template_id}) is mandatory at the root",
+            root.path,
+        )
+        return
+    archetype_id = details.__dict__.get("archetype_id")
+    archetype_value = archetype_id.__dict__.get("value") if archetype_id is not None else None
+    if archetype_value is not None and archetype_value != root.archetype_id:
+        ctx.add(
+            "/archetype_details/archetype_id",
+            IssueCode.ARCHETYPE_ID_MISMATCH,
+            f"archetype_details.archetype_id {archetype_value} is not {root.archetype_id}",
+            root.path,
+        )
+    template_id = details.__dict__.get("template_id")
+    template_value = template_id.__dict__.get("value") if template_id is not None else None
+    if template_value is None:
+        ctx.add(
+            "/archetype_details/template_id",
+            IssueCode.REQUIRED,
+            f"archetype_details.template_id is mandatory at the root (expected {opt.template_id})",
+            root.path,
+        )
+    elif _same_id(template_value) != _same_id(opt.template_id):
+        ctx.add(
+            "/archetype_details/template_id",
+            IssueCode.TEMPLATE_ID_MISMATCH,
+            f"template_id {template_value} is not {opt.template_id}",
+            root.path,
+        )
+
+
+def _same_id(template_id: str) -> str:
+    """Template ids are names typed by people; runs of white space in them are not significant."""
+    return " ".join(template_id.split())
+
+
+def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
+    """One issue per (path, code): the template and the RM may both require the same attribute."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for issue in issues:
+        key = (issue.path, issue.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(issue)
+    return out
+
+
+def validate(obj: RMObject, opt: OperationalTemplate) -> list[ValidationIssue]:
+    """Every way ``obj`` breaks the template ``opt`` or the RM (empty when valid)."""
+    ctx = Context(opt, language=_language(obj))
+    walker = Walker(ctx, plans_for(opt))
+    root = opt.definition
+    if not conforms(type(obj), root.rm_type_name):
+        ctx.add(
+            "/",
+            IssueCode.WRONG_TYPE,
+            f"RM type {type(obj).rm_type} is not the template's root type {root.rm_type_name}",
+            root.path,
+        )
+        walker.free(obj, None)
+        return _unique(ctx.issues)
+    _check_root_ids(obj, opt, ctx)
+    walker.constrained(obj, root, None)
+    return _unique(ctx.issues)

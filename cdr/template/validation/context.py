@@ -1,0 +1,41 @@
+"""The state of one validation run: the template, the composition's language, and the issues collected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cdr.template.aom import OperationalTemplate
+from cdr.template.issues import IssueCode, ValidationIssue
+from cdr.template.validation.datapath import DataPath, render
+
+
+@dataclass(slots=True)
+class Context:
+    """Passed down the walk; ``language`` is the data's language (for term texts), ``issues`` the result."""
+
+    opt: OperationalTemplate | None
+    language: str | None = None
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+    def add(
+        self, path: DataPath | str | None, code: IssueCode, message: str, constraint_path: str = ""
+    ) -> None:
+        text = path if isinstance(path, str) else render(path)
+        self.issues.append(
+            ValidationIssue(path=text, code=code, message=message, constraint_path=constraint_path)
+        )
+
+
+def interval_text(
+    lower: object, upper: object, lower_included: bool = True, upper_included: bool = True
+) -> str:
+    """``1..5``, ``0..*``, ``>0..<100``: an interval the way ADL writes it."""
+    lo = "*" if lower is None else ("" if lower_included else ">") + _num(lower)
+    hi = "*" if upper is None else ("" if upper_included else "<") + _num(upper)
+    return f"{lo}..{hi}"
+
+
+def _num(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

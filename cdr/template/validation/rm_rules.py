@@ -1,0 +1,259 @@
+"""Rules of the reference model itself, applied to every object the walk reaches, constrained or not.
+
+* attributes the RM makes mandatory (REQUIRED);
+* attributes the RM codes with the openEHR terminology or an openEHR code set (OPENEHR_TERMINOLOGY,
+  TERMINOLOGY_MISMATCH, TERM_TEXT_MISMATCH), with rubrics accepted in every language the terminology has;
+* the RM class invariants of :mod:`cdr.rm.invariants` where that module is available (RM_INVARIANT);
+* ISM_TRANSITION: the transition must be one that can lead into the current state.
+
+The checks per RM class are worked out once per class and kept, so objects without rules cost one look-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from cdr.rm.base import RMObject, rm_fields
+from cdr.template.issues import IssueCode
+from cdr.template.validation.context import Context
+from cdr.template.validation.datapath import DataPath, child
+from cdr.terminology import Binding, binding, code_set, is_acceptable_rubric, rubric
+from cdr.terminology import has_code as group_has_code
+from cdr.terminology.ism import ism_transition_consistent, state_name, transition_name
+
+Check = Callable[[RMObject, DataPath | None, Context], None]
+
+OPENEHR = "openehr"
+# coded attributes whose codes must come from the openEHR terminology (other terminologies are an error);
+# for the rest (e.g. PARTICIPATION.function) local or external codes are allowed; openehr ones are checked
+_OPENEHR_ONLY = frozenset(
+    {
+        "category",
+        "setting",
+        "current_state",
+        "transition",
+        "null_flavour",
+        "math_function",
+        "change_type",
+        "lifecycle_state",
+        "mode",
+    }
+)
+
+
+@cache
+def field_names(cls: type[RMObject]) -> frozenset[str]:
+    return frozenset(f.name for f in rm_fields(cls))
+
+
+@cache
+def object_fields(cls: type[RMObject]) -> tuple[str, ...]:
+    """Attributes of ``cls`` that hold RM objects (single or lists), in declaration order."""
+    return tuple(f.name for f in rm_fields(cls) if f.is_object)
+
+
+def _spec_ancestors(cls: type) -> list[str]:
+    return [
+        c.rm_type
+        for c in cls.__mro__
+        if isinstance(c, type) and issubclass(c, RMObject) and c is not RMObject
+    ]
+
+
+# ------------------------------------------------------------------------------------- mandatory
+
+
+def _mandatory_check(names: tuple[str, ...]) -> Check:
+    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+        d = obj.__dict__
+        for name in names:
+            value = d.get(name)
+            if value is None or (isinstance(value, list) and not value and name in _NON_EMPTY_LISTS):
+                ctx.add(
+                    child(path, name),
+                    IssueCode.REQUIRED,
+                    f"attribute '{name}' is mandatory in {type(obj).rm_type}",
+                )
+
+    return check
+
+
+# lists the RM requires to be non-empty where present as mandatory (Items_valid-style invariants)
+_NON_EMPTY_LISTS = frozenset({"events"})
+
+
+# ------------------------------------------------------------------------------------ terminology
+
+
+def _binding_check(attribute: str, bound: Binding) -> Check:
+    if bound.kind == "group":
+        return _group_check(attribute, bound.target)
+    return _code_set_check(attribute, bound.target)
+
+
+def _code_of(value: Any) -> tuple[str | None, str | None, str | None]:
+    """(terminology id, code, text) of a CODE_PHRASE or DV_CODED_TEXT (text None for a CODE_PHRASE)."""
+    d = value.__dict__
+    text = None
+    if "defining_code" in d:
+        text = d.get("value")
+        value = d.get("defining_code")
+        if value is None:
+            return None, None, text
+        d = value.__dict__
+    tid = d.get("terminology_id")
+    tid_value = tid.__dict__.get("value") if tid is not None else None
+    return tid_value, d.get("code_string"), text
+
+
+def _group_check(attribute: str, group_id: str) -> Check:
+    strict = attribute in _OPENEHR_ONLY
+
+    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+        value = obj.__dict__.get(attribute)
+        if value is None or not isinstance(value, RMObject):
+            return
+        if "defining_code" not in value.__dict__ and "code_string" not in value.__dict__:
+            return  # a plain DV_TEXT where the RM allows it (PARTICIPATION.function)
+        tid, code, text = _code_of(value)
+        if tid is None or code is None:
+            return  # missing parts are reported as REQUIRED
+        apath = child(path, attribute, value)
+        if tid != OPENEHR:
+            if strict:
+                ctx.add(
+                    apath,
+                    IssueCode.TERMINOLOGY_MISMATCH,
+                    f"{attribute} must be coded in the openehr terminology (group {group_id}), got {tid}",
+                )
+            return
+        if not group_has_code(group_id, code):
+            ctx.add(
+                apath,
+                IssueCode.OPENEHR_TERMINOLOGY,
+                f"code {code} is not in the openehr terminology group {group_id}",
+            )
+            return
+        if text is not None and not is_acceptable_rubric(code, group_id, text):
+            expected = rubric(code, group_id, ctx.language or "en")
+            ctx.add(
+                apath,
+                IssueCode.TERM_TEXT_MISMATCH,
+                f"'{text}' is not the rubric of openehr code {code} (expected '{expected}')",
+            )
+
+    return check
+
+
+def _code_set_check(attribute: str, code_set_id: str) -> Check:
+    cs = code_set(code_set_id)
+
+    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+        value = obj.__dict__.get(attribute)
+        if value is None or not isinstance(value, RMObject):
+            return
+        tid, code, _ = _code_of(value)
+        if tid is None or code is None:
+            return
+        apath = child(path, attribute, value)
+        if tid != cs.external_id:
+            ctx.add(
+                apath,
+                IssueCode.TERMINOLOGY_MISMATCH,
+                f"{attribute} must be coded in {cs.external_id}, got {tid}",
+            )
+        elif not cs.has(code):
+            ctx.add(
+                apath,
+                IssueCode.OPENEHR_TERMINOLOGY,
+                f"'{code}' is not in the openEHR code set {cs.external_id}",
+            )
+
+    return check
+
+
+# --------------------------------------------------------------------------------------------- ISM
+
+
+def _ism_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+    d = obj.__dict__
+    state, move = d.get("current_state"), d.get("transition")
+    if state is None or move is None:
+        return
+    s_tid, s_code, _ = _code_of(state)
+    t_tid, t_code, _ = _code_of(move)
+    if s_tid != OPENEHR or t_tid != OPENEHR or s_code is None or t_code is None:
+        return
+    if state_name(s_code) is None or transition_name(t_code) is None:
+        return  # unknown codes are reported by the group checks
+    if not ism_transition_consistent(t_code, s_code):
+        ctx.add(
+            child(path, "transition", move),
+            IssueCode.ISM_TRANSITION_INVALID,
+            f"transition {t_code} ({transition_name(t_code)}) cannot lead into current_state {s_code} "
+            f"({state_name(s_code)})",
+        )
+
+
+# -------------------------------------------------------------------------------------- invariants
+
+
+def _invariant_check() -> Check | None:
+    try:
+        from cdr.rm import invariants
+    except ImportError:
+        return None
+    run = getattr(invariants, "check", None)
+    if run is None:
+        return None
+
+    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+        for problem in run(obj):
+            where, message = _invariant_parts(problem)
+            ctx.add(child(path, where) if where else path, IssueCode.RM_INVARIANT, message)
+
+    return check
+
+
+def _invariant_parts(problem: Any) -> tuple[str, str]:
+    """(attribute or '', message) from whatever :func:`cdr.rm.invariants.check` yields."""
+    if isinstance(problem, str):
+        return "", problem
+    attribute = getattr(problem, "attribute", "") or getattr(problem, "path", "") or ""
+    name = getattr(problem, "name", "") or getattr(problem, "invariant", "")
+    message = getattr(problem, "message", "") or str(problem)
+    return str(attribute).strip("/"), f"{name}: {message}" if name else str(message)
+
+
+# ------------------------------------------------------------------------------------------ per class
+
+
+@cache
+def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
+    """Every RM rule that applies to instances of ``cls``."""
+    out: list[Check] = []
+    required = tuple(f.name for f in rm_fields(cls) if f.required)
+    if required:
+        out.append(_mandatory_check(required))
+    names = field_names(cls)
+    seen: set[str] = set()
+    for rm_type in _spec_ancestors(cls):
+        for attribute in names:
+            bound = binding(rm_type, attribute)
+            if bound is not None and attribute not in seen:
+                seen.add(attribute)
+                out.append(_binding_check(attribute, bound))
+    if cls.rm_type == "ISM_TRANSITION":
+        out.append(_ism_check)
+    invariant = _invariant_check()
+    if invariant is not None:
+        out.append(invariant)
+    return tuple(out)
+
+
+def check_object(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+    """Apply the RM rules of ``obj``'s class to ``obj`` (not to its children)."""
+    for check in checks_for(type(obj)):
+        check(obj, path, ctx)
