@@ -144,7 +144,7 @@ def _read_object(element: etree._Element, cls: type[RMObject], path: str) -> RMO
     """Build ``cls`` from an element's attributes and children (lenient: absent attributes stay unset)."""
     fields = _slots(cls)
     values: dict[str, Any] = {}
-    for raw_key, raw_value in element.attrib.items():
+    for raw_key, raw_value in element.items():
         key = str(raw_key)
         if key.startswith(_XSI_PREFIX):
             continue  # xsi:type is resolved by the caller; schemaLocation and friends carry no data

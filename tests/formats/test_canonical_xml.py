@@ -331,6 +331,8 @@ def test_writes_versions_as_version_with_xsi_type() -> None:
     data = document.find(f"{{{V1}}}data")
     assert data is not None and data.get(f"{{{XSI}}}type") == "COMPOSITION"
     assert parse_xml(to_xml(version)) == version
+    pretty = to_xml(version, pretty=True)
+    assert pretty.startswith(b"<?xml") and b"\n  <data" in pretty and parse_xml(pretty) == version
 
 
 # --- errors ---
