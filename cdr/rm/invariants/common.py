@@ -1,0 +1,202 @@
+"""Invariants of BASE identifiers and RM common (LOCATABLE, parties, audits, versions, folders)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from cdr.rm import (
+    Archetyped,
+    ArchetypeId,
+    Attestation,
+    AuditDetails,
+    Composition,
+    Contribution,
+    EhrAccess,
+    EhrStatus,
+    Entry,
+    FeederAuditDetails,
+    Folder,
+    HierObjectId,
+    Locatable,
+    LocatableRef,
+    ObjectId,
+    ObjectRef,
+    ObjectVersionId,
+    OriginalVersion,
+    PartyIdentified,
+    PartyRef,
+    RevisionHistoryItem,
+    RMObject,
+    TerminologyId,
+)
+from cdr.rm.identification import ARCHETYPE_ID_PATTERN
+from cdr.rm.invariants.core import Invariant, _empty_list, _empty_string, _invariants
+
+# --- identification ------------------------------------------------------------------------------------
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_ISO_OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
+_INTERNET_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)*$")
+_VERSION_TREE_ID = re.compile(r"^[1-9]\d*(\.[1-9]\d*\.[1-9]\d*)?$")
+_TERMINOLOGY_ID = re.compile(r"^[^()]+(\([^()]+\))?$")
+
+
+def is_valid_uid(value: str) -> bool:
+    """Whether ``value`` is a UID: a UUID, an ISO OID or a reverse-domain internet id."""
+    return bool(_UUID.match(value) or _ISO_OID.match(value) or _INTERNET_ID.match(value))
+
+
+@_invariants(ObjectId)
+def _object_id(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, ObjectId)
+    yield from _empty_string(obj, "value", "Value_exists")
+
+
+@_invariants(HierObjectId)
+def _hier_object_id(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, HierObjectId)
+    if obj.value and not is_valid_uid(obj.root):
+        yield Invariant("Root_valid", f"{obj.value!r}: root is not a UUID, ISO OID or internet id", "value")
+
+
+@_invariants(ObjectVersionId)
+def _object_version_id(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, ObjectVersionId)
+    if not obj.value:
+        return
+    parts = obj.value.split("::")
+    if len(parts) != 3 or not parts[1] or not is_valid_uid(parts[0]) or not _VERSION_TREE_ID.match(parts[2]):
+        yield Invariant(
+            "Value_valid",
+            f"{obj.value!r} is not 'object_id::creating_system_id::version_tree_id' (e.g. '<uuid>::sys::1')",
+            "value",
+        )
+
+
+@_invariants(ArchetypeId)
+def _archetype_id(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, ArchetypeId)
+    if obj.value and not ARCHETYPE_ID_PATTERN.match(obj.value):
+        yield Invariant(
+            "Value_valid", f"{obj.value!r} is not 'originator-rm_name-rm_entity.concept.vN'", "value"
+        )
+
+
+@_invariants(TerminologyId)
+def _terminology_id(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, TerminologyId)
+    if obj.value and not _TERMINOLOGY_ID.match(obj.value):
+        yield Invariant("Value_valid", f"{obj.value!r} is not 'name' or 'name(version)'", "value")
+
+
+@_invariants(ObjectRef)
+def _object_ref(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, ObjectRef)
+    yield from _empty_string(obj, "namespace", "Namespace_exists")
+    yield from _empty_string(obj, "type", "Type_exists")
+
+
+PARTY_REF_TYPES = frozenset({"PERSON", "ORGANISATION", "GROUP", "AGENT", "ROLE", "PARTY", "ACTOR"})
+
+
+@_invariants(PartyRef)
+def _party_ref(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, PartyRef)
+    if obj.type and obj.type not in PARTY_REF_TYPES:
+        allowed = ", ".join(sorted(PARTY_REF_TYPES))
+        yield Invariant("Type_validity", f"type {obj.type!r} is not one of {allowed}", "type")
+
+
+@_invariants(LocatableRef)
+def _locatable_ref(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, LocatableRef)
+    yield from _empty_string(obj, "path", "Path_valid")
+
+
+# --- common --------------------------------------------------------------------------------------------
+
+ARCHETYPE_ROOT_TYPES = (Composition, Entry, EhrStatus, EhrAccess)
+"""Classes whose instances are always archetype roots (their invariant ``Is_archetype_root``)."""
+
+
+@_invariants(Locatable)
+def _locatable(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, Locatable)
+    if obj.archetype_node_id == "":
+        yield Invariant("Archetype_node_id_valid", "archetype_node_id must not be empty", "archetype_node_id")
+    yield from _empty_list(obj, "links", "Links_valid")
+    if isinstance(obj, ARCHETYPE_ROOT_TYPES) and obj.archetype_details is None:
+        yield Invariant(
+            "Is_archetype_root",
+            f"{obj.rm_type} is an archetype root and must have archetype_details",
+            "archetype_details",
+        )
+
+
+@_invariants(Archetyped)
+def _archetyped(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, Archetyped)
+    yield from _empty_string(obj, "rm_version", "Rm_version_valid")
+
+
+@_invariants(FeederAuditDetails)
+def _feeder_audit_details(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, FeederAuditDetails)
+    yield from _empty_string(obj, "system_id", "System_id_valid")
+
+
+@_invariants(PartyIdentified)
+def _party_identified(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, PartyIdentified)
+    if obj.name is None and obj.identifiers is None and obj.external_ref is None:
+        yield Invariant("Basic_validity", "needs at least one of name, identifiers and external_ref")
+    yield from _empty_string(obj, "name", "Name_valid")
+    yield from _empty_list(obj, "identifiers", "Identifiers_valid")
+
+
+@_invariants(AuditDetails)
+def _audit_details(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, AuditDetails)
+    yield from _empty_string(obj, "system_id", "System_id_valid")
+
+
+@_invariants(Attestation)
+def _attestation(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, Attestation)
+    yield from _empty_list(obj, "items", "Items_valid")
+
+
+@_invariants(RevisionHistoryItem)
+def _revision_history_item(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, RevisionHistoryItem)
+    if obj.audits == []:
+        yield Invariant("Audits_valid", "audits must not be empty", "audits")
+
+
+@_invariants(Contribution)
+def _contribution(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, Contribution)
+    if obj.versions == []:
+        yield Invariant("Versions_valid", "a contribution must contain at least one version", "versions")
+
+
+@_invariants(OriginalVersion)
+def _original_version(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, OriginalVersion)
+    yield from _empty_list(obj, "attestations", "Attestations_valid")
+    yield from _empty_list(obj, "other_input_version_uids", "Other_input_version_uids_valid")
+    if obj.uid is not None and obj.uid.value and _VERSION_TREE_ID.match(obj.uid.version_tree_id):
+        is_first = obj.uid.version_tree_id == "1"
+        if is_first == (obj.preceding_version_uid is not None):
+            yield Invariant(
+                "Preceding_version_uid_validity",
+                "the first version has no preceding_version_uid and every later one has one",
+                "preceding_version_uid",
+            )
+
+
+@_invariants(Folder)
+def _folder(obj: RMObject) -> Iterator[Invariant]:
+    assert isinstance(obj, Folder)
+    yield from _empty_list(obj, "folders", "Folders_valid")
