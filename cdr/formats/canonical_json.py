@@ -34,6 +34,7 @@ _LIST = 8  # added to a primitive kind for a list of primitives
 _PRIMITIVE_KINDS: dict[type, int] = {str: _STR, int: _INT, float: _FLOAT, bool: _BOOL}
 _KIND_NAMES = {_STR: "a string", _INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean"}
 
+
 class _ClassInfo:
     """What the reader needs about one concrete class: attribute plan and an all-``None`` value dict."""
 

@@ -105,5 +105,3 @@ class GenericEntry(ContentItem):
     """Data in a non-openEHR model (integration), as an item tree."""
 
     data: ItemTree | None = mandatory()
-
-
