@@ -12,8 +12,6 @@ from cdr.rm import (
     AuditDetails,
     Composition,
     Contribution,
-    EhrAccess,
-    EhrStatus,
     Entry,
     FeederAuditDetails,
     Folder,
@@ -116,8 +114,12 @@ def _locatable_ref(obj: RMObject) -> Iterator[Invariant]:
 
 # --- common --------------------------------------------------------------------------------------------
 
-ARCHETYPE_ROOT_TYPES = (Composition, Entry, EhrStatus, EhrAccess)
-"""Classes whose instances are always archetype roots (their invariant ``Is_archetype_root``)."""
+ARCHETYPE_ROOT_TYPES = (Composition, Entry)
+"""Classes whose instances are always archetype roots (their invariant ``Is_archetype_root``).
+
+The RM states the same of EHR_STATUS and EHR_ACCESS, but EHRbase accepts an EHR_STATUS without
+archetype_details (the corpus' valid EHR_STATUS bodies mostly have none), so it is not reported for them.
+"""
 
 
 @_invariants(Locatable)
