@@ -13,10 +13,12 @@ precomputed per template).
 
 from __future__ import annotations
 
-from cdr.rm.base import RMObject
+from cdr.rm.base import RMObject, is_rm_subtype
 from cdr.template.aom import OperationalTemplate
 from cdr.template.issues import IssueCode, ValidationIssue
+from cdr.template.validation import rm_rules
 from cdr.template.validation.context import Context
+from cdr.template.validation.datapath import DataPath, child
 from cdr.template.validation.plans import conforms, plans_for
 from cdr.template.validation.structure import Walker
 
@@ -29,20 +31,22 @@ def _language(obj: RMObject) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _check_root_ids(obj: RMObject, opt: OperationalTemplate, ctx: Context) -> None:
+def _check_root_ids(obj: RMObject, opt: OperationalTemplate, ctx: Context, at: DataPath | None) -> None:
     root = opt.definition
-    node_id = obj.__dict__.get("archetype_node_id")
+    d = obj.__dict__
+    node_id = d.get("archetype_node_id")
     if node_id is not None and node_id != root.archetype_id:
         ctx.add(
-            "/",
+            at,
             IssueCode.ARCHETYPE_ID_MISMATCH,
             f"archetype_node_id {node_id} is not the template's root archetype {root.archetype_id}",
             root.path,
         )
-    details = obj.__dict__.get("archetype_details")
+    details = d.get("archetype_details")
+    details_path = child(at, "archetype_details")
     if details is None:
         ctx.add(
-            "/archetype_details",
+            details_path,
             IssueCode.REQUIRED,
             f"archetype_details (with template_id {opt.template_id}) is mandatory at the root",
             root.path,
@@ -52,7 +56,7 @@ def _check_root_ids(obj: RMObject, opt: OperationalTemplate, ctx: Context) -> No
     archetype_value = archetype_id.__dict__.get("value") if archetype_id is not None else None
     if archetype_value is not None and archetype_value != root.archetype_id:
         ctx.add(
-            "/archetype_details/archetype_id",
+            child(details_path, "archetype_id"),
             IssueCode.ARCHETYPE_ID_MISMATCH,
             f"archetype_details.archetype_id {archetype_value} is not {root.archetype_id}",
             root.path,
@@ -61,14 +65,14 @@ def _check_root_ids(obj: RMObject, opt: OperationalTemplate, ctx: Context) -> No
     template_value = template_id.__dict__.get("value") if template_id is not None else None
     if template_value is None:
         ctx.add(
-            "/archetype_details/template_id",
+            child(details_path, "template_id"),
             IssueCode.REQUIRED,
             f"archetype_details.template_id is mandatory at the root (expected {opt.template_id})",
             root.path,
         )
     elif _same_id(template_value) != _same_id(opt.template_id):
         ctx.add(
-            "/archetype_details/template_id",
+            child(details_path, "template_id"),
             IssueCode.TEMPLATE_ID_MISMATCH,
             f"template_id {template_value} is not {opt.template_id}",
             root.path,
@@ -93,19 +97,35 @@ def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
 
 
 def validate(obj: RMObject, opt: OperationalTemplate) -> list[ValidationIssue]:
-    """Every way ``obj`` breaks the template ``opt`` or the RM (empty when valid)."""
-    ctx = Context(opt, language=_language(obj))
-    walker = Walker(ctx, plans_for(opt))
+    """Every way ``obj`` breaks the template ``opt`` or the RM (empty when valid).
+
+    ``obj`` is normally a COMPOSITION; a VERSION wrapping one (ORIGINAL_VERSION, as ITS-XML documents often
+    are) is accepted too: its own RM rules are checked and its ``data`` is validated, at paths ``/data...``.
+    """
     root = opt.definition
-    if not conforms(type(obj), root.rm_type_name):
+    data = obj.__dict__.get("data")
+    wrapper = (
+        is_rm_subtype(type(obj).rm_type, "VERSION")
+        and isinstance(data, RMObject)
+        and conforms(type(data), root.rm_type_name)
+    )
+    target = data if wrapper and isinstance(data, RMObject) else obj
+    ctx = Context(opt, language=_language(target))
+    walker = Walker(ctx, plans_for(opt))
+    at: DataPath | None = None
+    if wrapper:
+        rm_rules.check_object(obj, None, ctx)
+        walker.free_attributes(obj, None, frozenset({"data"}))
+        at = child(None, "data", target)
+    if not conforms(type(target), root.rm_type_name):
         ctx.add(
-            "/",
+            at,
             IssueCode.WRONG_TYPE,
-            f"RM type {type(obj).rm_type} is not the template's root type {root.rm_type_name}",
+            f"RM type {type(target).rm_type} is not the template's root type {root.rm_type_name}",
             root.path,
         )
-        walker.free(obj, None)
+        walker.free(target, at)
         return _unique(ctx.issues)
-    _check_root_ids(obj, opt, ctx)
-    walker.constrained(obj, root, None)
+    _check_root_ids(target, opt, ctx, at)
+    walker.constrained(target, root, at)
     return _unique(ctx.issues)

@@ -3,7 +3,7 @@
 * attributes the RM makes mandatory (REQUIRED);
 * attributes the RM codes with the openEHR terminology or an openEHR code set (OPENEHR_TERMINOLOGY,
   TERMINOLOGY_MISMATCH, TERM_TEXT_MISMATCH), with rubrics accepted in every language the terminology has;
-* the RM class invariants of :mod:`cdr.rm.invariants` where that module is available (RM_INVARIANT);
+* the RM class invariants of :mod:`cdr.rm.invariants` (RM_INVARIANT), less the few EHRbase does not enforce;
 * ISM_TRANSITION: the transition must be one that can lead into the current state.
 
 The checks per RM class are worked out once per class and kept, so objects without rules cost one look-up.
@@ -16,10 +16,19 @@ from functools import cache
 from typing import Any
 
 from cdr.rm.base import RMObject, rm_fields
+from cdr.rm.invariants import Invariant, missing_mandatory
+from cdr.rm.invariants import check as check_invariants
 from cdr.template.issues import IssueCode
 from cdr.template.validation.context import Context
 from cdr.template.validation.datapath import DataPath, child
-from cdr.terminology import Binding, binding, code_set, is_acceptable_rubric, rubric
+from cdr.terminology import (
+    Binding,
+    binding,
+    code_set,
+    code_set_for_terminology,
+    is_acceptable_rubric,
+    rubric,
+)
 from cdr.terminology import has_code as group_has_code
 from cdr.terminology.ism import ism_transition_consistent, state_name, transition_name
 
@@ -40,6 +49,11 @@ _OPENEHR_ONLY = frozenset(
         "lifecycle_state",
         "mode",
     }
+)
+# attributes whose text must be the rubric of their openehr code; elsewhere (PARTY_RELATED.relationship,
+# PARTICIPATION.function...) EHRbase accepts any text and so do we
+_RUBRIC_CHECKED = frozenset(
+    {"category", "setting", "current_state", "transition", "null_flavour", "math_function"}
 )
 
 
@@ -65,23 +79,11 @@ def _spec_ancestors(cls: type) -> list[str]:
 # ------------------------------------------------------------------------------------- mandatory
 
 
-def _mandatory_check(names: tuple[str, ...]) -> Check:
-    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-        d = obj.__dict__
-        for name in names:
-            value = d.get(name)
-            if value is None or (isinstance(value, list) and not value and name in _NON_EMPTY_LISTS):
-                ctx.add(
-                    child(path, name),
-                    IssueCode.REQUIRED,
-                    f"attribute '{name}' is mandatory in {type(obj).rm_type}",
-                )
-
-    return check
-
-
-# lists the RM requires to be non-empty where present as mandatory (Items_valid-style invariants)
-_NON_EMPTY_LISTS = frozenset({"events"})
+def _mandatory_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+    for name in missing_mandatory(obj):
+        ctx.add(
+            child(path, name), IssueCode.REQUIRED, f"attribute '{name}' is mandatory in {type(obj).rm_type}"
+        )
 
 
 # ------------------------------------------------------------------------------------ terminology
@@ -110,6 +112,7 @@ def _code_of(value: Any) -> tuple[str | None, str | None, str | None]:
 
 def _group_check(attribute: str, group_id: str) -> Check:
     strict = attribute in _OPENEHR_ONLY
+    rubric_checked = attribute in _RUBRIC_CHECKED
 
     def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
         value = obj.__dict__.get(attribute)
@@ -136,7 +139,7 @@ def _group_check(attribute: str, group_id: str) -> Check:
                 f"code {code} is not in the openehr terminology group {group_id}",
             )
             return
-        if text is not None and not is_acceptable_rubric(code, group_id, text):
+        if rubric_checked and text is not None and not is_acceptable_rubric(code, group_id, text):
             expected = rubric(code, group_id, ctx.language or "en")
             ctx.add(
                 apath,
@@ -148,6 +151,8 @@ def _group_check(attribute: str, group_id: str) -> Check:
 
 
 def _code_set_check(attribute: str, code_set_id: str) -> Check:
+    """The code must be in the set; a terminology id naming no code set at all (``Unicode``, which older
+    EHRbase SDK output writes for encodings) is tolerated, one naming another code set is not."""
     cs = code_set(code_set_id)
 
     def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
@@ -158,7 +163,8 @@ def _code_set_check(attribute: str, code_set_id: str) -> Check:
         if tid is None or code is None:
             return
         apath = child(path, attribute, value)
-        if tid != cs.external_id:
+        named = code_set_for_terminology(tid)
+        if named is not None and named is not cs:
             ctx.add(
                 apath,
                 IssueCode.TERMINOLOGY_MISMATCH,
@@ -200,31 +206,27 @@ def _ism_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
 # -------------------------------------------------------------------------------------- invariants
 
 
-def _invariant_check() -> Check | None:
-    try:
-        from cdr.rm import invariants
-    except ImportError:
-        return None
-    run = getattr(invariants, "check", None)
-    if run is None:
-        return None
-
-    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-        for problem in run(obj):
-            where, message = _invariant_parts(problem)
-            ctx.add(child(path, where) if where else path, IssueCode.RM_INVARIANT, message)
-
-    return check
+# invariants EHRbase does not hold data to, so neither do we (each with the reason):
+# - Is_archetype_root: entries and sections inside a composition routinely come without archetype_details;
+#   their archetype_node_id already names the archetype
+# - DV_TEXT Value_valid on line breaks: free text with new lines is accepted everywhere in practice
+# - PARTY_REF Type_validity: 'ANY' and FHIR resource names ('PractitionerRole') are common and accepted
+NOT_ENFORCED = frozenset({"Is_archetype_root"})
 
 
-def _invariant_parts(problem: Any) -> tuple[str, str]:
-    """(attribute or '', message) from whatever :func:`cdr.rm.invariants.check` yields."""
-    if isinstance(problem, str):
-        return "", problem
-    attribute = getattr(problem, "attribute", "") or getattr(problem, "path", "") or ""
-    name = getattr(problem, "name", "") or getattr(problem, "invariant", "")
-    message = getattr(problem, "message", "") or str(problem)
-    return str(attribute).strip("/"), f"{name}: {message}" if name else str(message)
+def _enforced(obj: RMObject, problem: Invariant) -> bool:
+    if problem.name in NOT_ENFORCED:
+        return False
+    if problem.name == "Type_validity" and type(obj).rm_type == "PARTY_REF":
+        return False
+    return not (problem.name == "Value_valid" and "line break" in problem.message)
+
+
+def _invariant_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+    for problem in check_invariants(obj):
+        if _enforced(obj, problem):
+            where = child(path, problem.attribute) if problem.attribute else path
+            ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
 
 
 # ------------------------------------------------------------------------------------------ per class
@@ -234,9 +236,8 @@ def _invariant_parts(problem: Any) -> tuple[str, str]:
 def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
     """Every RM rule that applies to instances of ``cls``."""
     out: list[Check] = []
-    required = tuple(f.name for f in rm_fields(cls) if f.required)
-    if required:
-        out.append(_mandatory_check(required))
+    if any(f.required for f in rm_fields(cls)):
+        out.append(_mandatory_check)
     names = field_names(cls)
     seen: set[str] = set()
     for rm_type in _spec_ancestors(cls):
@@ -247,9 +248,7 @@ def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
                 out.append(_binding_check(attribute, bound))
     if cls.rm_type == "ISM_TRANSITION":
         out.append(_ism_check)
-    invariant = _invariant_check()
-    if invariant is not None:
-        out.append(invariant)
+    out.append(_invariant_check)
     return tuple(out)
 
 

@@ -41,6 +41,9 @@ from cdr.template.validation.plans import (
 from cdr.template.validation.primitives import check_primitive
 
 _NAME_CODES = {IssueCode.STRING_NOT_IN_LIST, IssueCode.STRING_PATTERN_MISMATCH}
+# ACTIVITY.action_archetype_id holds a regular expression itself ('/.*/'); matching it against the
+# template's pattern says nothing, and EHRbase does not do it either
+_UNCHECKED_PRIMITIVES = frozenset({"action_archetype_id"})
 
 
 class Walker:
@@ -157,7 +160,7 @@ class Walker:
         ctx = self.ctx
         vpath = child(path, ap.name, value)
         if not isinstance(value, RMObject):
-            if ap.primitive is not None:
+            if ap.primitive is not None and ap.name not in _UNCHECKED_PRIMITIVES:
                 cpath = ap.targets[0].path if ap.targets else ap.path
                 for code, message in check_primitive(ap.primitive, value):
                     ctx.add(vpath, code, message, cpath)

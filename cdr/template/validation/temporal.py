@@ -233,18 +233,26 @@ def parse_duration(value: str) -> Duration | None:
 
 @lru_cache(maxsize=256)
 def duration_pattern_fields(pattern: str) -> frozenset[str] | None:
-    """The designators a C_DURATION pattern allows (``PYMWDTHMS`` -> all), ``None`` if not a valid pattern.
+    """The designators a C_DURATION pattern allows, ``None`` if it is not a valid pattern.
+
+    A part the pattern leaves empty does not restrict that part (EHRbase accepts ``P65Y5M12D`` under
+    ``PTM`` and ``PT0S`` under ``PY``, while ``PMWDTHMS`` refuses ``P1Y``), so an empty date or time part
+    allows all of its designators.
 
     >>> sorted(duration_pattern_fields("PDTH"))
     ['D', 'h']
+    >>> sorted(duration_pattern_fields("PTM"))
+    ['D', 'M', 'W', 'Y', 'm']
     """
     p = pattern.strip().replace("/", "")
     if not p.upper().startswith("P"):
         return None
-    date_part, _, time_part = p[1:].upper().partition("T")
+    date_part, has_time, time_part = p[1:].upper().partition("T")
     if set(date_part) - set("YMWD") or set(time_part) - set("HMS"):
         return None
-    return frozenset(date_part) | frozenset(c.lower() for c in time_part)
+    dates = frozenset(date_part) if date_part else frozenset("YMWD")
+    times = frozenset(c.lower() for c in time_part) if has_time and time_part else frozenset("hms")
+    return dates | times
 
 
 def designator_label(designator: str) -> str:
