@@ -79,11 +79,22 @@ def _spec_ancestors(cls: type) -> list[str]:
 # ------------------------------------------------------------------------------------- mandatory
 
 
-def _mandatory_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-    for name in missing_mandatory(obj):
-        ctx.add(
-            child(path, name), IssueCode.REQUIRED, f"attribute '{name}' is mandatory in {type(obj).rm_type}"
-        )
+def _mandatory_check(required: tuple[str, ...]) -> Check:
+    """Fast path over the class's mandatory names; :func:`missing_mandatory` names them when one is absent."""
+
+    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
+        d = obj.__dict__
+        for name in required:
+            if d.get(name) is None:
+                break
+        else:
+            return
+        for name in missing_mandatory(obj):
+            ctx.add(
+                child(path, name), IssueCode.REQUIRED, f"attribute '{name}' is mandatory in {type(obj).rm_type}"
+            )
+
+    return check
 
 
 # ------------------------------------------------------------------------------------ terminology
@@ -236,8 +247,9 @@ def _invariant_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None
 def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
     """Every RM rule that applies to instances of ``cls``."""
     out: list[Check] = []
-    if any(f.required for f in rm_fields(cls)):
-        out.append(_mandatory_check)
+    required = tuple(f.name for f in rm_fields(cls) if f.required)
+    if required:
+        out.append(_mandatory_check(required))
     names = field_names(cls)
     seen: set[str] = set()
     for rm_type in _spec_ancestors(cls):
@@ -252,7 +264,14 @@ def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
     return tuple(out)
 
 
+_CHECKS: dict[type, tuple[Check, ...]] = {}
+
+
 def check_object(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
     """Apply the RM rules of ``obj``'s class to ``obj`` (not to its children)."""
-    for check in checks_for(type(obj)):
+    cls = type(obj)
+    checks = _CHECKS.get(cls)
+    if checks is None:
+        checks = _CHECKS[cls] = checks_for(cls)
+    for check in checks:
         check(obj, path, ctx)
