@@ -23,8 +23,28 @@ def children(obj: RMObject) -> Iterator[tuple[str, int | None, RMObject]]:
             yield field.name, None, value
 
 
+_object_fields: dict[type[RMObject], tuple[tuple[str, bool], ...]] = {}
+
+
 def walk(obj: RMObject, path: str = "") -> Iterator[tuple[str, RMObject]]:
     """Every RM object of the tree, depth first, with its JSON-pointer-style path (``/content/0/data``)."""
-    yield path, obj
-    for name, index, child in children(obj):
-        yield from walk(child, f"{path}/{name}" if index is None else f"{path}/{name}/{index}")
+    stack: list[tuple[str, RMObject]] = [(path, obj)]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        path, node = pop()
+        yield path, node
+        cls = type(node)
+        fields = _object_fields.get(cls)
+        if fields is None:
+            fields = _object_fields[cls] = tuple((f.name, f.is_list) for f in rm_fields(cls) if f.is_object)
+        values = node.__dict__
+        found: list[tuple[str, RMObject]] = []
+        for name, is_list in fields:
+            value = values[name]
+            if value is None:
+                continue
+            if is_list:
+                found.extend((f"{path}/{name}/{i}", item) for i, item in enumerate(value))
+            else:
+                found.append((f"{path}/{name}", value))
+        push(reversed(found))
