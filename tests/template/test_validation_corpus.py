@@ -1,9 +1,9 @@
 """Every canonical composition in the corpus whose template is there validates clean, unless listed below.
 
 Each listed composition was investigated: the reason names the rule it breaks (with the file's own evidence)
-and the test checks that the validator reports that very code, so a listed file cannot pass silently either.
-Several come from EHRbase's test suites, where they are *inputs* the suite edits before committing (placeholder
-uids, values a data table replaces, deliberately out-of-range values) rather than valid compositions.
+and the test checks that the validator reports that very code, so a listed file cannot pass silently.
+Several come from EHRbase's test suites, where they are *inputs* the suite edits before committing
+(placeholder uids, values a data table replaces, deliberately out-of-range values), not valid compositions.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ IT = "ehrbase-integration-tests/test_data_sets/"
 SDK = "ehrbase-openEHR_SDK/test-data/composition/"
 C = IssueCode
 
-PLACEHOLDER_UID = "uid is a placeholder ('__THIS_SHOULD_BE_MODIFIED_BY_THE_TEST_::ehrbase.org::1'), not an OBJECT_VERSION_ID"
+PLACEHOLDER_UID = "uid is the placeholder '__THIS_SHOULD_BE_MODIFIED_BY_THE_TEST_::...', no OBJECT_VERSION_ID"
 SUITE_VALUE = "EHRbase suite input: the data-driven test replaces this value before committing"
 ORDINAL_TEXT = "DV_ORDINAL symbol text 'ord1' is not the term text 'option 1' of at0003"
 
@@ -147,8 +147,8 @@ INVALID: dict[str, tuple[IssueCode, str]] = {
         C.CODE_NOT_ALLOWED,
         "DV_ORDINAL symbol at0010 is not one of the ordinal codes",
     ),
-    IT
-    + "valid_templates/minimal/minimal_observation.composition.participations.extdatetimes_FIXED_EXAMPLE.xml": (
+    IT + "valid_templates/minimal/minimal_observation.composition.participations."
+    "extdatetimes_FIXED_EXAMPLE.xml": (
         C.ARCHETYPE_ID_MISMATCH,
         "root archetype COMPOSITION.report-result.v1, the template's is minimal.v1",
     ),

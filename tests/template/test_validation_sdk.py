@@ -2,8 +2,9 @@
 
 Counting follows EHRbase. One documented difference in method gives the same count: in ``cardinality`` the OPT
 puts cardinality 1..1 on COMPOSITION.content while its children require at least 8 members; such a
-self-contradictory cardinality is not enforced (see :func:`cdr.template.validation.plans.cardinality_consistent`),
-leaving the 4 occurrence violations EHRbase reports.
+self-contradictory cardinality is not enforced (see
+:func:`cdr.template.validation.plans.cardinality_consistent`), leaving the 4 occurrence violations
+EHRbase reports.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def test_sdk_cardinality_case_reports_each_occurrence_violation() -> None:
         ),
         opt("ehrbase-openEHR_SDK/test-data/operationaltemplate/section_cardinality.opt"),
     )
-    section = "/content[openEHR-EHR-SECTION.validation_section_test.v0 and name/value='Validation section test #{}']"
+    section = (
+        "/content[openEHR-EHR-SECTION.validation_section_test.v0 and name/value='Validation section test #"
+    )
+    section += "{}']"
     assert {(i.code, i.path) for i in issues} == {
         (IssueCode.OCCURRENCES_TOO_MANY, section.format(1)),
         (IssueCode.OCCURRENCES_TOO_FEW, section.format(3)),

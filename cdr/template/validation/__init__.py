@@ -85,14 +85,17 @@ def _same_id(template_id: str) -> str:
 
 
 def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
-    """One issue per (path, code): the template and the RM may both require the same attribute."""
+    """One issue per (path, code): the template and the RM may both require the same attribute; and an
+    ISO 8601 value the RM invariant calls malformed is reported once, as INVALID_DATE_TIME."""
+    malformed = {i.path for i in issues if i.code == IssueCode.INVALID_DATE_TIME}
     seen: set[tuple[str, str]] = set()
     out = []
     for issue in issues:
         key = (issue.path, issue.code)
-        if key not in seen:
-            seen.add(key)
-            out.append(issue)
+        if key in seen or (issue.code == IssueCode.RM_INVARIANT and issue.path in malformed):
+            continue
+        seen.add(key)
+        out.append(issue)
     return out
 
 

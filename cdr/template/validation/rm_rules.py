@@ -91,7 +91,9 @@ def _mandatory_check(required: tuple[str, ...]) -> Check:
             return
         for name in missing_mandatory(obj):
             ctx.add(
-                child(path, name), IssueCode.REQUIRED, f"attribute '{name}' is mandatory in {type(obj).rm_type}"
+                child(path, name),
+                IssueCode.REQUIRED,
+                f"attribute '{name}' is mandatory in {type(obj).rm_type}",
             )
 
     return check

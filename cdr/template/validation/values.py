@@ -1,5 +1,8 @@
 """Data values against the openEHR profile's domain types: C_DV_QUANTITY and C_DV_ORDINAL / C_DV_SCALE.
 
+Issues are reported at the path of the value the domain type constrains (the DV_QUANTITY, the DV_ORDINAL),
+as the shipped expectations and EHRbase do; the message names the attribute at fault.
+
 Other data values (DV_COUNT, DV_PROPORTION, DV_DATE..., DV_DURATION, DV_BOOLEAN) are constrained in an OPT
 through ordinary attributes with primitive children, and are checked by :mod:`.primitives` during the walk.
 """
@@ -12,7 +15,7 @@ from cdr.rm.base import RMObject
 from cdr.template.aom import CDvOrdinal, CDvQuantity, CQuantityItem, Interval
 from cdr.template.issues import IssueCode
 from cdr.template.validation.context import Context, interval_text
-from cdr.template.validation.datapath import DataPath, child
+from cdr.template.validation.datapath import DataPath
 
 
 def _range(r: Interval[float] | Interval[int]) -> str:
@@ -45,7 +48,7 @@ def check_quantity(obj: RMObject, c: CDvQuantity, path: DataPath | None, ctx: Co
     if item is None:
         allowed = ", ".join(f"'{i.units}'" for i in c.list)
         ctx.add(
-            child(path, "units"),
+            path,
             IssueCode.UNIT_NOT_ALLOWED,
             f"units '{units}' are not allowed; allowed: {allowed}",
             c.path,
@@ -65,7 +68,7 @@ def _check_magnitude(
 ) -> None:
     if item.magnitude is not None and not item.magnitude.contains(magnitude):
         ctx.add(
-            child(path, "magnitude"),
+            path,
             IssueCode.MAGNITUDE_OUT_OF_RANGE,
             f"magnitude {magnitude} is outside {_range(item.magnitude)} for units '{item.units}'",
             cpath,
@@ -75,7 +78,7 @@ def _check_magnitude(
         return  # no precision constraint (-1 means any)
     if precision is not None and precision >= 0 and not p.contains(precision):
         ctx.add(
-            child(path, "precision"),
+            path,
             IssueCode.PRECISION_MISMATCH,
             f"precision {precision} is outside {_range(p)} for units '{item.units}'",
             cpath,
@@ -83,7 +86,7 @@ def _check_magnitude(
         return
     if p.upper is not None and decimal_places(magnitude) > p.upper:
         ctx.add(
-            child(path, "magnitude"),
+            path,
             IssueCode.PRECISION_MISMATCH,
             f"magnitude {magnitude} has more than {p.upper} decimal places for units '{item.units}'",
             cpath,
@@ -102,7 +105,7 @@ def check_ordinal(obj: RMObject, c: CDvOrdinal, path: DataPath | None, ctx: Cont
     if not by_value:
         allowed = ", ".join(f"{_num(i.value)}|{i.symbol.code_string}" for i in c.list)
         ctx.add(
-            child(path, "value"),
+            path,
             IssueCode.VALUE_NOT_ALLOWED,
             f"{type(obj).rm_type} value {value} is not allowed; allowed: {allowed}",
             c.path,
@@ -118,11 +121,10 @@ def check_ordinal(obj: RMObject, c: CDvOrdinal, path: DataPath | None, ctx: Cont
     tid_value = tid.__dict__.get("value") if tid is not None else None
     code = cd.get("code_string")
     item = next((i for i in by_value if i.symbol.code_string == code), None)
-    spath = child(path, "symbol", symbol)
     if item is None:
         expected = ", ".join(i.symbol.code_string for i in by_value)
         ctx.add(
-            child(spath, "defining_code", code_phrase),
+            path,
             IssueCode.CODE_NOT_ALLOWED,
             f"symbol {code} does not go with value {value}; expected {expected}",
             c.path,
@@ -130,7 +132,7 @@ def check_ordinal(obj: RMObject, c: CDvOrdinal, path: DataPath | None, ctx: Cont
         return
     if tid_value is not None and tid_value != item.symbol.terminology_id:
         ctx.add(
-            child(spath, "defining_code", code_phrase),
+            path,
             IssueCode.TERMINOLOGY_MISMATCH,
             f"symbol terminology {tid_value} is not {item.symbol.terminology_id}",
             c.path,
@@ -142,7 +144,7 @@ def check_ordinal(obj: RMObject, c: CDvOrdinal, path: DataPath | None, ctx: Cont
         texts = {t.text for terms in root.term_definitions.values() if (t := terms.get(code)) and t.text}
         if texts and text not in texts:
             ctx.add(
-                child(spath, "value"),
+                path,
                 IssueCode.TERM_TEXT_MISMATCH,
                 f"'{text}' is not the text of {code}; expected '{root.term_text(code, ctx.language)}'",
                 c.path,
