@@ -1,0 +1,382 @@
+"""The FLAT codec machinery: reading one RM object out of a :class:`FlatNode` and writing it back into one.
+
+Data values and the other RM objects a FLAT document spells out (parties, links, feeder audits...) each have
+a :class:`Codec` registered here by RM type (:mod:`.flat_datatypes`, :mod:`.flat_parties`); every other RM
+class is handled generically: ``|attr`` for primitive attributes, a child step ``attr`` (or ``_attr``) for
+object attributes, indexed for lists. Attribute names follow EHRbase where it renames them
+(``_work_flow_id``, ``_link``, ``_other_participation``...). Readers consume what they understand and
+:meth:`Take.finish` refuses the rest, naming the key, so that nothing is ever dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cdr.rm  # noqa: F401  (fills RM_TYPES)
+from cdr.errors import FormatError
+from cdr.formats.flat_keys import FlatNode
+from cdr.rm.base import RM_TYPES, RMObject, construct, rm_field_map, rm_fields
+from cdr.template.aom import CObject
+
+__all__ = [
+    "FLAT_NAMES",
+    "Codec",
+    "ReadContext",
+    "Take",
+    "codec_for",
+    "flat_name",
+    "read_object",
+    "register",
+    "rm_attribute",
+    "write_object",
+]
+
+FLAT_NAMES: dict[str, str] = {
+    "workflow_id": "work_flow_id",
+    "links": "link",
+    "participations": "participation",
+    "other_participations": "other_participation",
+    "identifiers": "identifier",
+    "mappings": "mapping",
+    "originating_system_item_ids": "originating_system_item_id",
+    "feeder_system_item_ids": "feeder_system_item_id",
+}
+"""RM attribute -> the name EHRbase's FLAT format uses for it (singular for most lists)."""
+
+_RM_NAMES: dict[str, str] = {v: k for k, v in FLAT_NAMES.items()}
+
+
+def flat_name(attribute: str) -> str:
+    """The FLAT step name of an RM attribute (without the ``_`` prefix)."""
+    return FLAT_NAMES.get(attribute, attribute)
+
+
+def rm_attribute(cls: type[RMObject], step: str) -> str | None:
+    """The attribute of ``cls`` a FLAT step (``_link``, ``work_flow_id``, ``links``...) names, if any."""
+    name = step[1:] if step.startswith("_") else step
+    fields = rm_field_map(cls)
+    for candidate in (_RM_NAMES.get(name), name, name + "s"):
+        if candidate is not None and candidate in fields:
+            return candidate
+    return None
+
+
+@dataclass(slots=True)
+class ReadContext:
+    """What codecs need besides the node: the composition language and term lookup for defaults."""
+
+    language: str
+    term_text: Callable[[CObject, str], str | None] = lambda _c, _code: None
+
+
+class Take:
+    """Consumes the parts of a :class:`FlatNode` a codec understands; :meth:`finish` refuses the rest."""
+
+    __slots__ = ("_attrs", "_children", "_value_taken", "node")
+
+    def __init__(self, node: FlatNode) -> None:
+        self.node = node
+        self._attrs = dict(node.attrs)
+        self._children = dict(node.children)
+        self._value_taken = not node.has_value
+
+    @property
+    def key(self) -> str:
+        return self.node.key
+
+    def value(self) -> Any:
+        """The bare value (``None`` when absent)."""
+        self._value_taken = True
+        return self.node.value if self.node.has_value else None
+
+    def attr(self, suffix: str, *aliases: str) -> Any:
+        """The value of ``|suffix`` (or of one of its aliases), ``None`` when absent."""
+        found = None
+        for name in (suffix, *aliases):
+            if name in self._attrs:
+                value = self._attrs.pop(name)
+                found = value if found is None else found
+        return found
+
+    def has(self, *suffixes: str) -> bool:
+        return any(s in self._attrs for s in suffixes)
+
+    def indexed_attrs(self, prefix: str) -> dict[int, dict[str, Any]]:
+        """``|identifiers_id:0``-style suffixes grouped by index: ``{0: {"id": ...}}``."""
+        out: dict[int, dict[str, Any]] = {}
+        for suffix in [s for s in self._attrs if s.startswith(prefix)]:
+            name, _, index = suffix[len(prefix) :].partition(":")
+            out.setdefault(int(index) if index.isdigit() else 0, {})[name] = self._attrs.pop(suffix)
+        return out
+
+    def children(self, *steps: str) -> list[FlatNode]:
+        """The instances of the first of ``steps`` present (``_link`` or ``link``...), consumed."""
+        for step in steps:
+            if step in self._children:
+                by_index = self._children.pop(step)
+                return [by_index[i] for i in sorted(by_index)]
+        return []
+
+    def child(self, *steps: str) -> FlatNode | None:
+        found = self.children(*steps)
+        if len(found) > 1:
+            raise FormatError(found[1].key, "this attribute takes a single value")
+        return found[0] if found else None
+
+    def remaining_children(self) -> list[str]:
+        return list(self._children)
+
+    def finish(self) -> None:
+        """Refuse anything not consumed, naming the first such key."""
+        if not self._value_taken:
+            raise FormatError(self.node.key, "a bare value is not allowed here")
+        if self._attrs:
+            suffix = next(iter(self._attrs))
+            raise FormatError(f"{self.node.key}|{suffix}", f"unknown attribute suffix '|{suffix}'")
+        if self._children:
+            step = next(iter(self._children))
+            node = next(iter(self._children[step].values()))
+            key = next(node.keys(), node.key)
+            raise FormatError(key, f"unknown attribute '{step}'")
+
+
+# ------------------------------------------------------------------------------------------ conversions
+
+
+def as_str(value: Any, key: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        raise FormatError(key, f"expected a string, got {json.dumps(value)}")
+    return str(value)
+
+
+def as_float(value: Any, key: str) -> float:
+    if isinstance(value, bool):
+        raise FormatError(key, f"expected a number, got {json.dumps(value)}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise FormatError(key, f"expected a number, got {json.dumps(value)}")
+
+
+def as_int(value: Any, key: str) -> int:
+    if isinstance(value, bool):
+        raise FormatError(key, f"expected an integer, got {json.dumps(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise FormatError(key, f"expected an integer, got {json.dumps(value)}")
+
+
+def as_bool(value: Any, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise FormatError(key, f"expected a boolean, got {json.dumps(value)}")
+
+
+_CONVERT: dict[type, Callable[[Any, str], Any]] = {str: as_str, float: as_float, int: as_int, bool: as_bool}
+
+
+def convert(target: type, value: Any, key: str) -> Any:
+    """A FLAT value as the primitive Python type of an RM attribute."""
+    return _CONVERT[target](value, key)
+
+
+def make(rm_type: str, **values: Any) -> RMObject:
+    """An RM object of ``rm_type`` from attribute values (``None`` values left out)."""
+    return construct(RM_TYPES[rm_type], {k: v for k, v in values.items() if v is not None})
+
+
+# --------------------------------------------------------------------------------------------- codecs
+
+
+Reader = Callable[[Take, ReadContext, CObject | None, str], RMObject | None]
+Writer = Callable[[RMObject, FlatNode], None]
+
+
+@dataclass(slots=True)
+class Codec:
+    """How one RM type is spelled in FLAT: ``read`` builds it from a node, ``write`` fills a node from it.
+
+    ``read`` gets the node (wrapped in :class:`Take`), the context, the template constraint on the value
+    (or ``None``) and the RM type the position expects; it may return a subtype (a DV_TEXT position holding
+    codes yields a DV_CODED_TEXT).
+    """
+
+    read: Reader
+    write: Writer
+    subtypes: tuple[str, ...] = field(default_factory=tuple)
+
+
+_CODECS: dict[str, Codec] = {}
+
+
+def register(*rm_types: str) -> Callable[[Codec], Codec]:
+    def deco(codec: Codec) -> Codec:
+        for t in rm_types:
+            _CODECS[t] = codec
+        return codec
+
+    return deco
+
+
+def codec_for(rm_type: str) -> Codec | None:
+    return _CODECS.get(rm_type)
+
+
+def base_type(rm_type: str) -> str:
+    """``DV_INTERVAL<DV_COUNT>`` -> ``DV_INTERVAL``."""
+    return rm_type.split("<", 1)[0]
+
+
+def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObject | None = None) -> Any:
+    """Read ``node`` as an object of ``rm_type`` (a spec name, possibly abstract or generic)."""
+    take = Take(node)
+    raw = take.attr("raw")
+    if raw is not None:
+        obj = _read_raw(raw, take.key, rm_type)
+        take.finish()
+        return obj
+    explicit = take.attr("_type")
+    expected = rm_type
+    if explicit is not None:
+        expected = as_str(explicit, take.key + "|_type")
+        if expected not in RM_TYPES:
+            raise FormatError(take.key + "|_type", f"unknown RM type {expected!r}")
+    codec = _CODECS.get(base_type(expected))
+    if codec is not None:
+        obj = codec.read(take, ctx, constraint, expected)
+    else:
+        cls = RM_TYPES.get(base_type(expected))
+        if cls is None or cls.rm_abstract:
+            raise FormatError(take.key, f"cannot tell which {expected} this is; give '|_type'")
+        obj = read_generic(take, ctx, cls)
+    take.finish()
+    return obj
+
+
+def _read_raw(raw: Any, key: str, rm_type: str) -> RMObject:
+    """``|raw``: the object as canonical JSON (EHRbase also accepts ``@class`` for ``_type``)."""
+    from cdr.formats.canonical_json import parse_json
+
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    try:
+        return parse_json(_at_class(data), None if RM_TYPES[base_type(rm_type)].rm_abstract else rm_type)
+    except FormatError as exc:
+        raise FormatError(key + "|raw", exc.message) from exc
+
+
+def _at_class(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {("_type" if k == "@class" else k): _at_class(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_at_class(v) for v in data]
+    return data
+
+
+def read_generic(take: Take, ctx: ReadContext, cls: type[RMObject]) -> RMObject:
+    """Any RM class attribute by attribute: ``|attr`` primitives, ``attr`` / ``_attr`` child objects."""
+    values: dict[str, Any] = {}
+    fields = rm_field_map(cls)
+    if take.node.has_value and "value" in fields:
+        f = fields["value"]
+        raw = take.value()
+        values["value"] = (
+            convert(f.target, raw, take.key) if not f.is_object else _bare_object(f.target, raw, take.key)
+        )
+    for f in rm_fields(cls):
+        if f.is_object:
+            names = ("_" + flat_name(f.name), flat_name(f.name), "_" + f.name, f.name)
+            found = take.children(*dict.fromkeys(names))
+            if not found and not f.is_list and take.has(f.name):
+                found_value = take.attr(f.name)
+                values[f.name] = _bare_object(f.target, found_value, f"{take.key}|{f.name}")
+                continue
+            if not found:
+                continue
+            items = [read_object(n, ctx, f.target.rm_type) for n in found]  # type: ignore[attr-defined]
+            if f.is_list:
+                values[f.name] = items
+            elif len(items) > 1:
+                raise FormatError(found[1].key, f"'{f.name}' takes a single value")
+            else:
+                values[f.name] = items[0]
+        elif f.name != "value" or not take.node.has_value:
+            raw = take.attr(f.name)
+            if raw is not None:
+                values[f.name] = (
+                    [convert(f.target, v, take.key) for v in raw]
+                    if f.is_list and isinstance(raw, list)
+                    else convert(f.target, raw, f"{take.key}|{f.name}")
+                )
+    return construct(cls, values)
+
+
+def _bare_object(target: type, raw: Any, key: str) -> RMObject:
+    """An object attribute given as a bare value: read as that object's own bare value."""
+    node = FlatNode(key, value=raw, has_value=True)
+    return read_object(node, ReadContext(""), target.rm_type)  # type: ignore[attr-defined]
+
+
+def write_object(obj: RMObject, node: FlatNode, *, explicit_type: str | None = None) -> None:
+    """Fill ``node`` with ``obj``; ``explicit_type`` is the type a reader would assume there."""
+    codec = _CODECS.get(obj.rm_type)
+    if codec is not None:
+        codec.write(obj, node)
+    else:
+        write_generic(obj, node)
+    if (
+        explicit_type is not None
+        and base_type(explicit_type) != obj.rm_type
+        and not _implied(obj, explicit_type)
+    ):
+        node.attrs["_type"] = obj.rm_type
+
+
+def _implied(obj: RMObject, expected: str) -> bool:
+    """Whether a reader expecting ``expected`` would pick ``obj``'s type by itself (codec subtypes)."""
+    codec = _CODECS.get(base_type(expected))
+    return codec is not None and obj.rm_type in codec.subtypes
+
+
+def write_generic(
+    obj: RMObject, node: FlatNode, *, underscore: bool = False, skip: tuple[str, ...] = ()
+) -> None:
+    """Every set attribute of ``obj``: primitives as ``|attr``, objects as child steps."""
+    prefix = "_" if underscore else ""
+    for f in rm_fields(type(obj)):
+        if f.name in skip:
+            continue
+        value = getattr(obj, f.name)
+        if value is None or (f.is_list and not value):
+            continue
+        if not f.is_object:
+            if f.name == "value" and not f.is_list:
+                node.value, node.has_value = value, True
+            else:
+                node.attrs[f.name] = value
+            continue
+        step = prefix + flat_name(f.name)
+        declared = f.target.rm_type  # type: ignore[attr-defined]
+        if f.is_list:
+            node.multi.add(step)
+            for i, item in enumerate(value):
+                write_object(item, node.child(step, i), explicit_type=declared)
+        else:
+            write_object(value, node.child(step), explicit_type=declared)

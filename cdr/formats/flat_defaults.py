@@ -1,0 +1,247 @@
+"""What a FLAT reader fills in that the document leaves out, from the template and the ``ctx/`` shortcuts.
+
+The same rules serve the writer: an attribute whose value equals what :class:`Defaults` would produce is not
+written, everything else is, which is what keeps canonical -> FLAT -> canonical stable. Rules (EHRbase's):
+names from the template in the composition language, archetype node ids and ``archetype_details`` at
+archetype roots (``template_id`` on the composition), entry ``language`` = composition language,
+``encoding`` UTF-8, ``subject`` PARTY_SELF, event and action ``time`` = ``ctx/time`` (else the context start
+time), HISTORY ``origin`` = ``ctx/history_origin`` (else the first event time), an ISM transition's current
+state from its careflow step, ACTIVITY ``action_archetype_id`` from the template, and the composition
+category when the template allows one only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdr.formats.flat_codec import ReadContext, make
+from cdr.formats.flat_ctx import FlatContext
+from cdr.formats.flat_datatypes import code_phrase, coded_text, text_value
+from cdr.formats.flat_schema import fixed_name
+from cdr.rm import RMObject
+from cdr.rm.base import is_rm_subtype
+from cdr.template.aom import (
+    CArchetypeRoot,
+    CCodePhrase,
+    CComplexObject,
+    CObject,
+    CPrimitiveObject,
+    CString,
+    OperationalTemplate,
+)
+from cdr.terminology import openehr as openehr_terms
+
+__all__ = ["RM_VERSION", "Defaults"]
+
+RM_VERSION = "1.1.0"
+_PERSISTENT = "431"
+
+
+@dataclass(slots=True)
+class Defaults:
+    """Defaults for one composition: its language, the ``ctx/`` values and the template."""
+
+    opt: OperationalTemplate
+    language: str
+    ctx: FlatContext = field(default_factory=FlatContext)
+    read_context: ReadContext | None = None
+    start_time: str | None = None
+
+    @property
+    def rctx(self) -> ReadContext:
+        if self.read_context is None:
+            self.read_context = ReadContext(self.language, term_text=term_text_lookup(self.language))
+        return self.read_context
+
+    # ------------------------------------------------------------------------------------ locatable
+
+    def node_name(self, constraint: CObject | None, wt_name: str | None) -> str | None:
+        fixed = fixed_name(constraint)
+        if fixed is not None:
+            return fixed
+        if wt_name is not None:
+            return wt_name
+        return constraint.text(self.language) if constraint is not None else None
+
+    def archetype_details(self, constraint: CObject | None, rm_type: str) -> RMObject | None:
+        if not isinstance(constraint, CArchetypeRoot):
+            return None
+        template = make("TEMPLATE_ID", value=self.opt.template_id) if rm_type == "COMPOSITION" else None
+        return make(
+            "ARCHETYPED",
+            archetype_id=make("ARCHETYPE_ID", value=constraint.archetype_id),
+            template_id=template,
+            rm_version=RM_VERSION,
+        )
+
+    @staticmethod
+    def archetype_node_id(constraint: CObject | None) -> str | None:
+        if isinstance(constraint, CArchetypeRoot):
+            return constraint.archetype_id
+        return constraint.node_id if constraint is not None and constraint.node_id else None
+
+    # ------------------------------------------------------------------------------------- by type
+
+    def for_type(self, rm_type: str, constraint: CObject | None, values: dict[str, Any]) -> dict[str, Any]:
+        """Default attribute values of an object of ``rm_type`` given what it already holds."""
+        out: dict[str, Any] = {}
+        if rm_type == "COMPOSITION":
+            out["language"] = code_phrase("ISO_639-1", self.language)
+            territory = self.ctx.text("territory")
+            if territory is not None:
+                out["territory"] = code_phrase("ISO_3166-1", territory)
+            category = self._category(constraint)
+            if category is not None:
+                out["category"] = category
+            composer = self.ctx.composer()
+            if composer is not None:
+                out["composer"] = composer
+        elif rm_type == "EVENT_CONTEXT":
+            self._context(out)
+        elif is_rm_subtype(rm_type, "ENTRY"):
+            self._entry(rm_type, constraint, values, out)
+        elif is_rm_subtype(rm_type, "EVENT"):
+            time = self._time()
+            if time is not None:
+                out["time"] = make("DV_DATE_TIME", value=time)
+        elif rm_type == "HISTORY":
+            origin = self.ctx.text("history_origin")
+            events = [e for e in values.get("events") or [] if getattr(e, "time", None) is not None]
+            if origin is None and events:
+                origin = min((e.time.value for e in events if e.time.value), default=None)
+            origin = origin or self._time()
+            if origin is not None:
+                out["origin"] = make("DV_DATE_TIME", value=origin)
+        elif rm_type == "ACTIVITY":
+            out["action_archetype_id"] = _action_archetype_id(constraint)
+            timing = self.ctx.text("activity_timing")
+            if timing is not None:
+                out["timing"] = make("DV_PARSABLE", value=timing, formalism="timing")
+        elif rm_type == "ISM_TRANSITION":
+            self._ism(constraint, values, out)
+        return out
+
+    def _time(self) -> str | None:
+        return self.ctx.text("time") or self.start_time
+
+    def _category(self, constraint: CObject | None) -> RMObject | None:
+        phrase = _attr_code(constraint, "category")
+        if phrase is None or len(phrase.code_list) != 1:
+            return None
+        code = phrase.code_list[0]
+        return coded_text(openehr_terms.rubric(code, "composition_category", self.language), "openehr", code)
+
+    def _context(self, out: dict[str, Any]) -> None:
+        time = self.ctx.text("time")
+        if time is not None:
+            out["start_time"] = make("DV_DATE_TIME", value=time)
+        end = self.ctx.text("end_time")
+        if end is not None:
+            out["end_time"] = make("DV_DATE_TIME", value=end)
+        for name, value in (
+            ("setting", self.ctx.setting()),
+            ("location", self.ctx.text("location")),
+            ("health_care_facility", self.ctx.facility(self.rctx)),
+        ):
+            if value is not None:
+                out[name] = value
+
+    def _entry(
+        self, rm_type: str, constraint: CObject | None, values: dict[str, Any], out: dict[str, Any]
+    ) -> None:
+        out["language"] = code_phrase("ISO_639-1", self.language)
+        out["encoding"] = code_phrase("IANA_character-sets", "UTF-8")
+        out["subject"] = make("PARTY_SELF")
+        provider = self.ctx.provider()
+        if provider is not None:
+            out["provider"] = provider
+        participations = self.ctx.participation_list(self.rctx)
+        if participations:
+            out["other_participations"] = participations
+        for attr, which in (("workflow_id", "work_flow_id"), ("guideline_id", "guideline_id")):
+            ref = self.ctx.object_ref(which)
+            if ref is not None:
+                out[attr] = ref
+        if rm_type == "ACTION":
+            time = self.ctx.text("action_time") or self._time()
+            if time is not None:
+                out["time"] = make("DV_DATE_TIME", value=time)
+        elif rm_type == "INSTRUCTION":
+            narrative = self.ctx.narrative()
+            if narrative is None:
+                name = values.get("name")
+                narrative = text_value(name.value) if name is not None else None
+            if narrative is not None:
+                out["narrative"] = narrative
+
+    def _ism(self, constraint: CObject | None, values: dict[str, Any], out: dict[str, Any]) -> None:
+        step, state = values.get("careflow_step"), values.get("current_state")
+        alternatives = _ism_alternatives(constraint)
+        if state is None and step is not None and step.defining_code is not None:
+            code = alternatives.get(step.defining_code.code_string)
+            if code is not None:
+                out["current_state"] = coded_text(
+                    openehr_terms.rubric(code, "instruction_states", self.language), "openehr", code
+                )
+        if state is None and "current_state" not in out:
+            code = self.ctx.text("action_ism_transition_current_state")
+            if code is not None:
+                out["current_state"] = coded_text(
+                    openehr_terms.rubric(code, "instruction_states", self.language), "openehr", code
+                )
+
+
+def term_text_lookup(language: str) -> Any:
+    def lookup(constraint: CObject, code: str) -> str | None:
+        root = constraint.archetype_root
+        text = root.term_text(code, language) if root is not None else None
+        if text is None:
+            root_all = constraint.template_root
+            for node in root_all.walk():
+                if isinstance(node, CArchetypeRoot):
+                    found = node.term_definitions.get(language, {}).get(code)
+                    if found is not None and found.text:
+                        return found.text
+        return text
+
+    return lookup
+
+
+def _attr_code(constraint: CObject | None, attribute: str) -> CCodePhrase | None:
+    if not isinstance(constraint, CComplexObject):
+        return None
+    attr = constraint.attribute(attribute)
+    for child in attr.children if attr is not None else []:
+        if isinstance(child, CCodePhrase):
+            return child
+        if isinstance(child, CComplexObject):
+            found = _attr_code(child, "defining_code")
+            if found is not None:
+                return found
+    return None
+
+
+def _action_archetype_id(constraint: CObject | None) -> str:
+    if isinstance(constraint, CComplexObject):
+        attr = constraint.attribute("action_archetype_id")
+        for child in attr.children if attr is not None else []:
+            if isinstance(child, CPrimitiveObject) and isinstance(child.item, CString):
+                if child.item.pattern:
+                    return f"/{child.item.pattern}/"
+                if child.item.list:
+                    return str(child.item.list[0])
+    return "/.*/"
+
+
+def _ism_alternatives(constraint: CObject | None) -> dict[str, str]:
+    """Careflow step code -> current state code, from the ISM_TRANSITION alternatives of an ACTION."""
+    out: dict[str, str] = {}
+    parent = constraint.parent_object if constraint is not None else None
+    attr = parent.attribute("ism_transition") if isinstance(parent, CComplexObject) else None
+    for alt in attr.children if attr is not None else []:
+        step, state = _attr_code(alt, "careflow_step"), _attr_code(alt, "current_state")
+        if step is not None and state is not None and step.code_list and len(state.code_list) == 1:
+            for code in step.code_list:
+                out[code] = state.code_list[0]
+    return out

@@ -1,0 +1,268 @@
+"""FLAT (simSDT) -> canonical COMPOSITION.
+
+The document is split into a key tree (:mod:`.flat_keys`) and walked together with the template's FLAT schema
+(:mod:`.flat_schema`): each schema node's instances become RM objects, the objects the web template folds
+away (HISTORY, ITEM_TREE, a single EVENT, the ELEMENT around a value) are created once per parent and shared,
+values are read by the codecs (:mod:`.flat_datatypes`, :mod:`.flat_parties`), and ``_attr`` steps set RM
+attributes the web template does not show. Missing values the template or ``ctx/`` fix are filled in
+(:mod:`.flat_defaults`). A key that matches nothing is a :class:`FormatError` naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdr.errors import FormatError
+from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers the data value codecs)
+from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
+from cdr.formats.flat_codec import ReadContext, Take, as_str, read_object, rm_attribute
+from cdr.formats.flat_ctx import parse_ctx
+from cdr.formats.flat_defaults import Defaults
+from cdr.formats.flat_keys import FlatNode, parse_flat
+from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
+from cdr.rm import Composition, RMObject
+from cdr.rm.base import RM_TYPES, construct, rm_field_map
+from cdr.template.aom import CObject, OperationalTemplate
+
+__all__ = ["flat_to_composition", "tree_to_composition"]
+
+_CONCRETE = {"EVENT": "POINT_EVENT", "ITEM_STRUCTURE": "ITEM_TREE", "PARTY_PROXY": "PARTY_IDENTIFIED"}
+
+
+class Draft:
+    """An RM object under construction: attribute values, and the folded objects shared below it."""
+
+    __slots__ = ("constraint", "name", "rm_type", "shared", "values")
+
+    def __init__(self, rm_type: str, constraint: CObject | None, name: str | None = None) -> None:
+        self.rm_type = rm_type
+        self.constraint = constraint
+        self.name = name  # default name (web template name in the composition language)
+        self.values: dict[str, Any] = {}
+        self.shared: dict[tuple[str, str, str | None], Draft] = {}
+
+    def add(self, attribute: str, value: Any, key: str) -> None:
+        fields = rm_field_map(RM_TYPES[self.rm_type])
+        f = fields.get(attribute)
+        if f is None:
+            raise FormatError(key, f"{self.rm_type} has no attribute '{attribute}'")
+        if f.is_list:
+            self.values.setdefault(attribute, []).append(value)
+        elif attribute in self.values:
+            raise FormatError(key, f"'{attribute}' of {self.rm_type} is given twice")
+        else:
+            self.values[attribute] = value
+
+    def folded(self, step: Step, key: str, defaults: Defaults) -> Draft:
+        """The single folded object a step leads to (created on first use)."""
+        slot = (step.attribute, step.node_id, step.name)
+        found = self.shared.get(slot)
+        if found is None:
+            rm_type = _step_type(self.rm_type, step, key)
+            name = step.name or defaults.node_name(step.constraint, None)
+            found = self.shared[slot] = Draft(rm_type, step.constraint, name)
+            self.add(step.attribute, found, key)
+        return found
+
+
+def _step_type(owner: str, step: Step, key: str) -> str:
+    if step.constraint is not None:
+        rm_type = step.constraint.rm_type_name
+    else:
+        f = rm_field_map(RM_TYPES[owner]).get(step.attribute)
+        if f is None or not f.is_object:
+            raise FormatError(key, f"{owner} has no object attribute '{step.attribute}'")
+        rm_type = f.target.rm_type  # type: ignore[attr-defined]
+    rm_type = _CONCRETE.get(rm_type, rm_type)
+    cls = RM_TYPES.get(rm_type)
+    if cls is None or cls.rm_abstract:
+        raise FormatError(key, f"cannot build an abstract {rm_type}")
+    return rm_type
+
+
+class _Reader:
+    def __init__(self, schema: FlatSchema, defaults: Defaults) -> None:
+        self.schema = schema
+        self.defaults = defaults
+        self.ctx: ReadContext = defaults.rctx
+
+    def object_node(self, snode: SchemaNode, fnode: FlatNode, draft: Draft) -> None:
+        """Fill ``draft`` (the object of a structural node) from its flat node."""
+        take = Take(fnode)
+        for cid, child in snode.children.items():
+            for inst in take.children(cid):
+                self.place(child, inst, draft)
+        self.rm_attributes(take, draft)
+        take.finish()
+
+    def rm_attributes(self, take: Take, draft: Draft) -> None:
+        """``_attr`` steps (and plain RM attribute names) not shown by the web template."""
+        cls = RM_TYPES[draft.rm_type]
+        for step in take.remaining_children():
+            attribute = rm_attribute(cls, step)
+            if attribute is None:
+                continue
+            f = rm_field_map(cls)[attribute]
+            for inst in take.children(step):
+                if not f.is_object:
+                    value = as_str(inst.value, inst.key) if inst.has_value else None
+                    Take(inst).value()
+                    if inst.attrs or inst.children:
+                        raise FormatError(inst.key, f"'{attribute}' is a plain value")
+                else:
+                    value = read_object(inst, self.ctx, f.target.rm_type)  # type: ignore[attr-defined]
+                if attribute == "name":
+                    draft.values["name"] = value
+                else:
+                    draft.add(attribute, value, inst.key)
+
+    def place(self, snode: SchemaNode, fnode: FlatNode, parent: Draft) -> None:
+        """Build one instance of ``snode`` and hang it below ``parent`` along the node's steps."""
+        owner = parent
+        depth = snode.instance_depth
+        for step in snode.steps[: depth - 1]:
+            owner = owner.folded(step, fnode.key, self.defaults)
+        last = snode.steps[depth - 1]
+        language = self.defaults.language
+        if snode.structural:
+            rm_type = _CONCRETE.get(snode.rm_type, snode.rm_type)
+            draft = Draft(rm_type, snode.constraint, snode.localized_name(language))
+            self.object_node(snode, fnode, draft)
+            owner.add(last.attribute, draft, fnode.key)
+            return
+        if snode.element_leaf:
+            element = Draft("ELEMENT", last.constraint, snode.localized_name(language))
+            value_node, element_node = _split_element(fnode)
+            value = read_object(value_node, self.ctx, snode.rm_type, snode.constraint)
+            if value is not None and not _only_null(value_node):
+                element.values["value"] = value
+            take = Take(element_node)
+            self.rm_attributes(take, element)
+            take.finish()
+            owner.add(last.attribute, element, fnode.key)
+            return
+        value = read_object(fnode, self.ctx, snode.rm_type, snode.constraint)
+        if value is not None:
+            owner.add(last.attribute, value, fnode.key)
+
+    # ---------------------------------------------------------------------------------- finishing
+
+    def finish(self, draft: Draft) -> RMObject:
+        values: dict[str, Any] = {}
+        for attribute, value in draft.values.items():
+            if isinstance(value, Draft):
+                values[attribute] = self.finish(value)
+            elif isinstance(value, list):
+                values[attribute] = [self.finish(v) if isinstance(v, Draft) else v for v in value]
+            else:
+                values[attribute] = value
+        cls = RM_TYPES[draft.rm_type]
+        fields = rm_field_map(cls)
+        if "archetype_node_id" in fields:
+            values.setdefault("archetype_node_id", self.defaults.archetype_node_id(draft.constraint))
+            if "name" not in values and draft.name is not None:
+                values["name"] = construct(RM_TYPES["DV_TEXT"], {"value": draft.name})
+            details = self.defaults.archetype_details(draft.constraint, draft.rm_type)
+            if details is not None:
+                values.setdefault("archetype_details", details)
+        for attribute, value in self.defaults.for_type(draft.rm_type, draft.constraint, values).items():
+            if values.get(attribute) is None:
+                values[attribute] = value
+        return construct(cls, {k: v for k, v in values.items() if v is not None})
+
+
+def _split_element(fnode: FlatNode) -> tuple[FlatNode, FlatNode]:
+    """Split a collapsed element's node: value parts, and ELEMENT attributes (``_null_flavour``...)."""
+    element_attrs = {
+        "_null_flavour",
+        "_null_reason",
+        "_feeder_audit",
+        "_uid",
+        "_link",
+        "_name",
+        "_archetype_details",
+        "null_flavour",
+        "null_reason",
+    }
+    value = FlatNode(fnode.key, fnode.value, fnode.has_value, dict(fnode.attrs))
+    element = FlatNode(fnode.key)
+    for step, by_index in fnode.children.items():
+        (element if step in element_attrs else value).children[step] = by_index
+    return value, element
+
+
+def _only_null(node: FlatNode) -> bool:
+    return not node.has_value and not node.attrs and not node.children
+
+
+def _language(root: FlatNode, ctx_entries: dict[str, Any], opt: OperationalTemplate) -> str:
+    for comp in root.children.values():
+        for node in comp.values():
+            lang = node.children.get("language", {}).get(0)
+            if lang is not None and lang.attrs.get("code"):
+                return str(lang.attrs["code"])
+    value = ctx_entries.get("language")
+    return str(value) if value else opt.default_language
+
+
+def tree_to_composition(ctx_entries: dict[str, Any], root: FlatNode, opt: OperationalTemplate) -> Composition:
+    """A parsed key tree (from FLAT or STRUCTURED) and its ``ctx/`` entries to a COMPOSITION."""
+    schema = flat_schema(opt)
+    ctx = parse_ctx(ctx_entries)
+    defaults = Defaults(opt, _language(root, ctx_entries, opt), ctx)
+    top = schema.root
+    unknown = [k for k in root.children if k != top.id]
+    if unknown:
+        node = next(iter(root.children[unknown[0]].values()))
+        raise FormatError(
+            next(node.keys(), node.key),
+            f"unknown root '{unknown[0]}': template {opt.template_id!r} has root id '{top.id}'",
+        )
+    instances = root.instances(top.id)
+    if not instances:
+        raise FormatError("/", f"no keys under the root id '{top.id}' of template {opt.template_id!r}")
+    if len(instances) > 1:
+        raise FormatError(instances[1].key, "a FLAT document holds one composition")
+    reader = _Reader(schema, defaults)
+    draft = Draft("COMPOSITION", opt.definition, top.localized_name(defaults.language))
+    reader.object_node(top, instances[0], draft)
+    _context_start(draft, defaults)
+    composition = reader.finish(draft)
+    assert isinstance(composition, Composition)
+    return composition
+
+
+def _context_start(draft: Draft, defaults: Defaults) -> None:
+    """Event and action times default to the context start time: find it before finishing."""
+    context = draft.values.get("context")
+    if isinstance(context, Draft):
+        start = context.values.get("start_time")
+        if start is not None:
+            defaults.start_time = start.value
+        elif defaults.ctx.text("time") is None:
+            defaults.start_time = None
+    elif context is None and _has_context(defaults.opt) and not _persistent(draft):
+        context = Draft("EVENT_CONTEXT", None)
+        draft.values["context"] = context
+    if defaults.start_time is None:
+        defaults.start_time = defaults.ctx.text("time")
+
+
+def _has_context(opt: OperationalTemplate) -> bool:
+    return opt.definition.attribute("context") is not None
+
+
+def _persistent(draft: Draft) -> bool:
+    category = draft.values.get("category")
+    phrase = getattr(category, "defining_code", None)
+    return phrase is not None and phrase.code_string == "431"
+
+
+def flat_to_composition(flat: dict[str, Any], opt: OperationalTemplate) -> Composition:
+    """A FLAT (simSDT) document to a canonical COMPOSITION of template ``opt``.
+
+    Raises :class:`FormatError` naming the key for anything that does not fit the template, and for legacy
+    path-value (ECISFLAT) documents.
+    """
+    ctx_entries, root = parse_flat(flat)
+    return tree_to_composition(ctx_entries, root, opt)

@@ -1,0 +1,220 @@
+"""The FLAT schema of a template: web template nodes bound to the constraints and RM steps behind them.
+
+FLAT keys are web template ids, but the canonical composition also holds what the web template folds away
+(HISTORY, ITEM_TREE, a single EVENT, the ELEMENT around a value). Each :class:`SchemaNode` therefore keeps
+the RM steps from its parent node (``data[at0001]/events[at0002]/data[at0003]/items[at0004]/value``), each
+with the constraint object it matches, so that the reader can rebuild the folded objects and the writer can
+find the data again. Built once per template and cached on the template object.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdr.formats.flat_codec import base_type
+from cdr.rm.base import RM_TYPES, is_rm_subtype
+from cdr.template.aom import (
+    ArchetypeInternalRef,
+    CArchetypeRoot,
+    CComplexObject,
+    CObject,
+    CPrimitiveObject,
+    CString,
+    OperationalTemplate,
+)
+from cdr.template.paths import parse_path
+from cdr.template.web_template import build_web_template
+
+__all__ = ["FlatSchema", "SchemaNode", "Step", "flat_schema", "is_structural"]
+
+_NAME_PREDICATE = re.compile(r"name/value\s*=\s*'((?:[^'\\]|\\.)*)'|,\s*'((?:[^'\\]|\\.)*)'")
+
+
+@dataclass(slots=True, frozen=True)
+class Step:
+    """One RM attribute step: ``attribute[node_id and name/value='name']`` and the constraint it meets."""
+
+    attribute: str
+    node_id: str
+    name: str | None
+    constraint: CObject | None
+
+    def matches(self, obj: Any) -> bool:
+        """Whether the RM object ``obj`` (found under this attribute) is the one this step selects."""
+        if self.node_id and getattr(obj, "archetype_node_id", None) != self.node_id:
+            return False
+        if self.name is not None:
+            name = getattr(obj, "name", None)
+            return name is not None and name.value == self.name
+        return True
+
+
+def is_structural(rm_type: str) -> bool:
+    """Whether a web template node of ``rm_type`` is an RM object built from child nodes (not a value)."""
+    cls = RM_TYPES.get(base_type(rm_type))
+    if cls is None:
+        return False
+    return is_rm_subtype(cls.rm_type, "LOCATABLE") or cls.rm_type in ("EVENT_CONTEXT", "ISM_TRANSITION")
+
+
+@dataclass(slots=True, eq=False)
+class SchemaNode:
+    """A web template node with its RM steps from the parent node and its constraint."""
+
+    id: str
+    rm_type: str
+    min: int
+    max: int
+    in_context: bool
+    steps: tuple[Step, ...]
+    wt: dict[str, Any] = field(repr=False)
+    children: dict[str, SchemaNode] = field(default_factory=dict)
+    structural: bool = False
+    element_leaf: bool = False  # a value node standing for its ELEMENT: steps end ``items[atNNNN]/value``
+
+    @property
+    def multiple(self) -> bool:
+        return self.max != 1
+
+    @property
+    def constraint(self) -> CObject | None:
+        return self.steps[-1].constraint if self.steps else None
+
+    @property
+    def instance_depth(self) -> int:
+        """How many steps lead to the object that repeats with this node's index."""
+        return len(self.steps) - 1 if self.element_leaf else len(self.steps)
+
+    def localized_name(self, language: str) -> str | None:
+        names = self.wt.get("localizedNames") or {}
+        return names.get(language) or self.wt.get("localizedName") or self.wt.get("name")
+
+
+@dataclass(slots=True, eq=False)
+class FlatSchema:
+    """The bound web template of one operational template."""
+
+    opt: OperationalTemplate
+    web_template: dict[str, Any]
+    root: SchemaNode
+
+    @property
+    def template_id(self) -> str:
+        return self.opt.template_id
+
+
+def flat_schema(opt: OperationalTemplate) -> FlatSchema:
+    """The FLAT schema of ``opt`` (built on first use, then kept on the template object)."""
+    cached = _CACHE.get(id(opt))
+    if cached is not None and cached.opt is opt:
+        return cached
+    wt = build_web_template(opt)
+    root_constraint = _resolve(opt.definition)
+    root = SchemaNode(
+        id=wt["tree"]["id"],
+        rm_type=wt["tree"]["rmType"],
+        min=1,
+        max=1,
+        in_context=False,
+        steps=(),
+        wt=wt["tree"],
+        structural=True,
+    )
+    _bind_children(root, [], root_constraint)
+    schema = FlatSchema(opt, wt, root)
+    _CACHE[id(opt)] = schema
+    return schema
+
+
+_CACHE: dict[int, FlatSchema] = {}
+
+
+def _segments(aql_path: str | None) -> list[tuple[str, str, str | None]]:
+    if not aql_path:
+        return []
+    _, segments = parse_path(aql_path)
+    out = []
+    for seg in segments:
+        m = _NAME_PREDICATE.search(seg.predicate) if seg.predicate else None
+        name = None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
+        out.append((seg.attribute, seg.node_id, name))
+    return out
+
+
+def _bind_children(
+    node: SchemaNode, base: list[tuple[str, str, str | None]], constraint: CObject | None
+) -> None:
+    for child in node.wt.get("children") or []:
+        full = _segments(child.get("aqlPath"))
+        rel = full[len(base) :] if full[: len(base)] == base else full
+        steps: list[Step] = []
+        current = constraint
+        for i, (attribute, node_id, name) in enumerate(rel):
+            last = i == len(rel) - 1
+            current = _child_constraint(current, attribute, node_id, name, child["rmType"] if last else None)
+            steps.append(Step(attribute, node_id, name, current))
+        rm_type = child["rmType"]
+        snode = SchemaNode(
+            id=child["id"],
+            rm_type=rm_type,
+            min=int(child.get("min", 0)),
+            max=int(child.get("max", 1)),
+            in_context=bool(child.get("inContext")),
+            steps=tuple(steps),
+            wt=child,
+            structural=is_structural(rm_type),
+        )
+        snode.element_leaf = (
+            not snode.structural
+            and len(steps) >= 2
+            and steps[-1].attribute == "value"
+            and bool(steps[-2].node_id)
+        )
+        node.children[snode.id] = snode
+        if snode.structural:
+            _bind_children(snode, full, current)
+
+
+def _resolve(obj: CObject | None) -> CObject | None:
+    if isinstance(obj, ArchetypeInternalRef):
+        return obj.target
+    return obj
+
+
+def _child_constraint(
+    parent: CObject | None, attribute: str, node_id: str, name: str | None, rm_type: str | None
+) -> CObject | None:
+    """The constraint object a step selects below ``parent`` (``None`` where the template says nothing)."""
+    if not isinstance(parent, CComplexObject):
+        return None
+    attr = parent.attribute(attribute)
+    if attr is None:
+        return None
+    candidates = [c for c in attr.children if not node_id or c.node_id == node_id or c.path_id == node_id]
+    if name is not None and len(candidates) > 1:
+        named = [c for c in candidates if fixed_name(_resolve(c)) == name]
+        candidates = named or candidates
+    if rm_type is not None and len(candidates) > 1:
+        typed = [c for c in candidates if c.rm_type_name == base_type(rm_type)]
+        candidates = typed or candidates
+    return _resolve(candidates[0]) if candidates else None
+
+
+def fixed_name(obj: CObject | None) -> str | None:
+    """The name string a template fixes for a node (``name/value`` constrained to one string), if any."""
+    if not isinstance(obj, CComplexObject):
+        return None
+    attr = obj.attribute("name")
+    for value in attr.children if attr is not None else []:
+        if isinstance(value, CComplexObject):
+            text = value.attribute("value")
+            for prim in text.children if text is not None else []:
+                if isinstance(prim, CPrimitiveObject) and isinstance(prim.item, CString) and prim.item.list:
+                    return str(prim.item.list[0])
+    return None
+
+
+def archetype_root_of(obj: CObject | None) -> CArchetypeRoot | None:
+    return obj if isinstance(obj, CArchetypeRoot) else None
