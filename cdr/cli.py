@@ -48,7 +48,10 @@ def _sniff_format(path: Path, raw: bytes) -> str:
 
 
 def _read_composition(raw: bytes, fmt: str) -> Any:
-    """Parse the composition; syntax errors exit 2, RM mapping errors are raised as FormatError."""
+    """Parse the composition; syntax errors exit 2, RM mapping errors are raised as FormatError.
+
+    Unknown JSON attributes are skipped as EHRbase skips them, but named on stderr, never dropped silently.
+    """
     if fmt == "json":
         from cdr.formats.canonical_json import parse_json
 
@@ -56,7 +59,11 @@ def _read_composition(raw: bytes, fmt: str) -> Any:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             _fail(f"not JSON: {exc}")
-        return parse_json(data)
+        ignored: list[str] = []
+        obj = parse_json(data, "COMPOSITION", strict=False, ignored=ignored)
+        for pointer in ignored:
+            click.echo(f"warning: {pointer}: unknown attribute ignored", err=True)
+        return obj
     from lxml import etree
 
     from cdr.formats.canonical_xml import parse_xml
@@ -65,7 +72,7 @@ def _read_composition(raw: bytes, fmt: str) -> Any:
         etree.fromstring(raw)
     except etree.XMLSyntaxError as exc:
         _fail(f"not XML: {exc}")
-    return parse_xml(raw)
+    return parse_xml(raw, "COMPOSITION")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

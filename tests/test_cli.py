@@ -125,3 +125,23 @@ def test_validate_corona_from_the_corpus() -> None:
     code, out, _ = run("validate", "--template", str(root / CORONA_OPT), str(root / CORONA_JSON), "--json")
     assert json.loads(out) == {"valid": True, "issues": []}
     assert code == 0
+
+
+def test_validate_names_unknown_attributes_it_ignores(tmp_path: Path) -> None:
+    doc = json.loads(valid_shipped()[0].read_text(encoding="utf-8"))
+    doc["language"]["colour"] = "blue"
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(doc))
+    code, out, err = run("validate", "--template", str(NB_OPT), str(odd), "--json")
+    assert json.loads(out) == {"valid": True, "issues": []}
+    assert code == 0
+    assert "/language/colour: unknown attribute ignored" in err
+
+
+def test_validate_refuses_a_document_that_is_not_a_composition(tmp_path: Path) -> None:
+    status = REPO / "tests" / "data" / "ehr_status" / "ehr_status_nb.json"
+    code, out, _ = run("validate", "--template", str(NB_OPT), str(status), "--json")
+    assert code == 1
+    (issue,) = json.loads(out)["issues"]
+    assert issue["code"] == "INVALID_FORMAT"
+    assert "EHR_STATUS" in issue["message"]

@@ -22,6 +22,7 @@ from typing import Any
 import cdr.rm  # noqa: F401  (defines every RM class and fills RM_TYPES)
 from cdr.errors import FormatError
 from cdr.rm.base import RM_TYPES, RMObject, empty_values, rm_fields
+from cdr.rm.walk import walk
 
 __all__ = ["dumps", "parse_json", "to_json"]
 
@@ -164,8 +165,14 @@ def _resolve_type(type_name: Any, target: _Target) -> _ClassInfo:
     return info
 
 
-def _reader(strict: bool) -> Callable[[Any, _Target], RMObject]:
-    """The recursive object reader; ``strict`` decides whether unknown attributes are errors or skipped."""
+def _reader(
+    strict: bool, skipped: list[tuple[int, str]] | None = None
+) -> Callable[[Any, _Target], RMObject]:
+    """The recursive object reader; ``strict`` decides whether unknown attributes are errors or skipped.
+
+    When skipping, ``skipped`` (if given) receives (id of the object read, attribute) for every dropped
+    key, so that the caller can say what it ignored instead of dropping it silently.
+    """
     new = object.__new__
     setattr_ = object.__setattr__
 
@@ -182,10 +189,14 @@ def _reader(strict: bool) -> Callable[[Any, _Target], RMObject]:
             info = target.allowed.get(type_name) or _resolve_type(type_name, target)
         plan = info.plan
         values = info.empty.copy()
+        dropped: list[str] = []
         for key, value in data.items():
             entry = plan.get(key)
             if entry is None:
-                if key == "_type" or not strict:
+                if key == "_type":
+                    continue
+                if not strict:
+                    dropped.append(key)
                     continue
                 raise _ShapeError(f"unknown attribute {key!r}: {info.cls.rm_type} has no such attribute", key)
             kind = entry[0]
@@ -236,6 +247,8 @@ def _reader(strict: bool) -> Callable[[Any, _Target], RMObject]:
         setattr_(obj, "__pydantic_fields_set__", fields_set)
         setattr_(obj, "__pydantic_extra__", None)
         setattr_(obj, "__pydantic_private__", None)
+        if dropped and skipped is not None:
+            skipped.extend((id(obj), key) for key in dropped)
         return obj
 
     return read
@@ -246,13 +259,18 @@ _read_lenient = _reader(strict=False)
 
 
 def parse_json(
-    data: str | bytes | JsonObject, rm_type: str | None = None, *, strict: bool = True
+    data: str | bytes | JsonObject,
+    rm_type: str | None = None,
+    *,
+    strict: bool = True,
+    ignored: list[str] | None = None,
 ) -> RMObject:
     """Read canonical JSON into an RM object.
 
     The root class is the document's ``_type`` or, when it has none, ``rm_type``; when both are given the
     ``_type`` must conform to ``rm_type``. With ``strict=False`` unknown attributes are skipped instead of
-    rejected (EHRbase's reader ignores them); everything else is checked either way.
+    rejected (EHRbase's reader ignores them); everything else is checked either way. Pass a list as
+    ``ignored`` to learn the JSON pointers of the attributes skipped.
 
     >>> parse_json('{"_type": "DV_QUANTITY", "magnitude": 7, "units": "kg"}').magnitude
     7.0
@@ -274,11 +292,22 @@ def parse_json(
         if found is None:
             raise FormatError("/", f"unknown RM type {rm_type!r} expected at the root")
         declared = found
-    read = _read_strict if strict else _read_lenient
+    skipped: list[tuple[int, str]] | None = None
+    if strict:
+        read = _read_strict
+    elif ignored is None:
+        read = _read_lenient
+    else:
+        skipped = []
+        read = _reader(strict=False, skipped=skipped)
     try:
-        return read(data, _target(declared))
+        obj = read(data, _target(declared))
     except _ShapeError as exc:
         raise FormatError(exc.pointer(), exc.message) from None
+    if skipped and ignored is not None:
+        where = {id(node): path for path, node in walk(obj)}
+        ignored.extend(f"{where.get(node_id, '')}/{_pointer_token(key)}" for node_id, key in skipped)
+    return obj
 
 
 _writer_plans: dict[type[RMObject], tuple[tuple[str, int], ...]] = {}

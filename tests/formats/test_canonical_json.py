@@ -447,3 +447,16 @@ def test_every_concrete_class_round_trips_empty() -> None:
         if cls.rm_abstract:
             continue
         assert to_json(parse_json({"_type": name})) == {"_type": name}
+
+
+def test_lenient_reading_reports_the_attributes_it_skips() -> None:
+    ignored: list[str] = []
+    doc = {
+        "_type": "DV_CODED_TEXT",
+        "value": "x",
+        "weight": 3,
+        "defining_code": {"terminology_id": {"value": "local", "a/b": 1}, "code_string": "at1"},
+    }
+    obj = parse_json(doc, strict=False, ignored=ignored)
+    assert obj.value == "x"  # type: ignore[attr-defined]
+    assert sorted(ignored) == ["/defining_code/terminology_id/a~1b", "/weight"]
