@@ -1,4 +1,4 @@
-"""The shipped test compositions (``tests/data/compositions``) give exactly the issues their sidecars expect."""
+"""The shipped test compositions (``tests/data/compositions``) give exactly the issues their sidecars list."""
 
 from __future__ import annotations
 

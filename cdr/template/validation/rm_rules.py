@@ -155,7 +155,7 @@ def _group_check(attribute: str, group_id: str) -> Check:
         if rubric_checked and text is not None and not is_acceptable_rubric(code, group_id, text):
             expected = rubric(code, group_id, ctx.language or "en")
             ctx.add(
-                apath,
+                child(apath, "value"),
                 IssueCode.TERM_TEXT_MISMATCH,
                 f"'{text}' is not the rubric of openehr code {code} (expected '{expected}')",
             )
