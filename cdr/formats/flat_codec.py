@@ -345,7 +345,7 @@ def write_object(obj: RMObject, node: FlatNode, *, explicit_type: str | None = N
         explicit_type is not None
         and base_type(explicit_type) != obj.rm_type
         and not _implied(obj, explicit_type)
-    ):
+    ) or node.is_empty():
         node.attrs["_type"] = obj.rm_type
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from cdr.errors import FormatError
 from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers the data value codecs)
 from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
-from cdr.formats.flat_codec import ReadContext, Take, as_str, read_object, rm_attribute
+from cdr.formats.flat_codec import ReadContext, Take, convert, read_object, rm_attribute
 from cdr.formats.flat_ctx import parse_ctx
 from cdr.formats.flat_defaults import Defaults
 from cdr.formats.flat_keys import FlatNode, parse_flat
@@ -105,7 +105,7 @@ class _Reader:
             f = rm_field_map(cls)[attribute]
             for inst in take.children(step):
                 if not f.is_object:
-                    value = as_str(inst.value, inst.key) if inst.has_value else None
+                    value = convert(f.target, inst.value, inst.key) if inst.has_value else None
                     Take(inst).value()
                     if inst.attrs or inst.children:
                         raise FormatError(inst.key, f"'{attribute}' is a plain value")

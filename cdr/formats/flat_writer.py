@@ -1,0 +1,175 @@
+"""Canonical COMPOSITION -> FLAT (simSDT).
+
+The composition is walked along the template's FLAT schema: for each web template node the RM objects it
+stands for are found by following the node's steps (through the folded HISTORY, ITEM_TREE, EVENT...), and
+written with the codecs. RM attributes the web template does not show are written as ``_attr`` steps unless
+they equal what the reader would fill in by default (:mod:`.flat_defaults`), so that FLAT -> canonical gives
+the composition back. Nodes of multiple occurrence get an index on every instance (``any_event:0``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdr.errors import FormatError
+from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers the data value codecs)
+from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
+from cdr.formats.canonical_json import to_json
+from cdr.formats.flat_codec import base_type, flat_name, write_object
+from cdr.formats.flat_defaults import Defaults
+from cdr.formats.flat_keys import FlatNode, render_flat
+from cdr.formats.flat_schema import FlatSchema, SchemaNode, flat_schema
+from cdr.rm import Composition, RMObject
+from cdr.rm.base import is_rm_subtype, rm_fields
+from cdr.template.aom import OperationalTemplate
+
+__all__ = ["composition_to_flat", "composition_to_tree"]
+
+_ELEMENT_EXTRAS = ("uid", "links", "feeder_audit", "null_flavour", "null_reason")
+_NEVER = frozenset({"archetype_node_id"})
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, RMObject) and isinstance(b, RMObject):
+        return bool(to_json(a) == to_json(b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+class _Writer:
+    def __init__(self, schema: FlatSchema, defaults: Defaults) -> None:
+        self.schema = schema
+        self.defaults = defaults
+
+    def object_node(self, snode: SchemaNode, obj: RMObject, fnode: FlatNode) -> None:
+        consumed: set[int] = set()
+        for cid, child in snode.children.items():
+            instances = [o for o in self.find(obj, child) if id(o) not in consumed]
+            instances = [o for o in instances if self._accepts(snode, child, o)]
+            if child.multiple:
+                fnode.multi.add(cid)
+            elif len(instances) > 1:
+                raise FormatError(fnode.key, f"'{cid}' occurs at most once but the composition has {len(instances)}")
+            for index, inst in enumerate(instances):
+                consumed.add(id(inst))
+                self.instance(child, inst, fnode.child(cid, index))
+        covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
+        self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), snode.constraint)
+
+    def find(self, obj: RMObject, snode: SchemaNode) -> list[Any]:
+        """The RM objects (or values) that are the instances of ``snode`` below ``obj``."""
+        current: list[Any] = [obj]
+        for step in snode.steps[: snode.instance_depth]:
+            found: list[Any] = []
+            for owner in current:
+                value = getattr(owner, step.attribute, None)
+                items = value if isinstance(value, list) else [] if value is None else [value]
+                found.extend(o for o in items if step.matches(o))
+            current = found
+        return current
+
+    def _accepts(self, parent: SchemaNode, snode: SchemaNode, obj: Any) -> bool:
+        """Type filter where siblings share the same steps (choices, ``<type>_value`` nodes)."""
+        target = obj.value if snode.element_leaf and isinstance(obj, RMObject) else obj
+        if not isinstance(target, RMObject):
+            return True
+        expected = base_type(snode.rm_type)
+        if target.rm_type == expected:
+            return True
+        rivals = [
+            c for c in parent.children.values()
+            if c is not snode and c.steps == snode.steps and base_type(c.rm_type) == target.rm_type
+        ]
+        if rivals:
+            return False
+        if expected == "DV_CODED_TEXT" and target.rm_type == "DV_TEXT":
+            return True
+        return is_rm_subtype(target.rm_type, expected) or expected in ("PARTY_PROXY", "EVENT")
+
+    def instance(self, snode: SchemaNode, inst: Any, fnode: FlatNode) -> None:
+        if snode.structural:
+            self.object_node(snode, inst, fnode)
+            return
+        if snode.element_leaf:
+            value = inst.value
+            if value is not None:
+                self.value(snode, value, fnode)
+            self.extras(inst, fnode, {"value"}, snode.localized_name(self.defaults.language), snode.steps[-2].constraint)
+            return
+        self.value(snode, inst, fnode)
+
+    def value(self, snode: SchemaNode, value: Any, fnode: FlatNode) -> None:
+        if not isinstance(value, RMObject):
+            fnode.value, fnode.has_value = value, True
+            return
+        if base_type(snode.rm_type) == "DV_CODED_TEXT" and value.rm_type == "DV_TEXT":
+            write_object(value, fnode)
+            fnode.attrs = {"other": fnode.value, **fnode.attrs}
+            fnode.value, fnode.has_value = None, False
+            return
+        write_object(value, fnode, explicit_type=snode.rm_type)
+
+    def extras(
+        self, obj: RMObject, fnode: FlatNode, covered: set[str], default_name: str | None, constraint: Any
+    ) -> None:
+        """RM attributes the web template does not show, written as ``_attr`` where not defaults."""
+        values = obj.__dict__
+        defaults = self.defaults.for_type(obj.rm_type, constraint, values)
+        for f in rm_fields(type(obj)):
+            name = f.name
+            value = values.get(name)
+            if name in covered or name in _NEVER or value is None or (f.is_list and not value):
+                continue
+            if name == "name":
+                expected = self.defaults.node_name(constraint, default_name)
+                if expected is not None and value.rm_type == "DV_TEXT" and value.value == expected and \
+                        _plain_text(value):
+                    continue
+            elif name == "archetype_details":
+                if _same_archetype(value, self.defaults.archetype_details(constraint, obj.rm_type)):
+                    continue
+            elif name in defaults and _same(value, defaults[name]):
+                continue
+            step = "_" + flat_name(name)
+            if not f.is_object:
+                fnode.child(step).value = value
+                fnode.child(step).has_value = True
+            elif f.is_list:
+                fnode.multi.add(step)
+                for i, item in enumerate(value):
+                    write_object(item, fnode.child(step, i), explicit_type=f.target.rm_type)  # type: ignore[attr-defined]
+            else:
+                write_object(value, fnode.child(step), explicit_type=f.target.rm_type)  # type: ignore[attr-defined]
+
+
+def _same_archetype(value: Any, expected: Any) -> bool:
+    """Archetype details that differ from the default in ``rm_version`` only are not written."""
+    if expected is None:
+        return False
+    return _same(value.archetype_id, expected.archetype_id) and _same(value.template_id, expected.template_id)
+
+
+def _plain_text(value: RMObject) -> bool:
+    return all(v is None or v == [] for k, v in value.__dict__.items() if k != "value")
+
+
+def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode:
+    """The key tree of a composition (shared by the FLAT and STRUCTURED writers)."""
+    schema = flat_schema(opt)
+    language = comp.language.code_string if comp.language is not None and comp.language.code_string else None
+    defaults = Defaults(opt, language or opt.default_language)
+    context = comp.context
+    if context is not None and context.start_time is not None:
+        defaults.start_time = context.start_time.value
+    root = FlatNode("")
+    writer = _Writer(schema, defaults)
+    writer.object_node(schema.root, comp, root.child(schema.root.id))
+    return root
+
+
+def composition_to_flat(comp: Composition, opt: OperationalTemplate) -> dict[str, Any]:
+    """A canonical COMPOSITION of template ``opt`` as a FLAT (simSDT) document."""
+    return render_flat(composition_to_tree(comp, opt))
