@@ -20,7 +20,7 @@ def main(scenario: str, rounds: int) -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(r.name, r.value, r.baseline, r.ratio, r.target)
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 main()
