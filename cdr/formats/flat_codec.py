@@ -245,6 +245,13 @@ def base_type(rm_type: str) -> str:
     return rm_type.split("<", 1)[0]
 
 
+_DEFAULT_CONCRETE = {"DV_ENCAPSULATED": "DV_PARSABLE", "ITEM_STRUCTURE": "ITEM_TREE"}
+"""Abstract attribute types a reader assumes when no ``|_type`` says otherwise."""
+
+_ALTERNATIVE_STEPS = {"original_content_multimedia": ("original_content", "DV_MULTIMEDIA")}
+"""FLAT steps naming an attribute together with its concrete type (EHRbase's feeder audit content)."""
+
+
 def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObject | None = None) -> Any:
     """Read ``node`` as an object of ``rm_type`` (a spec name, possibly abstract or generic)."""
     take = Take(node)
@@ -259,6 +266,7 @@ def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObj
         expected = as_str(explicit, take.key + "|_type")
         if expected not in RM_TYPES:
             raise FormatError(take.key + "|_type", f"unknown RM type {expected!r}")
+    expected = _DEFAULT_CONCRETE.get(expected, expected)
     codec = _CODECS.get(base_type(expected))
     if codec is not None:
         obj = codec.read(take, ctx, constraint, expected)
@@ -300,7 +308,13 @@ def read_generic(take: Take, ctx: ReadContext, cls: type[RMObject]) -> RMObject:
         values["value"] = (
             convert(f.target, raw, take.key) if not f.is_object else _bare_object(f.target, raw, take.key)
         )
+    for step, (attribute, rm_type) in _ALTERNATIVE_STEPS.items():
+        alternative = take.child(step, "_" + step)
+        if alternative is not None and attribute in fields:
+            values[attribute] = read_object(alternative, ctx, rm_type)
     for f in rm_fields(cls):
+        if f.name in values:
+            continue
         if f.is_object:
             names = ("_" + flat_name(f.name), flat_name(f.name), "_" + f.name, f.name)
             found = take.children(*dict.fromkeys(names))
@@ -374,6 +388,10 @@ def write_generic(
             continue
         step = prefix + flat_name(f.name)
         declared = f.target.rm_type  # type: ignore[attr-defined]
+        for alt, (attribute, rm_type) in _ALTERNATIVE_STEPS.items():
+            if f.name == attribute and getattr(value, "rm_type", None) == rm_type:
+                step, declared = prefix + alt, rm_type
+        declared = _DEFAULT_CONCRETE.get(declared, declared)
         if f.is_list:
             node.multi.add(step)
             for i, item in enumerate(value):

@@ -442,8 +442,8 @@ def _read_ordinal(take: Take, ctx: ReadContext, constraint: CObject | None, rm_t
         terminology = item.symbol.terminology_id if terminology is None else terminology
     if code is None and bare is not None:
         code = bare
-    if terminology is None and code is not None and str(code).startswith("at"):
-        terminology = "local"
+    if terminology is None and code is not None:
+        terminology = "local"  # ordinal symbols are archetype codes
     if text is None and code is not None:
         text = _term_text(ctx, constraint, None if terminology is None else str(terminology), str(code))
     symbol = coded_text(
@@ -485,10 +485,24 @@ def _read_temporal(take: Take, ctx: ReadContext, _c: CObject | None, rm_type: st
         parts = {name: take.attr(name) for name, _ in (*_DURATION_PARTS, *_DURATION_TIME_PARTS)}
         if value is None and any(v is not None for v in parts.values()):
             value = _duration_text(parts, take.key)
+    if isinstance(value, dict):
+        value = _temporal_text(value, take.key)
     if value is not None:
         values["value"] = as_str(value, take.key)
     _read_ordered_extras(take, ctx, values, base_type(rm_type))
     return make(base_type(rm_type), **values)
+
+
+def _temporal_text(parts: dict[str, Any], key: str) -> str:
+    """A date/time given as fields (``{"year": 2019, "month": 3}``, older EHRbase output) as ISO 8601."""
+    unknown = set(parts) - {"year", "month", "day", "hour", "minute", "second"}
+    if unknown:
+        raise FormatError(key, f"unknown date/time field {sorted(unknown)[0]!r}")
+    date = "-".join(
+        f"{as_int(parts[n], key):0{w}d}" for n, w in (("year", 4), ("month", 2), ("day", 2)) if n in parts
+    )
+    time = ":".join(f"{as_int(parts[n], key):02d}" for n in ("hour", "minute", "second") if n in parts)
+    return date + ("T" + time if date and time else time)
 
 
 def _duration_text(parts: dict[str, Any], key: str) -> str:

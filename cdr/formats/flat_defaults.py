@@ -64,6 +64,14 @@ class Defaults:
             return wt_name
         return constraint.text(self.language) if constraint is not None else None
 
+    def name_value(self, constraint: CObject | None, text: str) -> RMObject:
+        """A default name: DV_CODED_TEXT where the template codes the name, else DV_TEXT."""
+        code = _attr_code(constraint, "name")
+        if code is not None and len(code.code_list) == 1:
+            term = self.rctx.term_text(constraint, code.code_list[0]) if constraint is not None else None
+            return coded_text(term or text, code.terminology_id or "local", code.code_list[0])
+        return text_value(text)
+
     def archetype_details(self, constraint: CObject | None, rm_type: str) -> RMObject | None:
         if not isinstance(constraint, CArchetypeRoot):
             return None
@@ -118,6 +126,9 @@ class Defaults:
             timing = self.ctx.text("activity_timing")
             if timing is not None:
                 out["timing"] = make("DV_PARSABLE", value=timing, formalism="timing")
+            given = values.get("timing")
+            if given is not None and given.formalism is None:
+                given.formalism = "timing"  # EHRbase's default formalism for an activity timing
         elif rm_type == "ISM_TRANSITION":
             self._ism(constraint, values, out)
         return out

@@ -111,6 +111,8 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
         if key.startswith(CTX_PREFIX):
             ctx[key[len(CTX_PREFIX) :]] = value
             continue
+        if isinstance(value, (dict, list)) and "/" not in key and "|" not in key:
+            raise FormatError(key, "a nested value: this is a STRUCTURED (structSDT) document, not FLAT")
         path, bar, suffix = key.partition("|")
         node = root
         for step in path.split("/"):

@@ -108,6 +108,8 @@ def _party_type(values: dict[str, Any]) -> str:
 def _read_party(take: Take, ctx: ReadContext, _c: CObject | None, rm_type: str) -> RMObject:
     values = read_party_fields(take, ctx)
     chosen = rm_type if rm_type != "PARTY_PROXY" else _party_type(values)
+    if chosen == "PARTY_IDENTIFIED" and "relationship" in values:
+        chosen = "PARTY_RELATED"
     cls = RM_TYPES[chosen]
     unknown = [k for k in values if k not in cls.model_fields]
     if unknown:
@@ -264,8 +266,7 @@ def _read_participation(take: Take, ctx: ReadContext, _c: CObject | None, _t: st
         values["performer"] = read_object(performer, ctx, "PARTY_PROXY")
     else:
         fields = read_party_fields(take, ctx)
-        if fields:
-            values["performer"] = make(_party_type(fields), **fields)
+        values["performer"] = make(_party_type(fields), **fields)
     time = take.child("time", "_time")
     if time is not None:
         values["time"] = read_object(time, ctx, "DV_INTERVAL<DV_DATE_TIME>")
@@ -348,7 +349,7 @@ def _read_instruction_details(take: Take, ctx: ReadContext, _c: CObject | None, 
             id=object_id(as_str(uid, take.key)),
             namespace="local",
             type="INSTRUCTION",
-            path=None if path is None else as_str(path, take.key),
+            path=as_str(path, take.key) or None if path is not None else None,
         )
     elif (child := take.child("instruction_id")) is not None:
         values["instruction_id"] = read_object(child, ctx, "LOCATABLE_REF")

@@ -10,6 +10,7 @@ attributes the web template does not show. Missing values the template or ``ctx/
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from cdr.errors import FormatError
@@ -21,7 +22,7 @@ from cdr.formats.flat_defaults import Defaults
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
 from cdr.rm import Composition, RMObject
-from cdr.rm.base import RM_TYPES, construct, rm_field_map
+from cdr.rm.base import RM_TYPES, construct, rm_field_map, rm_fields
 from cdr.template.aom import CObject, OperationalTemplate
 
 __all__ = ["flat_to_composition", "tree_to_composition"]
@@ -92,8 +93,27 @@ class _Reader:
         for cid, child in snode.children.items():
             for inst in take.children(cid):
                 self.place(child, inst, draft)
+        self.structural_extras(take, draft)
+        for step in take.remaining_children():
+            child = snode.child_for(step)
+            if child is not None:
+                for inst in take.children(step):
+                    self.place(child, inst, draft)
         self.rm_attributes(take, draft)
         take.finish()
+
+    def structural_extras(self, take: Take, draft: Draft) -> None:
+        """``|attr`` primitives of the node's object and an OBSERVATION's ``history_origin``."""
+        cls = RM_TYPES[draft.rm_type]
+        for f in rm_fields(cls):
+            if not f.is_object and take.has(f.name):
+                draft.add(f.name, convert(f.target, take.attr(f.name), take.key + "|" + f.name), take.key)
+        origin = take.child("history_origin")
+        if origin is not None:
+            history = draft.values.get("data")
+            if draft.rm_type != "OBSERVATION" or not isinstance(history, Draft):
+                raise FormatError(origin.key, "'history_origin' needs an OBSERVATION with events")
+            history.values["origin"] = read_object(origin, self.ctx, "DV_DATE_TIME")
 
     def rm_attributes(self, take: Take, draft: Draft) -> None:
         """``_attr`` steps (and plain RM attribute names) not shown by the web template."""
@@ -124,8 +144,15 @@ class _Reader:
             owner = owner.folded(step, fnode.key, self.defaults)
         last = snode.steps[depth - 1]
         language = self.defaults.language
+        if snode.structural and "raw" in fnode.attrs:
+            owner.add(last.attribute, read_object(fnode, self.ctx, snode.rm_type), fnode.key)
+            return
         if snode.structural:
-            rm_type = _CONCRETE.get(snode.rm_type, snode.rm_type)
+            rm_type = (
+                _event_type(fnode)
+                if snode.rm_type == "EVENT"
+                else _CONCRETE.get(snode.rm_type, snode.rm_type)
+            )
             draft = Draft(rm_type, snode.constraint, snode.localized_name(language))
             self.object_node(snode, fnode, draft)
             owner.add(last.attribute, draft, fnode.key)
@@ -161,7 +188,7 @@ class _Reader:
         if "archetype_node_id" in fields:
             values.setdefault("archetype_node_id", self.defaults.archetype_node_id(draft.constraint))
             if "name" not in values and draft.name is not None:
-                values["name"] = construct(RM_TYPES["DV_TEXT"], {"value": draft.name})
+                values["name"] = self.defaults.name_value(draft.constraint, draft.name)
             details = self.defaults.archetype_details(draft.constraint, draft.rm_type)
             if details is not None:
                 values.setdefault("archetype_details", details)
@@ -169,6 +196,13 @@ class _Reader:
             if values.get(attribute) is None:
                 values[attribute] = value
         return construct(cls, {k: v for k, v in values.items() if v is not None})
+
+
+def _event_type(fnode: FlatNode) -> str:
+    """An EVENT node is an INTERVAL_EVENT when the document gives interval attributes."""
+    interval = ("width", "math_function", "sample_count")
+    given = set(fnode.children) | set(fnode.attrs)
+    return "INTERVAL_EVENT" if any(a in given or "_" + a in given for a in interval) else "POINT_EVENT"
 
 
 def _split_element(fnode: FlatNode) -> tuple[FlatNode, FlatNode]:
@@ -246,6 +280,12 @@ def _context_start(draft: Draft, defaults: Defaults) -> None:
         draft.values["context"] = context
     if defaults.start_time is None:
         defaults.start_time = defaults.ctx.text("time")
+    if defaults.start_time is None:  # EHRbase: the commit time
+        defaults.start_time = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if isinstance(context, Draft):
+            context.values.setdefault(
+                "start_time", construct(RM_TYPES["DV_DATE_TIME"], {"value": defaults.start_time})
+            )
 
 
 def _has_context(opt: OperationalTemplate) -> bool:

@@ -10,6 +10,7 @@ find the data again. Built once per template and cached on the template object.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +25,9 @@ from cdr.template.aom import (
     CString,
     OperationalTemplate,
 )
-from cdr.template.paths import parse_path
 from cdr.template.web_template import build_web_template
 
 __all__ = ["FlatSchema", "SchemaNode", "Step", "flat_schema", "is_structural"]
-
-_NAME_PREDICATE = re.compile(r"name/value\s*=\s*'((?:[^'\\]|\\.)*)'|,\s*'((?:[^'\\]|\\.)*)'")
 
 
 @dataclass(slots=True, frozen=True)
@@ -49,6 +47,12 @@ class Step:
             name = getattr(obj, "name", None)
             return name is not None and name.value == self.name
         return True
+
+
+def fold_id(text: str) -> str:
+    """A web template id without accents and without non-ASCII symbols (for lenient matching)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if c.isascii())
 
 
 def is_structural(rm_type: str) -> bool:
@@ -86,6 +90,15 @@ class SchemaNode:
     def instance_depth(self) -> int:
         """How many steps lead to the object that repeats with this node's index."""
         return len(self.steps) - 1 if self.element_leaf else len(self.steps)
+
+    def child_for(self, step_id: str) -> SchemaNode | None:
+        """The child a FLAT step names: by id, else by its id folded to ASCII (EHRbase versions differ:
+        ``capacité_de`` / ``capacite_de``, ``spo₂`` / ``spo``)."""
+        found = self.children.get(step_id)
+        if found is not None:
+            return found
+        folded = [c for c in self.children.values() if fold_id(c.id) == fold_id(step_id)]
+        return folded[0] if len(folded) == 1 else None
 
     def localized_name(self, language: str) -> str | None:
         names = self.wt.get("localizedNames") or {}
@@ -131,15 +144,37 @@ def flat_schema(opt: OperationalTemplate) -> FlatSchema:
 _CACHE: dict[int, FlatSchema] = {}
 
 
+def _split_steps(path: str) -> list[str]:
+    """Split on ``/`` outside brackets; quotes are not trusted (EHRbase leaves apostrophes in names)."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(path):
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(0, depth - 1)
+        elif ch == "/" and depth == 0:
+            out.append(path[start:i])
+            start = i + 1
+    out.append(path[start:])
+    return [s for s in out if s]
+
+
 def _segments(aql_path: str | None) -> list[tuple[str, str, str | None]]:
-    if not aql_path:
-        return []
-    _, segments = parse_path(aql_path)
-    out = []
-    for seg in segments:
-        m = _NAME_PREDICATE.search(seg.predicate) if seg.predicate else None
-        name = None if m is None else (m.group(1) if m.group(1) is not None else m.group(2))
-        out.append((seg.attribute, seg.node_id, name))
+    """``/items[at0002 and name/value='x']/value`` -> ``[("items", "at0002", "x"), ("value", "", None)]``."""
+    out: list[tuple[str, str, str | None]] = []
+    for raw in _split_steps(aql_path or ""):
+        attribute, bracket, rest = raw.partition("[")
+        if not bracket:
+            out.append((attribute.strip(), "", None))
+            continue
+        predicate = rest[:-1] if rest.endswith("]") else rest
+        node_id = re.split(r"\s+and\s+|,", predicate, maxsplit=1)[0].strip()
+        name = None
+        first, last = predicate.find("'"), predicate.rfind("'")
+        if 0 <= first < last:
+            name = predicate[first + 1 : last]
+        out.append((attribute.strip(), "" if "=" in node_id or node_id.startswith("'") else node_id, name))
     return out
 
 

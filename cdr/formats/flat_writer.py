@@ -52,12 +52,19 @@ class _Writer:
             if child.multiple:
                 fnode.multi.add(cid)
             elif len(instances) > 1:
-                raise FormatError(fnode.key, f"'{cid}' occurs at most once but the composition has {len(instances)}")
+                raise FormatError(
+                    fnode.key, f"'{cid}' occurs at most once but the composition has {len(instances)}"
+                )
             for index, inst in enumerate(instances):
                 consumed.add(id(inst))
                 self.instance(child, inst, fnode.child(cid, index))
         covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
         self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), snode.constraint)
+        history = getattr(obj, "data", None) if obj.rm_type == "OBSERVATION" else None
+        if history is not None and history.origin is not None:
+            expected = self.defaults.for_type("HISTORY", None, history.__dict__).get("origin")
+            if not _same(history.origin, expected):
+                write_object(history.origin, fnode.child("history_origin"))
 
     def find(self, obj: RMObject, snode: SchemaNode) -> list[Any]:
         """The RM objects (or values) that are the instances of ``snode`` below ``obj``."""
@@ -80,7 +87,8 @@ class _Writer:
         if target.rm_type == expected:
             return True
         rivals = [
-            c for c in parent.children.values()
+            c
+            for c in parent.children.values()
             if c is not snode and c.steps == snode.steps and base_type(c.rm_type) == target.rm_type
         ]
         if rivals:
@@ -97,7 +105,13 @@ class _Writer:
             value = inst.value
             if value is not None:
                 self.value(snode, value, fnode)
-            self.extras(inst, fnode, {"value"}, snode.localized_name(self.defaults.language), snode.steps[-2].constraint)
+            self.extras(
+                inst,
+                fnode,
+                {"value"},
+                snode.localized_name(self.defaults.language),
+                snode.steps[-2].constraint,
+            )
             return
         self.value(snode, inst, fnode)
 
@@ -125,15 +139,19 @@ class _Writer:
                 continue
             if name == "name":
                 expected = self.defaults.node_name(constraint, default_name)
-                if expected is not None and value.rm_type == "DV_TEXT" and value.value == expected and \
-                        _plain_text(value):
+                if expected is not None and _same(value, self.defaults.name_value(constraint, expected)):
                     continue
             elif name == "archetype_details":
                 if _same_archetype(value, self.defaults.archetype_details(constraint, obj.rm_type)):
                     continue
             elif name in defaults and _same(value, defaults[name]):
                 continue
+            if name == "origin" and obj.rm_type == "HISTORY":
+                continue
             step = "_" + flat_name(name)
+            if not f.is_object and not isinstance(value, str):
+                fnode.attrs[name] = value
+                continue
             if not f.is_object:
                 fnode.child(step).value = value
                 fnode.child(step).has_value = True
