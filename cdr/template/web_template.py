@@ -20,7 +20,6 @@ Name predicates appear in ``aqlPath`` only where the template constrains the nod
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,22 +29,22 @@ from cdr.template.aom import (
     ArchetypeInternalRef,
     CArchetypeRoot,
     CAttribute,
-    CCodePhrase,
     CComplexObject,
     CMultipleAttribute,
     CObject,
-    CPrimitiveObject,
-    CString,
     OperationalTemplate,
 )
 from cdr.template.paths import parse_path
+from cdr.template.web_template_defaults import apply_default
 from cdr.template.web_template_inputs import Json, TermContext, coded_text_inputs, inputs_for
+from cdr.template.web_template_names import NameChoice, name_choices, web_template_id
 from cdr.template.web_template_rm import (
     CONTEXT_ATTRIBUTES,
     RmNodeSpec,
     missing_attributes,
     rm_attribute_spec,
 )
+from cdr.terminology import bindings_for_attribute
 
 WEB_TEMPLATE_VERSION = "2.3"
 
@@ -136,24 +135,6 @@ def web_template_json(opt: OperationalTemplate) -> str:
 
 # ------------------------------------------------------------------------------------------------ ids
 
-_NOT_ID_CHAR = re.compile(r"[^\w.\-]+")
-
-
-def web_template_id(name: str) -> str:
-    """The id EHRbase derives from a node name: lower case, runs of other characters to ``_``.
-
-    Letters of any script, digits, ``.`` and ``-`` are kept; an id may not start with a digit.
-
-    >>> web_template_id("Spezifisches Symptom/Anzeichen")
-    'spezifisches_symptom_anzeichen'
-    >>> web_template_id("24 hour average")
-    'a24_hour_average'
-    """
-    ident = "_".join(_NOT_ID_CHAR.sub(" ", name.lower()).split())
-    if ident[:1].isdigit():
-        ident = "a" + ident
-    return ident
-
 
 def _assign_ids(node: WebTemplateNode) -> None:
     """Give every node its id, suffixing 2, 3, ... where siblings would share one."""
@@ -181,26 +162,6 @@ def _occurrences(obj: CObject, default_min: int = 0) -> tuple[int, int]:
     return lo, hi
 
 
-def _explicit_name(obj: CComplexObject, ctx: TermContext) -> str | None:
-    """The name the template fixes for a node (a name/value string or a name/defining_code code)."""
-    attr = obj.attribute("name")
-    if attr is None:
-        return None
-    for value in attr.children:
-        if not isinstance(value, CComplexObject):
-            continue
-        text = value.attribute("value")
-        for prim in text.children if text is not None else []:
-            if isinstance(prim, CPrimitiveObject) and isinstance(prim.item, CString) and prim.item.list:
-                return prim.item.list[0]
-        code = value.attribute("defining_code")
-        for phrase in code.children if code is not None else []:
-            if isinstance(phrase, CCodePhrase) and phrase.code_list:
-                term = ctx.term(obj, phrase.code_list[0], ctx.default_language)
-                return term.text if term is not None and term.text else phrase.code_list[0]
-    return None
-
-
 def _plain_key(path: str) -> str:
     """A template path reduced to node ids (no name predicates), for matching OPT annotations."""
     root, segments = parse_path(path)
@@ -217,34 +178,43 @@ class _Builder:
         for lang in opt.definition.term_definitions:
             if lang not in languages:
                 languages.append(lang)
-        self.ctx = TermContext(tuple(languages), opt.default_language, tuple(opt.archetype_roots()))
+        described = list(opt.description.details) if opt.description is not None else []
+        self.ctx = TermContext(tuple(languages), opt.default_language, tuple(opt.archetype_roots()),
+                               tuple(described or [opt.default_language]))
         self.annotations = {_plain_key(path): items for path, items in opt.annotations.items()}
+        self.defaults = {_plain_key(t.differential_path): c.default_value for t in opt.constraints
+                         if t.rm_attribute_name == "value" for c in t.children if c.default_value}
         self.root_id = opt.definition.archetype_id
 
     # -- tree
 
     def root(self) -> WebTemplateNode:
         definition = self.opt.definition
-        node = self._named_node(definition, "", "")
+        choices = name_choices(definition, self.ctx)
+        node = self._named_node(definition, "", "", choices[0] if choices else None)
         node.min, node.max = _occurrences(definition, 1)
         node.children = self._children(definition, "", "", node)
         return node
 
-    def _named_node(self, obj: CComplexObject, aql_path: str, plain: str) -> WebTemplateNode:
-        """A node for an archetyped object: names and descriptions from its terms (or fixed name)."""
+    def _named_node(self, obj: CComplexObject, aql_path: str, plain: str, fixed: NameChoice | None
+                    ) -> WebTemplateNode:
+        """A node for an archetyped object: names and descriptions from its terms, or the fixed name.
+
+        A coded fixed name is named per language by its code's terms, a string one by the string.
+        """
         lo, hi = _occurrences(obj)
         node_id = obj.archetype_id if isinstance(obj, CArchetypeRoot) else obj.node_id
-        fixed = _explicit_name(obj, self.ctx)
         names: dict[str, str] = {}
         descriptions: dict[str, str] = {}
         for lang in self.ctx.languages:
             term = self.ctx.term(obj, obj.node_id, lang) if obj.node_id else None
             if term is not None:
-                names[lang] = fixed if fixed is not None else term.text or ""
                 descriptions[lang] = term.description or ""
-            elif fixed is not None:
-                names[lang] = fixed
-        name = fixed if fixed is not None else names.get(self.ctx.default_language)
+            if fixed is not None:
+                names[lang] = fixed.localized.get(lang, fixed.name) if fixed.localized else fixed.name
+            elif term is not None:
+                names[lang] = term.text or ""
+        name = fixed.name if fixed is not None else names.get(self.ctx.default_language)
         node = WebTemplateNode(obj.rm_type_name, aql_path, lo, hi, name=name, localized_name=name,
                                node_id=node_id, localized_names=names, localized_descriptions=descriptions)
         node.annotations = self._annotations(obj, plain)
@@ -292,36 +262,43 @@ class _Builder:
         name = attr.rm_attribute_name
         attr_aql = f"{aql_path}/{name}"
         attr_plain = f"{plain}/{name}"
+        alone = len(attr.children) == 1
         nodes: list[WebTemplateNode] = []
         for child in attr.children:
             if isinstance(child, ArchetypeInternalRef):
                 target = child.target
                 if isinstance(target, CComplexObject):
-                    nodes.extend(
-                        self._object(target, attr_aql, attr_plain, parent, name, occurrences_from=child)
-                    )
+                    nodes.extend(self._object(target, attr_aql, attr_plain, parent, name, alone, child))
             elif isinstance(child, CComplexObject):
-                nodes.extend(self._object(child, attr_aql, attr_plain, parent, name))
+                nodes.extend(self._object(child, attr_aql, attr_plain, parent, name, alone))
         return nodes
 
     def _object(self, obj: CComplexObject, attr_aql: str, attr_plain: str, parent: CComplexObject,
-                attribute: str, occurrences_from: CObject | None = None) -> list[WebTemplateNode]:
-        """The node(s) an object contributes to its parent's children (several when it is folded)."""
+                attribute: str, alone: bool, occurrences_from: CObject | None = None
+                ) -> list[WebTemplateNode]:
+        """The node(s) an object contributes to its parent's children: several when it is folded, or when
+        the template allows it several names (one node per name)."""
         segment = obj.archetype_id if isinstance(obj, CArchetypeRoot) else _node_id(obj)
-        fixed = _explicit_name(obj, self.ctx)
-        predicate = segment
-        if segment and fixed is not None:
-            predicate = f"{segment} and name/value='{fixed}'"
-        aql = f"{attr_aql}[{predicate}]" if predicate else attr_aql
-        plain = f"{attr_plain}[{segment}]" if segment else attr_plain
+        choices: list[NameChoice | None] = list(name_choices(obj, self.ctx)) if segment else []
+        out: list[WebTemplateNode] = []
+        for fixed in choices or [None]:
+            predicate = f"{segment} and name/value='{fixed.name}'" if fixed is not None else segment
+            aql = f"{attr_aql}[{predicate}]" if predicate else attr_aql
+            plain = f"{attr_plain}[{segment}]" if segment else attr_plain
+            out.extend(self._object_as(obj, aql, plain, fixed, parent, attribute, alone, occurrences_from))
+        return out
+
+    def _object_as(self, obj: CComplexObject, aql: str, plain: str, fixed: NameChoice | None,
+                   parent: CComplexObject, attribute: str, alone: bool, occurrences_from: CObject | None
+                   ) -> list[WebTemplateNode]:
         rm = obj.rm_type_name
         if rm == "ELEMENT":
-            element = self._element(obj, aql, plain)
+            element = self._element(obj, aql, plain, fixed)
             if occurrences_from is not None:
                 element.min, element.max = _occurrences(occurrences_from)
             return [element]
-        if segment:
-            node = self._named_node(obj, aql, plain)
+        if aql.endswith("]"):
+            node = self._named_node(obj, aql, plain, fixed)
         else:
             node = WebTemplateNode(rm, aql, *_occurrences(obj), name=attribute, localized_name=attribute)
         if occurrences_from is not None:
@@ -329,41 +306,67 @@ class _Builder:
         if (parent.rm_type_name, attribute) in CONTEXT_ATTRIBUTES:
             node.in_context = True
         if rm.startswith("DV_") or rm in ("CODE_PHRASE", "PARTY_PROXY"):
-            self._fill_value(node, obj)
+            self._fill_value(node, obj, _group(attribute))
         else:
             node.children = self._children(obj, aql, plain, node)
-        if rm in FOLDED_TYPES or (rm in ("EVENT", "POINT_EVENT") and node.max == 1):
+        # EHRbase lifts a single-occurrence event into the entry only where it is the only event allowed
+        if rm in FOLDED_TYPES or (rm in ("EVENT", "POINT_EVENT") and node.max == 1 and alone):
             return node.children
         return [node]
 
     # -- elements and values
 
-    def _element(self, element: CComplexObject, aql: str, plain: str) -> WebTemplateNode:
-        base = self._named_node(element, aql, plain)
+    def _element(self, element: CComplexObject, aql: str, plain: str, fixed: NameChoice | None
+                 ) -> WebTemplateNode:
+        """An ELEMENT: its value node in its place when it has one value type and no constrained
+        null_flavour, else the ELEMENT with one child per value type (and one for the null flavour)."""
+        base = self._named_node(element, aql, plain, fixed)
+        default = self.defaults.get(f"[{self.root_id}]{plain}")
         attr = element.attribute("value")
         values = [c for c in attr.children if isinstance(c, CObject)] if attr is not None else []
         types = [v.rm_type_name for v in values]
         value_path = f"{aql}/value"
+        null_flavour = self._null_flavour(element, base, aql)
         if not values:
             base.children = [self._any_value(base, rm, value_path) for rm in ANY_VALUE_TYPES]
-            return base
-        if sorted(types) == ["DV_CODED_TEXT", "DV_TEXT"]:
+        elif sorted(types) == ["DV_CODED_TEXT", "DV_TEXT"]:
             coded = values[types.index("DV_CODED_TEXT")]
             leaf = self._leaf_from(base, "DV_CODED_TEXT", value_path)
             leaf.inputs = coded_text_inputs(coded, self.ctx, open_list=True)
-            return leaf
-        if len(values) == 1:
+            if null_flavour is None:
+                return leaf
+            leaf.id_base = _value_id(leaf.rm_type)
+            base.children = [leaf]
+        elif len(values) == 1 and null_flavour is None:
             leaf = self._leaf_from(base, values[0].rm_type_name, value_path)
-            self._fill_value(leaf, values[0])
+            self._fill_value(leaf, values[0], default=default)
             return leaf
-        for value in values:
-            child = self._leaf_from(base, value.rm_type_name, value_path)
-            child.min, child.max = _occurrences(value)
-            child.annotations = {}
-            child.id_base = _value_id(value.rm_type_name)
-            self._fill_value(child, value)
-            base.children.append(child)
+        else:
+            for value in values:
+                child = self._leaf_from(base, value.rm_type_name, value_path)
+                child.min, child.max = _occurrences(value)
+                child.id_base = _value_id(value.rm_type_name)
+                if null_flavour is None:
+                    child.annotations = {}
+                self._fill_value(child, value, default=default)
+                base.children.append(child)
+        if null_flavour is not None:
+            base.children.append(null_flavour)
         return base
+
+    def _null_flavour(self, element: CComplexObject, base: WebTemplateNode, aql: str
+                      ) -> WebTemplateNode | None:
+        """The node of a null_flavour the template constrains (named like the element, id by its type)."""
+        attr = element.attribute("null_flavour")
+        value = next((c for c in attr.children if isinstance(c, CComplexObject)), None) if attr else None
+        if value is None:
+            return None
+        node = self._leaf_from(base, value.rm_type_name, f"{aql}/null_flavour")
+        node.node_id = None
+        node.min, node.max = _occurrences(value)
+        node.id_base = _value_id(value.rm_type_name)
+        self._fill_value(node, value, _group("null_flavour"))
+        return node
 
     @staticmethod
     def _leaf_from(element: WebTemplateNode, rm_type: str, aql: str) -> WebTemplateNode:
@@ -384,14 +387,20 @@ class _Builder:
         leaf.proportion_types = types or []
         return leaf
 
-    def _fill_value(self, node: WebTemplateNode, value: CObject) -> None:
-        """Inputs of a data value node; DV_INTERVAL gets ``lower``/``upper`` children instead."""
+    def _fill_value(self, node: WebTemplateNode, value: CObject, group: str | None = None,
+                    default: Json | None = None) -> None:
+        """Inputs of a data value node; DV_INTERVAL gets ``lower``/``upper`` children instead.
+
+        ``group`` is the openEHR terminology group of the RM attribute holding the value, ``default`` the
+        template's default value of the element.
+        """
         rm = value.rm_type_name
         if rm.startswith("DV_INTERVAL"):
             node.rm_type = rm if "<" in rm else _interval_type(value)
             node.children = [self._interval_bound(value, b, node.aql_path) for b in ("upper", "lower")]
             return
-        node.inputs, types = inputs_for(rm, value, self.ctx)
+        inputs, types = inputs_for(rm, value, self.ctx, group=group)
+        node.inputs = apply_default(rm, inputs, default)
         node.proportion_types = types or []
 
     def _interval_bound(self, interval: CObject, bound: str, aql: str) -> WebTemplateNode:
@@ -403,6 +412,12 @@ class _Builder:
         node.inputs, types = inputs_for(rm, target, self.ctx)
         node.proportion_types = types or []
         return node
+
+
+def _group(attribute: str) -> str | None:
+    """The openEHR terminology group coding an RM attribute (``math_function`` -> event_math_function)."""
+    groups = [b.target for b in bindings_for_attribute(attribute) if b.kind == "group"]
+    return groups[0] if len(groups) == 1 else None
 
 
 def _node_id(obj: CObject) -> str:

@@ -33,25 +33,30 @@ from cdr.template.aom import (
     CTime,
     Interval,
 )
-from cdr.template.web_template_terms import openehr_rubric
+from cdr.terminology import group_of, rubric
 
 Json = dict[str, Any]
 
 PROPORTION_KINDS = {0: "ratio", 1: "unitary", 2: "percent", 3: "fraction", 4: "integer_fraction"}
 """DV_PROPORTION.type codes (RM ``PROPORTION_KIND``) to the web template's ``proportionTypes`` names."""
 
-_DURATION_FIELDS = ("year", "month", "day", "week", "hour", "minute", "second")
+DURATION_FIELDS = ("year", "month", "day", "week", "hour", "minute", "second")
 
 _PARTY_PROXY = ("id", "id_scheme", "id_namespace", "name")
 
 
 @dataclass(frozen=True, slots=True)
 class TermContext:
-    """What input building needs to label codes: template languages and term lookup."""
+    """What input building needs to label codes: template languages and term lookup.
+
+    ``label_languages`` are the languages the template itself is described in (OPT ``description``); EHRbase
+    labels openEHR-terminology codes in those, while archetype terms are labelled in every term language.
+    """
 
     languages: tuple[str, ...]
     default_language: str
     roots: tuple[CArchetypeRoot, ...]  # every archetype root, for codes defined away from their use
+    label_languages: tuple[str, ...] = ()
 
     def term(self, node: CObject, code: str, language: str) -> ArchetypeTerm | None:
         """``code`` in ``language``: in the node's own archetype first, then anywhere in the template."""
@@ -94,31 +99,54 @@ def _range(interval: Interval[Any] | None, convert: Callable[[Any], Any] = _numb
     return out
 
 
+_INPUT_KEYS = ("list", "listOpen", "defaultValue", "validation", "terminology")
+
+
 def _input(type_: str, suffix: str | None = None, **extra: Any) -> Json:
     out: Json = {}
     if suffix is not None:
         out["suffix"] = suffix
     out["type"] = type_
-    for key in ("list", "listOpen", "defaultValue", "validation", "terminology"):
+    for key in _INPUT_KEYS:
         value = extra.get(key)
         if value is not None and value != [] and value != {}:
             out[key] = value
     return out
 
 
+def with_keys(inp: Json, **extra: Any) -> Json:
+    """``inp`` with ``extra`` keys set, keys kept in EHRbase's order."""
+    merged = {k: v for k, v in inp.items() if k not in ("suffix", "type")} | extra
+    return _input(inp["type"], inp.get("suffix"), **merged)
+
+
 # ------------------------------------------------------------------------------------------ coded
 
 
-def code_list_item(code: str, terminology: str, node: CObject, ctx: TermContext) -> Json:
-    """One ``list`` entry for a code: label and per-language labels/descriptions as EHRbase gives them."""
+def openehr_item(code: str, ctx: TermContext, group: str | None = None) -> Json:
+    """A ``list`` entry for an openEHR-terminology code: its rubric in each language the template is
+    described in (English where the terminology has no translation), the default language as ``label``."""
+    groups = (group,) if group else group_of(code)
+    labels = {lang: (rubric(code, groups[0], lang) if groups else None) or code
+              for lang in ctx.label_languages or (ctx.default_language,)}
+    label = (rubric(code, groups[0], ctx.default_language) if groups else None) or code
+    return {"value": code, "label": label, "localizedLabels": labels}
+
+
+def code_list_item(code: str, terminology: str, node: CObject, ctx: TermContext, group: str | None = None
+                   ) -> Json:
+    """One ``list`` entry for a code: label and per-language labels/descriptions as EHRbase gives them.
+
+    Terms of external codes are looked up as ``terminology::code`` and, as some template tools write them,
+    as the bare code. ``group`` names the openEHR terminology group where the attribute fixes it.
+    """
     if terminology == "openehr":
-        rubric = openehr_rubric(code) or code
-        return {"value": code, "label": rubric, "localizedLabels": dict.fromkeys(ctx.languages[:1], rubric)}
-    key = code if terminology == "local" else f"{terminology}::{code}"
+        return openehr_item(code, ctx, group)
+    keys = (code,) if terminology == "local" else (f"{terminology}::{code}", code)
     labels: dict[str, str] = {}
     descriptions: dict[str, str] = {}
     for lang in ctx.languages:
-        term = ctx.term(node, key, lang)
+        term = next((t for k in keys if (t := ctx.term(node, k, lang)) is not None), None)
         if term is None:
             continue
         labels[lang] = term.text or ""
@@ -130,14 +158,16 @@ def code_list_item(code: str, terminology: str, node: CObject, ctx: TermContext)
     return item
 
 
-def coded_text_inputs(value: CObject | None, ctx: TermContext, *, open_list: bool = False) -> list[Json]:
+def coded_text_inputs(value: CObject | None, ctx: TermContext, *, open_list: bool = False,
+                      group: str | None = None) -> list[Json]:
     """DV_CODED_TEXT: a ``code`` pick list for enumerated codes, else free ``code``/``value`` text fields.
 
     ``open_list`` is set where the element also allows plain DV_TEXT: the list becomes open and an
     ``other`` text input is added.
     """
     if isinstance(value, CComplexObject) and value.attribute("defining_code") is None:
-        return [_input("TEXT", "value"), _input("TEXT", "code")]  # EHRbase's order for an open coded text
+        free = [_input("TEXT", "value"), _input("TEXT", "code")]  # EHRbase's order for an open coded text
+        return [*free, _input("TEXT", "other")] if open_list else free
     phrase = _attr_child(value, "defining_code")
     terminology = phrase.terminology_id if isinstance(phrase, CCodePhrase) else None
     if isinstance(phrase, CCodeReference) and not terminology:
@@ -145,7 +175,7 @@ def coded_text_inputs(value: CObject | None, ctx: TermContext, *, open_list: boo
     codes = phrase.code_list if isinstance(phrase, CCodePhrase) else []
     if codes and terminology:
         assert phrase is not None
-        items = [code_list_item(c, terminology, phrase, ctx) for c in codes]
+        items = [code_list_item(c, terminology, phrase, ctx, group) for c in codes]
         assumed = phrase.assumed_value if isinstance(phrase, CCodePhrase) else None
         default = assumed.code_string if assumed is not None else None
         first = _input("CODED_TEXT", "code", list=items, listOpen=True if open_list else None,
@@ -186,8 +216,8 @@ def quantity_inputs(value: CObject | None, ctx: TermContext, *, constrained: boo
             if (p := _range(q.precision)) is not None:
                 validation["precision"] = p
             entry: Json = {"value": q.units, "label": q.units}
-            if q.units_display_name:
-                entry["localizedLabels"] = dict.fromkeys(ctx.languages, q.units_display_name)
+            if labels := unit_labels(q.units, q.units_display_name, value, ctx):
+                entry["localizedLabels"] = labels
             if validation:
                 entry["validation"] = validation
             items.append(entry)
@@ -202,19 +232,54 @@ def quantity_inputs(value: CObject | None, ctx: TermContext, *, constrained: boo
     ]
 
 
+def unit_labels(units: str, display_name: str | None, node: CObject, ctx: TermContext) -> dict[str, str]:
+    """Per-language labels of a unit: the template's term for the unit code (``mm[Hg]`` -> ``mmHg``) where
+    it defines one, else the constraint's display name in every language."""
+    labels = {lang: term.text for lang in ctx.languages
+              if (term := ctx.term(node, units, lang)) is not None and term.text}
+    if not labels and display_name:
+        labels = dict.fromkeys(ctx.languages, display_name)
+    return labels
+
+
+def _integer_range(interval: Interval[int] | None) -> Json | None:
+    """An integer range with its bounds made inclusive (``>10`` is ``>=11``), as EHRbase writes it."""
+    if interval is None:
+        return None
+    lower, upper = interval.lower, interval.upper
+    if lower is not None and not interval.lower_included:
+        lower += 1
+    if upper is not None and not interval.upper_included:
+        upper -= 1
+    return _range(type(interval)(lower, upper, True, True))
+
+
 def count_inputs(value: CObject | None) -> list[Json]:
     item = _primitive(value, "magnitude")
     validation = None
     default = None
     if isinstance(item, CInteger):
-        r = _range(item.range)
+        r = _integer_range(item.range)
         validation = {"range": r} if r else None
         default = item.assumed_value
     return [_input("INTEGER", validation=validation, defaultValue=default)]
 
 
+FIXED_DENOMINATORS = {"percent": 100.0, "unitary": 1.0}
+"""PROPORTION_KIND values whose denominator the RM fixes (invariants ``Valid_percent``, ``Valid_unitary``)."""
+
+
 def proportion_inputs(value: CObject | None) -> tuple[list[Json], list[str]]:
-    """DV_PROPORTION: ``numerator`` and ``denominator`` inputs plus the allowed ``proportionTypes``."""
+    """DV_PROPORTION: ``numerator`` and ``denominator`` inputs plus the allowed ``proportionTypes``.
+
+    Where the template allows only percent or only unitary proportions and leaves the denominator open, the
+    denominator input is bounded to the value the RM fixes for that kind.
+    """
+    kinds = _primitive(value, "type")
+    if isinstance(kinds, CInteger) and kinds.list:
+        types = [PROPORTION_KINDS[k] for k in kinds.list if k in PROPORTION_KINDS]
+    else:
+        types = list(PROPORTION_KINDS.values())
     fields = []
     for name in ("numerator", "denominator"):
         item = _primitive(value, name)
@@ -223,12 +288,10 @@ def proportion_inputs(value: CObject | None) -> tuple[list[Json], list[str]]:
             r = _range(item.range)
             validation = {"range": r} if r else None
             default = item.assumed_value
+        elif name == "denominator" and len(types) == 1 and types[0] in FIXED_DENOMINATORS:
+            fixed = FIXED_DENOMINATORS[types[0]]
+            validation = {"range": {"minOp": ">=", "min": fixed, "maxOp": "<=", "max": fixed}}
         fields.append(_input("DECIMAL", name, validation=validation, defaultValue=default))
-    kinds = _primitive(value, "type")
-    if isinstance(kinds, CInteger) and kinds.list:
-        types = [PROPORTION_KINDS[k] for k in kinds.list if k in PROPORTION_KINDS]
-    else:
-        types = list(PROPORTION_KINDS.values())
     return fields, types
 
 
@@ -275,7 +338,7 @@ def duration_inputs(value: CObject | None) -> list[Json]:
     Every field is at least 0; a template range whose bounds use a single field bounds that field.
     """
     item = _primitive(value, "value")
-    allowed = list(_DURATION_FIELDS)
+    allowed = list(DURATION_FIELDS)
     bounds: dict[str, Json] = {}
     default: dict[str, int] = {}
     if isinstance(item, CDuration):
@@ -284,12 +347,12 @@ def duration_inputs(value: CObject | None) -> list[Json]:
         if item.range is not None:
             bounds = _duration_bounds(item.range)
         if isinstance(item.assumed_value, str):
-            default = _duration_parts(item.assumed_value)
+            default = duration_parts(item.assumed_value)
     out = []
     for name in allowed:
         r = bounds.get(name, {"minOp": ">=", "min": 0})
         out.append(_input("INTEGER", name, validation={"range": r},
-                          defaultValue=default.get(name) if default else None))
+                          defaultValue=default.get(name, 0) if default else None))
     return out
 
 
@@ -303,7 +366,7 @@ def _duration_pattern_fields(pattern: str) -> list[str]:
     return out
 
 
-def _duration_parts(text: str) -> dict[str, int]:
+def duration_parts(text: str) -> dict[str, int]:
     """``P6Y0M`` -> {year: 6, month: 0}; fractional seconds are truncated."""
     out: dict[str, int] = {}
     body = text.upper().lstrip("P")
@@ -322,8 +385,8 @@ def _duration_parts(text: str) -> dict[str, int]:
 
 def _duration_bounds(interval: Interval[str]) -> dict[str, Json]:
     """Per-field ranges from a duration interval whose bounds each name one field (``PT24H..PT24H``)."""
-    lower = _duration_parts(interval.lower) if interval.lower else {}
-    upper = _duration_parts(interval.upper) if interval.upper else {}
+    lower = duration_parts(interval.lower) if interval.lower else {}
+    upper = duration_parts(interval.upper) if interval.upper else {}
     out: dict[str, Json] = {}
     for name in set(lower) | set(upper):
         r: Json = {"minOp": ">=" if interval.lower_included else ">", "min": lower.get(name, 0)}
@@ -342,17 +405,18 @@ def text_fields(*suffixes: str) -> list[Json]:
     return [_input("TEXT", s) for s in suffixes]
 
 
-def inputs_for(rm_type: str, value: CObject | None, ctx: TermContext, *, open_any: bool = False) -> tuple[
-        list[Json], list[str] | None]:
+def inputs_for(rm_type: str, value: CObject | None, ctx: TermContext, *, open_any: bool = False,
+               group: str | None = None) -> tuple[list[Json], list[str] | None]:
     """Inputs (and, for DV_PROPORTION, ``proportionTypes``) of a leaf of ``rm_type``.
 
     ``value`` is the constraint on the data value (``None`` when unconstrained); ``open_any`` marks value
-    nodes EHRbase generates for an element whose value the template leaves open.
+    nodes EHRbase generates for an element whose value the template leaves open; ``group`` is the openEHR
+    terminology group of the RM attribute the value sits in, for labelling its codes.
     """
     if rm_type == "DV_CODED_TEXT":
         if open_any:
             return [_input("TEXT", "code"), _input("TEXT", "value")], None
-        return coded_text_inputs(value, ctx), None
+        return coded_text_inputs(value, ctx, group=group), None
     if rm_type == "DV_TEXT":
         return text_inputs(value), None
     if rm_type == "DV_QUANTITY":

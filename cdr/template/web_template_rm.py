@@ -126,7 +126,7 @@ def ism_transition_children(action: CComplexObject | None, ctx: TermContext) -> 
         out.append(RmNodeSpec("careflow_step", "DV_CODED_TEXT", 1, "careflow_step", True, inputs, [],
                               display_name="Careflow_step"))
     if states and state_node is not None:
-        items = [code_list_item(code, "openehr", state_node, ctx) for code in states]
+        items = [code_list_item(code, "openehr", state_node, ctx, "instruction_states") for code in states]
         inputs = [{"suffix": "code", "type": "CODED_TEXT", "list": items, "terminology": "openehr"}]
         out.append(RmNodeSpec("current_state", "DV_CODED_TEXT", 1, "current_state", True, inputs, [],
                               display_name="Current_state"))
