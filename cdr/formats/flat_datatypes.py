@@ -367,7 +367,7 @@ register("DV_QUANTITY")(Codec(_read_quantity, _write_quantity))
 def _read_count(take: Take, ctx: ReadContext, _c: CObject | None, _t: str) -> RMObject:
     values: dict[str, Any] = {}
     bare = take.value()
-    magnitude = take.attr("magnitude")
+    magnitude = take.attr("magnitude", "value")
     magnitude = bare if magnitude is None else magnitude
     if magnitude is not None:
         values["magnitude"] = as_int(magnitude, take.key)
@@ -548,6 +548,7 @@ register("DV_URI", "DV_EHR_URI")(Codec(_read_uri, _write_value))
 
 def _read_string(take: Take, _x: ReadContext, _c: CObject | None, _t: str) -> Any:
     bare = take.value()
+    bare = take.attr("value") if bare is None else bare
     return None if bare is None else as_str(bare, take.key)
 
 

@@ -196,6 +196,7 @@ register("OBJECT_REF", "PARTY_REF", "LOCATABLE_REF")(Codec(_read_ref, _write_ref
 
 def _read_uid(take: Take, ctx: ReadContext, _c: CObject | None, rm_type: str) -> RMObject:
     bare = take.value()
+    bare = take.attr("value") if bare is None else bare
     if bare is None:
         cls = RM_TYPES[base_type(rm_type)]
         if cls.rm_abstract:
