@@ -1,0 +1,536 @@
+"""The generation plan of a template: its constraint tree compiled into nodes that build RM objects.
+
+Compiling does everything that depends only on the template (concrete RM classes, names in the chosen
+language, code lists, ranges, which RM attributes to fill and how), so that making one composition is a walk
+of plain Python objects that only draws counts, alternatives and values. The same plan serves the three
+modes of :class:`~cdr.template.example_draw.Mode`:
+
+* how many of a child an attribute gets: MINIMAL its lower occurrences; MAXIMAL every optional node once and
+  repeating ones up to ``max_repeats`` (more where an ELEMENT has more value types to show); RANDOM optional
+  ones with ``optional_rate`` and repeats 1..``max_repeats``; container cardinality and required existence
+  are then restored;
+* which alternative a single attribute takes: the first, the *n*-th for the *n*-th repeat (so repeated
+  ELEMENTs show each of their value types), or a random one.
+
+Archetype slots that the template does not fill are left empty: a slot names archetypes, not content.
+Internal references are followed once per branch (a recursive structure is not expanded again inside itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdr.rm import Archetyped, ArchetypeId, Element, TemplateId, construct
+from cdr.rm.base import RMObject, rm_fields
+from cdr.template.aom import (
+    ArchetypeInternalRef,
+    ArchetypeSlot,
+    CArchetypeRoot,
+    CAttribute,
+    CBoolean,
+    CComplexObject,
+    CDomainType,
+    CDuration,
+    CInteger,
+    CMultipleAttribute,
+    CObject,
+    ConstraintRef,
+    CPrimitive,
+    CPrimitiveObject,
+    CReal,
+    CString,
+    CTemporal,
+    OperationalTemplate,
+)
+from cdr.template.example_draw import Draw
+from cdr.template.example_numbers import number_spec
+from cdr.template.example_rm import concrete_types, extras_for, fills_for, post_hooks_for
+from cdr.template.example_temporal import date_time_text, duration_options, duration_text
+from cdr.template.example_values import Maker, Site, dv_text, is_value_type, string_maker, value_maker
+
+__all__ = [
+    "AttrNode",
+    "Child",
+    "ChoiceNode",
+    "Node",
+    "ObjectNode",
+    "ValueNode",
+    "compile_plan",
+    "primitive_maker",
+]
+
+UNBOUNDED = 1 << 30
+
+CARRIED = {("COMPOSITION", "context"), ("HISTORY", "events")}
+"""Attributes made even where the template leaves them optional: an event composition has a context, a
+HISTORY needs an event (RM ``Events_valid``), and an ELEMENT shows a value rather than a null flavour."""
+
+
+class Node:
+    """Something that makes the RM object for one constraint; ``variants`` counts its ELEMENT choices."""
+
+    __slots__ = ("variants",)
+
+    def __init__(self) -> None:
+        self.variants = 1
+
+    def make(self, draw: Draw, variant: int) -> Any:
+        raise NotImplementedError
+
+
+class ValueNode(Node):
+    """A data value, code phrase or primitive: one maker from :mod:`.example_values`."""
+
+    __slots__ = ("maker",)
+
+    def __init__(self, maker: Maker) -> None:
+        super().__init__()
+        self.maker = maker
+
+    def make(self, draw: Draw, variant: int) -> Any:
+        return self.maker(draw)
+
+
+class ChoiceNode(Node):
+    """One constraint that several concrete RM classes satisfy (EVENT: POINT_EVENT or INTERVAL_EVENT)."""
+
+    __slots__ = ("options",)
+
+    def __init__(self, options: list[Node]) -> None:
+        super().__init__()
+        self.options = options
+
+    def make(self, draw: Draw, variant: int) -> Any:
+        options = self.options
+        if draw.rng is not None:
+            return draw.rng.choice(options).make(draw, 0)
+        return options[variant % len(options) if draw.rich else 0].make(draw, variant // len(options))
+
+
+@dataclass(slots=True)
+class Child:
+    """A child constraint of an attribute with its occurrences (``high`` is :data:`UNBOUNDED` when open)."""
+
+    node: Node
+    low: int
+    high: int
+    key: int
+    recursive: bool = False
+    viable: bool = True
+
+
+@dataclass(slots=True)
+class AttrNode:
+    """One template-constrained attribute: its children and how many members it must have."""
+
+    name: str
+    multiple: bool
+    required: bool
+    card_low: int = 0
+    card_high: int = UNBOUNDED
+    children: list[Child] = field(default_factory=list)
+    usable: list[Child] = field(default_factory=list)  # the viable children (set when the plan is complete)
+
+    def make(self, draw: Draw, variant: int) -> Any:
+        if not self.children:
+            return None
+        if self.multiple:
+            return self._members(draw)
+        return self._single(draw, variant)
+
+    def _single(self, draw: Draw, variant: int) -> Any:
+        rng = draw.rng
+        if not self.required:
+            if rng is not None:
+                if rng.random() >= draw.settings.optional_rate:
+                    return None
+            elif not draw.rich:
+                return None
+        children = self.usable
+        if not children:
+            return None
+        if rng is not None:
+            chosen = rng.choice(children)
+        else:
+            chosen = children[variant % len(children)] if draw.rich else children[0]
+        if chosen.recursive and draw.stack.count(chosen.key) > 1:
+            return None
+        return chosen.node.make(draw, variant)
+
+    def _counts(self, draw: Draw) -> list[int]:
+        rng = draw.rng
+        settings = draw.settings
+        cap = max(1, settings.max_repeats)
+        counts = []
+        for child in self.children:
+            low, high = child.low, child.high
+            if child.recursive and child.key in draw.stack:
+                counts.append(low if draw.stack.count(child.key) < 2 else 0)
+                continue
+            if not child.viable:
+                counts.append(low)  # a required child that cannot be made whole still shows what is missing
+                continue
+            if rng is not None:
+                top = max(low, min(high, cap))
+                if low > 0:
+                    n = rng.randint(low, top)
+                elif high > 0 and rng.random() < settings.optional_rate:
+                    n = rng.randint(1, max(1, top))
+                else:
+                    n = 0
+            elif draw.rich:
+                n = 0 if high == 0 else max(low, min(high, max(cap if high > 1 else 1, child.node.variants)))
+            else:
+                n = low
+            counts.append(n)
+        self._fit(counts)
+        return counts
+
+    def _fit(self, counts: list[int]) -> None:
+        """Bring the total within the cardinality (and to one at least where the attribute is required)."""
+        need = max(self.card_low, 1 if self.required else 0)
+        total = sum(counts)
+        children = self.children
+        while total < need:
+            grow = next((i for i, c in enumerate(children) if c.viable and 0 < counts[i] < c.high), None)
+            if grow is None:
+                grow = next((i for i, c in enumerate(children) if c.viable and counts[i] < c.high), None)
+            if grow is None:
+                break
+            counts[grow] += 1
+            total += 1
+        while total > self.card_high:
+            shrink = next((i for i in reversed(range(len(children))) if counts[i] > children[i].low), None)
+            if shrink is None:
+                break
+            counts[shrink] -= 1
+            total -= 1
+
+    def _members(self, draw: Draw) -> list[Any] | None:
+        items: list[Any] = []
+        for child, n in zip(self.children, self._counts(draw), strict=True):
+            node = child.node
+            for j in range(n):
+                made = node.make(draw, j)
+                if made is not None:
+                    items.append(made)
+        return items or None
+
+
+class ObjectNode(Node):
+    """A complex RM object: node id, name and archetype details, then attributes, RM fills and extras."""
+
+    __slots__ = (
+        "attributes",
+        "blocked",
+        "cls",
+        "details",
+        "extras",
+        "fills",
+        "hooks",
+        "key",
+        "name",
+        "node_id",
+    )
+
+    def __init__(self, cls: type[RMObject], key: int) -> None:
+        super().__init__()
+        self.cls = cls
+        self.key = key
+        self.node_id: str | None = None
+        self.name: Maker | None = None
+        self.details: Maker | None = None
+        self.attributes: list[AttrNode] = []
+        self.fills: list[tuple[str, Maker]] = []
+        self.extras: list[tuple[str, Any]] = []
+        self.hooks: list[Any] = []
+        self.blocked = False  # a required attribute's constraints are all unfilled slots
+
+    def make(self, draw: Draw, variant: int) -> RMObject:
+        draw.stack.append(self.key)
+        values: dict[str, Any] = {}
+        if self.node_id is not None:
+            values["archetype_node_id"] = self.node_id
+            values["name"] = self.name(draw) if self.name is not None else None
+        if self.details is not None:
+            values["archetype_details"] = self.details(draw)
+        for attr in self.attributes:
+            made = attr.make(draw, variant)
+            if made is not None:
+                values[attr.name] = made
+        for name, maker in self.fills:
+            if not values.get(name):
+                values[name] = maker(draw)
+        for name, extra in self.extras:
+            if name not in values:
+                made = extra(draw, values)
+                if made is not None:
+                    values[name] = made
+        for hook in self.hooks:
+            hook(draw, values)
+        draw.stack.pop()
+        return construct(self.cls, values)
+
+
+# ------------------------------------------------------------------------------------------- compiling
+
+
+def primitive_maker(item: CPrimitive | None) -> Maker:
+    """Values of a primitive attribute (strings, numbers, booleans, ISO 8601 texts) under a C_PRIMITIVE."""
+    if isinstance(item, CString) or item is None:
+        return string_maker(item, lambda draw: "example")
+    if isinstance(item, CInteger | CReal):
+        integral = isinstance(item, CInteger)
+        spec = number_spec(item, 0 if integral else 1, (0.0, None))
+
+        def number(draw: Draw) -> float | int:
+            x = spec.canonical() if draw.rng is None else spec.draw(draw.rng)
+            return int(x) if integral else x
+
+        return number
+    if isinstance(item, CBoolean):
+        allowed = [v for v in (True, False) if item.is_valid(v)] or [True]
+        return lambda draw: allowed[0] if draw.rng is None else draw.rng.choice(allowed)
+    if isinstance(item, CDuration):
+        options = duration_options(item)
+        return lambda draw: duration_text(options, draw.rng)
+    if isinstance(item, CTemporal):
+        return lambda draw: date_time_text(draw.moment, item)
+    return lambda draw: "example"
+
+
+class _Compiler:
+    def __init__(self, opt: OperationalTemplate, language: str, settings_rm_version: str) -> None:
+        self.opt = opt
+        self.language = language
+        self.rm_version = settings_rm_version
+        self.memo: dict[int, Node] = {}
+
+    def label(self, c: CObject) -> str:
+        return c.text(self.language) or c.node_id or c.rm_type_name.lower()
+
+    def child(self, c: CObject, owner: type[RMObject], attribute: str, owner_label: str) -> Child | None:
+        target = c
+        recursive = False
+        if isinstance(c, ArchetypeInternalRef):
+            recursive = True
+            found = c.target
+            if found is None:
+                return None
+            target = found
+        if isinstance(target, ArchetypeSlot):
+            return None
+        node = self.node(target, owner, attribute, owner_label)
+        if node is None:
+            return None
+        occ = c.occurrences
+        low = occ.lower or 0 if occ is not None else 0
+        high = UNBOUNDED if occ is None or occ.upper is None else occ.upper
+        if occ is None:
+            low, high = 1, 1
+        return Child(node, low, high, id(target), recursive)
+
+    def node(self, c: CObject, owner: type[RMObject], attribute: str, owner_label: str) -> Node | None:
+        if isinstance(c, CPrimitiveObject):
+            return ValueNode(primitive_maker(c.item))
+        rm_type = c.rm_type_name
+        if isinstance(c, CDomainType | ConstraintRef) or is_value_type(rm_type):
+            site = Site(owner.rm_type, attribute, owner_label, self.language, c.archetype_root)
+            return ValueNode(value_maker(c, rm_type, site))
+        if not isinstance(c, CComplexObject):
+            return None
+        found = self.memo.get(id(c))
+        if found is not None:
+            return found
+        constrained = {a.rm_attribute_name for a in c.attributes}
+        archetype_id = c.archetype_id if isinstance(c, CArchetypeRoot) else None
+        classes = concrete_types(rm_type, constrained, archetype_id)
+        if not classes:
+            return None
+        if len(classes) == 1:
+            obj = ObjectNode(classes[0], id(c))
+            self.memo[id(c)] = obj
+            self.fill(obj, c)
+            return obj
+        choice = ChoiceNode([])
+        self.memo[id(c)] = choice
+        for cls in classes:
+            option = ObjectNode(cls, id(c))
+            self.fill(option, c)
+            choice.options.append(option)
+        choice.variants = len(classes)
+        return choice
+
+    def fill(self, obj: ObjectNode, c: CComplexObject) -> None:
+        cls = obj.cls
+        fields = {f.name: f for f in rm_fields(cls)}
+        label = self.label(c)
+        if "archetype_node_id" in fields:
+            obj.node_id = c.archetype_id if isinstance(c, CArchetypeRoot) else (c.node_id or "at0000")
+            obj.name = self.name_maker(c, cls, label)
+        if isinstance(c, CArchetypeRoot) and "archetype_details" in fields:
+            obj.details = self.details_maker(c)
+        covered: set[str] = set()
+        for attr in c.attributes:
+            name = attr.rm_attribute_name
+            if name not in fields or name in ("name", "archetype_node_id"):
+                continue
+            if attr.existence is not None and attr.existence.upper == 0:
+                covered.add(name)  # not allowed: never filled
+                continue
+            node = self.attribute(attr, cls, label, fields[name].required)
+            if node.children:
+                obj.attributes.append(node)
+                obj.variants = max(obj.variants, len(node.children) if not node.multiple else 1)
+                covered.add(name)
+            elif attr.children and node.required:
+                obj.blocked = True
+        obj.fills = fills_for(cls, covered, label, self.language)
+        obj.extras = extras_for(cls, covered, label, self.language)
+        value_attr = c.attribute("value")
+        value_required = value_attr is not None and value_attr.is_required()
+        obj.hooks = list(post_hooks_for(cls, self.language, value_required))
+
+    def attribute(self, attr: CAttribute, owner: type[RMObject], label: str, rm_required: bool) -> AttrNode:
+        name = attr.rm_attribute_name
+        ex = attr.existence
+        required = (ex.lower or 0) > 0 if ex is not None else rm_required
+        if (owner.rm_type, name) in CARRIED or (issubclass(owner, Element) and name == "value"):
+            required = True
+        multiple = isinstance(attr, CMultipleAttribute)
+        node = AttrNode(name, multiple, required)
+        if isinstance(attr, CMultipleAttribute) and attr.cardinality is not None:
+            card = attr.cardinality.interval
+            node.card_low = card.lower or 0
+            node.card_high = UNBOUNDED if card.upper is None else card.upper
+        made: list[tuple[CObject, Child]] = []
+        for c in attr.children:
+            child = self.child(c, owner, name, label)
+            if child is not None:
+                node.children.append(child)
+                made.append((c, child))
+        if multiple:
+            _rename_clashes(made, self.language)
+        if not multiple:
+            node.children.sort(key=lambda ch: ch.high == 0)
+            node.children = [ch for ch in node.children if ch.high > 0] or node.children
+        return node
+
+    def name_maker(self, c: CComplexObject, cls: type[RMObject], label: str) -> Maker:
+        attr = c.attribute("name")
+        for constraint in attr.children if attr is not None else []:
+            if isinstance(constraint, CComplexObject) and (
+                _constrains_name(constraint) or constraint.rm_type_name == "DV_CODED_TEXT"
+            ):
+                site = Site(cls.rm_type, "name", label, self.language, c.archetype_root)
+                return value_maker(constraint, constraint.rm_type_name, site)
+        return lambda draw: dv_text(label)
+
+    def details_maker(self, c: CArchetypeRoot) -> Maker:
+        archetype_id = c.archetype_id
+        template_id = self.opt.template_id if c is self.opt.definition else None
+        rm_version = self.rm_version
+
+        def make(draw: Draw) -> Archetyped:
+            values: dict[str, Any] = {
+                "archetype_id": construct(ArchetypeId, {"value": archetype_id}),
+                "rm_version": rm_version,
+            }
+            if template_id is not None:
+                values["template_id"] = construct(TemplateId, {"value": template_id})
+            return construct(Archetyped, values)
+
+        return make
+
+
+def _constrains_name(c: CComplexObject) -> bool:
+    """Whether a name constraint fixes the name (a list or pattern of strings, or codes)."""
+    for attr in c.attributes:
+        for child in attr.children:
+            if isinstance(child, CPrimitiveObject) and isinstance(child.item, CString):
+                if child.item.list or (child.item.pattern and child.item.pattern not in (".*", "^.*$")):
+                    return True
+            elif not isinstance(child, CPrimitiveObject) and getattr(child, "code_list", None):
+                return True
+    return False
+
+
+def _fixed_names(c: CObject, language: str) -> set[str]:
+    """The names a constraint's name constraint allows (strings of a list, texts of listed codes)."""
+    out: set[str] = set()
+    attr = c.attribute("name") if isinstance(c, CComplexObject) else None
+    for constraint in attr.children if attr is not None else []:
+        if not isinstance(constraint, CComplexObject):
+            continue
+        for sub in constraint.attributes:
+            for child in sub.children:
+                if isinstance(child, CPrimitiveObject) and isinstance(child.item, CString):
+                    out.update(child.item.list)
+                elif (codes := getattr(child, "code_list", None)) and child.archetype_root is not None:
+                    out.update(t for code in codes if (t := child.archetype_root.term_text(code, language)))
+    return out
+
+
+def _rename_clashes(made: list[tuple[CObject, Child]], language: str) -> None:
+    """Give a sibling with a free name a name no same-id sibling's name constraint claims.
+
+    Data is matched to same-id siblings by name (as EHRbase does); a free-named node whose term text is the
+    fixed name of a renamed copy (templates rename copies of one archetype) would be taken for that copy.
+    """
+    by_id: dict[str, list[tuple[CObject, Child]]] = {}
+    for c, child in made:
+        key = c.archetype_id if isinstance(c, CArchetypeRoot) else c.node_id
+        if key:
+            by_id.setdefault(key, []).append((c, child))
+    for group in by_id.values():
+        if len(group) < 2:
+            continue
+        claimed = set().union(*(_fixed_names(c, language) for c, _ in group))
+        for c, child in group:
+            node = child.node
+            if not isinstance(node, ObjectNode) or _fixed_names(c, language):
+                continue
+            label = c.text(language) or c.node_id
+            if label in claimed:
+                new_label = f"{label} ({c.node_id})" if c.node_id else f"{label} (other)"
+                node.name = lambda draw, text=new_label: dv_text(text)
+
+
+def _settle(root: Node) -> None:
+    """Mark which children can be made whole (no required part left to an unfilled slot)."""
+    state: dict[int, bool] = {}
+
+    def viable(node: Node) -> bool:
+        if isinstance(node, ChoiceNode):
+            return any([viable(option) for option in node.options])
+        if not isinstance(node, ObjectNode):
+            return True
+        key = id(node)
+        if key in state:
+            return state[key]
+        state[key] = True  # assumed while its own subtree is settled (recursive structures)
+        ok = not node.blocked
+        for attr in node.attributes:
+            for child in attr.children:
+                child.viable = viable(child.node)
+            attr.usable = [child for child in attr.children if child.viable]
+            if (attr.required and not attr.usable) or any(c.low > 0 and not c.viable for c in attr.children):
+                ok = False
+        state[key] = ok
+        return ok
+
+    viable(root)
+
+
+def compile_plan(opt: OperationalTemplate, language: str, rm_version: str = "1.1.0") -> Node:
+    """The root node of the generation plan of ``opt``, with names and texts in ``language``."""
+    compiler = _Compiler(opt, language, rm_version)
+    root = opt.definition
+    classes = concrete_types(root.rm_type_name, set(), root.archetype_id)
+    owner = classes[0] if classes else RMObject
+    node = compiler.node(root, owner, "", compiler.label(root))
+    if node is None:
+        raise ValueError(f"template {opt.template_id} has no instantiable root")
+    _settle(node)
+    return node
