@@ -1,0 +1,92 @@
+"""EHR store: create an EHR (with its first EHR_STATUS), read it, find it by subject."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+
+from cdr.errors import Conflict, NotFound
+from cdr.rm.base import RMObject
+from cdr.storage import schema as t
+from cdr.storage.contributions import commit_contribution
+from cdr.storage.engine import read_transaction, write_transaction
+from cdr.storage.records import Audit, EhrRecord, JsonObject, VersionRecord
+from cdr.storage.versioning import VersionChange
+
+
+def default_ehr_status() -> JsonObject:
+    """The EHR_STATUS an EHR gets when none is given (as EHRbase creates it): queryable, modifiable."""
+    return {
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": {"_type": "DV_TEXT", "value": "EHR Status"},
+        "subject": {"_type": "PARTY_SELF"},
+        "is_queryable": True,
+        "is_modifiable": True,
+    }
+
+
+def _record(row: Row[Any]) -> EhrRecord:
+    return EhrRecord(row.ehr_id, row.system_id, row.time_created, row.ehr_status_id, row.directory_id)
+
+
+class EhrStore:
+    """EHR roots. The EHR_STATUS is versioned: see :class:`~cdr.storage.ehr_status.EhrStatusStore`."""
+
+    def __init__(self, engine: Engine, system_id: str) -> None:
+        self.engine = engine
+        self.system_id = system_id
+
+    def create(
+        self,
+        audit: Audit,
+        *,
+        ehr_id: uuid.UUID | None = None,
+        status: RMObject | JsonObject | None = None,
+    ) -> tuple[EhrRecord, VersionRecord]:
+        """A new EHR and version 1 of its EHR_STATUS, in one contribution and one transaction.
+
+        :class:`~cdr.errors.Conflict` if ``ehr_id`` is taken or the status's subject has an EHR already.
+        """
+        ehr_id = ehr_id or uuid.uuid4()
+        now = dt.datetime.now(dt.UTC)
+        with write_transaction(self.engine) as conn:
+            if conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is not None:
+                raise Conflict(f"EHR {ehr_id} already exists")
+            conn.execute(sa.insert(t.ehr).values(ehr_id=ehr_id, system_id=self.system_id, time_created=now))
+            change = VersionChange(
+                "EHR_STATUS", "creation", status if status is not None else default_ehr_status()
+            )
+            _, versions = commit_contribution(
+                conn, ehr_id=ehr_id, changes=[change], audit=audit, system_id=self.system_id
+            )
+        record = EhrRecord(ehr_id, self.system_id, now, versions[0].vo_id, None)
+        return record, versions[0]
+
+    def get(self, ehr_id: uuid.UUID) -> EhrRecord:
+        """The EHR; :class:`~cdr.errors.NotFound` if there is none."""
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(sa.select(t.ehr).where(t.ehr.c.ehr_id == ehr_id)).first()
+        if row is None:
+            raise NotFound(f"EHR {ehr_id} not found")
+        return _record(row)
+
+    def exists(self, ehr_id: uuid.UUID) -> bool:
+        with read_transaction(self.engine) as conn:
+            return conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is not None
+
+    def find_by_subject(self, subject_id: str, namespace: str) -> EhrRecord | None:
+        """The EHR whose current EHR_STATUS subject has this external_ref id and namespace."""
+        e, s = t.ehr, t.ehr_subject
+        query = (
+            sa.select(e)
+            .join(s, s.c.ehr_id == e.c.ehr_id)
+            .where(s.c.subject_namespace == namespace, s.c.subject_id == subject_id)
+        )
+        with read_transaction(self.engine) as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _record(row)

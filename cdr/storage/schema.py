@@ -1,0 +1,230 @@
+"""The relational schema, in SQLAlchemy Core: one :data:`metadata`, the same on PostgreSQL and SQLite.
+
+Aggregates and their tables (every table but ``template`` carries ``ehr_id``, the future distribution column,
+see ``docs/scale.md``):
+
+``ehr``, ``ehr_subject``
+    The EHR root, and the unique (namespace, id) of its subject, kept from the latest EHR_STATUS.
+``contribution``
+    One row per CONTRIBUTION, with its AUDIT_DETAILS in columns.
+``versioned_object``, ``object_version``
+    Every versioned object (COMPOSITION, EHR_STATUS, FOLDER) and every ORIGINAL_VERSION of it. A version's uid
+    is ``vo_id::system_id::version``. ``latest`` marks the newest version and ``[time_committed,
+    superseded_at)`` is the period in which a version was the current one, so "the version at time t" is a
+    range check. A logical deletion is a version with ``change_type`` 523 (deleted), lifecycle state 523 and
+    no ``data``. ``versioned_object.latest_version`` is the optimistic lock: a commit moves it from n to n+1
+    with a conditional UPDATE, so of two commits on the same preceding version exactly one wins.
+``node``
+    The version's data decomposed into one row per LOCATABLE (see :mod:`cdr.storage.decompose`), so that AQL
+    CONTAINS is a nested-set range check (``a.num < b.num <= a.last_num`` within one version) and WHERE and
+    ORDER BY on leaf values use the typed ``*_value`` columns and their indexes.
+``folder_item``
+    The OBJECT_REFs a FOLDER node lists, so that ``FOLDER f CONTAINS COMPOSITION c`` is a join.
+``template``
+    Operational templates (a reference table: the same on every shard).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from cdr.storage.types import JsonDocument, UtcDateTime
+
+# Names for every constraint and index, so that migrations and metadata agree on both dialects.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = 255  # identifiers: system ids, archetype ids, template ids, subject ids
+TEXT_VALUE_LENGTH = 255
+"""``node.text_value`` holds at most this many characters of a text, so that it stays indexable (PostgreSQL
+B-tree entries are limited to about 2.7 kB). Equality with a shorter literal is exact on the column; a longer
+literal must also be compared with the full text in ``node.data``."""
+
+KINDS = ("COMPOSITION", "EHR_STATUS", "FOLDER")
+"""``versioned_object.kind``: the RM type of the versioned data."""
+
+ehr = Table(
+    "ehr",
+    metadata,
+    Column("ehr_id", Uuid, primary_key=True),
+    Column("system_id", String(ID), nullable=False),
+    Column("time_created", UtcDateTime, nullable=False),
+    Column("ehr_status_id", Uuid, nullable=True, comment="versioned object id of the EHR_STATUS"),
+    Column("directory_id", Uuid, nullable=True, comment="versioned object id of the root FOLDER"),
+)
+
+ehr_subject = Table(
+    "ehr_subject",
+    metadata,
+    Column("subject_namespace", String(ID), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("ehr_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("subject_namespace", "subject_id"),
+    ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+    UniqueConstraint("ehr_id"),
+    comment="EHR_STATUS.subject.external_ref (namespace, id) of the latest status: one EHR per subject",
+)
+
+contribution = Table(
+    "contribution",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("contribution_id", Uuid, nullable=False),
+    Column("system_id", String(ID), nullable=False),
+    Column("time_committed", UtcDateTime, nullable=False),
+    Column("change_type", String(8), nullable=False, comment="openEHR 'audit change type' code"),
+    Column("committer", JsonDocument, nullable=False, comment="PARTY_PROXY, canonical JSON"),
+    Column("description", Text, nullable=True),
+    PrimaryKeyConstraint("ehr_id", "contribution_id"),
+    ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+)
+
+versioned_object = Table(
+    "versioned_object",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("vo_id", Uuid, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("time_created", UtcDateTime, nullable=False),
+    Column(
+        "latest_version", Integer, nullable=False, comment="optimistic lock: number of the newest version"
+    ),
+    PrimaryKeyConstraint("ehr_id", "vo_id"),
+    ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+)
+
+object_version = Table(
+    "object_version",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("vo_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("system_id", String(ID), nullable=False),
+    Column("contribution_id", Uuid, nullable=False),
+    Column("preceding_version_uid", String(2 * ID), nullable=True),
+    Column("lifecycle_state", String(8), nullable=False, comment="openEHR 'version lifecycle state' code"),
+    Column("change_type", String(8), nullable=False, comment="openEHR 'audit change type' code"),
+    Column(
+        "time_committed", UtcDateTime, nullable=False, comment="start of the period this version is current"
+    ),
+    Column("superseded_at", UtcDateTime, nullable=True, comment="end of that period; NULL while latest"),
+    Column("latest", Boolean, nullable=False),
+    Column("committer", JsonDocument, nullable=False, comment="PARTY_PROXY, canonical JSON"),
+    Column("description", Text, nullable=True),
+    Column("template_id", String(ID), nullable=True),
+    Column("archetype_id", String(ID), nullable=True, comment="archetype_node_id of the data's root"),
+    Column("data", JsonDocument, nullable=True, comment="canonical JSON of the data; NULL when deleted"),
+    PrimaryKeyConstraint("ehr_id", "vo_id", "version"),
+    ForeignKeyConstraint(
+        ["ehr_id", "vo_id"], ["versioned_object.ehr_id", "versioned_object.vo_id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["ehr_id", "contribution_id"],
+        ["contribution.ehr_id", "contribution.contribution_id"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "ehr_id", "kind", "latest"),
+    Index(None, "ehr_id", "contribution_id"),
+    Index(None, "template_id"),
+    Index(None, "archetype_id", "latest"),
+)
+
+node = Table(
+    "node",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("vo_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("num", Integer, nullable=False, comment="preorder number in the version's tree, root 0"),
+    Column("last_num", Integer, nullable=False, comment="num of the last descendant (num for a leaf)"),
+    Column("parent_num", Integer, nullable=True),
+    Column("rm_type", String(64), nullable=False),
+    Column("archetype_node_id", String(ID), nullable=False),
+    Column("archetype_id", String(ID), nullable=True, comment="the nearest archetype root at or above"),
+    Column("name", Text, nullable=True, comment="name/value"),
+    Column(
+        "path", Text, nullable=False, comment="AQL path from the version's root: /content[...]/data[at0001]"
+    ),
+    Column("archetype_path", Text, nullable=False, comment="AQL path from the nearest archetype root"),
+    Column("json_path", Text, nullable=False, comment="SQL/JSON path into object_version.data: $.content[0]"),
+    Column("data", JsonDocument, nullable=False, comment="the node without its LOCATABLE descendants"),
+    Column("value_type", String(32), nullable=True, comment="RM type of the leaf value (see decompose)"),
+    Column("num_value", Double, nullable=True),
+    Column("text_value", String(TEXT_VALUE_LENGTH), nullable=True),
+    Column("code_string", String(ID), nullable=True),
+    Column("terminology", String(ID), nullable=True),
+    Column("units", String(64), nullable=True),
+    Column("time_value", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("ehr_id", "vo_id", "version", "num"),
+    ForeignKeyConstraint(
+        ["ehr_id", "vo_id", "version"],
+        ["object_version.ehr_id", "object_version.vo_id", "object_version.version"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "archetype_node_id", "ehr_id"),
+)
+
+# Leaf-value indexes: (archetype, node, value), partial so that nodes without such a value cost nothing.
+for _column in ("num_value", "text_value", "code_string", "time_value"):
+    _where = node.c[_column].is_not(None)
+    Index(
+        f"ix_node_{_column}",
+        node.c.archetype_id,
+        node.c.archetype_node_id,
+        node.c[_column],
+        postgresql_where=_where,
+        sqlite_where=_where,
+    )
+
+folder_item = Table(
+    "folder_item",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("vo_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("num", Integer, nullable=False, comment="the FOLDER node"),
+    Column("position", Integer, nullable=False),
+    Column("target_id", String(2 * ID), nullable=False, comment="OBJECT_REF.id.value"),
+    Column("target_vo_id", Uuid, nullable=True, comment="the versioned object id in target_id, if any"),
+    Column("target_type", String(64), nullable=False),
+    Column("namespace", String(ID), nullable=False),
+    PrimaryKeyConstraint("ehr_id", "vo_id", "version", "num", "position"),
+    ForeignKeyConstraint(
+        ["ehr_id", "vo_id", "version", "num"],
+        ["node.ehr_id", "node.vo_id", "node.version", "node.num"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "ehr_id", "target_vo_id"),
+)
+
+template = Table(
+    "template",
+    metadata,
+    Column("template_id", String(ID), primary_key=True),
+    Column("concept", Text, nullable=False),
+    Column("archetype_id", String(ID), nullable=False, comment="archetype id of the template's root"),
+    Column("opt", Text, nullable=False, comment="the OPT 1.4 XML as uploaded"),
+    Column("uploaded", UtcDateTime, nullable=False),
+)

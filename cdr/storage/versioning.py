@@ -1,0 +1,402 @@
+"""Versioned objects on a connection: commit one version, read versions back.
+
+Shared by every store of a versioned aggregate (COMPOSITION, EHR_STATUS, FOLDER). Functions here run inside
+the caller's transaction and never commit; the stores own the transactions (one per write).
+
+A commit on a preceding version first moves ``versioned_object.latest_version`` from n to n+1 with a
+conditional UPDATE. That row is the lock: of two commits on version n, the second's UPDATE matches nothing
+(PostgreSQL re-checks the condition after the first commits; SQLite runs write transactions one at a time) and
+it fails with :class:`~cdr.storage.records.StaleVersion` before it has written anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from cdr.errors import Conflict, InvalidInput, NotFound
+from cdr.formats.canonical_json import to_json
+from cdr.rm.base import RMObject
+from cdr.storage import schema as t
+from cdr.storage.decompose import NodeRow, decompose
+from cdr.storage.records import (
+    CHANGE_TYPE,
+    COMPLETE,
+    CREATION,
+    DELETED,
+    LIFECYCLE_STATE,
+    Audit,
+    AuditDetails,
+    JsonObject,
+    StaleVersion,
+    VersionRecord,
+    VersionUid,
+    code_of,
+)
+
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionChange:
+    """One version to commit.
+
+    ``change_type`` is an openEHR 'audit change type' code or rubric: ``creation`` (no preceding version),
+    ``modification``/``amendment``/... (with ``preceding_version_uid``), or ``deleted`` (a logical deletion:
+    ``data`` is ignored). ``object_id`` chooses the versioned object id of a creation (else the uuid in
+    ``data.uid``, else a new one). ``audit`` overrides the contribution's audit for this version.
+    """
+
+    kind: str
+    change_type: str = "creation"
+    data: RMObject | JsonObject | None = None
+    preceding_version_uid: str | None = None
+    object_id: uuid.UUID | None = None
+    lifecycle_state: str = COMPLETE
+    audit: Audit | None = None
+
+
+def _object_id_of(data: JsonObject) -> uuid.UUID | None:
+    uid = data.get("uid")
+    value = uid.get("value") if isinstance(uid, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value.split("::")[0])
+    except ValueError:
+        return None
+
+
+def commit_version(
+    conn: Connection,
+    *,
+    ehr_id: uuid.UUID,
+    change: VersionChange,
+    contribution_id: uuid.UUID,
+    audit: Audit,
+    system_id: str,
+    now: dt.datetime,
+) -> VersionRecord:
+    """Write one version (and its nodes and side tables) in the caller's transaction."""
+    if change.kind not in t.KINDS:
+        raise InvalidInput(f"{change.kind!r} is not a versioned kind ({', '.join(t.KINDS)})")
+    change_type = code_of(CHANGE_TYPE, change.change_type)
+    lifecycle = DELETED if change_type == DELETED else code_of(LIFECYCLE_STATE, change.lifecycle_state)
+    data = _data_of(change, change_type)
+
+    if change.preceding_version_uid is None:
+        if change_type != CREATION:
+            raise InvalidInput(f"a {change.change_type!r} version needs the preceding version uid")
+        vo_id = change.object_id or (data and _object_id_of(data)) or uuid.uuid4()
+        version, time_committed = 1, now
+        _create_versioned_object(conn, ehr_id, vo_id, change.kind, now)
+    else:
+        if change_type == CREATION:
+            raise InvalidInput("a creation has no preceding version")
+        preceding = VersionUid.parse(change.preceding_version_uid)
+        vo_id, version = preceding.object_id, preceding.version + 1
+        time_committed = _supersede(conn, ehr_id, change.kind, preceding, now)
+
+    uid = VersionUid(vo_id, system_id, version)
+    if data is not None:
+        data["uid"] = {"_type": "OBJECT_VERSION_ID", "value": str(uid)}
+    details = AuditDetails(system_id, time_committed, change_type, audit.committer, audit.description)
+    record = VersionRecord(
+        ehr_id=ehr_id,
+        vo_id=vo_id,
+        version=version,
+        kind=change.kind,
+        system_id=system_id,
+        contribution_id=contribution_id,
+        preceding_version_uid=change.preceding_version_uid,
+        lifecycle_state=lifecycle,
+        commit_audit=details,
+        superseded_at=None,
+        template_id=_template_id(data),
+        data=data,
+    )
+    conn.execute(sa.insert(t.object_version), _version_row(record))
+    nodes = decompose(data) if data is not None else []
+    if nodes:
+        key = {"ehr_id": ehr_id, "vo_id": vo_id, "version": version}
+        conn.execute(sa.insert(t.node), [{**key, **n.columns()} for n in nodes])
+    _SIDE_EFFECTS[change.kind](conn, record, nodes)
+    return record
+
+
+def _data_of(change: VersionChange, change_type: str) -> JsonObject | None:
+    if change_type == DELETED:
+        return None
+    if change.data is None:
+        raise InvalidInput(f"a {change.change_type!r} version needs data")
+    data = to_json(change.data) if isinstance(change.data, RMObject) else dict(change.data)
+    if data.get("_type") != change.kind:
+        raise InvalidInput(f"the data of a {change.kind} version is a {data.get('_type')}")
+    return data
+
+
+def _template_id(data: JsonObject | None) -> str | None:
+    details = (data or {}).get("archetype_details") or {}
+    template_id = details.get("template_id") or {}
+    value = template_id.get("value")
+    return value if isinstance(value, str) else None
+
+
+def _create_versioned_object(
+    conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID, kind: str, now: dt.datetime
+) -> None:
+    vo = t.versioned_object
+    exists = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).first()
+    if exists is not None:
+        raise Conflict(f"{exists.kind} {vo_id} already exists in EHR {ehr_id}")
+    conn.execute(
+        sa.insert(vo).values(ehr_id=ehr_id, vo_id=vo_id, kind=kind, time_created=now, latest_version=1)
+    )
+
+
+def _supersede(
+    conn: Connection, ehr_id: uuid.UUID, kind: str, preceding: VersionUid, now: dt.datetime
+) -> dt.datetime:
+    """Take the lock (latest_version n -> n+1), close version n's period; the new version's commit time."""
+    vo, ov = t.versioned_object, t.object_version
+    moved = conn.execute(
+        sa.update(vo)
+        .where(
+            vo.c.ehr_id == ehr_id,
+            vo.c.vo_id == preceding.object_id,
+            vo.c.kind == kind,
+            vo.c.latest_version == preceding.version,
+        )
+        .values(latest_version=preceding.version + 1)
+    )
+    if moved.rowcount != 1:
+        latest = get_latest(conn, ehr_id, kind, preceding.object_id)  # NotFound if there is no such object
+        raise StaleVersion(
+            f"{preceding} is not the latest version of {kind} {preceding.object_id}", latest.uid
+        )
+    where = (ov.c.ehr_id == ehr_id, ov.c.vo_id == preceding.object_id, ov.c.version == preceding.version)
+    prev = conn.execute(sa.select(ov.c.system_id, ov.c.change_type, ov.c.time_committed).where(*where)).one()
+    if prev.system_id != preceding.system_id:
+        latest_uid = str(VersionUid(preceding.object_id, prev.system_id, preceding.version))
+        raise StaleVersion(f"{preceding} is not a version of {kind} {preceding.object_id}", latest_uid)
+    if prev.change_type == DELETED:
+        raise Conflict(f"{kind} {preceding.object_id} is deleted")
+    # versions of one object get strictly increasing commit times, so "the version at time t" is unique
+    time_committed = max(now, prev.time_committed + ONE_MICROSECOND)
+    conn.execute(sa.update(ov).where(*where).values(latest=False, superseded_at=time_committed))
+    return time_committed
+
+
+def _version_row(record: VersionRecord) -> dict[str, Any]:
+    audit = record.commit_audit
+    return {
+        "ehr_id": record.ehr_id,
+        "vo_id": record.vo_id,
+        "version": record.version,
+        "kind": record.kind,
+        "system_id": record.system_id,
+        "contribution_id": record.contribution_id,
+        "preceding_version_uid": record.preceding_version_uid,
+        "lifecycle_state": record.lifecycle_state,
+        "change_type": audit.change_type,
+        "time_committed": audit.time_committed,
+        "superseded_at": None,
+        "latest": True,
+        "committer": audit.committer,
+        "description": audit.description,
+        "template_id": record.template_id,
+        "archetype_id": (record.data or {}).get("archetype_node_id"),
+        "data": record.data,
+    }
+
+
+# --- side tables per kind ---------------------------------------------------------------------------------
+
+
+def _composition_side_effects(conn: Connection, record: VersionRecord, nodes: Sequence[NodeRow]) -> None:
+    """Compositions have none: their nodes are all AQL needs."""
+
+
+def _ehr_status_side_effects(conn: Connection, record: VersionRecord, nodes: Sequence[NodeRow]) -> None:
+    """One EHR_STATUS per EHR, never deleted; its subject's (namespace, id) unique across EHRs."""
+    if record.deleted:
+        raise InvalidInput("an EHR_STATUS cannot be deleted")
+    if record.version == 1:
+        _claim_root(conn, record, t.ehr.c.ehr_status_id, "an EHR_STATUS")
+    conn.execute(sa.delete(t.ehr_subject).where(t.ehr_subject.c.ehr_id == record.ehr_id))
+    ref = ((record.data or {}).get("subject") or {}).get("external_ref") or {}
+    subject_id, namespace = (ref.get("id") or {}).get("value"), ref.get("namespace")
+    if isinstance(subject_id, str) and isinstance(namespace, str):
+        taken = conn.execute(
+            sa.select(t.ehr_subject.c.ehr_id).where(
+                t.ehr_subject.c.subject_namespace == namespace, t.ehr_subject.c.subject_id == subject_id
+            )
+        ).first()
+        if taken is not None:
+            raise Conflict(f"subject {namespace}::{subject_id} already has EHR {taken.ehr_id}")
+        conn.execute(
+            sa.insert(t.ehr_subject).values(
+                subject_namespace=namespace, subject_id=subject_id, ehr_id=record.ehr_id
+            )
+        )
+
+
+def _folder_side_effects(conn: Connection, record: VersionRecord, nodes: Sequence[NodeRow]) -> None:
+    """One live directory per EHR; every FOLDER node's OBJECT_REFs into ``folder_item``."""
+    if record.version == 1:
+        current = conn.execute(
+            sa.select(t.ehr.c.directory_id).where(t.ehr.c.ehr_id == record.ehr_id)
+        ).scalar()
+        if current is not None and not get_latest(conn, record.ehr_id, "FOLDER", current).deleted:
+            raise Conflict(f"EHR {record.ehr_id} already has a directory ({current})")
+        _claim_root(conn, record, t.ehr.c.directory_id, "a directory", seen=current)
+    items = []
+    for node in nodes:
+        for position, ref in enumerate(node.data.get("items") or [] if node.rm_type == "FOLDER" else []):
+            target_id = (ref.get("id") or {}).get("value")
+            if not isinstance(target_id, str):
+                raise InvalidInput(f"FOLDER item {position} at {node.path} has no id")
+            items.append(
+                {
+                    "ehr_id": record.ehr_id,
+                    "vo_id": record.vo_id,
+                    "version": record.version,
+                    "num": node.num,
+                    "position": position,
+                    "target_id": target_id,
+                    "target_vo_id": _uuid_prefix(target_id),
+                    "target_type": ref.get("type") or "",
+                    "namespace": ref.get("namespace") or "",
+                }
+            )
+    if items:
+        conn.execute(sa.insert(t.folder_item), items)
+
+
+def _uuid_prefix(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value.split("::")[0])
+    except ValueError:
+        return None
+
+
+def _claim_root(
+    conn: Connection, record: VersionRecord, column: sa.Column[Any], what: str, seen: uuid.UUID | None = None
+) -> None:
+    """Point the EHR at a new root object, if it still points where we saw it (race-free)."""
+    claimed = conn.execute(
+        sa.update(t.ehr)
+        .where(t.ehr.c.ehr_id == record.ehr_id, column.is_not_distinct_from(seen))
+        .values({column.name: record.vo_id})
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(f"EHR {record.ehr_id} already has {what}")
+
+
+_SIDE_EFFECTS = {
+    "COMPOSITION": _composition_side_effects,
+    "EHR_STATUS": _ehr_status_side_effects,
+    "FOLDER": _folder_side_effects,
+}
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+
+def record_of(row: Row[Any]) -> VersionRecord:
+    """A :class:`VersionRecord` from an ``object_version`` row (``data`` may be absent from the row)."""
+    m = row._mapping
+    return VersionRecord(
+        ehr_id=m["ehr_id"],
+        vo_id=m["vo_id"],
+        version=m["version"],
+        kind=m["kind"],
+        system_id=m["system_id"],
+        contribution_id=m["contribution_id"],
+        preceding_version_uid=m["preceding_version_uid"],
+        lifecycle_state=m["lifecycle_state"],
+        commit_audit=AuditDetails(
+            m["system_id"], m["time_committed"], m["change_type"], m["committer"], m["description"]
+        ),
+        superseded_at=m["superseded_at"],
+        template_id=m["template_id"],
+        data=m.get("data"),
+    )
+
+
+_META = [c for c in t.object_version.c if c.name != "data"]
+
+
+def _select(ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID, with_data: bool = True) -> sa.Select[Any]:
+    ov = t.object_version
+    columns = [*_META, ov.c.data] if with_data else _META
+    return sa.select(*columns).where(ov.c.ehr_id == ehr_id, ov.c.vo_id == vo_id, ov.c.kind == kind)
+
+
+def _one(conn: Connection, query: sa.Select[Any], what: str) -> VersionRecord:
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(what)
+    return record_of(row)
+
+
+def get_version(conn: Connection, ehr_id: uuid.UUID, kind: str, uid: VersionUid) -> VersionRecord:
+    """The version ``uid`` of a versioned object of ``kind`` in the EHR; :class:`NotFound` if absent."""
+    ov = t.object_version
+    query = _select(ehr_id, kind, uid.object_id).where(
+        ov.c.version == uid.version, ov.c.system_id == uid.system_id
+    )
+    return _one(conn, query, f"{kind} version {uid} not found in EHR {ehr_id}")
+
+
+def get_latest(conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID) -> VersionRecord:
+    """The latest version (possibly a deletion: check ``.deleted``); :class:`NotFound` if no such object."""
+    query = _select(ehr_id, kind, vo_id).where(t.object_version.c.latest.is_(True))
+    return _one(conn, query, f"{kind} {vo_id} not found in EHR {ehr_id}")
+
+
+def get_at_time(
+    conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID, at: dt.datetime
+) -> VersionRecord:
+    """The version that was current at ``at``; :class:`NotFound` before the object existed."""
+    ov = t.object_version
+    query = _select(ehr_id, kind, vo_id).where(
+        ov.c.time_committed <= at, sa.or_(ov.c.superseded_at.is_(None), ov.c.superseded_at > at)
+    )
+    return _one(conn, query, f"{kind} {vo_id} had no version at {at.isoformat()} in EHR {ehr_id}")
+
+
+def history(
+    conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID, with_data: bool = False
+) -> list[VersionRecord]:
+    """Every version, oldest first; :class:`NotFound` if there is no such object."""
+    rows = conn.execute(_select(ehr_id, kind, vo_id, with_data).order_by(t.object_version.c.version)).all()
+    if not rows:
+        raise NotFound(f"{kind} {vo_id} not found in EHR {ehr_id}")
+    return [record_of(r) for r in rows]
+
+
+def latest_of_kind(
+    conn: Connection, ehr_id: uuid.UUID, kind: str, include_deleted: bool = False
+) -> list[VersionRecord]:
+    """The latest versions of every object of ``kind`` in the EHR (without data), oldest object first."""
+    ov = t.object_version
+    query = sa.select(*_META).where(ov.c.ehr_id == ehr_id, ov.c.kind == kind, ov.c.latest.is_(True))
+    if not include_deleted:
+        query = query.where(ov.c.change_type != DELETED)
+    return [record_of(r) for r in conn.execute(query.order_by(ov.c.time_committed, ov.c.vo_id))]
+
+
+def node_rows(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID, version: int) -> list[dict[str, Any]]:
+    """The ``node`` rows of one version in preorder, as column dicts."""
+    n = t.node
+    query = (
+        sa.select(n).where(n.c.ehr_id == ehr_id, n.c.vo_id == vo_id, n.c.version == version).order_by(n.c.num)
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
