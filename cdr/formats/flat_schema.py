@@ -55,6 +55,11 @@ def fold_id(text: str) -> str:
     return "".join(c for c in decomposed if c.isascii())
 
 
+def _fold_digits(text: str) -> str:
+    """Also without digits: one EHRbase drops a subscript digit (``spo``), another spells it (``spo2``)."""
+    return "".join(c for c in fold_id(text) if not c.isdigit())
+
+
 def is_structural(rm_type: str) -> bool:
     """Whether a web template node of ``rm_type`` is an RM object built from child nodes (not a value)."""
     cls = RM_TYPES.get(base_type(rm_type))
@@ -97,8 +102,11 @@ class SchemaNode:
         found = self.children.get(step_id)
         if found is not None:
             return found
-        folded = [c for c in self.children.values() if fold_id(c.id) == fold_id(step_id)]
-        return folded[0] if len(folded) == 1 else None
+        for fold in (fold_id, _fold_digits):
+            folded = [c for c in self.children.values() if fold(c.id) == fold(step_id)]
+            if len(folded) == 1:
+                return folded[0]
+        return None
 
     def localized_name(self, language: str) -> str | None:
         names = self.wt.get("localizedNames") or {}
