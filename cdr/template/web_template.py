@@ -346,8 +346,6 @@ class _Builder:
                 child = self._leaf_from(base, value.rm_type_name, value_path)
                 child.min, child.max = _occurrences(value)
                 child.id_base = _value_id(value.rm_type_name)
-                if null_flavour is None:
-                    child.annotations = {}
                 self._fill_value(child, value, default=default)
                 base.children.append(child)
         if null_flavour is not None:
@@ -356,13 +354,13 @@ class _Builder:
 
     def _null_flavour(self, element: CComplexObject, base: WebTemplateNode, aql: str
                       ) -> WebTemplateNode | None:
-        """The node of a null_flavour the template constrains (named like the element, id by its type)."""
+        """The node of a null_flavour the template constrains: named like the element and identified by
+        its type, as a value choice is."""
         attr = element.attribute("null_flavour")
         value = next((c for c in attr.children if isinstance(c, CComplexObject)), None) if attr else None
         if value is None:
             return None
         node = self._leaf_from(base, value.rm_type_name, f"{aql}/null_flavour")
-        node.node_id = None
         node.min, node.max = _occurrences(value)
         node.id_base = _value_id(value.rm_type_name)
         self._fill_value(node, value, _group("null_flavour"))

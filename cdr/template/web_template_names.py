@@ -8,7 +8,7 @@ code's own term. Ids are derived from the name in the default language.
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from cdr.template.aom import CCodePhrase, CComplexObject, CPrimitiveObject, CString
@@ -48,20 +48,23 @@ def _coded_name(obj: CComplexObject, code: str, ctx: TermContext) -> NameChoice:
     return NameChoice(localized.get(ctx.default_language, code), localized)
 
 
-_NOT_ID_CHAR = re.compile(r"[^\w.\-]+")
-
-
 def web_template_id(name: str) -> str:
     """The id EHRbase derives from a node name: lower case, runs of other characters to ``_``.
 
-    Letters of any script, digits, ``.`` and ``-`` are kept; an id may not start with a digit.
+    Letters of any script, decimal digits, ``_``, ``.`` and ``-`` are kept; an id may not start with a
+    digit. Compatibility characters are normalised first (NFKC), so that a FLAT path says ``spo2`` for
+    *SpO₂* rather than keeping a subscript digit.
 
     >>> web_template_id("Spezifisches Symptom/Anzeichen")
     'spezifisches_symptom_anzeichen'
     >>> web_template_id("24 hour average")
     'a24_hour_average'
+    >>> web_template_id("SpO₂ skala 1")
+    'spo2_skala_1'
     """
-    ident = "_".join(_NOT_ID_CHAR.sub(" ", name.lower()).split())
+    folded = unicodedata.normalize("NFKC", name).lower()
+    kept = "".join(ch if ch.isalpha() or ch.isdecimal() or ch in "_.-" else " " for ch in folded)
+    ident = "_".join(kept.split())
     if ident[:1].isdigit():
         ident = "a" + ident
     return ident

@@ -1,17 +1,32 @@
 # ruff: noqa: E501  (corpus paths and AQL paths are kept on one line each so that they can be searched for)
-"""The web template against EHRbase's expected web templates in the corpus, node by node.
+"""The web template against the expected web templates in the corpus, node by node and field by field.
 
-Two generations of expected files exist. The *current* ones (EHRbase 2.x: category first, RM attribute nodes
-named in lower case, ``name/value=`` predicates) are compared strictly, field by field, with a short list of
-known deviations, each with its reason. The *legacy* ones (older SDK test data, written by an earlier
-generator) are compared after :func:`_legacy_to_current` rewrites the conventions that changed between
-generations; everything clinical (ids, names, node ids, occurrences, paths, inputs, annotations) stays strict.
+Two families of expected files exist.
+
+* *Current* files are EHRbase 2 output (``GET /definition/template/adl1.4/{id}``, integration tests) and SDK
+  fixtures in the same conventions (category first, RM attribute nodes named in lower case, ``name/value=``
+  predicates). They are compared strictly, in order, with :data:`KNOWN_DEVIATIONS`.
+* *Legacy* files are older openEHR_SDK fixtures in the conventions of Archetype Designer's web template
+  export (ehrbase/ehrbase#370 contrasts the two: ``"name": "Start_time"``, ``min`` 1). The SDK does not
+  regenerate them: its ``OPTParserTest`` builds its own web template from the same OPTs and compares only
+  children (by aqlPath and id), inputs (by suffix and type: validation, listOpen, defaultValue, list
+  values, labels and their localizations), proportionTypes as a set, annotations, cardinalities,
+  inContext and localized names/descriptions, listing the differences it accepts. So those fields of the
+  legacy files are current behaviour unless the SDK test or a current file says otherwise, while name,
+  localizedName, rmType, nodeId, min, max, dependsOn, termBindings and order are not evidence.
+
+:func:`_legacy_to_current` rewrites only what the two families provably do differently; for each rule the
+evidence is a pair of expected files built from the same template (Corona_Anamnese: legacy
+``corona_anamnese.json`` vs current ``Corona_Anamnese_wt.json``; GECCO_Serologischer_Befund: legacy
+``gecco_serologischer_befund.json`` vs current ``GECCO_Serologischer_Befund_wt.json``) or the SDK test.
+What remains different is listed per node and field in :data:`LEGACY_DEVIATIONS`, each with its reason.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,14 +38,15 @@ from cdr.template.aom import OperationalTemplate
 from cdr.template.web_template import build_web_template, web_template_id, web_template_json
 from tests.corpus import CORPUS, corpus_files, require_corpus
 
+Json = dict[str, Any]
+Difference = tuple[str, str, str]  # (aqlPath of the node, field, detail)
+
 SDK = "ehrbase-openEHR_SDK/test-data"
 IT = "ehrbase-integration-tests/test_data_sets"
 
 CURRENT = {  # expected web template -> the OPT it was generated from
-    f"{IT}/valid_templates/expected_webtemplates/Corona_Anamnese_wt.json":
-        f"{IT}/valid_templates/all_types/Corona_Anamnese.opt",
-    f"{IT}/valid_templates/expected_webtemplates/GECCO_Serologischer_Befund_wt.json":
-        f"{IT}/valid_templates/all_types/GECCO_Serologischer_Befund.opt",
+    f"{IT}/valid_templates/expected_webtemplates/Corona_Anamnese_wt.json": f"{IT}/valid_templates/all_types/Corona_Anamnese.opt",
+    f"{IT}/valid_templates/expected_webtemplates/GECCO_Serologischer_Befund_wt.json": f"{IT}/valid_templates/all_types/GECCO_Serologischer_Befund.opt",
     f"{SDK}/webtemplate/test_all_types.json": f"{SDK}/operationaltemplate/Test_all_types.opt",
     f"{SDK}/webtemplate/skipped_invalid_node_ids.json": f"{SDK}/operationaltemplate/skipped_invalid_node_ids.opt",
 }
@@ -42,24 +58,12 @@ LEGACY = {
     f"{SDK}/webtemplate/addiction.json": f"{SDK}/operationaltemplate/additciton_alcohol.opt",
     f"{SDK}/webtemplate/befund_der_blutgasanalyse.json": f"{SDK}/operationaltemplate/Befund_der_Blutgasanalyse.opt",
     f"{SDK}/webtemplate/constrain_test.json": f"{SDK}/operationaltemplate/constrain_test.opt",
+    # the SDK's own Corona OPT is not in the corpus; this one is the same template, formatted differently
     f"{SDK}/webtemplate/corona_anamnese.json": f"{IT}/aql/data_load/opts/corona_anamnese1.opt",
     f"{SDK}/webtemplate/example.initialassesment.json": f"{SDK}/operationaltemplate/example_initialassesment.v0.opt",
     f"{SDK}/webtemplate/gecco_serologischer_befund.json": f"{SDK}/operationaltemplate/GECCO_Serologischer Befund.opt",
     f"{SDK}/webtemplate/language_test.json": f"{SDK}/operationaltemplate/language_test.opt",
     f"{SDK}/webtemplate/multi_occurrence.json": f"{SDK}/operationaltemplate/ehrbase_multi_occurrence.de.opt",
-}
-
-KNOWN_DEVIATIONS: dict[tuple[str, str, str], str] = {
-    # (expected file name, aqlPath, field): why we differ
-    ("Corona_Anamnese_wt.json",
-     "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION."
-     "problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[at0073]/value",
-     "nodeId"):
-        "EHRbase loses the element's nodeId when it merges a DV_CODED_TEXT|DV_TEXT choice; we keep at0073",
-    ("GECCO_Serologischer_Befund_wt.json",
-     "/content[openEHR-EHR-OBSERVATION.laboratory_test_result.v1 and name/value='Befund']/data[at0001]"
-     "/events[at0002]/data[at0003]/items[at0005]/value", "annotations"):
-        "EHRbase drops the OPT annotation {'26436-6': 'laboratory'} on this node; we keep every OPT annotation",
 }
 
 
@@ -68,36 +72,89 @@ def _opt(rel: str) -> OperationalTemplate:
     return load_opt(CORPUS / rel)
 
 
-def _expected(rel: str) -> dict[str, Any]:
+def _expected(rel: str) -> Json:
     return json.loads((CORPUS / rel).read_text(encoding="utf-8"))
 
 
-def _diff(expected: dict[str, Any], got: dict[str, Any], where: str, by_id: bool = False) -> list[tuple[str, str, str]]:
-    """Every (aqlPath, field, detail) where two node trees differ; children paired by position (or id)."""
-    out: list[tuple[str, str, str]] = []
+# ------------------------------------------------------------------------------------------------ diff
+
+
+def _input_key(inp: Json) -> str:
+    return f"{inp.get('suffix')}:{inp['type']}"
+
+
+def _inputs_diff(expected: list[Json], got: list[Json], path: str, ordered: bool) -> Iterator[Difference]:
+    """Inputs paired by suffix and type, list items by value; every differing field is one difference."""
+    exp, act = {_input_key(i): i for i in expected}, {_input_key(i): i for i in got}
+    if ordered and list(exp) != list(act):
+        yield path, "inputs", f"expected {list(exp)}, got {list(act)}"
+    for key in exp.keys() - act.keys():
+        yield path, f"inputs[{key}]", "missing"
+    for key in act.keys() - exp.keys():
+        yield path, f"inputs[{key}]", "unexpected"
+    for key in exp.keys() & act.keys():
+        e, g = exp[key], act[key]
+        for name in sorted((e.keys() | g.keys()) - {"list"}):
+            if e.get(name) != g.get(name):
+                yield path, f"inputs[{key}].{name}", f"expected {e.get(name)!r}, got {g.get(name)!r}"
+        e_items = {str(i["value"]): i for i in e.get("list", [])}
+        g_items = {str(i["value"]): i for i in g.get("list", [])}
+        if list(e_items) != list(g_items):
+            yield path, f"inputs[{key}].list", f"values {list(e_items)} != {list(g_items)}"
+        for value in e_items.keys() & g_items.keys():
+            ei, gi = e_items[value], g_items[value]
+            for name in sorted(ei.keys() | gi.keys()):
+                if ei.get(name) != gi.get(name):
+                    field = f"inputs[{key}].list[{value}].{name}"
+                    yield path, field, f"expected {ei.get(name)!r}, got {gi.get(name)!r}"
+
+
+def _diff(expected: Json, got: Json, where: str = "", ordered: bool = True) -> list[Difference]:
+    """Every difference between two node trees: fields, inputs, then children (by position, or by id)."""
     path = expected.get("aqlPath", where)
-    for key in sorted((set(expected) | set(got)) - {"children"}):
-        if expected.get(key) != got.get(key):
-            out.append((path, key, f"expected {expected.get(key)!r}, got {got.get(key)!r}"))
+    out: list[Difference] = []
+    for name in sorted((expected.keys() | got.keys()) - {"children", "inputs"}):
+        e, g = expected.get(name), got.get(name)
+        if name == "proportionTypes" and not ordered and e and g:
+            e, g = sorted(e), sorted(g)  # a set in the legacy comparison, as the SDK compares it
+        if e != g:
+            out.append((path, name, f"expected {e!r}, got {g!r}"))
+    out.extend(_inputs_diff(expected.get("inputs", []), got.get("inputs", []), path, ordered))
     exp_children, got_children = expected.get("children", []), got.get("children", [])
-    if by_id:
-        got_by_id = {c["id"]: c for c in got_children}
-        exp_ids = [c["id"] for c in exp_children]
-        for child in exp_children:
-            if child["id"] in got_by_id:
-                out.extend(_diff(child, got_by_id[child["id"]], path, by_id))
-            else:
-                out.append((path, "children", f"missing {child['id']}"))
-        out.extend((path, "children", f"unexpected {c['id']}") for c in got_children if c["id"] not in exp_ids)
-        return out
-    if [c["id"] for c in exp_children] != [c["id"] for c in got_children]:
-        out.append((path, "children", f"ids {[c['id'] for c in exp_children]} != {[c['id'] for c in got_children]}"))
-    for e, g in zip(exp_children, got_children):
-        out.extend(_diff(e, g, path))
+    exp_ids, got_ids = [c["id"] for c in exp_children], [c["id"] for c in got_children]
+    if ordered:
+        if exp_ids != got_ids:
+            out.append((path, "children", f"ids {exp_ids} != {got_ids}"))
+        pairs = list(zip(exp_children, got_children))
+    else:
+        by_id = {c["id"]: c for c in got_children}
+        pairs = [(c, by_id[c["id"]]) for c in exp_children if c["id"] in by_id]
+        out.extend((path, "children", f"missing {i}") for i in exp_ids if i not in by_id)
+        out.extend((path, "children", f"unexpected {i}") for i in got_ids if i not in exp_ids)
+    for e, g in pairs:
+        out.extend(_diff(e, g, path, ordered))
     return out
 
 
-# ------------------------------------------------------------------------------------------ current
+def _unexplained(differences: list[Difference], name: str, deviations: dict[tuple[str, str, str], str]
+                 ) -> list[Difference]:
+    """Differences not listed for file ``name``; fails when a listed deviation no longer occurs."""
+    listed = {(p, f) for n, p, f in deviations if n == name}
+    seen = {(p, f) for p, f, _ in differences}
+    assert listed <= seen, f"listed deviations that no longer occur: {listed - seen}"
+    return [d for d in differences if (d[0], d[1]) not in listed]
+
+
+# ------------------------------------------------------------------------------------------- current
+
+KNOWN_DEVIATIONS: dict[tuple[str, str, str], str] = {
+    # (expected file name, aqlPath, field): why we differ
+    ("Corona_Anamnese_wt.json", "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[at0073]/value", "nodeId"):
+        "EHRbase loses the element's nodeId when it merges a DV_CODED_TEXT|DV_TEXT choice; we keep at0073 "
+        "(the SDK's own fixture corona_anamnese.json has it too)",
+    ("GECCO_Serologischer_Befund_wt.json", "/content[openEHR-EHR-OBSERVATION.laboratory_test_result.v1 and name/value='Befund']/data[at0001]/events[at0002]/data[at0003]/items[at0005]/value", "annotations"):
+        "EHRbase drops the OPT annotation {'26436-6': 'laboratory'} on this node; we keep every OPT annotation",
+}
 
 
 @pytest.mark.corpus
@@ -107,12 +164,8 @@ def test_reproduces_current_ehrbase_web_template(expected_file: str) -> None:
     expected = _expected(expected_file)
     got = build_web_template(_opt(CURRENT[expected_file]))
     assert {k: v for k, v in got.items() if k != "tree"} == {k: v for k, v in expected.items() if k != "tree"}
-    name = Path(expected_file).name
-    differences = [d for d in _diff(expected["tree"], got["tree"], "") if (name, d[0], d[1]) not in KNOWN_DEVIATIONS]
-    assert differences == []
-    used = {k for k in KNOWN_DEVIATIONS if k[0] == name}
-    seen = {(name, p, f) for p, f, _ in _diff(expected["tree"], got["tree"], "")}
-    assert used <= seen, f"known deviations no longer occur: {used - seen}"
+    differences = _diff(expected["tree"], got["tree"])
+    assert _unexplained(differences, Path(expected_file).name, KNOWN_DEVIATIONS) == []
 
 
 def test_key_order_follows_ehrbase() -> None:
@@ -124,88 +177,211 @@ def test_key_order_follows_ehrbase() -> None:
                               "localizedDescriptions", "aqlPath", "inputs"]
 
 
-def _find(node: dict[str, Any], node_id: str) -> dict[str, Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
+def _find(node: Json, node_id: str) -> Json:
+    for n in _walk(node):
         if n["id"] == node_id:
             return n
-        stack.extend(n.get("children", []))
     raise AssertionError(node_id)
 
 
-# ------------------------------------------------------------------------------------------- legacy
+def _walk(node: Json) -> list[Json]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(n.get("children", []))
+    return out
+
+
+# -------------------------------------------------------------------------------------------- legacy
 
 _OLD_NAME_PREDICATE = re.compile(r"\[([^\],]+),\s*'((?:[^'\\]|\\.)*)'\]")
+_AT_CODE = re.compile(r"at\d+(\.\d+)*")
 
 
-def _legacy_to_current(node: dict[str, Any], is_root: bool = True) -> dict[str, Any]:
-    """Rewrite a legacy node to the current conventions; each rule is a change between generator versions.
+def _legacy_to_current(node: Json, language: str) -> Json:
+    """A legacy node rewritten where the two families provably differ (``language``: the default one).
 
-    * ``[id,'name']`` predicates became ``[id and name/value='name']``;
-    * ``dependsOn`` and ``termBindings`` (on nodes and list items) are no longer written;
-    * empty ``nodeId`` and the root's empty ``aqlPath`` are omitted;
-    * RM attribute nodes (no node id) were capitalised (``Start_time``) with RM-blind occurrences 0..1 and no
-      ``localizedName``; their name and occurrences are therefore taken as the current ones (compared in the
-      current-generation test), while id, type, path and inputs stay compared;
-    * children are paired by id, because RM attribute nodes were appended in another order.
+    1. ``[at0001,'Name']`` predicates are ``[at0001 and name/value='Name']`` (Corona pair; the SDK test's
+       own messages).
+    2. ``dependsOn`` and ``termBindings`` are not written (Corona pair: the current file has none of its 4
+       dependsOn, 2 node and 38 list-item termBindings).
+    3. An empty ``nodeId`` and the root's empty ``aqlPath`` are omitted (every current file).
+    4. Inputs of local codes name their ``terminology`` ``local`` (Corona pair, 23 inputs).
+    5. A code of an external terminology has the template term's text as ``label`` and in
+       ``localizedLabels``, and an empty ``localizedDescriptions``; the legacy family wrote either the label
+       with empty localized labels (GECCO_Diagnose) or localized labels without label (GECCO pair: nodes
+       'kategorie', 'kategorie_loinc', 'anforderung').
+    6. An annotation the template repeats is written once, not joined with ``;`` (GECCO pair:
+       ``hl7v2_mapping``/``fhir_mapping`` ``OBX.11`` against ``OBX.11;OBX.11``).
+    7. The value nodes of an element whose value type is open are named after the element, not ``value``
+       (GECCO pair, 17 nodes).
     """
-    out = {k: v for k, v in node.items() if k not in ("dependsOn", "termBindings", "children")}
+    out = {k: v for k, v in node.items() if k not in ("dependsOn", "termBindings", "children", "inputs")}
     if out.get("nodeId") == "":
         del out["nodeId"]
     if "aqlPath" in out:
         out["aqlPath"] = _OLD_NAME_PREDICATE.sub(lambda m: f"[{m.group(1)} and name/value='{m.group(2)}']",
                                                  out["aqlPath"])
-        if is_root and out["aqlPath"] == "":
+        if out["aqlPath"] == "":
             del out["aqlPath"]
-    for inp in out.get("inputs", []):
-        for item in inp.get("list", []):
-            item.pop("termBindings", None)
+    if "annotations" in out:
+        out["annotations"] = {k: _once(v) for k, v in out["annotations"].items()}
+    if "inputs" in node:
+        out["inputs"] = [_legacy_input(i, language) for i in node["inputs"]]
     if "children" in node:
-        out["children"] = [_legacy_to_current(c, False) for c in node["children"]]
+        out["children"] = [_legacy_to_current(c, language) for c in node["children"]]
+        if node["rmType"] == "ELEMENT":
+            for child in out["children"]:
+                if set(child.get("localizedNames", {}).values()) == {"value"}:
+                    child["localizedNames"] = dict(node.get("localizedNames", {}))
     return out
 
 
-def _rm_attribute_fields(node: dict[str, Any], got: dict[str, Any]) -> None:
-    """Take name, localizedName and occurrences of RM attribute nodes from ``got`` (see the rules above)."""
+def _once(value: str) -> str:
+    half, sep, rest = value.partition(";")
+    return half if sep and half == rest else value
+
+
+def _legacy_input(inp: Json, language: str) -> Json:
+    out = dict(inp)
+    items = [{k: v for k, v in item.items() if k != "termBindings"} for item in inp.get("list", [])]
+    terminology = inp.get("terminology")
+    if (terminology is None and inp["type"] == "CODED_TEXT" and inp.get("suffix") == "code" and items
+            and all(_AT_CODE.fullmatch(str(i["value"])) for i in items)):
+        out["terminology"] = "local"
+    elif terminology not in (None, "local", "openehr"):
+        items = [_external_item(i, language) for i in items]
+    if "list" in inp:
+        out["list"] = items
+    return out
+
+
+def _external_item(item: Json, language: str) -> Json:
+    labels = item.get("localizedLabels", {})
+    text = item.get("label") or labels.get(language) or next((v for v in labels.values() if v), "")
+    if not text:
+        return item
+    languages = list(labels) or [language]
+    return {**item, "label": text, "localizedLabels": dict.fromkeys(languages, text),
+            "localizedDescriptions": dict.fromkeys(languages, "")}
+
+
+def _take_current_fields(expected: Json, got: Json) -> None:
+    """Fields the legacy family wrote by other conventions, taken from ``got`` (evidence as above).
+
+    * RM attribute nodes (no node id): name, localizedName, min and max (Corona pair: ``Start_time`` is
+      ``start_time``, and 95 RM-blind occurrences 0..1 are the RM's own);
+    * the value nodes of an element (``<type>_value``): name, localizedName, nodeId, min and max, which the
+      legacy family leaves out or sets to 0 while EHRbase gives the element's name and node id and the value
+      constraint's occurrences (``test_all_types.json``, element 'choice').
+    """
     got_children = {c["id"]: c for c in got.get("children", [])}
-    for child in node.get("children", []):
+    for child in expected.get("children", []):
         other = got_children.get(child["id"])
         if other is None:
             continue
+        fields: tuple[str, ...] = ()
         if "nodeId" not in child and "nodeId" not in other:
-            for key in ("name", "localizedName", "min", "max"):
-                if key in other:
-                    child[key] = other[key]
-                else:
-                    child.pop(key, None)
-        _rm_attribute_fields(child, other)
+            fields = ("name", "localizedName", "min", "max")
+        elif "nodeId" not in child and child["id"].endswith("_value") and expected["rmType"] == "ELEMENT":
+            fields = ("name", "localizedName", "nodeId", "min", "max")
+        for key in fields:
+            if key in other:
+                child[key] = other[key]
+            else:
+                child.pop(key, None)
+        _take_current_fields(child, other)
 
 
-LEGACY_DEVIATIONS: dict[str, int] = {
-    # NOT understood yet, pinned so that they can only shrink: mostly ``inputs`` details of the older generator
-    # (coded-text lists, quantity/duration validation), a few folded EVENT children and choice element types.
-    "AlternativeEvents.json": 8, "GECCO_Diagnose.json": 14, "Testing_Template_N.json": 12, "addiction.json": 6,
-    "befund_der_blutgasanalyse.json": 19, "constrain_test.json": 32, "corona_anamnese.json": 28,
-    "example.initialassesment.json": 16, "gecco_serologischer_befund.json": 30, "language_test.json": 20,
-    "multi_occurrence.json": 2,
+_SDK_TEST = "the SDK's OPTParserTest accepts exactly this difference for this node"
+_CATEGORY = (
+    "openEHR-terminology label: EHRbase gives the terminology's rubric (English where it has no translation) in each "
+    "language the template is described in, as the current files do ({'de': 'event'} in Corona_Anamnese_wt.json and "
+    "GECCO_Serologischer_Befund_wt.json); the legacy family left all but English empty. The SDK's OPTParserTest "
+    "accepts this difference (or filters localized labels) wherever it reads the file"
+)
+_MATH_FUNCTION = (
+    "openEHR-terminology label of 146: the terminology has no German rubric, so EHRbase gives 'mean' in every "
+    "described language where the legacy file has Archetype Designer's 'Durchschnitt'; " + _SDK_TEST
+)
+_TEXT_CHOICE = (
+    "DV_TEXT | DV_CODED_TEXT (open, no codes) is merged into one DV_CODED_TEXT, as the current Corona_Anamnese_wt.json "
+    "merges its choice at0073, with the open coded text's value and code inputs plus 'other'; "
+    + _SDK_TEST + " (Extra Input code:TEXT and value:TEXT, Missing Input null:TEXT; rmType is not compared there)"
+)
+_VERBATIM_COMMENT = (
+    "comment kept verbatim from the OPT, line indentation included, as Corona_Anamnese_wt.json keeps it; the legacy "
+    "family stripped it; the SDK's OPTParserTest filters annotation differences for this file"
+)
+_CORONA_SOURCE = (
+    "comment text: the SDK's own Corona OPT is not in the corpus and corona_anamnese1.opt words the line breaks of "
+    "this comment differently (' \\n' against '\\n' plus indentation); the text is the OPT's, verbatim"
+)
+_INTERVAL_CONTEXT = (
+    "math_function and width of an INTERVAL_EVENT are not filled from context: the current Corona_Anamnese_wt.json "
+    "(same template) has no inContext here; " + _SDK_TEST
+)
+_UNNAMED_TEXT_NAME = (
+    "a name constrained to DV_TEXT without a value puts no name predicate in the path; " + _SDK_TEST
+    + " (Extra Node items[at0016]/value, Missing Node items[at0016 and name/value='External terminology']/value)"
+)
+_BARE_CODE_TERM = (
+    "external code 1234 is labelled by the template's term for the bare code ('Hello world', English only) and has "
+    "no default (the OPT sets none); " + _SDK_TEST + " (InputValue, LocalizedNames, LocalizedDescriptions, DefaultValue)"
+)
+_TEMPLATE_DEFAULT = (
+    "the template's default value (numerator 10, denominator 100) gives the denominator a defaultValue too; "
+    + _SDK_TEST
+)
+
+LEGACY_DEVIATIONS: dict[tuple[str, str, str], str] = {
+    # (expected file name, aqlPath, field): why the legacy file differs from what we (and EHRbase) build
+    ('AlternativeEvents.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'rmType'): _TEXT_CHOICE,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[None:TEXT]'): _TEXT_CHOICE,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[code:TEXT]'): _TEXT_CHOICE,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[value:TEXT]'): _TEXT_CHOICE,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[openEHR-EHR-CLUSTER.anatomical_location.v1 and name/value='Körperstelle']/items[at0001]/value", 'annotations'): _VERBATIM_COMMENT,
+    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.exclusion_specific.v1 and name/value='Ausgeschlossene Diagnose']/data[at0001]/items[at0002]/value", 'annotations'): _VERBATIM_COMMENT,
+    ('GECCO_Diagnose.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('Testing_Template_N.json', "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0016 and name/value='External terminology']/value", 'aqlPath'): _UNNAMED_TEXT_NAME,
+    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].defaultValue'): _BARE_CODE_TERM,
+    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].label'): _BARE_CODE_TERM,
+    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].localizedDescriptions'): _BARE_CODE_TERM,
+    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].localizedLabels'): _BARE_CODE_TERM,
+    ('Testing_Template_N.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('addiction.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('befund_der_blutgasanalyse.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('constrain_test.json', '/content[openEHR-EHR-OBSERVATION.affected_body_surface_area.v0]/data[at0001]/events[at0002]/data[at0003]/items[at0014]/value', 'inputs[denominator:DECIMAL].defaultValue'): _TEMPLATE_DEFAULT,
+    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/width", 'inContext'): _INTERVAL_CONTEXT,
+    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/math_function", 'inContext'): _INTERVAL_CONTEXT,
+    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[openEHR-EHR-CLUSTER.problem_qualifier.v1 and name/value='Status']/items[at0004]/value", 'annotations'): _CORONA_SOURCE,
+    ('corona_anamnese.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('gecco_serologischer_befund.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ('language_test.json', '/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function', 'inputs[code:CODED_TEXT].list[146].label'): _MATH_FUNCTION,
+    ('language_test.json', '/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function', 'inputs[code:CODED_TEXT].list[146].localizedLabels'): _MATH_FUNCTION,
+    ('language_test.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
 }
-"""Expected file name -> field differences still open after the legacy rewrite (a ceiling, not a pass)."""
+
+
+def _legacy_differences(expected_file: str) -> list[Difference]:
+    raw = _expected(expected_file)
+    got = build_web_template(_opt(LEGACY[expected_file]))
+    assert got["templateId"] == raw["templateId"]
+    assert got["defaultLanguage"] == raw["defaultLanguage"]
+    assert set(got["languages"]) == set(raw["languages"])
+    expected = _legacy_to_current(raw["tree"], raw["defaultLanguage"])
+    _take_current_fields(expected, got["tree"])
+    return _diff(expected, got["tree"], ordered=False)
 
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("expected_file", sorted(LEGACY), ids=lambda p: Path(p).name)
 def test_reproduces_legacy_web_template(expected_file: str) -> None:
     require_corpus()
-    raw = _expected(expected_file)
-    got = build_web_template(_opt(LEGACY[expected_file]))
-    assert got["templateId"] == raw["templateId"]
-    assert got["defaultLanguage"] == raw["defaultLanguage"]
-    assert set(got["languages"]) == set(raw["languages"])
-    expected = _legacy_to_current(raw["tree"])
-    _rm_attribute_fields(expected, got["tree"])
-    differences = _diff(expected, got["tree"], "", by_id=True)
-    assert len(differences) <= LEGACY_DEVIATIONS.get(Path(expected_file).name, 0), differences[:20]
+    differences = _legacy_differences(expected_file)
+    assert _unexplained(differences, Path(expected_file).name, LEGACY_DEVIATIONS) == []
 
 
 # ------------------------------------------------------------------------------- every corpus OPT
@@ -241,24 +417,70 @@ def _constraint_path(aql_path: str) -> str:
     return path.removesuffix("/value") or "/"
 
 
-def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
-    out, stack = [], [node]
-    while stack:
-        n = stack.pop()
-        out.append(n)
-        stack.extend(n.get("children", []))
-    return out
+# ---------------------------------------------------------------------------------- shipped templates
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "templates").glob("*.opt"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_templates_are_named_in_both_languages(path: Path) -> None:
+    """Our nb and en templates carry each other's language: every archetyped node and every local code is
+    named and described in both, and ids come from the default language's names."""
+    opt = load_opt(path)
+    wt = build_web_template(opt)
+    assert sorted(wt["languages"]) == ["en", "nb"]
+    assert wt["languages"][0] == wt["defaultLanguage"] == opt.default_language
+    other = "nb" if opt.default_language == "en" else "en"
+    archetyped = [n for n in _walk(wt["tree"]) if n.get("nodeId")]
+    assert len(archetyped) > 30
+    for node in archetyped:
+        assert set(node["localizedNames"]) == {"en", "nb"}, node.get("aqlPath")
+        assert set(node["localizedDescriptions"]) == {"en", "nb"}, node.get("aqlPath")
+        assert node["name"] == node["localizedNames"][opt.default_language]
+        assert node["id"] in (web_template_id(node["name"]), *(f"{node['id'][:-1]}{i}" for i in range(2, 9)))
+        for inp in node.get("inputs", []):
+            for item in inp.get("list", []):
+                if inp.get("terminology") == "local" or "ordinal" in item:
+                    assert set(item["localizedLabels"]) == {"en", "nb"}, (node["aqlPath"], item["value"])
+    translated = [n for n in archetyped if n["localizedNames"]["en"] != n["localizedNames"]["nb"]]
+    assert len(translated) > len(archetyped) // 2, f"names in {other} are mostly copies"
+    category = _find(wt["tree"], "category")["inputs"][0]["list"][0]
+    assert category["localizedLabels"] == {"en": "event", "nb": "event"}  # openEHR has no nb rubrics
+
+
+def test_shipped_templates_use_the_same_paths_in_both_languages() -> None:
+    """The nb and en templates differ in language only: the same structure and paths (but for the fixed
+    names in name predicates), the same names per language, ids from each default language."""
+    trees = {}
+    for path in SHIPPED:
+        wt = build_web_template(load_opt(path))
+        trees[wt["defaultLanguage"]] = [n for n in _walk(wt["tree"]) if n.get("nodeId")]
+    assert set(trees) == {"en", "nb"}
+    assert len(trees["en"]) == len(trees["nb"])
+    for en, nb in zip(trees["en"], trees["nb"]):
+        assert _NAME_PREDICATE.sub("", en.get("aqlPath", "")) == _NAME_PREDICATE.sub("", nb.get("aqlPath", ""))
+        assert en["localizedNames"] == nb["localizedNames"], en.get("aqlPath")
+        assert en["name"] == en["localizedNames"]["en"] and nb["name"] == nb["localizedNames"]["nb"]
+
+
+_NAME_PREDICATE = re.compile(r" and name/value='(?:[^'\\]|\\.)*'")
 
 
 # ------------------------------------------------------------------------------------------- units
 
 
-@pytest.mark.parametrize(("name", "ident"), [
-    ("Bezeichnung des Symptoms oder Anzeichens.", "bezeichnung_des_symptoms_oder_anzeichens."),
-    ("*Agent (en)", "agent_en"),
-    ("Fieber oder erhöhte Körpertemperatur", "fieber_oder_erhöhte_körpertemperatur"),
-    ("Labortest-Bezeichnung", "labortest-bezeichnung"),
-    ("24 Stunden Durchschnitt", "a24_stunden_durchschnitt"),
-])
+@pytest.mark.parametrize(
+    ("name", "ident"),
+    [
+        ("Bezeichnung des Symptoms oder Anzeichens.", "bezeichnung_des_symptoms_oder_anzeichens."),
+        ("*Agent (en)", "agent_en"),
+        ("Fieber oder erhöhte Körpertemperatur", "fieber_oder_erhöhte_körpertemperatur"),
+        ("Labortest-Bezeichnung", "labortest-bezeichnung"),
+        ("24 Stunden Durchschnitt", "a24_stunden_durchschnitt"),
+        ("SpO₂", "spo2"),
+        ("Oksygenstrøm", "oksygenstrøm"),
+        ("Puls/hjerteslag", "puls_hjerteslag"),
+    ],
+)
 def test_ids_from_names(name: str, ident: str) -> None:
     assert web_template_id(name) == ident
