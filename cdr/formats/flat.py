@@ -46,7 +46,7 @@ def flat_format_of(doc: Any) -> SimplifiedFormat:
     if all("/" not in k and isinstance(v, (dict, list)) for k, v in body.items()):
         return "STRUCTURED"
     if all(
-        not isinstance(v, (dict, list)) or isinstance(v, dict) and set(v) <= {"year", "month", "day"}
+        not isinstance(v, (dict, list)) or (isinstance(v, dict) and set(v) <= {"year", "month", "day"})
         for v in body.values()
     ):
         return "FLAT"

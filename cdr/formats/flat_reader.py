@@ -90,15 +90,16 @@ class _Reader:
     def object_node(self, snode: SchemaNode, fnode: FlatNode, draft: Draft) -> None:
         """Fill ``draft`` (the object of a structural node) from its flat node."""
         take = Take(fnode)
-        for cid, child in snode.children.items():
-            for inst in take.children(cid):
-                self.place(child, inst, draft)
-        self.structural_extras(take, draft)
+        by_child: dict[str, list[str]] = {}
         for step in take.remaining_children():
             child = snode.child_for(step)
             if child is not None:
+                by_child.setdefault(child.id, []).append(step)
+        for cid, child in snode.children.items():  # template order, whatever the key order
+            for step in by_child.get(cid, ()):
                 for inst in take.children(step):
                     self.place(child, inst, draft)
+        self.structural_extras(take, draft)
         self.rm_attributes(take, draft)
         take.finish()
 
