@@ -34,8 +34,17 @@ from typing import Any
 import pytest
 
 from cdr.template import load_opt
-from cdr.template.aom import OperationalTemplate
+from cdr.template.aom import CComplexObject, CPrimitiveObject, CSingleAttribute, OperationalTemplate
+from cdr.template.aom_primitives import CInteger, CPrimitive, Interval
 from cdr.template.web_template import build_web_template, web_template_id, web_template_json
+from cdr.template.web_template_defaults import apply_default
+from cdr.template.web_template_inputs import (
+    PROPORTION_KINDS,
+    TermContext,
+    count_inputs,
+    openehr_item,
+    proportion_inputs,
+)
 from tests.corpus import CORPUS, corpus_files, require_corpus
 
 Json = dict[str, Any]
@@ -484,3 +493,48 @@ _NAME_PREDICATE = re.compile(r" and name/value='(?:[^'\\]|\\.)*'")
 )
 def test_ids_from_names(name: str, ident: str) -> None:
     assert web_template_id(name) == ident
+
+
+def _value(rm_type: str, **primitives: CPrimitive) -> CComplexObject:
+    """A data value constraint whose attributes constrain the given primitives."""
+    return CComplexObject(rm_type, attributes=[
+        CSingleAttribute(name, children=[CPrimitiveObject(type(p).__name__.upper(), item=p)])
+        for name, p in primitives.items()
+    ])
+
+
+def test_integer_ranges_are_written_inclusive() -> None:
+    """``>10`` is ``>=11`` for a count (constrain_test.json, abbey pain scale total score)."""
+    (inp,) = count_inputs(_value("DV_COUNT", magnitude=CInteger(range=Interval(10, 15, False, True))))
+    assert inp["validation"] == {"range": {"minOp": ">=", "min": 11, "maxOp": "<=", "max": 15}}
+
+
+@pytest.mark.parametrize(("kind", "denominator"), [(2, 100.0), (1, 1.0)])
+def test_percent_and_unitary_proportions_fix_the_denominator(kind: int, denominator: float) -> None:
+    inputs, types = proportion_inputs(_value("DV_PROPORTION", type=CInteger(list=[kind])))
+    assert types == [PROPORTION_KINDS[kind]]
+    assert inputs[1]["validation"]["range"] == {"minOp": ">=", "min": denominator, "maxOp": "<=",
+                                                "max": denominator}
+    both, _ = proportion_inputs(_value("DV_PROPORTION", type=CInteger(list=[0, 2])))
+    assert "validation" not in both[1]
+
+
+def test_template_defaults_fill_the_matching_inputs() -> None:
+    duration = [{"suffix": s, "type": "INTEGER"} for s in ("year", "month", "hour")]
+    filled = apply_default("DV_DURATION", duration, {"_type": "DV_DURATION", "value": "P6YT2H"})
+    assert [i["defaultValue"] for i in filled] == [6, 0, 2]
+    quantity = [{"suffix": "magnitude", "type": "DECIMAL"}, {"suffix": "unit", "type": "CODED_TEXT", "list": []}]
+    filled = apply_default("DV_QUANTITY", quantity, {"_type": "DV_QUANTITY", "magnitude": "17.0", "units": "mm[Hg]"})
+    assert [i["defaultValue"] for i in filled] == [17.0, "mm[Hg]"]
+    assert list(filled[1]) == ["suffix", "type", "defaultValue"]  # EHRbase's key order
+    ordinal = {"_type": "DV_ORDINAL", "value": "1", "symbol": {"defining_code": {"code_string": "at0011"}}}
+    assert apply_default("DV_ORDINAL", [{"type": "CODED_TEXT"}], ordinal)[0]["defaultValue"] == "at0011"
+    assert apply_default("DV_TEXT", [{"type": "TEXT"}], ordinal) == [{"type": "TEXT"}]  # another type
+
+
+def test_openehr_codes_are_labelled_in_each_described_language() -> None:
+    ctx = TermContext(("en",), "pt", (), ("pt", "de", "en"))
+    item = openehr_item("433", ctx)
+    assert item["label"] == "evento"  # the terminology translates into Portuguese...
+    assert item["localizedLabels"] == {"pt": "evento", "de": "event", "en": "event"}  # ...not into German
+    assert openehr_item("532", ctx, "instruction_states")["localizedLabels"]["en"] == "completed"
