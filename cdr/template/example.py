@@ -120,8 +120,8 @@ def generate(
 
 
 def to_format(comp: RMObject, fmt: str, opt: OperationalTemplate | None = None) -> Any:
-    """``comp`` in a wire format: ``json`` (canonical, a dict), ``xml`` (canonical, bytes), ``flat`` (a dict,
-    needs ``opt``) or ``structured`` (needs ``opt``; available once the STRUCTURED converter exists)."""
+    """``comp`` in a wire format: ``json`` (canonical, a dict), ``xml`` (canonical, bytes), or the web
+    template formats ``flat`` and ``structured`` (dicts; they need the template ``opt``)."""
     fmt = fmt.lower()
     if fmt == "json":
         from cdr.formats.canonical_json import to_json
@@ -139,19 +139,11 @@ def to_format(comp: RMObject, fmt: str, opt: OperationalTemplate | None = None) 
 
 
 def _web_template_format(comp: RMObject, fmt: str, opt: OperationalTemplate) -> Any:
+    from cdr.formats.flat import composition_to_flat, composition_to_structured
     from cdr.rm import Composition
 
     if not isinstance(comp, Composition):
         raise CdrError(f"the {fmt.upper()} format is defined for compositions only")
     if fmt == "flat":
-        from cdr.formats.flat_writer import composition_to_flat
-
         return composition_to_flat(comp, opt)
-    try:
-        from cdr.formats import structured  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise CdrError("the STRUCTURED converter is not available yet") from exc
-    convert = getattr(structured, "composition_to_structured", None)
-    if convert is None:
-        raise CdrError("the STRUCTURED converter has no composition_to_structured")
-    return convert(comp, opt)
+    return composition_to_structured(comp, opt)

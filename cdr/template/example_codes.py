@@ -99,9 +99,11 @@ def code_phrase_codes(c: CCodePhrase, language: str, label: str, group: str | No
     """
     tid = c.terminology_id
     root = c.archetype_root
-    if c.code_list:
+    if any(c.code_list):
         out = []
         for code in c.code_list:
+            if not code:
+                continue  # some templates list empty codes; no data can carry them
             if tid == LOCAL:
                 text = local_text(root, code, language)
             elif tid == OPENEHR:

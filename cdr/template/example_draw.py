@@ -119,7 +119,7 @@ class Draw:
         return (self.moment + index * step).replace(microsecond=0)
 
     def past(self) -> dt.datetime:
-        """A moment for values about the past (onset, last dose): ``moment`` itself unless drawing at random."""
+        """A moment for values of the past (onset, last dose): ``moment`` itself unless drawing at random."""
         if self.rng is None:
             return self.moment
         return self.moment - dt.timedelta(seconds=self.rng.randrange(3 * 365 * 86400))

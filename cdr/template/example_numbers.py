@@ -77,7 +77,7 @@ def number_spec(
     decimals: int = 0,
     default: tuple[float | None, float | None] = (None, None),
 ) -> NumberSpec:
-    """The spec of a C_INTEGER / C_REAL or a bare interval; ``default`` bounds apply where ``c`` gives none."""
+    """The spec of a C_INTEGER / C_REAL or a bare interval; ``default`` bounds where ``c`` gives none."""
     if isinstance(c, CInteger | CReal):
         if c.list:
             return NumberSpec(values=tuple(float(v) for v in c.list), decimals=decimals)

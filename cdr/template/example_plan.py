@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdr.rm import Archetyped, ArchetypeId, Element, TemplateId, construct
+from cdr.rm import Archetyped, ArchetypeId, Cluster, Element, TemplateId, construct
 from cdr.rm.base import RMObject, rm_fields
+from cdr.rm.identification import ARCHETYPE_ID_PATTERN
 from cdr.template.aom import (
     ArchetypeInternalRef,
     ArchetypeSlot,
@@ -45,9 +46,18 @@ from cdr.template.aom import (
 )
 from cdr.template.example_draw import Draw
 from cdr.template.example_numbers import number_spec
+from cdr.template.example_regex import example_string
 from cdr.template.example_rm import concrete_types, extras_for, fills_for, post_hooks_for
 from cdr.template.example_temporal import date_time_text, duration_options, duration_text
-from cdr.template.example_values import Maker, Site, dv_text, is_value_type, string_maker, value_maker
+from cdr.template.example_values import (
+    Maker,
+    Site,
+    dv_text,
+    free_text,
+    is_value_type,
+    string_maker,
+    value_maker,
+)
 
 __all__ = [
     "AttrNode",
@@ -118,6 +128,7 @@ class Child:
     key: int
     recursive: bool = False
     viable: bool = True
+    shadowed: bool = False  # an earlier same-id sibling claims all its names: data cannot tell them apart
 
 
 @dataclass(slots=True)
@@ -147,7 +158,8 @@ class AttrNode:
                     return None
             elif not draw.rich:
                 return None
-        children = self.usable
+        # a required attribute whose constraints cannot be made whole still gets one (showing what is missing)
+        children = self.usable or (self.children if self.required else [])
         if not children:
             return None
         if rng is not None:
@@ -412,10 +424,48 @@ class _Compiler:
                 made.append((c, child))
         if multiple:
             _rename_clashes(made, self.language)
+        if not node.children and node.required:
+            slot_child = self.slot_filler(attr)
+            if slot_child is not None:
+                node.children.append(slot_child)
         if not multiple:
             node.children.sort(key=lambda ch: ch.high == 0)
             node.children = [ch for ch in node.children if ch.high > 0] or node.children
         return node
+
+    def slot_filler(self, attr: CAttribute) -> Child | None:
+        """Content for an attribute the template requires but offers only CLUSTER slots for: one CLUSTER of a
+        synthetic archetype the slot admits, holding one text ELEMENT (checked against the RM only)."""
+        rm_version = self.rm_version
+        for slot in attr.children:
+            if not isinstance(slot, ArchetypeSlot) or slot.rm_type_name not in ("CLUSTER", "ITEM"):
+                continue
+            archetype_id = _admitted_id(slot)
+            if archetype_id is None:
+                continue
+            label = self.label(slot)
+
+            def make(draw: Draw, archetype_id: str = archetype_id, label: str = label) -> Cluster:
+                text = dv_text(free_text(draw))
+                element = construct(
+                    Element, {"archetype_node_id": "at0001", "name": dv_text(label), "value": text}
+                )
+                archetype = construct(ArchetypeId, {"value": archetype_id})
+                details = construct(Archetyped, {"archetype_id": archetype, "rm_version": rm_version})
+                return construct(
+                    Cluster,
+                    {
+                        "archetype_node_id": archetype_id,
+                        "name": dv_text(label),
+                        "archetype_details": details,
+                        "items": [element],
+                    },
+                )
+
+            occ = slot.occurrences
+            high = UNBOUNDED if occ is None or occ.upper is None else occ.upper
+            return Child(ValueNode(make), 1, max(1, high), id(slot))
+        return None
 
     def name_maker(self, c: CComplexObject, cls: type[RMObject], label: str) -> Maker:
         attr = c.attribute("name")
@@ -456,6 +506,21 @@ def _constrains_name(c: CComplexObject) -> bool:
     return False
 
 
+SYNTHETIC_CLUSTER = "openEHR-EHR-CLUSTER.cdr_example.v0"
+"""The archetype id given to content made for a slot that admits any CLUSTER."""
+
+
+def _admitted_id(slot: ArchetypeSlot) -> str | None:
+    """An archetype id the slot admits: from its include patterns, else the synthetic one."""
+    candidates = [example_string(p) for a in slot.includes for p in a.patterns if p not in (".*", "^.*$")]
+    for candidate in [*candidates, SYNTHETIC_CLUSTER]:
+        if candidate is None or (m := ARCHETYPE_ID_PATTERN.match(candidate)) is None:
+            continue
+        if m.group("rm_entity") == "CLUSTER" and slot.admits(candidate):
+            return candidate
+    return None
+
+
 def _fixed_names(c: CObject, language: str) -> set[str]:
     """The names a constraint's name constraint allows (strings of a list, texts of listed codes)."""
     out: set[str] = set()
@@ -487,6 +552,12 @@ def _rename_clashes(made: list[tuple[CObject, Child]], language: str) -> None:
         if len(group) < 2:
             continue
         claimed = set().union(*(_fixed_names(c, language) for c, _ in group))
+        earlier: set[str] = set()
+        for c, child in group:
+            names = _fixed_names(c, language)
+            if names and names <= earlier:
+                child.shadowed = True
+            earlier |= names
         for c, child in group:
             node = child.node
             if not isinstance(node, ObjectNode) or _fixed_names(c, language):
@@ -513,7 +584,7 @@ def _settle(root: Node) -> None:
         ok = not node.blocked
         for attr in node.attributes:
             for child in attr.children:
-                child.viable = viable(child.node)
+                child.viable = viable(child.node) and not child.shadowed
             attr.usable = [child for child in attr.children if child.viable]
             if (attr.required and not attr.usable) or any(c.low > 0 and not c.viable for c in attr.children):
                 ok = False

@@ -2,8 +2,9 @@
 
 AOM 1.4 C_STRING patterns are regular expressions (in OPTs mostly archetype id patterns such as
 ``openEHR-EHR-ACTION\\.medication\\.v1`` on ACTIVITY.action_archetype_id, or formats of identifiers). The
-generator walks the expression as Python's own parser reads it (:mod:`re._parser`), so that what it produces is
-what :func:`re.fullmatch` accepts; every result is checked with ``fullmatch`` before it is returned.
+generator walks the expression as Python's own parser reads it (:mod:`re._parser`), so that what it
+produces is what :func:`re.fullmatch` accepts; every result is checked with ``fullmatch`` before it is
+returned.
 
 Without a random source the choice is canonical (first branch, fewest repeats, first character of a class);
 with one, branches, repeat counts and characters are drawn from it.

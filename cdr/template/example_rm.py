@@ -175,7 +175,7 @@ def field_maker(cls: type[RMObject], f: RMField, label: str, language: str, dept
     if not f.is_object:
         primitive = {str: "example", int: 0, float: 0.0, bool: False}.get(f.target)
         return None if primitive is None else (lambda draw: primitive)
-    target: type[RMObject] = f.target  # type: ignore[assignment]
+    target: type[RMObject] = f.target
     if is_value_type(target.rm_type):
         maker = value_maker(None, target.rm_type, site)
     else:
@@ -264,10 +264,12 @@ def _transition_into(draw: Draw, values: dict[str, Any], language: str, allowed:
         return None
     preferred = ISM_PREFERRED_TRANSITION.get(code)
     if draw.rng is not None:
-        chosen = draw.rng.choice(into)
-    else:
-        chosen = preferred if preferred in into else into[0]
-    return coded_text(Code("openehr", chosen, openehr_text(chosen, language)))
+        return coded_text(_transition_code(draw.rng.choice(into), language))
+    return coded_text(_transition_code(preferred if preferred in into else into[0], language))
+
+
+def _transition_code(chosen: str, language: str) -> Code:
+    return Code("openehr", chosen, openehr_text(chosen, language, "instruction_transitions"))
 
 
 def _facility_extra(draw: Draw, values: dict[str, Any]) -> Any:

@@ -87,7 +87,27 @@ __all__ = ["Maker", "Site", "value_maker"]
 
 Maker = Callable[[Draw], Any]
 
-LOREM = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua"]
+LOREM = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+]
 CANONICAL_TEXT = "Lorem ipsum"
 
 
@@ -331,7 +351,9 @@ def _proportion(c: CObject | None, site: Site) -> Maker:
         else:
             den = number_spec(den_prim if isinstance(den_prim, CReal | CInteger) else None, 0, (1.0, 10.0))
         fixed = den.values[0] if den.values else None
-        if fixed is not None and isinstance(den_prim, CReal | CInteger) and not den_prim.is_valid(fixed):
+        if fixed is not None and isinstance(den_prim, CReal) and not den_prim.is_valid(fixed):
+            continue
+        if fixed is not None and isinstance(den_prim, CInteger) and not den_prim.is_valid(int(fixed)):
             continue
         if den.values == (0.0,):
             continue
@@ -555,20 +577,28 @@ def _time_specification(cls_name: str) -> Callable[[CObject | None, Site], Maker
 
 def _interval(c: CObject | None, site: Site, parameter: str) -> Maker:
     lowers, uppers = _children(c, "lower"), _children(c, "upper")
-    lower = value_maker(lowers[0] if lowers else None, lowers[0].rm_type_name if lowers else parameter, site)
-    upper = value_maker(uppers[0] if uppers else None, uppers[0].rm_type_name if uppers else parameter, site)
+    given_low = lowers[0] if lowers else None
+    given_high = uppers[0] if uppers else None
+    # a limit the template leaves open takes the other limit's constraint, so that the two compare
+    low_c = _or_other(given_low, given_high)
+    high_c = _or_other(given_high, given_low)
+    lower = value_maker(low_c, low_c.rm_type_name if low_c is not None else parameter, site)
+    upper = value_maker(high_c, high_c.rm_type_name if high_c is not None else parameter, site)
 
     def make(draw: Draw) -> DvInterval:
         low, high = lower(draw), upper(draw)
-        for _ in range(3):
+        for attempt in range(INTERVAL_ATTEMPTS):
             low_key, high_key = _order_key(low), _order_key(high)
-            # limits of different kinds only come from a template that types them so; its types are kept
-            if low_key is None or high_key is None or low_key[0] != high_key[0] or low_key[1] <= high_key[1]:
+            if low_key is None or high_key is None:
                 break
-            if draw.rng is None or (not lowers and not uppers):
-                low, high = high, low
-            else:
-                low, high = lower(draw), upper(draw)
+            if low_key[0] == high_key[0] and low_key[1] <= high_key[1]:
+                break
+            if draw.rng is None or attempt == INTERVAL_ATTEMPTS - 1:
+                # limits of different kinds only come from a template that types them so; its types are kept
+                if low_key[0] == high_key[0]:
+                    low, high = high, low
+                break
+            low, high = lower(draw), upper(draw)
         return construct(
             DvInterval,
             {
@@ -582,6 +612,25 @@ def _interval(c: CObject | None, site: Site, parameter: str) -> Maker:
         )
 
     return make
+
+
+INTERVAL_ATTEMPTS = 8
+
+
+def _or_other(own: CObject | None, other: CObject | None) -> CObject | None:
+    """``own``, or ``other`` where ``own`` is absent or open and of the same type."""
+    if own is None:
+        return other
+    if other is not None and _open(own) and not _open(other) and own.rm_type_name == other.rm_type_name:
+        return other
+    return own
+
+
+def _open(c: CObject) -> bool:
+    """Whether a constraint leaves its value open (no units listed, no attribute constrained)."""
+    if isinstance(c, CDvQuantity):
+        return not c.list
+    return isinstance(c, CComplexObject) and not c.attributes
 
 
 def _order_key(value: Any) -> tuple[str, float] | None:
