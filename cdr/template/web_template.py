@@ -20,7 +20,6 @@ Name predicates appear in ``aqlPath`` only where the template constrains the nod
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import cdr.rm  # noqa: F401  (fills the RM type registry used by is_rm_subtype)
@@ -38,6 +37,7 @@ from cdr.template.paths import parse_path
 from cdr.template.web_template_defaults import apply_default
 from cdr.template.web_template_inputs import Json, TermContext, coded_text_inputs, inputs_for
 from cdr.template.web_template_names import NameChoice, name_choices, web_template_id
+from cdr.template.web_template_node import WebTemplateNode
 from cdr.template.web_template_rm import (
     CONTEXT_ATTRIBUTES,
     RmNodeSpec,
@@ -51,67 +51,28 @@ WEB_TEMPLATE_VERSION = "2.3"
 FOLDED_TYPES = frozenset({"ITEM_TREE", "ITEM_LIST", "ITEM_SINGLE", "ITEM_TABLE", "ITEM_STRUCTURE", "HISTORY"})
 """Containers whose content EHRbase lifts into the parent node."""
 
-ANY_VALUE_TYPES = ("DV_TEXT", "DV_CODED_TEXT", "DV_MULTIMEDIA", "DV_PARSABLE", "DV_STATE", "DV_BOOLEAN",
-                   "DV_IDENTIFIER", "DV_URI", "DV_EHR_URI", "DV_DURATION", "DV_QUANTITY", "DV_COUNT",
-                   "DV_PROPORTION", "DV_DATE_TIME", "DV_TIME", "DV_ORDINAL", "DV_DATE")
+ANY_VALUE_TYPES = (
+    "DV_TEXT",
+    "DV_CODED_TEXT",
+    "DV_MULTIMEDIA",
+    "DV_PARSABLE",
+    "DV_STATE",
+    "DV_BOOLEAN",
+    "DV_IDENTIFIER",
+    "DV_URI",
+    "DV_EHR_URI",
+    "DV_DURATION",
+    "DV_QUANTITY",
+    "DV_COUNT",
+    "DV_PROPORTION",
+    "DV_DATE_TIME",
+    "DV_TIME",
+    "DV_ORDINAL",
+    "DV_DATE",
+)
 """The value types listed for an ELEMENT whose value is unconstrained, in EHRbase's order."""
 
 _SKIPPED_ATTRIBUTES = frozenset({"name", "null_flavour", "archetype_details", "uid", "feeder_audit", "links"})
-
-
-@dataclass(slots=True, eq=False)
-class WebTemplateNode:
-    """One node of the web template tree; :meth:`to_json` writes it with EHRbase's key order."""
-
-    rm_type: str
-    aql_path: str
-    min: int
-    max: int
-    name: str | None = None
-    localized_name: str | None = None
-    node_id: str | None = None
-    localized_names: dict[str, str] = field(default_factory=dict)
-    localized_descriptions: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-    children: list[WebTemplateNode] = field(default_factory=list)
-    inputs: list[Json] = field(default_factory=list)
-    in_context: bool = False
-    proportion_types: list[str] = field(default_factory=list)
-    cardinalities: list[tuple[int, int, list[WebTemplateNode]]] = field(default_factory=list)
-    id: str = ""
-    id_base: str | None = None  # when the id is not derived from the name (``quantity_value``)
-
-    def to_json(self) -> Json:
-        out: Json = {"id": self.id}
-        if self.name is not None:
-            out["name"] = self.name
-        if self.localized_name is not None:
-            out["localizedName"] = self.localized_name
-        out["rmType"] = self.rm_type
-        if self.node_id:
-            out["nodeId"] = self.node_id
-        out["min"] = self.min
-        out["max"] = self.max
-        if self.cardinalities:
-            out["cardinalities"] = [{"min": lo, "max": hi, "ids": [n.id for n in nodes]}
-                                    for lo, hi, nodes in self.cardinalities]
-        if self.localized_names:
-            out["localizedNames"] = dict(self.localized_names)
-        if self.localized_descriptions:
-            out["localizedDescriptions"] = dict(self.localized_descriptions)
-        if self.aql_path:
-            out["aqlPath"] = self.aql_path
-        if self.children:
-            out["children"] = [c.to_json() for c in self.children]
-        if self.inputs:
-            out["inputs"] = self.inputs
-        if self.in_context:
-            out["inContext"] = True
-        if self.proportion_types:
-            out["proportionTypes"] = list(self.proportion_types)
-        if self.annotations:
-            out["annotations"] = dict(self.annotations)
-        return out
 
 
 def build_web_template(opt: OperationalTemplate) -> dict[str, Any]:
@@ -179,11 +140,20 @@ class _Builder:
             if lang not in languages:
                 languages.append(lang)
         described = list(opt.description.details) if opt.description is not None else []
-        self.ctx = TermContext(tuple(languages), opt.default_language, tuple(opt.archetype_roots()),
-                               tuple(described or [opt.default_language]))
+        self.ctx = TermContext(
+            tuple(languages),
+            opt.default_language,
+            tuple(opt.archetype_roots()),
+            tuple(described or [opt.default_language]),
+        )
         self.annotations = {_plain_key(path): items for path, items in opt.annotations.items()}
-        self.defaults = {_plain_key(t.differential_path): c.default_value for t in opt.constraints
-                         if t.rm_attribute_name == "value" for c in t.children if c.default_value}
+        self.defaults = {
+            _plain_key(t.differential_path): c.default_value
+            for t in opt.constraints
+            if t.rm_attribute_name == "value"
+            for c in t.children
+            if c.default_value
+        }
         self.root_id = opt.definition.archetype_id
 
     # -- tree
@@ -196,8 +166,9 @@ class _Builder:
         node.children = self._children(definition, "", "", node)
         return node
 
-    def _named_node(self, obj: CComplexObject, aql_path: str, plain: str, fixed: NameChoice | None
-                    ) -> WebTemplateNode:
+    def _named_node(
+        self, obj: CComplexObject, aql_path: str, plain: str, fixed: NameChoice | None
+    ) -> WebTemplateNode:
         """A node for an archetyped object: names and descriptions from its terms, or the fixed name.
 
         A coded fixed name is named per language by its code's terms, a string one by the string.
@@ -215,8 +186,17 @@ class _Builder:
             elif term is not None:
                 names[lang] = term.text or ""
         name = fixed.name if fixed is not None else names.get(self.ctx.default_language)
-        node = WebTemplateNode(obj.rm_type_name, aql_path, lo, hi, name=name, localized_name=name,
-                               node_id=node_id, localized_names=names, localized_descriptions=descriptions)
+        node = WebTemplateNode(
+            obj.rm_type_name,
+            aql_path,
+            lo,
+            hi,
+            name=name,
+            localized_name=name,
+            node_id=node_id,
+            localized_names=names,
+            localized_descriptions=descriptions,
+        )
         node.annotations = self._annotations(obj, plain)
         return node
 
@@ -228,8 +208,9 @@ class _Builder:
         out.update(self.annotations.get(f"[{self.root_id}]{plain}", {}))
         return out
 
-    def _children(self, obj: CComplexObject, aql_path: str, plain: str, node: WebTemplateNode | None = None
-                  ) -> list[WebTemplateNode]:
+    def _children(
+        self, obj: CComplexObject, aql_path: str, plain: str, node: WebTemplateNode | None = None
+    ) -> list[WebTemplateNode]:
         """Nodes for the constrained attributes of ``obj`` (folded containers flattened), then RM ones.
 
         Cardinality constraints of container attributes are recorded on ``node`` (the node of ``obj``).
@@ -257,8 +238,9 @@ class _Builder:
             out.append(_rm_node(spec, aql_path))
         return out
 
-    def _attribute(self, parent: CComplexObject, attr: CAttribute, aql_path: str, plain: str
-                   ) -> list[WebTemplateNode]:
+    def _attribute(
+        self, parent: CComplexObject, attr: CAttribute, aql_path: str, plain: str
+    ) -> list[WebTemplateNode]:
         name = attr.rm_attribute_name
         attr_aql = f"{aql_path}/{name}"
         attr_plain = f"{plain}/{name}"
@@ -273,9 +255,16 @@ class _Builder:
                 nodes.extend(self._object(child, attr_aql, attr_plain, parent, name, alone))
         return nodes
 
-    def _object(self, obj: CComplexObject, attr_aql: str, attr_plain: str, parent: CComplexObject,
-                attribute: str, alone: bool, occurrences_from: CObject | None = None
-                ) -> list[WebTemplateNode]:
+    def _object(
+        self,
+        obj: CComplexObject,
+        attr_aql: str,
+        attr_plain: str,
+        parent: CComplexObject,
+        attribute: str,
+        alone: bool,
+        occurrences_from: CObject | None = None,
+    ) -> list[WebTemplateNode]:
         """The node(s) an object contributes to its parent's children: several when it is folded, or when
         the template allows it several names (one node per name)."""
         segment = obj.archetype_id if isinstance(obj, CArchetypeRoot) else _node_id(obj)
@@ -288,9 +277,17 @@ class _Builder:
             out.extend(self._object_as(obj, aql, plain, fixed, parent, attribute, alone, occurrences_from))
         return out
 
-    def _object_as(self, obj: CComplexObject, aql: str, plain: str, fixed: NameChoice | None,
-                   parent: CComplexObject, attribute: str, alone: bool, occurrences_from: CObject | None
-                   ) -> list[WebTemplateNode]:
+    def _object_as(
+        self,
+        obj: CComplexObject,
+        aql: str,
+        plain: str,
+        fixed: NameChoice | None,
+        parent: CComplexObject,
+        attribute: str,
+        alone: bool,
+        occurrences_from: CObject | None,
+    ) -> list[WebTemplateNode]:
         rm = obj.rm_type_name
         if rm == "ELEMENT":
             element = self._element(obj, aql, plain, fixed)
@@ -316,8 +313,9 @@ class _Builder:
 
     # -- elements and values
 
-    def _element(self, element: CComplexObject, aql: str, plain: str, fixed: NameChoice | None
-                 ) -> WebTemplateNode:
+    def _element(
+        self, element: CComplexObject, aql: str, plain: str, fixed: NameChoice | None
+    ) -> WebTemplateNode:
         """An ELEMENT: its value node in its place when it has one value type and no constrained
         null_flavour, else the ELEMENT with one child per value type (and one for the null flavour)."""
         base = self._named_node(element, aql, plain, fixed)
@@ -352,8 +350,9 @@ class _Builder:
             base.children.append(null_flavour)
         return base
 
-    def _null_flavour(self, element: CComplexObject, base: WebTemplateNode, aql: str
-                      ) -> WebTemplateNode | None:
+    def _null_flavour(
+        self, element: CComplexObject, base: WebTemplateNode, aql: str
+    ) -> WebTemplateNode | None:
         """The node of a null_flavour the template constrains: named like the element and identified by
         its type, as a value choice is."""
         attr = element.attribute("null_flavour")
@@ -368,11 +367,18 @@ class _Builder:
 
     @staticmethod
     def _leaf_from(element: WebTemplateNode, rm_type: str, aql: str) -> WebTemplateNode:
-        return WebTemplateNode(rm_type, aql, element.min, element.max, name=element.name,
-                               localized_name=element.localized_name, node_id=element.node_id,
-                               localized_names=dict(element.localized_names),
-                               localized_descriptions=dict(element.localized_descriptions),
-                               annotations=dict(element.annotations))
+        return WebTemplateNode(
+            rm_type,
+            aql,
+            element.min,
+            element.max,
+            name=element.name,
+            localized_name=element.localized_name,
+            node_id=element.node_id,
+            localized_names=dict(element.localized_names),
+            localized_descriptions=dict(element.localized_descriptions),
+            annotations=dict(element.annotations),
+        )
 
     def _any_value(self, element: WebTemplateNode, rm_type: str, aql: str) -> WebTemplateNode:
         leaf = self._leaf_from(element, rm_type, aql)
@@ -385,8 +391,9 @@ class _Builder:
         leaf.proportion_types = types or []
         return leaf
 
-    def _fill_value(self, node: WebTemplateNode, value: CObject, group: str | None = None,
-                    default: Json | None = None) -> None:
+    def _fill_value(
+        self, node: WebTemplateNode, value: CObject, group: str | None = None, default: Json | None = None
+    ) -> None:
         """Inputs of a data value node; DV_INTERVAL gets ``lower``/``upper`` children instead.
 
         ``group`` is the openEHR terminology group of the RM attribute holding the value, ``default`` the
@@ -444,8 +451,15 @@ def _value_id(rm_type: str) -> str:
 
 def _rm_node(spec: RmNodeSpec, parent_aql: str) -> WebTemplateNode:
     aql = f"{parent_aql}/{spec.aql_suffix}"
-    node = WebTemplateNode(spec.rm_type, aql, spec.min, 1, name=spec.display_name or spec.name,
-                           in_context=spec.in_context, inputs=spec.inputs)
+    node = WebTemplateNode(
+        spec.rm_type,
+        aql,
+        spec.min,
+        1,
+        name=spec.display_name or spec.name,
+        in_context=spec.in_context,
+        inputs=spec.inputs,
+    )
     node.id_base = spec.name
     node.children = [_rm_node(c, aql) for c in spec.children]
     return node

@@ -127,14 +127,17 @@ def openehr_item(code: str, ctx: TermContext, group: str | None = None) -> Json:
     """A ``list`` entry for an openEHR-terminology code: its rubric in each language the template is
     described in (English where the terminology has no translation), the default language as ``label``."""
     groups = (group,) if group else group_of(code)
-    labels = {lang: (rubric(code, groups[0], lang) if groups else None) or code
-              for lang in ctx.label_languages or (ctx.default_language,)}
+    labels = {
+        lang: (rubric(code, groups[0], lang) if groups else None) or code
+        for lang in ctx.label_languages or (ctx.default_language,)
+    }
     label = (rubric(code, groups[0], ctx.default_language) if groups else None) or code
     return {"value": code, "label": label, "localizedLabels": labels}
 
 
-def code_list_item(code: str, terminology: str, node: CObject, ctx: TermContext, group: str | None = None
-                   ) -> Json:
+def code_list_item(
+    code: str, terminology: str, node: CObject, ctx: TermContext, group: str | None = None
+) -> Json:
     """One ``list`` entry for a code: label and per-language labels/descriptions as EHRbase gives them.
 
     Terms of external codes are looked up as ``terminology::code`` and, as some template tools write them,
@@ -158,8 +161,9 @@ def code_list_item(code: str, terminology: str, node: CObject, ctx: TermContext,
     return item
 
 
-def coded_text_inputs(value: CObject | None, ctx: TermContext, *, open_list: bool = False,
-                      group: str | None = None) -> list[Json]:
+def coded_text_inputs(
+    value: CObject | None, ctx: TermContext, *, open_list: bool = False, group: str | None = None
+) -> list[Json]:
     """DV_CODED_TEXT: a ``code`` pick list for enumerated codes, else free ``code``/``value`` text fields.
 
     ``open_list`` is set where the element also allows plain DV_TEXT: the list becomes open and an
@@ -178,8 +182,14 @@ def coded_text_inputs(value: CObject | None, ctx: TermContext, *, open_list: boo
         items = [code_list_item(c, terminology, phrase, ctx, group) for c in codes]
         assumed = phrase.assumed_value if isinstance(phrase, CCodePhrase) else None
         default = assumed.code_string if assumed is not None else None
-        first = _input("CODED_TEXT", "code", list=items, listOpen=True if open_list else None,
-                       defaultValue=default, terminology=terminology)
+        first = _input(
+            "CODED_TEXT",
+            "code",
+            list=items,
+            listOpen=True if open_list else None,
+            defaultValue=default,
+            terminology=terminology,
+        )
         return [first, _input("TEXT", "other")] if open_list else [first]
     return [_input("TEXT", "code", terminology=terminology), _input("TEXT", "value", terminology=terminology)]
 
@@ -188,8 +198,14 @@ def text_inputs(value: CObject | None) -> list[Json]:
     """DV_TEXT: free text, or a closed list of allowed strings."""
     item = _primitive(value, "value")
     if isinstance(item, CString) and item.list:
-        return [_input("TEXT", list=[{"value": s, "label": s} for s in item.list], listOpen=item.list_open,
-                       defaultValue=item.assumed_value)]
+        return [
+            _input(
+                "TEXT",
+                list=[{"value": s, "label": s} for s in item.list],
+                listOpen=item.list_open,
+                defaultValue=item.assumed_value,
+            )
+        ]
     default = item.assumed_value if isinstance(item, CString) else None
     return [_input("TEXT", defaultValue=default)]
 
@@ -235,8 +251,11 @@ def quantity_inputs(value: CObject | None, ctx: TermContext, *, constrained: boo
 def unit_labels(units: str, display_name: str | None, node: CObject, ctx: TermContext) -> dict[str, str]:
     """Per-language labels of a unit: the template's term for the unit code (``mm[Hg]`` -> ``mmHg``) where
     it defines one, else the constraint's display name in every language."""
-    labels = {lang: term.text for lang in ctx.languages
-              if (term := ctx.term(node, units, lang)) is not None and term.text}
+    labels = {
+        lang: term.text
+        for lang in ctx.languages
+        if (term := ctx.term(node, units, lang)) is not None and term.text
+    }
     if not labels and display_name:
         labels = dict.fromkeys(ctx.languages, display_name)
     return labels
@@ -351,8 +370,14 @@ def duration_inputs(value: CObject | None) -> list[Json]:
     out = []
     for name in allowed:
         r = bounds.get(name, {"minOp": ">=", "min": 0})
-        out.append(_input("INTEGER", name, validation={"range": r},
-                          defaultValue=default.get(name, 0) if default else None))
+        out.append(
+            _input(
+                "INTEGER",
+                name,
+                validation={"range": r},
+                defaultValue=default.get(name, 0) if default else None,
+            )
+        )
     return out
 
 
@@ -371,8 +396,10 @@ def duration_parts(text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     body = text.upper().lstrip("P")
     date_part, _, time_part = body.partition("T")
-    for part, names in ((date_part, {"Y": "year", "M": "month", "W": "week", "D": "day"}),
-                        (time_part, {"H": "hour", "M": "minute", "S": "second"})):
+    for part, names in (
+        (date_part, {"Y": "year", "M": "month", "W": "week", "D": "day"}),
+        (time_part, {"H": "hour", "M": "minute", "S": "second"}),
+    ):
         number = ""
         for ch in part:
             if ch.isdigit() or ch in ".,":
@@ -405,8 +432,9 @@ def text_fields(*suffixes: str) -> list[Json]:
     return [_input("TEXT", s) for s in suffixes]
 
 
-def inputs_for(rm_type: str, value: CObject | None, ctx: TermContext, *, open_any: bool = False,
-               group: str | None = None) -> tuple[list[Json], list[str] | None]:
+def inputs_for(
+    rm_type: str, value: CObject | None, ctx: TermContext, *, open_any: bool = False, group: str | None = None
+) -> tuple[list[Json], list[str] | None]:
     """Inputs (and, for DV_PROPORTION, ``proportionTypes``) of a leaf of ``rm_type``.
 
     ``value`` is the constraint on the data value (``None`` when unconstrained); ``open_any`` marks value

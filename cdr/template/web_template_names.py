@@ -43,8 +43,11 @@ def name_choices(obj: CComplexObject, ctx: TermContext) -> list[NameChoice]:
 
 
 def _coded_name(obj: CComplexObject, code: str, ctx: TermContext) -> NameChoice:
-    localized = {lang: term.text for lang in ctx.languages
-                 if (term := ctx.term(obj, code, lang)) is not None and term.text}
+    localized = {
+        lang: term.text
+        for lang in ctx.languages
+        if (term := ctx.term(obj, code, lang)) is not None and term.text
+    }
     return NameChoice(localized.get(ctx.default_language, code), localized)
 
 

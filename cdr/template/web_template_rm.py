@@ -27,30 +27,46 @@ class RmAttribute:
     path: str = ""  # attribute path when it is not just the name (``instruction_details/activity_id``)
 
 
-_ENTRY = (RmAttribute("subject", "PARTY_PROXY"), RmAttribute("language", "CODE_PHRASE"),
-          RmAttribute("encoding", "CODE_PHRASE"))
+_ENTRY = (
+    RmAttribute("subject", "PARTY_PROXY"),
+    RmAttribute("language", "CODE_PHRASE"),
+    RmAttribute("encoding", "CODE_PHRASE"),
+)
 
 RM_ATTRIBUTES: dict[str, tuple[RmAttribute, ...]] = {
-    "COMPOSITION": (RmAttribute("composer", "PARTY_PROXY"), RmAttribute("language", "CODE_PHRASE"),
-                    RmAttribute("territory", "CODE_PHRASE")),
+    "COMPOSITION": (
+        RmAttribute("composer", "PARTY_PROXY"),
+        RmAttribute("language", "CODE_PHRASE"),
+        RmAttribute("territory", "CODE_PHRASE"),
+    ),
     "EVENT_CONTEXT": (RmAttribute("start_time", "DV_DATE_TIME"), RmAttribute("setting", "DV_CODED_TEXT")),
     "OBSERVATION": _ENTRY,
     "EVALUATION": _ENTRY,
     "ADMIN_ENTRY": _ENTRY,
-    "INSTRUCTION": (RmAttribute("subject", "PARTY_PROXY"), RmAttribute("narrative", "DV_TEXT"),
-                    RmAttribute("language", "CODE_PHRASE"), RmAttribute("encoding", "CODE_PHRASE"),
-                    RmAttribute("expiry_time", "DV_DATE_TIME", min=0, in_context=False)),
-    "ACTION": (*_ENTRY,
-               RmAttribute("activity_id", "STRING", in_context=False, path="instruction_details/activity_id"),
-               RmAttribute("instruction_id", "LOCATABLE_REF", in_context=False,
-                           path="instruction_details/instruction_id"),
-               RmAttribute("time", "DV_DATE_TIME"), RmAttribute("ism_transition", "ISM_TRANSITION")),
+    "INSTRUCTION": (
+        RmAttribute("subject", "PARTY_PROXY"),
+        RmAttribute("narrative", "DV_TEXT"),
+        RmAttribute("language", "CODE_PHRASE"),
+        RmAttribute("encoding", "CODE_PHRASE"),
+        RmAttribute("expiry_time", "DV_DATE_TIME", min=0, in_context=False),
+    ),
+    "ACTION": (
+        *_ENTRY,
+        RmAttribute("activity_id", "STRING", in_context=False, path="instruction_details/activity_id"),
+        RmAttribute(
+            "instruction_id", "LOCATABLE_REF", in_context=False, path="instruction_details/instruction_id"
+        ),
+        RmAttribute("time", "DV_DATE_TIME"),
+        RmAttribute("ism_transition", "ISM_TRANSITION"),
+    ),
     "ACTIVITY": (RmAttribute("timing", "DV_PARSABLE", min=0), RmAttribute("action_archetype_id", "STRING")),
     "EVENT": (RmAttribute("time", "DV_DATE_TIME"),),
     "POINT_EVENT": (RmAttribute("time", "DV_DATE_TIME"),),
-    "INTERVAL_EVENT": (RmAttribute("math_function", "DV_CODED_TEXT", in_context=False),
-                       RmAttribute("width", "DV_DURATION", in_context=False),
-                       RmAttribute("time", "DV_DATE_TIME")),
+    "INTERVAL_EVENT": (
+        RmAttribute("math_function", "DV_CODED_TEXT", in_context=False),
+        RmAttribute("width", "DV_DURATION", in_context=False),
+        RmAttribute("time", "DV_DATE_TIME"),
+    ),
 }
 """Per RM type, the attributes added when the template leaves them unconstrained, in EHRbase's order."""
 
@@ -79,12 +95,14 @@ class RmNodeSpec:
 def missing_attributes(rm_type: str, constrained: Iterable[str]) -> list[RmAttribute]:
     """The RM attributes of ``rm_type`` to add as nodes, skipping those the template constrains."""
     taken = set(constrained)
-    return [a for a in RM_ATTRIBUTES.get(rm_type, ())
-            if a.name not in taken and a.path.split("/")[0] not in taken]
+    return [
+        a for a in RM_ATTRIBUTES.get(rm_type, ()) if a.name not in taken and a.path.split("/")[0] not in taken
+    ]
 
 
-def rm_attribute_spec(attr: RmAttribute, ctx: TermContext, action: CComplexObject | None = None
-                      ) -> RmNodeSpec:
+def rm_attribute_spec(
+    attr: RmAttribute, ctx: TermContext, action: CComplexObject | None = None
+) -> RmNodeSpec:
     """The node for one added RM attribute (``action`` is the ACTION, for its ism_transition)."""
     if attr.rm_type == "ISM_TRANSITION":
         children = ism_transition_children(action, ctx)
@@ -123,18 +141,42 @@ def ism_transition_children(action: CComplexObject | None, ctx: TermContext) -> 
             item["currentStates"] = current
             items.append(item)
         inputs = [{"suffix": "code", "type": "CODED_TEXT", "list": items, "terminology": "local"}]
-        out.append(RmNodeSpec("careflow_step", "DV_CODED_TEXT", 1, "careflow_step", True, inputs, [],
-                              display_name="Careflow_step"))
+        out.append(
+            RmNodeSpec(
+                "careflow_step",
+                "DV_CODED_TEXT",
+                1,
+                "careflow_step",
+                True,
+                inputs,
+                [],
+                display_name="Careflow_step",
+            )
+        )
     if states and state_node is not None:
         items = [code_list_item(code, "openehr", state_node, ctx, "instruction_states") for code in states]
         inputs = [{"suffix": "code", "type": "CODED_TEXT", "list": items, "terminology": "openehr"}]
-        out.append(RmNodeSpec("current_state", "DV_CODED_TEXT", 1, "current_state", True, inputs, [],
-                              display_name="Current_state"))
+        out.append(
+            RmNodeSpec(
+                "current_state",
+                "DV_CODED_TEXT",
+                1,
+                "current_state",
+                True,
+                inputs,
+                [],
+                display_name="Current_state",
+            )
+        )
     elif not states:
-        out.append(RmNodeSpec("current_state", "DV_CODED_TEXT", 1, "current_state", True,
-                              text_fields("code", "value"), []))
-    out.append(RmNodeSpec("transition", "DV_CODED_TEXT", 0, "transition", True,
-                          text_fields("code", "value"), []))
+        out.append(
+            RmNodeSpec(
+                "current_state", "DV_CODED_TEXT", 1, "current_state", True, text_fields("code", "value"), []
+            )
+        )
+    out.append(
+        RmNodeSpec("transition", "DV_CODED_TEXT", 0, "transition", True, text_fields("code", "value"), [])
+    )
     return out
 
 

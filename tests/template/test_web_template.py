@@ -145,8 +145,9 @@ def _diff(expected: Json, got: Json, where: str = "", ordered: bool = True) -> l
     return out
 
 
-def _unexplained(differences: list[Difference], name: str, deviations: dict[tuple[str, str, str], str]
-                 ) -> list[Difference]:
+def _unexplained(
+    differences: list[Difference], name: str, deviations: dict[tuple[str, str, str], str]
+) -> list[Difference]:
     """Differences not listed for file ``name``; fails when a listed deviation no longer occurs."""
     listed = {(p, f) for n, p, f in deviations if n == name}
     seen = {(p, f) for p, f, _ in differences}
@@ -158,11 +159,17 @@ def _unexplained(differences: list[Difference], name: str, deviations: dict[tupl
 
 KNOWN_DEVIATIONS: dict[tuple[str, str, str], str] = {
     # (expected file name, aqlPath, field): why we differ
-    ("Corona_Anamnese_wt.json", "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[at0073]/value", "nodeId"):
-        "EHRbase loses the element's nodeId when it merges a DV_CODED_TEXT|DV_TEXT choice; we keep at0073 "
-        "(the SDK's own fixture corona_anamnese.json has it too)",
-    ("GECCO_Serologischer_Befund_wt.json", "/content[openEHR-EHR-OBSERVATION.laboratory_test_result.v1 and name/value='Befund']/data[at0001]/events[at0002]/data[at0003]/items[at0005]/value", "annotations"):
-        "EHRbase drops the OPT annotation {'26436-6': 'laboratory'} on this node; we keep every OPT annotation",
+    (
+        "Corona_Anamnese_wt.json",
+        "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[at0073]/value",
+        "nodeId",
+    ): "EHRbase loses the element's nodeId when it merges a DV_CODED_TEXT|DV_TEXT choice; we keep at0073 "
+    "(the SDK's own fixture corona_anamnese.json has it too)",
+    (
+        "GECCO_Serologischer_Befund_wt.json",
+        "/content[openEHR-EHR-OBSERVATION.laboratory_test_result.v1 and name/value='Befund']/data[at0001]/events[at0002]/data[at0003]/items[at0005]/value",
+        "annotations",
+    ): "EHRbase drops the OPT annotation {'26436-6': 'laboratory'} on this node; we keep every OPT annotation",
 }
 
 
@@ -182,8 +189,19 @@ def test_key_order_follows_ehrbase() -> None:
     got = build_web_template(_opt(f"{SDK}/operationaltemplate/Test_all_types.opt"))
     assert list(got) == ["templateId", "version", "defaultLanguage", "languages", "tree"]
     quantity = _find(got["tree"], "quantity")
-    assert list(quantity) == ["id", "name", "localizedName", "rmType", "nodeId", "min", "max", "localizedNames",
-                              "localizedDescriptions", "aqlPath", "inputs"]
+    assert list(quantity) == [
+        "id",
+        "name",
+        "localizedName",
+        "rmType",
+        "nodeId",
+        "min",
+        "max",
+        "localizedNames",
+        "localizedDescriptions",
+        "aqlPath",
+        "inputs",
+    ]
 
 
 def _find(node: Json, node_id: str) -> Json:
@@ -230,8 +248,9 @@ def _legacy_to_current(node: Json, language: str) -> Json:
     if out.get("nodeId") == "":
         del out["nodeId"]
     if "aqlPath" in out:
-        out["aqlPath"] = _OLD_NAME_PREDICATE.sub(lambda m: f"[{m.group(1)} and name/value='{m.group(2)}']",
-                                                 out["aqlPath"])
+        out["aqlPath"] = _OLD_NAME_PREDICATE.sub(
+            lambda m: f"[{m.group(1)} and name/value='{m.group(2)}']", out["aqlPath"]
+        )
         if out["aqlPath"] == "":
             del out["aqlPath"]
     if "annotations" in out:
@@ -256,8 +275,13 @@ def _legacy_input(inp: Json, language: str) -> Json:
     out = dict(inp)
     items = [{k: v for k, v in item.items() if k != "termBindings"} for item in inp.get("list", [])]
     terminology = inp.get("terminology")
-    if (terminology is None and inp["type"] == "CODED_TEXT" and inp.get("suffix") == "code" and items
-            and all(_AT_CODE.fullmatch(str(i["value"])) for i in items)):
+    if (
+        terminology is None
+        and inp["type"] == "CODED_TEXT"
+        and inp.get("suffix") == "code"
+        and items
+        and all(_AT_CODE.fullmatch(str(i["value"])) for i in items)
+    ):
         out["terminology"] = "local"
     elif terminology not in (None, "local", "openehr"):
         items = [_external_item(i, language) for i in items]
@@ -272,8 +296,12 @@ def _external_item(item: Json, language: str) -> Json:
     if not text:
         return item
     languages = list(labels) or [language]
-    return {**item, "label": text, "localizedLabels": dict.fromkeys(languages, text),
-            "localizedDescriptions": dict.fromkeys(languages, "")}
+    return {
+        **item,
+        "label": text,
+        "localizedLabels": dict.fromkeys(languages, text),
+        "localizedDescriptions": dict.fromkeys(languages, ""),
+    }
 
 
 def _take_current_fields(expected: Json, got: Json) -> None:
@@ -317,7 +345,8 @@ _MATH_FUNCTION = (
 _TEXT_CHOICE = (
     "DV_TEXT | DV_CODED_TEXT (open, no codes) is merged into one DV_CODED_TEXT, as the current Corona_Anamnese_wt.json "
     "merges its choice at0073, with the open coded text's value and code inputs plus 'other'; "
-    + _SDK_TEST + " (Extra Input code:TEXT and value:TEXT, Missing Input null:TEXT; rmType is not compared there)"
+    + _SDK_TEST
+    + " (Extra Input code:TEXT and value:TEXT, Missing Input null:TEXT; rmType is not compared there)"
 )
 _VERBATIM_COMMENT = (
     "comment kept verbatim from the OPT, line indentation included, as Corona_Anamnese_wt.json keeps it; the legacy "
@@ -332,12 +361,15 @@ _INTERVAL_CONTEXT = (
     "(same template) has no inContext here; " + _SDK_TEST
 )
 _UNNAMED_TEXT_NAME = (
-    "a name constrained to DV_TEXT without a value puts no name predicate in the path; " + _SDK_TEST
+    "a name constrained to DV_TEXT without a value puts no name predicate in the path; "
+    + _SDK_TEST
     + " (Extra Node items[at0016]/value, Missing Node items[at0016 and name/value='External terminology']/value)"
 )
 _BARE_CODE_TERM = (
     "external code 1234 is labelled by the template's term for the bare code ('Hello world', English only) and has "
-    "no default (the OPT sets none); " + _SDK_TEST + " (InputValue, LocalizedNames, LocalizedDescriptions, DefaultValue)"
+    "no default (the OPT sets none); "
+    + _SDK_TEST
+    + " (InputValue, LocalizedNames, LocalizedDescriptions, DefaultValue)"
 )
 _TEMPLATE_DEFAULT = (
     "the template's default value (numerator 10, denominator 100) gives the denominator a defaultValue too; "
@@ -346,31 +378,107 @@ _TEMPLATE_DEFAULT = (
 
 LEGACY_DEVIATIONS: dict[tuple[str, str, str], str] = {
     # (expected file name, aqlPath, field): why the legacy file differs from what we (and EHRbase) build
-    ('AlternativeEvents.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'rmType'): _TEXT_CHOICE,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[None:TEXT]'): _TEXT_CHOICE,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[code:TEXT]'): _TEXT_CHOICE,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value", 'inputs[value:TEXT]'): _TEXT_CHOICE,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[openEHR-EHR-CLUSTER.anatomical_location.v1 and name/value='Körperstelle']/items[at0001]/value", 'annotations'): _VERBATIM_COMMENT,
-    ('GECCO_Diagnose.json', "/content[openEHR-EHR-EVALUATION.exclusion_specific.v1 and name/value='Ausgeschlossene Diagnose']/data[at0001]/items[at0002]/value", 'annotations'): _VERBATIM_COMMENT,
-    ('GECCO_Diagnose.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('Testing_Template_N.json', "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0016 and name/value='External terminology']/value", 'aqlPath'): _UNNAMED_TEXT_NAME,
-    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].defaultValue'): _BARE_CODE_TERM,
-    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].label'): _BARE_CODE_TERM,
-    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].localizedDescriptions'): _BARE_CODE_TERM,
-    ('Testing_Template_N.json', '/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value', 'inputs[code:CODED_TEXT].list[1234].localizedLabels'): _BARE_CODE_TERM,
-    ('Testing_Template_N.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('addiction.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('befund_der_blutgasanalyse.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('constrain_test.json', '/content[openEHR-EHR-OBSERVATION.affected_body_surface_area.v0]/data[at0001]/events[at0002]/data[at0003]/items[at0014]/value', 'inputs[denominator:DECIMAL].defaultValue'): _TEMPLATE_DEFAULT,
-    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/width", 'inContext'): _INTERVAL_CONTEXT,
-    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/math_function", 'inContext'): _INTERVAL_CONTEXT,
-    ('corona_anamnese.json', "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[openEHR-EHR-CLUSTER.problem_qualifier.v1 and name/value='Status']/items[at0004]/value", 'annotations'): _CORONA_SOURCE,
-    ('corona_anamnese.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('gecco_serologischer_befund.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
-    ('language_test.json', '/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function', 'inputs[code:CODED_TEXT].list[146].label'): _MATH_FUNCTION,
-    ('language_test.json', '/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function', 'inputs[code:CODED_TEXT].list[146].localizedLabels'): _MATH_FUNCTION,
-    ('language_test.json', '/category', 'inputs[code:CODED_TEXT].list[433].localizedLabels'): _CATEGORY,
+    ("AlternativeEvents.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value",
+        "rmType",
+    ): _TEXT_CHOICE,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value",
+        "inputs[None:TEXT]",
+    ): _TEXT_CHOICE,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value",
+        "inputs[code:TEXT]",
+    ): _TEXT_CHOICE,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[at0002]/value",
+        "inputs[value:TEXT]",
+    ): _TEXT_CHOICE,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.problem_diagnosis.v1 and name/value='Vorliegende Diagnose']/data[at0001]/items[openEHR-EHR-CLUSTER.anatomical_location.v1 and name/value='Körperstelle']/items[at0001]/value",
+        "annotations",
+    ): _VERBATIM_COMMENT,
+    (
+        "GECCO_Diagnose.json",
+        "/content[openEHR-EHR-EVALUATION.exclusion_specific.v1 and name/value='Ausgeschlossene Diagnose']/data[at0001]/items[at0002]/value",
+        "annotations",
+    ): _VERBATIM_COMMENT,
+    ("GECCO_Diagnose.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
+    (
+        "Testing_Template_N.json",
+        "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0016 and name/value='External terminology']/value",
+        "aqlPath",
+    ): _UNNAMED_TEXT_NAME,
+    (
+        "Testing_Template_N.json",
+        "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value",
+        "inputs[code:CODED_TEXT].defaultValue",
+    ): _BARE_CODE_TERM,
+    (
+        "Testing_Template_N.json",
+        "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value",
+        "inputs[code:CODED_TEXT].list[1234].label",
+    ): _BARE_CODE_TERM,
+    (
+        "Testing_Template_N.json",
+        "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value",
+        "inputs[code:CODED_TEXT].list[1234].localizedDescriptions",
+    ): _BARE_CODE_TERM,
+    (
+        "Testing_Template_N.json",
+        "/content[openEHR-EHR-OBSERVATION.testing.v1]/data[at0001]/events[at0002]/data[at0003]/items[openEHR-EHR-CLUSTER.testing.v1]/items[at0026]/value",
+        "inputs[code:CODED_TEXT].list[1234].localizedLabels",
+    ): _BARE_CODE_TERM,
+    ("Testing_Template_N.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
+    ("addiction.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
+    (
+        "befund_der_blutgasanalyse.json",
+        "/category",
+        "inputs[code:CODED_TEXT].list[433].localizedLabels",
+    ): _CATEGORY,
+    (
+        "constrain_test.json",
+        "/content[openEHR-EHR-OBSERVATION.affected_body_surface_area.v0]/data[at0001]/events[at0002]/data[at0003]/items[at0014]/value",
+        "inputs[denominator:DECIMAL].defaultValue",
+    ): _TEMPLATE_DEFAULT,
+    (
+        "corona_anamnese.json",
+        "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/width",
+        "inContext",
+    ): _INTERVAL_CONTEXT,
+    (
+        "corona_anamnese.json",
+        "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Risikogebiet']/items[openEHR-EHR-OBSERVATION.travel_event.v0]/data[at0001]/events[at0002]/math_function",
+        "inContext",
+    ): _INTERVAL_CONTEXT,
+    (
+        "corona_anamnese.json",
+        "/content[openEHR-EHR-SECTION.adhoc.v1 and name/value='Allgemeine Angaben']/items[openEHR-EHR-EVALUATION.problem_diagnosis_covid.v1 and name/value='Problem/Diganose Coronovirus']/data[at0001]/items[openEHR-EHR-CLUSTER.problem_qualifier.v1 and name/value='Status']/items[at0004]/value",
+        "annotations",
+    ): _CORONA_SOURCE,
+    ("corona_anamnese.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
+    (
+        "gecco_serologischer_befund.json",
+        "/category",
+        "inputs[code:CODED_TEXT].list[433].localizedLabels",
+    ): _CATEGORY,
+    (
+        "language_test.json",
+        "/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function",
+        "inputs[code:CODED_TEXT].list[146].label",
+    ): _MATH_FUNCTION,
+    (
+        "language_test.json",
+        "/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]/events[at1042]/math_function",
+        "inputs[code:CODED_TEXT].list[146].localizedLabels",
+    ): _MATH_FUNCTION,
+    ("language_test.json", "/category", "inputs[code:CODED_TEXT].list[433].localizedLabels"): _CATEGORY,
 }
 
 
@@ -467,7 +575,9 @@ def test_shipped_templates_use_the_same_paths_in_both_languages() -> None:
     assert set(trees) == {"en", "nb"}
     assert len(trees["en"]) == len(trees["nb"])
     for en, nb in zip(trees["en"], trees["nb"]):
-        assert _NAME_PREDICATE.sub("", en.get("aqlPath", "")) == _NAME_PREDICATE.sub("", nb.get("aqlPath", ""))
+        assert _NAME_PREDICATE.sub("", en.get("aqlPath", "")) == _NAME_PREDICATE.sub(
+            "", nb.get("aqlPath", "")
+        )
         assert en["localizedNames"] == nb["localizedNames"], en.get("aqlPath")
         assert en["name"] == en["localizedNames"]["en"] and nb["name"] == nb["localizedNames"]["nb"]
 
@@ -497,10 +607,13 @@ def test_ids_from_names(name: str, ident: str) -> None:
 
 def _value(rm_type: str, **primitives: CPrimitive) -> CComplexObject:
     """A data value constraint whose attributes constrain the given primitives."""
-    return CComplexObject(rm_type, attributes=[
-        CSingleAttribute(name, children=[CPrimitiveObject(type(p).__name__.upper(), item=p)])
-        for name, p in primitives.items()
-    ])
+    return CComplexObject(
+        rm_type,
+        attributes=[
+            CSingleAttribute(name, children=[CPrimitiveObject(type(p).__name__.upper(), item=p)])
+            for name, p in primitives.items()
+        ],
+    )
 
 
 def test_integer_ranges_are_written_inclusive() -> None:
@@ -513,8 +626,12 @@ def test_integer_ranges_are_written_inclusive() -> None:
 def test_percent_and_unitary_proportions_fix_the_denominator(kind: int, denominator: float) -> None:
     inputs, types = proportion_inputs(_value("DV_PROPORTION", type=CInteger(list=[kind])))
     assert types == [PROPORTION_KINDS[kind]]
-    assert inputs[1]["validation"]["range"] == {"minOp": ">=", "min": denominator, "maxOp": "<=",
-                                                "max": denominator}
+    assert inputs[1]["validation"]["range"] == {
+        "minOp": ">=",
+        "min": denominator,
+        "maxOp": "<=",
+        "max": denominator,
+    }
     both, _ = proportion_inputs(_value("DV_PROPORTION", type=CInteger(list=[0, 2])))
     assert "validation" not in both[1]
 
@@ -523,8 +640,13 @@ def test_template_defaults_fill_the_matching_inputs() -> None:
     duration = [{"suffix": s, "type": "INTEGER"} for s in ("year", "month", "hour")]
     filled = apply_default("DV_DURATION", duration, {"_type": "DV_DURATION", "value": "P6YT2H"})
     assert [i["defaultValue"] for i in filled] == [6, 0, 2]
-    quantity = [{"suffix": "magnitude", "type": "DECIMAL"}, {"suffix": "unit", "type": "CODED_TEXT", "list": []}]
-    filled = apply_default("DV_QUANTITY", quantity, {"_type": "DV_QUANTITY", "magnitude": "17.0", "units": "mm[Hg]"})
+    quantity = [
+        {"suffix": "magnitude", "type": "DECIMAL"},
+        {"suffix": "unit", "type": "CODED_TEXT", "list": []},
+    ]
+    filled = apply_default(
+        "DV_QUANTITY", quantity, {"_type": "DV_QUANTITY", "magnitude": "17.0", "units": "mm[Hg]"}
+    )
     assert [i["defaultValue"] for i in filled] == [17.0, "mm[Hg]"]
     assert list(filled[1]) == ["suffix", "type", "defaultValue"]  # EHRbase's key order
     ordinal = {"_type": "DV_ORDINAL", "value": "1", "symbol": {"defining_code": {"code_string": "at0011"}}}
