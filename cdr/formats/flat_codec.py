@@ -257,9 +257,9 @@ def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObj
     take = Take(node)
     raw = take.attr("raw")
     if raw is not None:
-        obj = _read_raw(raw, take.key, rm_type)
+        parsed = _read_raw(raw, take.key, rm_type)
         take.finish()
-        return obj
+        return parsed
     explicit = take.attr("_type")
     expected = rm_type
     if explicit is not None:
@@ -268,6 +268,7 @@ def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObj
             raise FormatError(take.key + "|_type", f"unknown RM type {expected!r}")
     expected = _DEFAULT_CONCRETE.get(expected, expected)
     codec = _CODECS.get(base_type(expected))
+    obj: Any
     if codec is not None:
         obj = codec.read(take, ctx, constraint, expected)
     else:

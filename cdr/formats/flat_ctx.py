@@ -129,8 +129,8 @@ class FlatContext:
             )
             participation = read_object(node, ctx, "PARTICIPATION")
             identifiers = self._identifiers(index)
-            if identifiers and participation.performer is not None:  # type: ignore[attr-defined]
-                performer = participation.performer  # type: ignore[attr-defined]
+            if identifiers and participation.performer is not None:
+                performer = participation.performer
                 performer.identifiers = (performer.identifiers or []) + identifiers
             out.append(participation)
         return out

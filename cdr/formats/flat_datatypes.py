@@ -42,6 +42,7 @@ from cdr.rm import (
     DvText,
     ReferenceRange,
     RMObject,
+    TerminologyId,
     TermMapping,
 )
 from cdr.rm.base import RM_TYPES
@@ -71,7 +72,7 @@ def _code_constraint(constraint: CObject | None) -> CCodePhrase | None:
 
 
 def code_phrase(terminology: str | None, code: str | None, preferred_term: str | None = None) -> CodePhrase:
-    tid = make("TERMINOLOGY_ID", value=terminology) if terminology is not None else None
+    tid = TerminologyId.model_construct(value=terminology) if terminology is not None else None
     return CodePhrase.model_construct(terminology_id=tid, code_string=code, preferred_term=preferred_term)
 
 
@@ -187,6 +188,13 @@ def _read_text(take: Take, ctx: ReadContext, constraint: CObject | None, rm_type
                 code = _code_for_text(ctx, cons, as_str(text, take.key))
             if terminology is None and code is not None and str(code).startswith("at"):
                 terminology = "local"
+            if (
+                terminology is None
+                and cons is None
+                and code is not None
+                and openehr_terms.group_of(str(code))
+            ):
+                terminology = "openehr"  # RM attributes outside the template are coded in openEHR terms
             phrase = code_phrase(
                 None if terminology is None else as_str(terminology, take.key),
                 None if code is None else as_str(code, take.key),
@@ -556,7 +564,7 @@ def _write_string(obj: Any, node: FlatNode) -> None:
     node.value, node.has_value = obj, True
 
 
-register("STRING")(Codec(_read_string, _write_string))  # type: ignore[arg-type]
+register("STRING")(Codec(_read_string, _write_string))
 
 # ------------------------------------------------------------------------------------ encapsulated
 

@@ -161,9 +161,10 @@ class _Reader:
         if snode.element_leaf:
             element = Draft("ELEMENT", last.constraint, snode.localized_name(language))
             value_node, element_node = _split_element(fnode)
-            value = read_object(value_node, self.ctx, snode.rm_type, snode.constraint)
-            if value is not None and not _only_null(value_node):
-                element.values["value"] = value
+            if not _only_null(value_node):  # an element may hold just a null flavour
+                value = read_object(value_node, self.ctx, snode.rm_type, snode.constraint)
+                if value is not None:
+                    element.values["value"] = value
             take = Take(element_node)
             self.rm_attributes(take, element)
             take.finish()

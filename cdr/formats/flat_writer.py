@@ -80,7 +80,7 @@ class _Writer:
 
     def _accepts(self, parent: SchemaNode, snode: SchemaNode, obj: Any) -> bool:
         """Type filter where siblings share the same steps (choices, ``<type>_value`` nodes)."""
-        target = obj.value if snode.element_leaf and isinstance(obj, RMObject) else obj
+        target = getattr(obj, "value", None) if snode.element_leaf else obj
         if not isinstance(target, RMObject):
             return True
         expected = base_type(snode.rm_type)
