@@ -1,0 +1,80 @@
+"""Engines: SQLite set up for concurrent use, instants stored in UTC on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from cdr.storage import schema as t
+from cdr.storage.engine import DEFAULT_URL, create_engine, read_transaction, write_transaction
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'a' / 'b' / 'cdr.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    assert (tmp_path / "a" / "b" / "cdr.db").is_file()
+    engine.dispose()
+
+
+def test_default_url_creates_its_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = create_engine()
+    assert str(engine.url) == DEFAULT_URL
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    assert (tmp_path / "cdr-data" / "cdr.db").is_file()
+    engine.dispose()
+
+
+def test_plain_postgresql_urls_get_psycopg() -> None:
+    engine = create_engine("postgresql://postgres@127.0.0.1:5432/nowhere")
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def test_sqlite_write_transactions_take_the_write_lock_up_front(tmp_path: Path) -> None:
+    """While one write transaction is open, a second cannot begin (BEGIN IMMEDIATE); a reader can."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'cdr.db'}")
+    with write_transaction(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE x (a)")
+    with write_transaction(engine) as writer:
+        writer.exec_driver_sql("INSERT INTO x VALUES (1)")
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout = 0")  # type: ignore[union-attr]
+            conn.execution_options(cdr_write=True)
+            with pytest.raises(sa.exc.OperationalError, match="locked"):
+                conn.begin()
+        with read_transaction(engine) as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM x").scalar() == 0
+    with read_transaction(engine) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM x").scalar() == 1
+    engine.dispose()
+
+
+def test_instants_come_back_aware_and_equal(engine: Engine) -> None:
+    moment = dt.datetime(2024, 5, 14, 8, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    ehr_id = uuid.uuid4()
+    with write_transaction(engine) as conn:
+        conn.execute(sa.insert(t.ehr).values(ehr_id=ehr_id, system_id="s", time_created=moment))
+    with read_transaction(engine) as conn:
+        stored = conn.execute(sa.select(t.ehr.c.time_created).where(t.ehr.c.ehr_id == ehr_id)).scalar_one()
+        later = conn.execute(
+            sa.select(sa.func.count()).where(t.ehr.c.time_created > moment - dt.timedelta(microseconds=1))
+        ).scalar_one()
+    assert stored == moment and stored.tzinfo == dt.UTC
+    assert later == 1
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive"), write_transaction(engine) as conn:
+        conn.execute(
+            sa.insert(t.ehr).values(ehr_id=uuid.uuid4(), system_id="s", time_created=dt.datetime(2024, 1, 1))
+        )
