@@ -5,16 +5,21 @@ with a FLAT-path-safe ``id``, names and descriptions per language, occurrences, 
 values the ``inputs``. Following EHRbase (the reference for this JSON), the builder
 
 * folds structural containers (ITEM_TREE, ITEM_LIST, ITEM_SINGLE, ITEM_TABLE, HISTORY, and an EVENT that
-  occurs at most once) into their parent, so their content hangs from the entry;
-* replaces an ELEMENT with its value when it has one value type (the node keeps the element's name and
-  occurrences, the path ends in ``/value``); with several types the ELEMENT keeps one ``<type>_value`` child
-  per type; with none (any data value) it lists every data value type;
+  occurs at most once and is the only event allowed) into their parent, so their content hangs from the
+  entry;
+* replaces an ELEMENT with its value when it has one value type and no constrained null_flavour (the node
+  keeps the element's name and occurrences, the path ends in ``/value``); otherwise the ELEMENT keeps one
+  ``<type>_value`` child per type (every data value type when the value is open) and one for the
+  null_flavour;
 * merges a DV_CODED_TEXT | DV_TEXT choice into one open DV_CODED_TEXT with an ``other`` input;
+* gives an object the template allows several coded names one node per name;
+* takes ``defaultValue`` of inputs from the template's default values (:mod:`.web_template_defaults`);
 * adds the RM attributes clients fill from context (see :mod:`cdr.template.web_template_rm`);
 * skips archetype slots that the template leaves unfilled;
 * makes ids unique among siblings by appending 2, 3, ...
 
-Name predicates appear in ``aqlPath`` only where the template constrains the node's name.
+Name predicates appear in ``aqlPath`` only where the template constrains the node's name to a value.
+EHRbase writes no ``dependsOn`` or ``termBindings`` (older Archetype Designer exports do), so neither do we.
 """
 
 from __future__ import annotations
