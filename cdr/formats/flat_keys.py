@@ -3,8 +3,8 @@
 A FLAT key is a ``/``-separated path of web template ids, each optionally indexed (``any_event:1``), and
 an optional ``|suffix`` naming one attribute of the value (``|magnitude``, ``|code``); suffixes may be
 indexed too (``|identifiers_id:0``). A step without an index means index 0. Everything here is pure and
-knows nothing of templates: :class:`FlatNode` only records what the document says, so that the reader can report an unknown
-key by its full text.
+knows nothing of templates: :class:`FlatNode` only records what the document says, so that the reader can
+report an unknown key by its full text.
 """
 
 from __future__ import annotations
