@@ -305,8 +305,8 @@ def parse_json(
     except _ShapeError as exc:
         raise FormatError(exc.pointer(), exc.message) from None
     if skipped and ignored is not None:
-        where = {id(node): path for path, node in walk(obj)}
-        ignored.extend(f"{where.get(node_id, '')}/{_pointer_token(key)}" for node_id, key in skipped)
+        pointers = {id(node): pointer for pointer, node in walk(obj)}
+        ignored.extend(f"{pointers.get(node_id, '')}/{_pointer_token(key)}" for node_id, key in skipped)
     return obj
 
 

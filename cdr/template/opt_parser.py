@@ -96,7 +96,7 @@ def _parse_xml(xml: bytes) -> tuple[_Element, list[str]]:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
         # the parser's own log: the exception's is lxml's thread-global log, holding earlier parses' errors
-        log = list(parser.error_log)  # type: ignore[call-overload]
+        log = list(parser.error_log)
         if log and all(e.domain_name == "NAMESPACE" for e in log):
             # e.g. a malformed xmlns:xsi URI: the document is well-formed, only a namespace name is bad.
             root = etree.fromstring(
