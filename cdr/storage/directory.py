@@ -62,7 +62,7 @@ class DirectoryStore(VersionedStore):
         """AQL paths of the folders of the latest directory version that list the object ``target_vo_id``."""
         fi, n, ov = t.folder_item, t.node, t.object_version
         query = (
-            sa.select(n.c.path)
+            sa.select(n.c.num, n.c.path)
             .select_from(
                 fi.join(
                     n,
@@ -84,4 +84,4 @@ class DirectoryStore(VersionedStore):
             .distinct()
         )
         with read_transaction(self.engine) as conn:
-            return list(conn.execute(query).scalars())
+            return [row.path for row in conn.execute(query)]
