@@ -45,9 +45,15 @@ from cdr.rm import (
     TerminologyId,
     TermMapping,
 )
-from cdr.rm.base import RM_TYPES
+from cdr.rm.base import RM_TYPES, construct
 from cdr.template.aom import CCodePhrase, CComplexObject, CDvOrdinal, CDvQuantity, CObject, OrdinalItem
 from cdr.terminology import openehr as openehr_terms
+
+
+def _fast(cls: Any, **values: Any) -> Any:
+    """``construct`` with keyword values (``None`` values left out)."""
+    return construct(cls, {k: v for k, v in values.items() if v is not None})
+
 
 __all__ = ["code_phrase", "coded_text", "text_value"]
 
@@ -72,8 +78,8 @@ def _code_constraint(constraint: CObject | None) -> CCodePhrase | None:
 
 
 def code_phrase(terminology: str | None, code: str | None, preferred_term: str | None = None) -> CodePhrase:
-    tid = TerminologyId.model_construct(value=terminology) if terminology is not None else None
-    return CodePhrase.model_construct(terminology_id=tid, code_string=code, preferred_term=preferred_term)
+    tid = _fast(TerminologyId, value=terminology) if terminology is not None else None
+    return _fast(CodePhrase, terminology_id=tid, code_string=code, preferred_term=preferred_term)
 
 
 def _term_text(
@@ -154,11 +160,11 @@ def _write_text_extras(obj: DvText, node: FlatNode) -> None:
 
 
 def text_value(text: str, **extra: Any) -> DvText:
-    return DvText.model_construct(value=text, **extra)
+    return _fast(DvText, value=text, **extra)
 
 
 def coded_text(text: str | None, terminology: str | None, code: str | None) -> DvCodedText:
-    return DvCodedText.model_construct(value=text, defining_code=code_phrase(terminology, code))
+    return _fast(DvCodedText, value=text, defining_code=code_phrase(terminology, code))
 
 
 def _read_text(take: Take, ctx: ReadContext, constraint: CObject | None, rm_type: str) -> RMObject:
@@ -168,7 +174,7 @@ def _read_text(take: Take, ctx: ReadContext, constraint: CObject | None, rm_type
     if other is not None:
         values["value"] = as_str(other, take.key + "|other")
         _read_text_extras(take, ctx, values)
-        return DvText.model_construct(**values)
+        return construct(DvText, values)
     bare = take.value()
     text = take.attr("value")
     text = bare if text is None else text
@@ -207,12 +213,12 @@ def _read_text(take: Take, ctx: ReadContext, constraint: CObject | None, rm_type
         values["value"] = None if text is None else as_str(text, take.key)
         values["defining_code"] = phrase
         _read_text_extras(take, ctx, values)
-        return DvCodedText.model_construct(**values)
+        return construct(DvCodedText, values)
     if text is None:
         raise FormatError(take.key, "a text value is required")
     values["value"] = as_str(text, take.key)
     _read_text_extras(take, ctx, values)
-    return DvText.model_construct(**values)
+    return construct(DvText, values)
 
 
 def _code_for_text(ctx: ReadContext, cons: CCodePhrase, text: str) -> str | None:
@@ -247,7 +253,8 @@ def _read_mapping(take: Take, ctx: ReadContext, _c: CObject | None, _t: str) -> 
     match = take.attr("match")
     target = take.child("target")
     purpose = take.child("purpose")
-    return TermMapping.model_construct(
+    return _fast(
+        TermMapping,
         match=None if match is None else as_str(match, take.key),
         target=None if target is None else read_object(target, ctx, "CODE_PHRASE"),
         purpose=None if purpose is None else read_object(purpose, ctx, "DV_CODED_TEXT"),
@@ -352,7 +359,7 @@ def _read_quantity(take: Take, ctx: ReadContext, constraint: CObject | None, _t:
     if prop is not None:
         values["property"] = read_object(prop, ctx, "CODE_PHRASE")
     _read_ordered_extras(take, ctx, values, "DV_QUANTITY")
-    return DvQuantity.model_construct(**values)
+    return construct(DvQuantity, values)
 
 
 def _write_quantity(obj: RMObject, node: FlatNode) -> None:
@@ -407,7 +414,7 @@ def _read_proportion(take: Take, ctx: ReadContext, constraint: CObject | None, _
     if (p := take.attr("precision")) is not None:
         values["precision"] = as_int(p, take.key)
     _read_ordered_extras(take, ctx, values, "DV_PROPORTION")
-    return DvProportion.model_construct(**values)
+    return construct(DvProportion, values)
 
 
 def _proportion_types(constraint: CObject | None) -> list[int]:
@@ -616,7 +623,7 @@ def _read_multimedia(take: Take, ctx: ReadContext, _c: CObject | None, _t: str) 
     if thumbnail is not None:
         values["thumbnail"] = read_object(thumbnail, ctx, "DV_MULTIMEDIA")
     _read_encapsulated_extras(take, ctx, values)
-    return DvMultimedia.model_construct(**values)
+    return construct(DvMultimedia, values)
 
 
 def _write_multimedia(obj: RMObject, node: FlatNode) -> None:
@@ -660,7 +667,7 @@ def _read_parsable(take: Take, ctx: ReadContext, _c: CObject | None, _t: str) ->
     if (formalism := take.attr("formalism")) is not None:
         values["formalism"] = as_str(formalism, take.key)
     _read_encapsulated_extras(take, ctx, values)
-    return DvParsable.model_construct(**values)
+    return construct(DvParsable, values)
 
 
 def _write_parsable(obj: RMObject, node: FlatNode) -> None:
@@ -683,7 +690,7 @@ def _read_identifier(take: Take, _x: ReadContext, _c: CObject | None, _t: str) -
             values[name] = as_str(v, take.key)
     if bare is not None and "id" not in values:
         values["id"] = as_str(bare, take.key)
-    return DvIdentifier.model_construct(**values)
+    return construct(DvIdentifier, values)
 
 
 def _write_identifier(obj: RMObject, node: FlatNode) -> None:
@@ -739,7 +746,7 @@ def _read_interval(take: Take, ctx: ReadContext, constraint: CObject | None, rm_
                 values[f"{end}_{flag}"] = as_bool(v, take.key)
         values.setdefault(f"{end}_unbounded", end not in values)
         values.setdefault(f"{end}_included", end in values)
-    return DvInterval.model_construct(**values)
+    return construct(DvInterval, values)
 
 
 def _write_interval(obj: RMObject, node: FlatNode) -> None:
@@ -765,8 +772,10 @@ def _read_reference_range(take: Take, ctx: ReadContext, _c: CObject | None, rm_t
         interval = read_object(range_node, ctx, f"DV_INTERVAL<{inner}>")
     else:
         interval = _read_interval(take, ctx, None, f"DV_INTERVAL<{inner}>")
-    return ReferenceRange.model_construct(
-        meaning=None if meaning is None else read_object(meaning, ctx, "DV_TEXT"), range=interval
+    return _fast(
+        ReferenceRange,
+        meaning=None if meaning is None else read_object(meaning, ctx, "DV_TEXT"),
+        range=interval,
     )
 
 
@@ -782,7 +791,7 @@ register("REFERENCE_RANGE")(Codec(_read_reference_range, _write_reference_range)
 
 
 def read_duration(value: str) -> DvDuration:
-    return DvDuration.model_construct(value=value)
+    return _fast(DvDuration, value=value)
 
 
 _ = (read_generic, _NO_CONSTRAINT)

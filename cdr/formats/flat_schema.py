@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from cdr.formats.flat_codec import base_type
@@ -49,6 +50,7 @@ class Step:
         return True
 
 
+@cache
 def fold_id(text: str) -> str:
     """A web template id without accents and without non-ASCII symbols (for lenient matching)."""
     decomposed = unicodedata.normalize("NFD", text)
@@ -100,7 +102,7 @@ class SchemaNode:
         """The child a FLAT step names: by id, else by its id folded to ASCII (EHRbase versions differ:
         ``capacité_de`` / ``capacite_de``, ``spo₂`` / ``spo``)."""
         found = self.children.get(step_id)
-        if found is not None:
+        if found is not None or step_id.startswith("_"):
             return found
         for fold in (fold_id, _fold_digits):
             folded = [c for c in self.children.values() if fold(c.id) == fold(step_id)]
