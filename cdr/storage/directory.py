@@ -79,7 +79,7 @@ class DirectoryStore(VersionedStore):
                     ),
                 )
             )
-            .where(fi.c.ehr_id == ehr_id, fi.c.target_vo_id == target_vo_id, ov.c.latest.is_(True))
+            .where(fi.c.ehr_id == ehr_id, fi.c.target_vo_id == target_vo_id, ov.c.latest == sa.true())
             .order_by(n.c.num)
             .distinct()
         )

@@ -357,7 +357,7 @@ def get_version(conn: Connection, ehr_id: uuid.UUID, kind: str, uid: VersionUid)
 
 def get_latest(conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID) -> VersionRecord:
     """The latest version (possibly a deletion: check ``.deleted``); :class:`NotFound` if no such object."""
-    query = _select(ehr_id, kind, vo_id).where(t.object_version.c.latest.is_(True))
+    query = _select(ehr_id, kind, vo_id).where(t.object_version.c.latest == sa.true())
     return _one(conn, query, f"{kind} {vo_id} not found in EHR {ehr_id}")
 
 
@@ -387,7 +387,7 @@ def latest_of_kind(
 ) -> list[VersionRecord]:
     """The latest versions of every object of ``kind`` in the EHR (without data), oldest object first."""
     ov = t.object_version
-    query = sa.select(*_META).where(ov.c.ehr_id == ehr_id, ov.c.kind == kind, ov.c.latest.is_(True))
+    query = sa.select(*_META).where(ov.c.ehr_id == ehr_id, ov.c.kind == kind, ov.c.latest == sa.true())
     if not include_deleted:
         query = query.where(ov.c.change_type != DELETED)
     return [record_of(r) for r in conn.execute(query.order_by(ov.c.time_committed, ov.c.vo_id))]

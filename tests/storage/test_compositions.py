@@ -68,7 +68,9 @@ def test_typed_leaf_values_are_stored(storage: Storage, ehr_id: uuid.UUID) -> No
                 n.c.num_value > 100,
             )
         ).all()
-        start = conn.execute(sa.select(n.c.time_value).where(n.c.vo_id == record.vo_id, n.c.num == 0)).scalar()
+        start = conn.execute(
+            sa.select(n.c.time_value).where(n.c.vo_id == record.vo_id, n.c.num == 0)
+        ).scalar()
     assert [(r.num_value, r.units) for r in rows] == [(128.0, "mm[Hg]")]
     assert rows[0].path.endswith("/data[at0001]/events[at0006]/data[at0003]/items[at0004]")
     assert start == dt.datetime(2024, 5, 14, 6, 30, tzinfo=dt.UTC)
@@ -150,7 +152,9 @@ def test_given_object_id(storage: Storage, ehr_id: uuid.UUID) -> None:
     with pytest.raises(Conflict):
         storage.compositions.create(ehr_id, with_uid(shipped("valid_minimal.json"), f"{vo_id}::x::1"), AUDIT)
     new_id = uuid.uuid4()
-    named = storage.compositions.create(ehr_id, with_uid(shipped("valid_minimal.json"), f"{new_id}::x::1"), AUDIT)
+    named = storage.compositions.create(
+        ehr_id, with_uid(shipped("valid_minimal.json"), f"{new_id}::x::1"), AUDIT
+    )
     assert named.uid == f"{new_id}::test.cdr::1"
 
 

@@ -22,8 +22,15 @@ def test_several_versions_in_one_contribution(storage: Storage) -> None:
         [
             VersionChange("COMPOSITION", "creation", shipped("valid_normal.json")),
             VersionChange("COMPOSITION", "modification", shipped("valid_high_risk.json"), existing.uid),
-            VersionChange("FOLDER", "creation", {"_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
-                                                 "name": {"_type": "DV_TEXT", "value": "root"}}),
+            VersionChange(
+                "FOLDER",
+                "creation",
+                {
+                    "_type": "FOLDER",
+                    "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+                    "name": {"_type": "DV_TEXT", "value": "root"},
+                },
+            ),
         ],
         AUDIT,
     )
@@ -42,9 +49,18 @@ def test_several_versions_in_one_contribution(storage: Storage) -> None:
 @pytest.mark.parametrize(
     ("bad", "error"),
     [
-        (lambda uid: VersionChange("COMPOSITION", "modification", shipped("valid_normal.json"), uid), StaleVersion),
-        (lambda uid: VersionChange("COMPOSITION", "creation", shipped("valid_normal.json"), object_id=uid), Conflict),
-        (lambda uid: VersionChange("COMPOSITION", "modification", None, f"{uuid.uuid4()}::x::1"), InvalidInput),
+        (
+            lambda uid: VersionChange("COMPOSITION", "modification", shipped("valid_normal.json"), uid),
+            StaleVersion,
+        ),
+        (
+            lambda uid: VersionChange("COMPOSITION", "creation", shipped("valid_normal.json"), object_id=uid),
+            Conflict,
+        ),
+        (
+            lambda uid: VersionChange("COMPOSITION", "modification", None, f"{uuid.uuid4()}::x::1"),
+            InvalidInput,
+        ),
         (lambda uid: VersionChange("EHR_STATUS", "creation", {"_type": "EHR_STATUS"}), Conflict),
     ],
 )
@@ -74,6 +90,8 @@ def test_empty_contributions_and_unknown_ehrs_are_refused(storage: Storage) -> N
     with pytest.raises(InvalidInput):
         storage.contributions.commit(ehr_id, [], AUDIT)
     with pytest.raises(NotFound):
-        storage.contributions.commit(uuid.uuid4(), [VersionChange("COMPOSITION", "creation", shipped("valid_normal.json"))], AUDIT)
+        storage.contributions.commit(
+            uuid.uuid4(), [VersionChange("COMPOSITION", "creation", shipped("valid_normal.json"))], AUDIT
+        )
     with pytest.raises(NotFound):
         storage.contributions.list(uuid.uuid4())

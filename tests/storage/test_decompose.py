@@ -1,4 +1,4 @@
-"""decompose(): one row per LOCATABLE, right paths and nested-set ranges, nothing lost (assemble inverts it)."""
+"""decompose(): a row per LOCATABLE, right paths and nested-set ranges, nothing lost (assemble inverts it)."""
 
 from __future__ import annotations
 
@@ -122,8 +122,14 @@ def test_corona_paths_and_ranges() -> None:
         "/data[at0002]/events[at0003]/data[at0001]/items[at0004]",
     )
     assert element.value is not None
-    assert (element.value.value_type, element.value.num_value, element.value.units) == ("DV_QUANTITY", 39.0, "°C")
-    assert rows[0].value is not None and rows[0].value.time_value == dt.datetime(2021, 11, 24, 11, tzinfo=dt.UTC)
+    assert (element.value.value_type, element.value.num_value, element.value.units) == (
+        "DV_QUANTITY",
+        39.0,
+        "°C",
+    )
+    assert rows[0].value is not None and rows[0].value.time_value == dt.datetime(
+        2021, 11, 24, 11, tzinfo=dt.UTC
+    )
 
 
 def test_shipped_composition_leaf_values() -> None:
@@ -136,7 +142,11 @@ def test_shipped_composition_leaf_values() -> None:
     assert systolic.name == "Systolisk"
     position = leaf[(BP, "/data[at0001]/events[at0006]/state[at0007]/items[at0008]")].value
     assert position is not None
-    assert (position.value_type, position.code_string, position.terminology) == ("DV_CODED_TEXT", "at1001", "local")
+    assert (position.value_type, position.code_string, position.terminology) == (
+        "DV_CODED_TEXT",
+        "at1001",
+        "local",
+    )
     event = leaf[(BP, "/data[at0001]/events[at0006]")].value
     assert event is not None and event.time_value == dt.datetime(2024, 5, 14, 6, 30, tzinfo=dt.UTC)
 

@@ -86,7 +86,10 @@ def test_status_cannot_be_deleted_or_created_twice(storage: Storage) -> None:
 def test_corpus_ehr_status_round_trip(storage: Storage, rel: str) -> None:
     doc = corpus_document(rel, "EHR_STATUS")
     ehr, v1 = storage.ehrs.create(AUDIT, status=doc)
-    assert storage.ehr_status.current(ehr.ehr_id).data == {**doc, "uid": {"_type": "OBJECT_VERSION_ID", "value": v1.uid}}
+    assert storage.ehr_status.current(ehr.ehr_id).data == {
+        **doc,
+        "uid": {"_type": "OBJECT_VERSION_ID", "value": v1.uid},
+    }
     ref = doc["subject"].get("external_ref")
     if ref is not None:
         found = storage.ehrs.find_by_subject(ref["id"]["value"], ref["namespace"])

@@ -46,14 +46,18 @@ def metadata_index_shapes(dialect: str) -> set[tuple[str, str, tuple[str, ...], 
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_migrations_create_exactly_the_schema(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_migrations_create_exactly_the_schema(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     url = empty_database_url(dialect, request, tmp_path)
     upgrade(url)
     engine = create_engine(url)
     try:
         assert current_revision(engine) == head_revision() is not None
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             assert compare_metadata(context, metadata) == []
             assert set(sa.inspect(conn).get_table_names()) == set(metadata.tables) | {"alembic_version"}
             # alembic does not compare partial-index conditions: check them here
