@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdr.rm import Archetyped, ArchetypeId, Cluster, Element, TemplateId, construct
+from cdr.rm import Archetyped, ArchetypeId, Cluster, Element, ItemStructure, TemplateId, construct
 from cdr.rm.base import RMObject, rm_fields
 from cdr.rm.identification import ARCHETYPE_ID_PATTERN
 from cdr.template.aom import (
@@ -72,9 +72,10 @@ __all__ = [
 
 UNBOUNDED = 1 << 30
 
-CARRIED = {("COMPOSITION", "context"), ("HISTORY", "events")}
+CARRIED = {("COMPOSITION", "context"), ("HISTORY", "events"), ("ISM_TRANSITION", "careflow_step")}
 """Attributes made even where the template leaves them optional: an event composition has a context, a
-HISTORY needs an event (RM ``Events_valid``), and an ELEMENT shows a value rather than a null flavour."""
+HISTORY needs an event (RM ``Events_valid``), an ACTION names its careflow step (the template's states are
+given per step), and an ELEMENT shows a value rather than a null flavour."""
 
 
 class Node:
@@ -129,6 +130,7 @@ class Child:
     recursive: bool = False
     viable: bool = True
     shadowed: bool = False  # an earlier same-id sibling claims all its names: data cannot tell them apart
+    hollow: bool = False  # an item structure with nothing the template lets us put in it
 
 
 @dataclass(slots=True)
@@ -142,6 +144,7 @@ class AttrNode:
     card_high: int = UNBOUNDED
     children: list[Child] = field(default_factory=list)
     usable: list[Child] = field(default_factory=list)  # the viable children (set when the plan is complete)
+    filled: bool = False  # the items of an item structure: RANDOM and MAXIMAL put at least one in
 
     def make(self, draw: Draw, variant: int) -> Any:
         if not self.children:
@@ -160,6 +163,8 @@ class AttrNode:
                 return None
         # a required attribute whose constraints cannot be made whole still gets one (showing what is missing)
         children = self.usable or (self.children if self.required else [])
+        if not self.required:
+            children = [c for c in children if not c.hollow]
         if not children:
             return None
         if rng is not None:
@@ -180,7 +185,7 @@ class AttrNode:
             if child.recursive and child.key in draw.stack:
                 counts.append(low if draw.stack.count(child.key) < 2 else 0)
                 continue
-            if not child.viable:
+            if not child.viable or child.hollow:
                 counts.append(low)  # a required child that cannot be made whole still shows what is missing
                 continue
             if rng is not None:
@@ -196,18 +201,21 @@ class AttrNode:
             else:
                 n = low
             counts.append(n)
-        self._fit(counts)
+        self._fit(counts, self.required or (self.filled and (rng is not None or draw.rich)))
         return counts
 
-    def _fit(self, counts: list[int]) -> None:
-        """Bring the total within the cardinality (and to one at least where the attribute is required)."""
-        need = max(self.card_low, 1 if self.required else 0)
+    def _fit(self, counts: list[int], non_empty: bool) -> None:
+        """Bring the total within the cardinality (and to one at least where it must not be empty)."""
+        need = max(self.card_low, 1 if non_empty else 0)
         total = sum(counts)
         children = self.children
         while total < need:
             grow = next((i for i, c in enumerate(children) if c.viable and 0 < counts[i] < c.high), None)
             if grow is None:
-                grow = next((i for i, c in enumerate(children) if c.viable and counts[i] < c.high), None)
+                grow = next(
+                    (i for i, c in enumerate(children) if c.viable and not c.hollow and counts[i] < c.high),
+                    None,
+                )
             if grow is None:
                 break
             counts[grow] += 1
@@ -412,6 +420,7 @@ class _Compiler:
             required = True
         multiple = isinstance(attr, CMultipleAttribute)
         node = AttrNode(name, multiple, required)
+        node.filled = issubclass(owner, ItemStructure) and name in ("items", "rows")
         if isinstance(attr, CMultipleAttribute) and attr.cardinality is not None:
             card = attr.cardinality.interval
             node.card_low = card.lower or 0
@@ -585,6 +594,7 @@ def _settle(root: Node) -> None:
         for attr in node.attributes:
             for child in attr.children:
                 child.viable = viable(child.node) and not child.shadowed
+                child.hollow = _hollow(child.node)
             attr.usable = [child for child in attr.children if child.viable]
             if (attr.required and not attr.usable) or any(c.low > 0 and not c.viable for c in attr.children):
                 ok = False
@@ -592,6 +602,14 @@ def _settle(root: Node) -> None:
         return ok
 
     viable(root)
+
+
+def _hollow(node: Node) -> bool:
+    """An item structure whose items the template gives nothing to make (optional ones are left out: a
+    structure without any item says nothing and has no FLAT form)."""
+    if not isinstance(node, ObjectNode) or not issubclass(node.cls, ItemStructure):
+        return False
+    return not any(a.children for a in node.attributes if a.name in ("items", "rows", "item"))
 
 
 def compile_plan(opt: OperationalTemplate, language: str, rm_version: str = "1.1.0") -> Node:

@@ -284,6 +284,25 @@ def _number(spec: NumberSpec, draw: Draw) -> float:
     return spec.canonical() if draw.rng is None else spec.draw(draw.rng)
 
 
+class QuantityMaker:
+    """DV_QUANTITY values: a unit of the constraint (or the one asked for, where allowed), a magnitude
+    inside its range with the decimals its precision allows."""
+
+    __slots__ = ("by_units", "units")
+
+    def __init__(self, units: list[tuple[str, NumberSpec, int | None]]) -> None:
+        self.units = units
+        self.by_units = {u[0]: u for u in units}
+
+    def __call__(self, draw: Draw, units: str | None = None) -> DvQuantity:
+        chosen = self.by_units.get(units) if units is not None else None
+        unit, spec, precision = chosen or _pick(draw, self.units)
+        values: dict[str, Any] = {"magnitude": _number(spec, draw), "units": unit}
+        if precision is not None:
+            values["precision"] = precision
+        return construct(DvQuantity, values)
+
+
 def _quantity(c: CObject | None, site: Site) -> Maker:
     units: list[tuple[str, NumberSpec, int | None]] = []
     if isinstance(c, CDvQuantity):
@@ -302,16 +321,7 @@ def _quantity(c: CObject | None, site: Site) -> Maker:
         units.extend((u, spec, None) for u in names)
     if not units:
         units.append(("1", number_spec(None, 1, (0.0, None)), None))
-
-    def make(draw: Draw) -> DvQuantity:
-        unit, spec, precision = _pick(draw, units)
-        magnitude = _number(spec, draw)
-        values: dict[str, Any] = {"magnitude": magnitude, "units": unit}
-        if precision is not None:
-            values["precision"] = precision
-        return construct(DvQuantity, values)
-
-    return make
+    return QuantityMaker(units)
 
 
 def _count(c: CObject | None, site: Site) -> Maker:
@@ -585,8 +595,14 @@ def _interval(c: CObject | None, site: Site, parameter: str) -> Maker:
     lower = value_maker(low_c, low_c.rm_type_name if low_c is not None else parameter, site)
     upper = value_maker(high_c, high_c.rm_type_name if high_c is not None else parameter, site)
 
+    def draw_high(draw: Draw, low: Any) -> Any:
+        if isinstance(upper, QuantityMaker) and isinstance(low, DvQuantity):
+            return upper(draw, low.units)  # limits in one unit compare
+        return upper(draw)
+
     def make(draw: Draw) -> DvInterval:
-        low, high = lower(draw), upper(draw)
+        low = lower(draw)
+        high = draw_high(draw, low)
         for attempt in range(INTERVAL_ATTEMPTS):
             low_key, high_key = _order_key(low), _order_key(high)
             if low_key is None or high_key is None:
@@ -598,7 +614,8 @@ def _interval(c: CObject | None, site: Site, parameter: str) -> Maker:
                 if low_key[0] == high_key[0]:
                     low, high = high, low
                 break
-            low, high = lower(draw), upper(draw)
+            low = lower(draw)
+            high = draw_high(draw, low)
         return construct(
             DvInterval,
             {
