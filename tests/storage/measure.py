@@ -38,7 +38,8 @@ def table_bytes(engine: Engine) -> dict[str, int]:
                 for t in metadata.sorted_tables
             }
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        rows = conn.exec_driver_sql("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+        query = "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
+        rows = conn.exec_driver_sql(query)
         owner = {name: table for name, table in rows}
         sizes: dict[str, int] = dict.fromkeys((t.name for t in metadata.sorted_tables), 0)
         for name, size in conn.exec_driver_sql("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
@@ -65,8 +66,10 @@ def measure(engine: Engine, doc: dict, n: int) -> tuple[dict[str, float], list[f
 def main(n: int) -> None:
     doc = to_json(parse_json((CORPUS / CORONA).read_bytes()))
     compact = len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
-    print(f"Corona_Anamnese: file {(CORPUS / CORONA).stat().st_size} B, canonical JSON compact {compact} B, "
-          f"{len(decompose(doc))} nodes; {n} commits per database")
+    print(
+        f"Corona_Anamnese: file {(CORPUS / CORONA).stat().st_size} B, canonical JSON compact {compact} B, "
+        f"{len(decompose(doc))} nodes; {n} commits per database"
+    )
     targets: list[tuple[str, sa.URL | str]] = []
     tmp = tempfile.TemporaryDirectory()
     targets.append(("sqlite", f"sqlite:///{Path(tmp.name) / 'cdr.db'}"))
@@ -82,8 +85,10 @@ def main(n: int) -> None:
             total = sum(per_table.values())
             parts = ", ".join(f"{t} {b:,.0f}" for t, b in per_table.items() if b)
             print(f"{name}: {total:,.0f} B per composition = {total / compact:.1f} x compact JSON ({parts})")
-            print(f"{name}: commit median {statistics.median(times) * 1000:.1f} ms, "
-                  f"mean {statistics.fmean(times) * 1000:.1f} ms")
+            print(
+                f"{name}: commit median {statistics.median(times) * 1000:.1f} ms, "
+                f"mean {statistics.fmean(times) * 1000:.1f} ms"
+            )
             engine.dispose()
     finally:
         if server is not None:

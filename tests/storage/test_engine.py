@@ -78,3 +78,16 @@ def test_naive_datetimes_are_refused(engine: Engine) -> None:
         conn.execute(
             sa.insert(t.ehr).values(ehr_id=uuid.uuid4(), system_id="s", time_created=dt.datetime(2024, 1, 1))
         )
+
+
+def test_storage_open_migrates_a_new_database(tmp_path: Path) -> None:
+    from cdr.storage import Storage
+    from cdr.storage.migrate import current_revision, head_revision
+
+    storage = Storage.open(f"sqlite:///{tmp_path / 'new' / 'cdr.db'}", system_id="here")
+    try:
+        assert current_revision(storage.engine) == head_revision()
+        assert storage.templates.list() == []
+        assert storage.ehrs.system_id == storage.compositions.system_id == "here"
+    finally:
+        storage.close()
