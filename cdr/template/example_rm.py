@@ -27,15 +27,8 @@ from cdr.rm.base import RM_TYPES, RMField, RMObject, rm_fields
 from cdr.rm.identification import ARCHETYPE_ID_PATTERN
 from cdr.template.example_codes import Code, openehr_text
 from cdr.template.example_draw import Draw
-from cdr.template.example_values import (
-    Maker,
-    Site,
-    coded_text,
-    dv_text,
-    free_text,
-    is_value_type,
-    value_maker,
-)
+from cdr.template.example_text import Maker, Site, coded_text, dv_text, free_text
+from cdr.template.example_values import is_value_type, value_maker
 from cdr.terminology import ism_transitions_into
 
 __all__ = ["PostHook", "concrete_types", "extras_for", "fills_for", "post_hooks_for"]
