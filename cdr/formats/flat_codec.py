@@ -356,12 +356,30 @@ def write_object(obj: RMObject, node: FlatNode, *, explicit_type: str | None = N
         codec.write(obj, node)
     else:
         write_generic(obj, node)
+    if explicit_type is not None and "<" in explicit_type:
+        _type_generic_parts(obj, node, explicit_type)
     if (
         explicit_type is not None
         and base_type(explicit_type) != obj.rm_type
         and not _implied(obj, explicit_type)
     ) or node.is_empty():
         node.attrs["_type"] = obj.rm_type
+
+
+def _type_generic_parts(obj: RMObject, node: FlatNode, explicit_type: str) -> None:
+    """``|_type`` on interval bounds of another type than the position's parameter
+    (``DV_INTERVAL<DV_DATE_TIME>`` holding DV_DATE bounds): the reader assumes the parameter."""
+    inner = explicit_type[explicit_type.index("<") + 1 : -1]
+    for end in ("lower", "upper"):
+        bound = getattr(obj, end, None)
+        child = node.children.get(end, {}).get(0)
+        if (
+            isinstance(bound, RMObject)
+            and child is not None
+            and bound.rm_type != inner
+            and not _implied(bound, inner)
+        ):
+            child.attrs["_type"] = bound.rm_type
 
 
 def _implied(obj: RMObject, expected: str) -> bool:

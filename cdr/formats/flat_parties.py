@@ -203,7 +203,11 @@ def _read_uid(take: Take, ctx: ReadContext, _c: CObject | None, rm_type: str) ->
             raise FormatError(take.key, "an id value is required")
         return read_generic(take, ctx, cls)
     scheme = take.attr("scheme")
-    return object_id(as_str(bare, take.key), None if scheme is None else as_str(scheme, take.key))
+    value = as_str(bare, take.key)
+    cls = RM_TYPES[base_type(rm_type)]
+    if not cls.rm_abstract:  # a concrete id type (``|_type``): kept even where the value suggests another
+        return make(cls.rm_type, value=value, scheme=None if scheme is None else as_str(scheme, take.key))
+    return object_id(value, None if scheme is None else as_str(scheme, take.key))
 
 
 def _write_uid(obj: RMObject, node: FlatNode) -> None:

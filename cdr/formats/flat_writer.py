@@ -43,6 +43,8 @@ class _Writer:
     def __init__(self, schema: FlatSchema, defaults: Defaults) -> None:
         self.schema = schema
         self.defaults = defaults
+        self.reached: set[int] = set()  # objects found along web template node steps
+        self.whole: set[int] = set()  # objects written out with everything below them
 
     def object_node(self, snode: SchemaNode, obj: RMObject, fnode: FlatNode) -> None:
         consumed: set[int] = set()
@@ -57,7 +59,13 @@ class _Writer:
                 )
             for index, inst in enumerate(instances):
                 consumed.add(id(inst))
-                self.instance(child, inst, fnode.child(cid, index))
+                self.reached.add(id(inst))
+                target = fnode.child(cid, index)
+                self.instance(child, inst, target)
+                if target.is_empty() and getattr(inst, "name", None) is not None:
+                    # an object with nothing but defaults (an empty SECTION, an ELEMENT without value)
+                    # exists in FLAT only by some key: its name, stated explicitly
+                    write_object(inst.name, target.child("_name"), explicit_type="DV_TEXT")
         covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
         self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), snode.constraint)
         history = getattr(obj, "data", None) if obj.rm_type == "OBSERVATION" else None
@@ -69,13 +77,17 @@ class _Writer:
     def find(self, obj: RMObject, snode: SchemaNode) -> list[Any]:
         """The RM objects (or values) that are the instances of ``snode`` below ``obj``."""
         current: list[Any] = [obj]
-        for step in snode.steps[: snode.instance_depth]:
+        steps = snode.steps[: snode.instance_depth]
+        last = steps[-1] if steps else None
+        for step in steps:
             found: list[Any] = []
             for owner in current:
                 value = getattr(owner, step.attribute, None)
                 items = value if isinstance(value, list) else [] if value is None else [value]
                 found.extend(o for o in items if step.matches(o))
             current = found
+            if step is not last:
+                self.reached.update(id(o) for o in found)
         return current
 
     def _accepts(self, parent: SchemaNode, snode: SchemaNode, obj: Any) -> bool:
@@ -119,6 +131,7 @@ class _Writer:
         if not isinstance(value, RMObject):
             fnode.value, fnode.has_value = value, True
             return
+        self.whole.add(id(value))
         if base_type(snode.rm_type) == "DV_CODED_TEXT" and value.rm_type == "DV_TEXT":
             write_object(value, fnode)
             fnode.attrs = {"other": fnode.value, **fnode.attrs}
@@ -149,6 +162,8 @@ class _Writer:
             if name == "origin" and obj.rm_type == "HISTORY":
                 continue
             step = "_" + flat_name(name)
+            if f.is_object:
+                self.whole.update(id(v) for v in (value if f.is_list else [value]))
             if not f.is_object and not isinstance(value, str):
                 fnode.attrs[name] = value
                 continue
@@ -184,8 +199,42 @@ def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode
         defaults.start_time = context.start_time.value
     root = FlatNode("")
     writer = _Writer(schema, defaults)
+    writer.reached.add(id(comp))
     writer.object_node(schema.root, comp, root.child(schema.root.id))
+    lost = _unplaced(comp, "", writer.reached, writer.whole)
+    if lost is not None:
+        path, obj = lost
+        raise FormatError(
+            path or "/",
+            f"{obj.rm_type} {getattr(obj, 'archetype_node_id', '')!r} matches no web template node of "
+            f"template {opt.template_id!r} (not in the template, or another name or data type): "
+            "FLAT has no key for it",
+        )
     return root
+
+
+def _unplaced(obj: RMObject, path: str, reached: set[int], whole: set[int]) -> tuple[str, RMObject] | None:
+    """The first LOCATABLE the writer did not reach (data FLAT cannot carry), with its path.
+
+    Objects written out whole (``_attr`` extras, data values) carry everything below them.
+    """
+    if id(obj) in whole:
+        return None
+    if id(obj) not in reached and is_rm_subtype(obj.rm_type, "LOCATABLE"):
+        return path, obj
+    for f in rm_fields(type(obj)):
+        if not f.is_object:
+            continue
+        value = getattr(obj, f.name)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        for item in items:
+            if isinstance(item, RMObject):
+                node_id = getattr(item, "archetype_node_id", None)
+                step = f"{path}/{f.name}" + (f"[{node_id}]" if node_id else "")
+                found = _unplaced(item, step, reached, whole)
+                if found is not None:
+                    return found
+    return None
 
 
 def composition_to_flat(comp: Composition, opt: OperationalTemplate) -> dict[str, Any]:
