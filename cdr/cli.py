@@ -1,7 +1,9 @@
-"""The ``cdr`` command line.
+"""The ``cdr`` command line: documents (validate, convert, example, webtemplate) and operations (db, serve,
+import, in :mod:`cdr.cli_ops`).
 
-Exit codes follow one contract across commands: 0 success (or valid), 1 the input was read but is invalid,
-2 usage errors and input that cannot be read at all (missing file, not JSON/XML, broken template).
+Exit codes follow one contract across commands (:mod:`cdr.cli_common`): 0 success (or valid), 1 the input was
+read but is invalid, 2 usage errors and input that cannot be read at all (missing file, not JSON/XML, broken
+template).
 """
 
 from __future__ import annotations
@@ -9,114 +11,98 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 
 from cdr import __version__
-from cdr.errors import FormatError, TemplateError
+from cdr.cli_common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, fail, load_template, read_input
+from cdr.cli_documents import (
+    FORMATS,
+    TEMPLATE_FORMATS,
+    Document,
+    Unreadable,
+    read_document,
+    render,
+    to_composition,
+)
+from cdr.errors import CdrError, FormatError
+from cdr.template.aom import OperationalTemplate
 
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_INVALID", "EXIT_USAGE", "EXIT_VALID", "main"]
 
-
-def _fail(message: str) -> NoReturn:
-    """Report an unusable input on stderr and exit with the usage code."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _load_template(path: Path) -> Any:
-    from cdr.template import load_opt
-
-    try:
-        return load_opt(path)
-    except TemplateError as exc:
-        details = "".join(f"\n  - {r}" for r in exc.reasons if r != exc.message)
-        _fail(f"cannot load template {path}: {exc.message}{details}")
-    except OSError as exc:
-        _fail(f"cannot read template {path}: {exc.strerror or exc}")
+_TEMPLATE = click.Path(path_type=Path, dir_okay=False)
+_INPUT = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
 
 
-def _sniff_format(path: Path, raw: bytes) -> str:
-    """Pick json or xml from the extension, else from the first non-blank byte."""
-    suffix = path.suffix.lower()
-    if suffix == ".xml":
-        return "xml"
-    if suffix == ".json":
-        return "json"
-    return "xml" if raw.lstrip()[:1] == b"<" else "json"
-
-
-def _read_composition(raw: bytes, fmt: str) -> Any:
-    """Parse the composition; syntax errors exit 2, RM mapping errors are raised as FormatError.
-
-    Unknown JSON attributes are skipped as EHRbase skips them, but named on stderr, never dropped silently.
-    """
-    if fmt == "json":
-        from cdr.formats.canonical_json import parse_json
-
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            _fail(f"not JSON: {exc}")
-        ignored: list[str] = []
-        obj = parse_json(data, "COMPOSITION", strict=False, ignored=ignored)
-        for pointer in ignored:
-            click.echo(f"warning: {pointer}: unknown attribute ignored", err=True)
-        return obj
-    from lxml import etree
-
-    from cdr.formats.canonical_xml import parse_xml
-
-    try:
-        etree.fromstring(raw)
-    except etree.XMLSyntaxError as exc:
-        _fail(f"not XML: {exc}")
-    return parse_xml(raw, "COMPOSITION")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="cdr")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """cdr: an openEHR Clinical Data Repository."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _document(raw: bytes, fmt: str | None, source: Path) -> Document:
+    """The input parsed as far as its syntax (exit 2 if it is not JSON/XML); an ``.xml`` name means XML."""
+    if fmt is None and source.suffix.lower() == ".xml":
+        fmt = "xml"
+    try:
+        return read_document(raw, fmt)
+    except Unreadable as exc:
+        fail(exc.message)
+
+
+def _warn_ignored(doc: Document) -> None:
+    """Name the unknown attributes the lenient JSON reader skipped: skipped, never silently dropped."""
+    for pointer in doc.ignored:
+        click.echo(f"warning: {pointer}: unknown attribute ignored", err=True)
 
 
 @main.command("webtemplate")
-@click.argument("template", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("template", type=_TEMPLATE)
 def webtemplate_cmd(template: Path) -> None:
     """Print the web template JSON of an operational template (OPT 1.4)."""
     from cdr.template.web_template import web_template_json
 
-    opt = _load_template(template)
+    opt = load_template(template)
     click.echo(web_template_json(opt))
 
 
 @main.command("validate")
-@click.option("--template", "template", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Operational template (OPT 1.4 XML) to validate against.")
-@click.option("--format", "fmt", type=click.Choice(["json", "xml", "flat"]), default=None,
-              help="Input format; guessed from the extension or content when omitted.")
+@click.option(
+    "--template",
+    "template",
+    required=True,
+    type=_TEMPLATE,
+    help="Operational template (OPT 1.4 XML) to validate against.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Input format; recognised from the content when omitted.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {valid, issues} on stdout.")
-@click.argument("composition", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("composition", type=_INPUT)
 def validate_cmd(template: Path, fmt: str | None, as_json: bool, composition: Path) -> None:
-    """Validate a COMPOSITION against a template: exit 0 valid, 1 invalid, 2 unusable input."""
+    """Validate a COMPOSITION (canonical JSON or XML, FLAT or STRUCTURED) against a template.
+
+    Exit 0 valid, 1 invalid (a FLAT key or JSON path that does not fit counts as invalid), 2 unusable input.
+    """
     from cdr.template.validation import validate
 
-    if fmt == "flat":
-        _fail("--format flat is not available yet: the FLAT format arrives with issue 3")
-    try:
-        raw = composition.read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {composition}: {exc.strerror or exc}")
-    opt = _load_template(template)
-    fmt = fmt or _sniff_format(composition, raw)
+    doc = _document(read_input(composition), fmt, composition)
+    opt = load_template(template)
     issues: list[dict[str, str]]
     try:
-        obj = _read_composition(raw, fmt)
+        obj = to_composition(doc, opt)
     except FormatError as exc:
         issues = [{"path": exc.path, "code": "INVALID_FORMAT", "message": exc.reason, "constraint_path": ""}]
     else:
         issues = [issue.model_dump(mode="json") for issue in validate(obj, opt)]
+    _warn_ignored(doc)
     valid = not issues
     if as_json:
         click.echo(json.dumps({"valid": valid, "issues": issues}, ensure_ascii=False))
@@ -125,3 +111,122 @@ def validate_cmd(template: Path, fmt: str | None, as_json: bool, composition: Pa
             click.echo(f"{issue['code']}\t{issue['path']}\t{issue['message']}")
         click.echo("valid" if valid else f"invalid: {len(issues)} issue(s)", err=not valid)
     sys.exit(EXIT_VALID if valid else EXIT_INVALID)
+
+
+def _template_if_needed(template: Path | None, *formats: str | None) -> OperationalTemplate | None:
+    """The template when given; exit 2 when a FLAT/STRUCTURED side needs it and it is missing."""
+    needing = [f for f in formats if f in TEMPLATE_FORMATS]
+    if template is None:
+        if needing:
+            fail(f"{needing[0].upper()} is keyed by web template ids: give --template")
+        return None
+    return load_template(template)
+
+
+@main.command("convert")
+@click.option(
+    "--template",
+    "template",
+    type=_TEMPLATE,
+    default=None,
+    help="Operational template; required when either side is FLAT or STRUCTURED.",
+)
+@click.option(
+    "--from",
+    "source_fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Input format; recognised from the content when omitted.",
+)
+@click.option("--to", "target_fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("--compact", is_flag=True, help="One line of output instead of indented JSON/XML.")
+@click.argument("composition", type=_INPUT)
+def convert_cmd(
+    template: Path | None, source_fmt: str | None, target_fmt: str, compact: bool, composition: Path
+) -> None:
+    """Convert a COMPOSITION (a file, or - for stdin) between canonical JSON/XML, FLAT and STRUCTURED.
+
+    The result goes to stdout. Exit 1 when the document does not fit the RM or the template (the message
+    names the key or path), 2 for unusable input.
+    """
+    doc = _document(read_input(composition), source_fmt, composition)
+    opt = _template_if_needed(template, doc.fmt, target_fmt)
+    try:
+        text = render(to_composition(doc, opt), target_fmt, opt, compact=compact)
+    except FormatError as exc:
+        fail(f"{doc.fmt} -> {target_fmt}: {exc.message}", EXIT_INVALID)
+    except CdrError as exc:
+        fail(exc.message, EXIT_INVALID)
+    _warn_ignored(doc)
+    click.echo(text)
+
+
+@main.command("example")
+@click.argument("template", type=_TEMPLATE)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many compositions; more than one are written as JSON lines (or files with --out).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random series.")
+@click.option(
+    "--random",
+    "mode",
+    flag_value="random",
+    default=True,
+    help="Values drawn inside the constraints, optional nodes by chance (the default).",
+)
+@click.option("--minimal", "mode", flag_value="minimal", help="Only what the template and the RM require.")
+@click.option("--maximal", "mode", flag_value="maximal", help="Every optional node of the template.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write one file per composition into this directory instead of stdout.",
+)
+def example_cmd(template: Path, fmt: str, count: int, seed: int, mode: str, out_dir: Path | None) -> None:
+    """Print example compositions of TEMPLATE.
+
+    One composition is printed as an indented document. With --count N > 1 stdout gets JSON lines: one
+    compact document per line, so that series of any length stream; XML has no line form, so --format xml
+    with --count > 1 needs --out DIR, which writes example-0001.xml ... (or .json) for any format.
+    --minimal and --maximal are deterministic (N copies); the random series is reproducible by --seed.
+    """
+    from cdr.template.example import ExampleGenerator, Mode
+
+    if fmt == "xml" and count > 1 and out_dir is None:
+        fail("XML has no one-document-per-line form: use --out DIR for more than one XML composition")
+    opt = load_template(template)
+    try:
+        generator = ExampleGenerator(opt)
+        if mode == "random":
+            series = generator.generate(count, seed)
+        else:
+            chosen = generator.make(Mode(mode))
+            series = iter([chosen] * count)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            suffix = "xml" if fmt == "xml" else "json" if fmt == "json" else f"{fmt}.json"
+            for n, comp in enumerate(series, 1):
+                (out_dir / f"example-{n:04d}.{suffix}").write_text(render(comp, fmt, opt) + "\n", "utf-8")
+            click.echo(f"wrote {count} composition(s) to {out_dir}", err=True)
+            return
+        for comp in series:
+            click.echo(render(comp, fmt, opt, compact=count > 1))
+    except CdrError as exc:
+        fail(f"cannot make an example of {opt.template_id}: {exc.message}", EXIT_INVALID)
+
+
+def _register_operations() -> None:
+    """Attach the operations commands (db, serve, import), kept in their own module by concept."""
+    from cdr.cli_ops import OPERATIONS
+
+    for command in OPERATIONS:
+        main.add_command(command)
+
+
+_register_operations()

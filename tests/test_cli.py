@@ -26,8 +26,11 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def valid_shipped() -> list[Path]:
-    return sorted(p for p in DATA.glob("*.json") if not p.name.endswith(".expected.json")
-                  and (DATA / f"{p.stem}.expected.json").exists() is False)
+    return sorted(
+        p
+        for p in DATA.glob("*.json")
+        if not p.name.endswith(".expected.json") and (DATA / f"{p.stem}.expected.json").exists() is False
+    )
 
 
 def invalid_shipped() -> list[Path]:
@@ -109,10 +112,13 @@ def test_validate_unknown_type_is_invalid_with_a_path(tmp_path: Path) -> None:
     assert "NO_SUCH_TYPE" in issue["message"]
 
 
-def test_validate_flat_is_refused_until_the_flat_issue(tmp_path: Path) -> None:
-    code, _, err = run("validate", "--template", str(NB_OPT), "--format", "flat", str(valid_shipped()[0]))
-    assert code == 2
-    assert "issue 3" in err
+def test_validate_reads_a_canonical_document_given_as_flat_as_invalid_flat() -> None:
+    code, out, _ = run(
+        "validate", "--template", str(NB_OPT), "--format", "flat", str(valid_shipped()[0]), "--json"
+    )
+    assert code == 1
+    (issue,) = json.loads(out)["issues"]
+    assert issue["code"] == "INVALID_FORMAT"
 
 
 def test_validate_missing_template_option_is_a_usage_error() -> None:

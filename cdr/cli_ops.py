@@ -1,0 +1,94 @@
+"""Operations commands: ``cdr db upgrade``, ``cdr serve`` and ``cdr import`` (:mod:`cdr.cli_import`).
+
+They share how the database is chosen (:func:`cdr.cli_common.database_url`: ``--db``, else
+``CDR_DATABASE_URL``, else the embedded SQLite file ``./cdr-data/cdr.db``) and report a database that
+cannot be reached with the usage exit code, 2, naming the URL without its password.
+"""
+
+from __future__ import annotations
+
+import click
+
+from cdr.cli_common import database_url, fail
+
+_DB_OPTION = click.option(
+    "--db",
+    "db",
+    default=None,
+    metavar="URL",
+    help="Database URL (sqlite:///path or postgresql://...); default $CDR_DATABASE_URL, else "
+    "sqlite:///./cdr-data/cdr.db.",
+)
+
+
+def shown_url(url: str) -> str:
+    """``url`` with any password masked, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database administration."""
+
+
+@db_group.command("upgrade")
+@_DB_OPTION
+def db_upgrade_cmd(db: str | None) -> None:
+    """Apply the schema migrations to the database (creating a SQLite file on first use)."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from cdr.storage import create_engine, upgrade
+    from cdr.storage.migrate import current_revision
+
+    url = database_url(db)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        fail(f"not a database URL {shown_url(url)}: {exc}")
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    except SQLAlchemyError as exc:
+        fail(f"cannot migrate {shown_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"{shown_url(url)}: already at revision {after}")
+    else:
+        click.echo(f"{shown_url(url)}: upgraded from {before or 'an empty database'} to {after}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Worker threads of the WSGI server.",
+)
+@_DB_OPTION
+def serve_cmd(host: str, port: int, threads: int, db: str | None) -> None:
+    """Run the REST API in the foreground with a production WSGI server (waitress).
+
+    The database is migrated first. SIGTERM or SIGINT stops it: the listening socket closes, requests in
+    progress get a few seconds to finish, the database connections are closed, and the exit code is 0.
+    """
+    from cdr.server import ServerError, run
+
+    url = database_url(db)
+    try:
+        run(url, host=host, port=port, threads=threads, log=lambda line: click.echo(line, err=True))
+    except ServerError as exc:
+        fail(exc.message)
+
+
+OPERATIONS: list[click.Command] = [db_group, serve_cmd]
