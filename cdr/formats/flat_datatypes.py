@@ -672,8 +672,8 @@ def _read_parsable(take: Take, ctx: ReadContext, _c: CObject | None, _t: str) ->
 
 def _write_parsable(obj: RMObject, node: FlatNode) -> None:
     assert isinstance(obj, DvParsable)
-    if obj.value is not None:
-        node.attrs["value"] = obj.value
+    if obj.value is not None:  # bare, as EHRbase writes it
+        node.value, node.has_value = obj.value, True
     if obj.formalism is not None:
         node.attrs["formalism"] = obj.formalism
     _write_encapsulated_extras(obj, node)

@@ -27,6 +27,8 @@ __all__ = ["composition_to_flat", "composition_to_tree"]
 
 _ELEMENT_EXTRAS = ("uid", "links", "feeder_audit", "null_flavour", "null_reason")
 _NEVER = frozenset({"archetype_node_id"})
+_PLAIN_STEPS = {"INTERVAL_EVENT": ("width", "math_function", "sample_count")}
+"""RM attributes EHRbase writes as plain steps although the web template has no node for them."""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -67,7 +69,8 @@ class _Writer:
                     # exists in FLAT only by some key: its name, stated explicitly
                     write_object(inst.name, target.child("_name"), explicit_type="DV_TEXT")
         covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
-        self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), snode.constraint)
+        constraint = snode.constraint if snode.steps else self.schema.opt.definition  # the root has no steps
+        self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), constraint)
         history = getattr(obj, "data", None) if obj.rm_type == "OBSERVATION" else None
         if history is not None and history.origin is not None:
             expected = self.defaults.for_type("HISTORY", None, history.__dict__).get("origin")
@@ -132,6 +135,8 @@ class _Writer:
             fnode.value, fnode.has_value = value, True
             return
         self.whole.add(id(value))
+        if snode.id == "subject" and value.rm_type == "PARTY_SELF" and _plain_self(value):
+            return  # the reader's default subject; EHRbase does not write it either
         if base_type(snode.rm_type) == "DV_CODED_TEXT" and value.rm_type == "DV_TEXT":
             write_object(value, fnode)
             fnode.attrs = {"other": fnode.value, **fnode.attrs}
@@ -161,7 +166,7 @@ class _Writer:
                 continue
             if name == "origin" and obj.rm_type == "HISTORY":
                 continue
-            step = "_" + flat_name(name)
+            step = ("" if name in _PLAIN_STEPS.get(obj.rm_type, ()) else "_") + flat_name(name)
             if f.is_object:
                 self.whole.update(id(v) for v in (value if f.is_list else [value]))
             if not f.is_object and not isinstance(value, str):
@@ -183,6 +188,10 @@ def _same_archetype(value: Any, expected: Any) -> bool:
     if expected is None:
         return False
     return _same(value.archetype_id, expected.archetype_id) and _same(value.template_id, expected.template_id)
+
+
+def _plain_self(value: RMObject) -> bool:
+    return all(v is None or v == [] for v in value.__dict__.values())
 
 
 def _plain_text(value: RMObject) -> bool:
