@@ -1,0 +1,61 @@
+"""The openEHR REST API (ITS-REST 1.0.3) as a flask application: :func:`create_app` builds one.
+
+One blueprint per resource (``ehr``, ``ehr_status``, ``composition``, ``directory``, ``contribution``,
+``definition``, ``admin``, ``system``); handlers parse the request, call one service function (in
+:mod:`cdr.services`) and serialise the answer. Errors of every kind become the single JSON shape of
+:mod:`cdr.api.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from cdr.api import auth, errors
+from cdr.api.config import load
+from cdr.services import Services
+from cdr.storage import Storage
+
+__all__ = ["create_app", "services"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """A new app over the database ``config["DATABASE_URL"]`` (migrated on start unless ``MIGRATE`` is off).
+
+    ``config`` overrides the settings of :mod:`cdr.api.config` (and the ``CDR_*`` environment); tests may
+    pass a ready ``STORAGE`` instead of a URL.
+    """
+    settings = load(config)
+    app = Flask("cdr")
+    app.config.update(settings)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # canonical JSON keeps the RM attribute order
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    storage = settings.get("STORAGE")
+    if storage is None:
+        storage = Storage.open(settings["DATABASE_URL"], settings["SYSTEM_ID"], migrate=settings["MIGRATE"])
+    app.extensions["cdr"] = Services(storage)
+    if settings.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
+    errors.init_app(app)
+    auth.init_app(app)
+    _register_blueprints(app, settings["BASE_PATH"])
+    return app
+
+
+def _register_blueprints(app: Flask, base: str) -> None:
+    from cdr.api import ehr, ehr_status, system
+
+    for module in (ehr, ehr_status):
+        app.register_blueprint(module.bp, url_prefix=base)
+    system.register(app, base)
+
+
+def services() -> Services:
+    """The service container of the current app."""
+    from flask import current_app
+
+    found: Services = current_app.extensions["cdr"]
+    return found

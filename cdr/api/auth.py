@@ -1,0 +1,70 @@
+"""Who is calling: the request's :class:`~cdr.services.context.Principal` and its :class:`RequestContext`.
+
+Until the security issue brings real identities, the only distinction is the admin role, granted by the
+configured API key (``X-API-Key`` or ``Authorization: Bearer``) or Basic auth user, or (with no credentials
+configured and ``ADMIN_LOOPBACK`` on) to clients on the loopback interface. Credentials that are sent but
+wrong are refused (401) rather than silently downgraded to anonymous. A security layer replaces
+:func:`identify` and the policy; handlers and services already receive the context it builds.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, current_app, g, request
+
+from cdr.api.headers import audit_details
+from cdr.services.context import ADMIN_ROLE, ANONYMOUS, Principal, RequestContext
+from cdr.services.errors import Unauthenticated
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def identify() -> Principal:
+    """The principal of the current request (see the module docstring for the rules)."""
+    config = current_app.config
+    key, user, password = config.get("ADMIN_API_KEY"), config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD")
+    admin = Principal("admin", frozenset({ADMIN_ROLE}))
+    sent_key = request.headers.get("X-API-Key")
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        sent_key = header[7:].strip()
+    if sent_key is not None:
+        if key and _same(sent_key, key):
+            return admin
+        raise Unauthenticated("the API key is not valid")
+    basic = request.authorization
+    if basic is not None and basic.type == "basic":
+        if user and password and _same(basic.username or "", user) and _same(basic.password or "", password):
+            return Principal(user, frozenset({ADMIN_ROLE}))
+        raise Unauthenticated(f"unknown user or wrong password for {basic.username!r}")
+    if not (key or user) and config.get("ADMIN_LOOPBACK") and request.remote_addr in _LOOPBACK:
+        return Principal(ANONYMOUS.name, frozenset({ADMIN_ROLE}))
+    return ANONYMOUS
+
+
+def request_context() -> RequestContext:
+    """The context of the current request, built once per request."""
+    ctx: RequestContext | None = g.get("cdr_ctx")
+    if ctx is None:
+        headers = audit_details()
+        ctx = RequestContext(
+            principal=identify(),
+            committer=headers["committer"],
+            description=headers["description"],
+            change_type=headers["change_type"],
+            lifecycle_state=headers["lifecycle_state"],
+            request_id=request.headers.get("X-Request-Id") or RequestContext().request_id,
+            access_log=current_app.extensions.get("cdr_access_log"),
+        )
+        g.cdr_ctx = ctx
+    return ctx
+
+
+def init_app(app: Flask) -> None:
+    """Reserve the access-log slot: the security layer installs its log as ``cdr_access_log``."""
+    app.extensions.setdefault("cdr_access_log", None)

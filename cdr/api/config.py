@@ -1,0 +1,69 @@
+"""The settings of the REST server, declared once: name, environment variable, default and help.
+
+:func:`load` merges, lowest first: the defaults, ``CDR_*`` environment variables, and the mapping passed to
+``create_app(config)`` (tests and ``cdr serve`` use the latter). Values from the environment are strings and
+are converted to the default's type.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cdr.storage import DEFAULT_URL
+from cdr.storage.store import DEFAULT_SYSTEM_ID
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"CDR_{self.name}"
+
+
+SETTINGS = (
+    Setting(
+        "DATABASE_URL", DEFAULT_URL, "SQLAlchemy URL of the database (sqlite:///... or postgresql://...)"
+    ),
+    Setting("SYSTEM_ID", DEFAULT_SYSTEM_ID, "the system id in version uids and audits"),
+    Setting("MIGRATE", True, "apply the database migrations when the app starts"),
+    Setting("BASE_PATH", "/openehr/v1", "URL prefix of the openEHR REST API"),
+    Setting("ADMIN_API_KEY", None, "API key (header X-API-Key or Bearer token) that grants the admin role"),
+    Setting("ADMIN_USER", None, "Basic auth user name that grants the admin role (with ADMIN_PASSWORD)"),
+    Setting("ADMIN_PASSWORD", None, "Basic auth password of ADMIN_USER"),
+    Setting(
+        "ADMIN_LOOPBACK",
+        True,
+        "without admin credentials configured, grant the admin role to loopback clients (127.0.0.1, ::1)",
+    ),
+    Setting("PROXY_FIX", False, "trust X-Forwarded-For/-Proto/-Host/-Port/-Prefix (only behind a proxy)"),
+    Setting("STRICT_JSON", False, "reject unknown canonical JSON attributes (default: skip and report them)"),
+)
+
+
+def _convert(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every setting's value: default < ``CDR_<NAME>`` environment variable < ``overrides``."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        raw = os.environ.get(setting.env)
+        if raw is not None:
+            value = _convert(raw, setting.default)
+        values[setting.name] = value
+    for key, value in (overrides or {}).items():
+        values[key] = value
+    return values

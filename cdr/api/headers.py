@@ -1,0 +1,132 @@
+"""The HTTP headers ITS-REST gives meaning to: Prefer, ETag/If-Match, Location, Last-Modified,
+openEHR-VERSION, openEHR-AUDIT_DETAILS and openEHR-TEMPLATE_ID.
+
+openEHR-VERSION and openEHR-AUDIT_DETAILS are read in both spellings the specifications have used: ITS-REST
+1.0.3's one header per attribute (``openEHR-AUDIT_DETAILS.committer: name="John Doe",
+external_ref.id="..."``) and the later single header (``openehr-audit-details: committer.name="John Doe"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.utils import format_datetime
+from typing import Any
+
+from flask import Response, current_app, request
+
+from cdr.api.errors import ApiError
+from cdr.storage import VersionRecord
+from cdr.storage.records import CHANGE_TYPE, LIFECYCLE_STATE, code_of
+
+_PAIR = re.compile(r'\s*([A-Za-z_][\w.]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,|$)')
+
+
+def wants_representation() -> bool:
+    """``Prefer: return=representation`` (the default is ``return=minimal``)."""
+    prefer = request.headers.get("Prefer", "")
+    return any(p.strip().lower() == "return=representation" for p in prefer.split(","))
+
+
+def quoted(uid: str) -> str:
+    return f'"{uid}"'
+
+
+def if_match(required: bool = True) -> str | None:
+    """The version uid of ``If-Match`` (quotes and a weak ``W/`` prefix removed)."""
+    raw = request.headers.get("If-Match")
+    if raw is None or not raw.strip():
+        if required:
+            raise ApiError("the If-Match header (the latest version uid) is required")
+        return None
+    value = raw.strip().removeprefix("W/").strip().strip('"')
+    if not value:
+        raise ApiError(f"If-Match {raw!r} names no version")
+    return value
+
+
+def absolute_url(path: str, raw: bool = False) -> str:
+    """The absolute URL of ``path``: below the API base path unless ``raw`` (then ``path`` is absolute)."""
+    base = "" if raw else current_app.config["BASE_PATH"]
+    return request.host_url.rstrip("/") + base + path
+
+
+def set_version_headers(response: Response, record: VersionRecord, location: str | None) -> Response:
+    """ETag (the version uid), Last-Modified (its commit time) and, when given, Location."""
+    response.headers["ETag"] = quoted(record.uid)
+    response.headers["Last-Modified"] = http_date(record.commit_audit.time_committed)
+    if location is not None:
+        response.headers["Location"] = absolute_url(location)
+    return response
+
+
+def http_date(moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for match in _PAIR.finditer(text):
+        key, value = match.group(1), match.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out[key.lower()] = value
+    return out
+
+
+def _header_attributes(name: str) -> dict[str, str]:
+    """The dotted attributes of a custom header in either spelling: ``{"committer.name": "John Doe"}``."""
+    found: dict[str, str] = {}
+    wanted = {name.lower(), name.lower().replace("_", "-")}
+    for header, value in request.headers.items():
+        lowered = header.lower()
+        if lowered in wanted:
+            found.update(_pairs(value))
+            continue
+        head, dot, attribute = lowered.partition(".")
+        if dot and head in wanted:
+            found.update({f"{attribute}.{k}": v for k, v in _pairs(value).items()})
+    return found
+
+
+def _code(group: str, attributes: dict[str, str], attribute: str) -> str | None:
+    value = attributes.get(f"{attribute}.code_string") or attributes.get(f"{attribute}.value")
+    value = value or attributes.get(attribute)
+    if value is None:
+        return None
+    try:
+        return code_of(group, value)
+    except Exception:
+        raise ApiError(f"{attribute} {value!r} is not an openEHR {group!r} code") from None
+
+
+def audit_details() -> dict[str, Any]:
+    """What openEHR-VERSION and openEHR-AUDIT_DETAILS ask for: committer, description, change type and
+    lifecycle state (each ``None`` when not given)."""
+    audit = _header_attributes("openEHR-AUDIT_DETAILS")
+    version = _header_attributes("openEHR-VERSION")
+    committer: dict[str, Any] | None = None
+    name = audit.get("committer.name")
+    ref_id = audit.get("committer.external_ref.id")
+    if name is not None or ref_id is not None:
+        committer = {"_type": "PARTY_IDENTIFIED"}
+        if name is not None:
+            committer["name"] = name
+        if ref_id is not None:
+            committer["external_ref"] = {
+                "_type": "PARTY_REF",
+                "id": {"_type": "GENERIC_ID", "value": ref_id, "scheme": "id_scheme"},
+                "namespace": audit.get("committer.external_ref.namespace", "local"),
+                "type": audit.get("committer.external_ref.type", "PERSON"),
+            }
+    return {
+        "committer": committer,
+        "description": audit.get("description.value") or audit.get("description"),
+        "change_type": _code(CHANGE_TYPE, audit, "change_type"),
+        "lifecycle_state": _code(LIFECYCLE_STATE, version, "lifecycle_state"),
+    }
+
+
+def template_id_header() -> str | None:
+    """``openEHR-TEMPLATE_ID`` or EHRbase's ``templateId`` query parameter."""
+    return request.headers.get("openEHR-TEMPLATE_ID") or request.args.get("templateId") or None

@@ -1,0 +1,118 @@
+"""Media types: reading RM bodies in canonical JSON or XML and answering in the format the client accepts.
+
+Unknown JSON attributes are read leniently, as EHRbase does, unless ``STRICT_JSON`` is set; the JSON pointers
+of what was skipped are never dropped silently: they are logged and sent back in the
+``Cdr-Ignored-Attributes`` response header.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+
+from cdr.api.errors import NotAcceptable, UnsupportedMediaType
+from cdr.formats.canonical_json import parse_json
+from cdr.formats.canonical_xml import parse_xml, to_xml
+from cdr.rm.base import RMObject
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+XML = "application/xml"
+IGNORED_HEADER = "Cdr-Ignored-Attributes"
+MAX_IGNORED_IN_HEADER = 50
+
+_JSON_TYPES = frozenset({JSON, "application/openehr+json", "text/json"})
+_XML_TYPES = frozenset({XML, "text/xml", "application/openehr+xml"})
+
+
+def content_type() -> str:
+    """The request's media type without parameters (``""`` when absent)."""
+    return (request.mimetype or "").lower()
+
+
+def is_json(mimetype: str) -> bool:
+    return mimetype in _JSON_TYPES or (mimetype.endswith("+json") and "openehr.wt" not in mimetype)
+
+
+def is_xml(mimetype: str) -> bool:
+    return mimetype in _XML_TYPES or mimetype.endswith("+xml")
+
+
+def best_of(offered: list[str], default: str | None = None) -> str:
+    """The offered media type the client accepts best; :class:`NotAcceptable` (406) if none."""
+    if not request.accept_mimetypes or request.accept_mimetypes.provided is False:
+        return default or offered[0]
+    for accepted, _quality in request.accept_mimetypes:
+        if accepted == "*/*":
+            return default or offered[0]
+        if accepted.lower() in offered:
+            return accepted.lower()
+    match = request.accept_mimetypes.best_match(offered)
+    if match is None:
+        raise NotAcceptable(
+            f"none of {', '.join(offered)} is acceptable (Accept: {request.headers.get('Accept')})"
+        )
+    return match
+
+
+def rm_format() -> str:
+    """JSON or XML for an RM resource, by Accept (JSON when the client does not say)."""
+    return XML if best_of([JSON, XML, "text/xml"], JSON) in (XML, "text/xml") else JSON
+
+
+def note_ignored(pointers: list[str]) -> None:
+    """Remember attributes the lenient reader skipped, for the response header and the log."""
+    if pointers:
+        log.warning(
+            "%s %s: unknown attributes ignored: %s", request.method, request.path, ", ".join(pointers)
+        )
+        g.setdefault("cdr_ignored", []).extend(pointers)
+
+
+def add_ignored_header(response: Response) -> Response:
+    pointers: list[str] = g.get("cdr_ignored", [])
+    if pointers:
+        shown = pointers[:MAX_IGNORED_IN_HEADER]
+        more = len(pointers) - len(shown)
+        response.headers[IGNORED_HEADER] = ", ".join(shown) + (f", ... ({more} more)" if more else "")
+    return response
+
+
+def read_rm(rm_type: str, *, optional: bool = False) -> RMObject | None:
+    """The request body as an RM object of ``rm_type``, from canonical JSON (also when no Content-Type is
+    given) or XML; ``None`` for an empty body when ``optional``. :class:`UnsupportedMediaType` otherwise."""
+    raw = request.get_data()
+    if not raw.strip():
+        if optional:
+            return None
+        from cdr.api.errors import ApiError
+
+        raise ApiError(f"a {rm_type} body is required")
+    mimetype = content_type()
+    if is_xml(mimetype):
+        return parse_xml(raw, rm_type)
+    if mimetype == "" or is_json(mimetype):
+        ignored: list[str] = []
+        strict = bool(current_app.config.get("STRICT_JSON"))
+        obj = parse_json(raw, rm_type, strict=strict, ignored=None if strict else ignored)
+        note_ignored(ignored)
+        return obj
+    raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not supported here; send {JSON} or {XML}")
+
+
+def rm_response(doc: dict[str, Any], status: int = 200, fmt: str | None = None) -> Response:
+    """Canonical JSON ``doc`` as JSON, or as ITS-XML when that is the format asked for."""
+    fmt = fmt or rm_format()
+    if fmt == XML:
+        response = Response(to_xml(parse_json(doc)), status=status, mimetype=XML)
+    else:
+        response = jsonify(doc)
+        response.status_code = status
+    return add_ignored_header(response)
+
+
+def empty(status: int = 204) -> Response:
+    return add_ignored_header(Response(status=status))

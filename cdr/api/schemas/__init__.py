@@ -1,0 +1,75 @@
+"""Request parameter schemas (marshmallow) and response documents, one module per resource.
+
+:func:`parse_args` loads the query string with a schema and turns marshmallow's errors into a 400 naming
+every offending parameter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from cdr.api.errors import ApiError
+from cdr.services.errors import Issue
+
+
+class Instant(fields.Field):
+    """An ISO 8601 date-time in extended format (``2015-01-20T19:30:22.765+01:00``); without a zone it is UTC.
+
+    The ``T`` is required: ``2024-01-01 10:00:00.000`` is refused (EHRbase's suites expect a 400).
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str) or "T" not in value:
+            raise ValidationError("expected an ISO 8601 date-time such as 2015-01-20T19:30:22.765+01:00")
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+        except ValueError:
+            raise ValidationError(f"{value!r} is not an ISO 8601 date-time") from None
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+class VersionAtTime(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    version_at_time = Instant(load_default=None)
+
+
+class SubjectQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    subject_id = fields.String(required=True)
+    subject_namespace = fields.String(required=True)
+
+
+class DirectoryQuery(VersionAtTime):
+    path = fields.String(load_default=None)
+
+
+class FormatQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    format = fields.String(load_default=None)
+    templateId = fields.String(load_default=None)
+
+
+class CompositionQuery(FormatQuery):
+    version_at_time = Instant(load_default=None)
+
+
+def parse_args(schema: Schema) -> dict[str, Any]:
+    """The query string loaded by ``schema``; 400 listing every bad parameter."""
+    try:
+        loaded: dict[str, Any] = schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        details = [Issue(f"?{name}", "PARAMETER", "; ".join(map(str, m))) for name, m in messages.items()]
+        text = "; ".join(f"{d.path}: {d.message}" for d in details)
+        raise ApiError(f"invalid query parameters: {text}", details=details) from None
+    return loaded

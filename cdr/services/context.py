@@ -1,0 +1,128 @@
+"""Who is asking, and on whose behalf: the request context every use case receives.
+
+The REST layer builds one :class:`RequestContext` per request (the CLI can build one per command) and passes
+it to every service function. It is the seam for the security layer: the :class:`Principal` is whoever the
+identity provider says is calling (today an anonymous caller or the configured administrator), the
+:class:`Policy` decides whether they may perform an :class:`Action`, and the :class:`AccessLog` receives one
+:class:`AccessRecord` per use case, inside the write transaction when there is one, so that the record and the
+change it describes commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
+
+from cdr.services.errors import Forbidden
+from cdr.storage import Audit
+
+ADMIN_ROLE = "admin"
+
+
+class Action(StrEnum):
+    """What a use case does, as a policy sees it: a verb on a kind of resource."""
+
+    READ_EHR = "ehr:read"
+    CREATE_EHR = "ehr:create"
+    WRITE_EHR = "ehr:write"  # EHR_STATUS, COMPOSITION, FOLDER, CONTRIBUTION commits
+    READ_DEFINITION = "definition:read"
+    WRITE_DEFINITION = "definition:write"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated (or anonymous) caller; ``roles`` decide what the policy lets them do."""
+
+    name: str
+    roles: frozenset[str] = frozenset()
+    subject_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+    def committer(self) -> dict[str, Any]:
+        """The PARTY_IDENTIFIED recorded as committer when the request names none."""
+        party: dict[str, Any] = {"_type": "PARTY_IDENTIFIED", "name": self.name}
+        if self.subject_id is not None:
+            party["external_ref"] = {
+                "_type": "PARTY_REF",
+                "id": {"_type": "GENERIC_ID", "value": self.subject_id, "scheme": "cdr"},
+                "namespace": "cdr.principal",
+                "type": "PERSON",
+            }
+        return party
+
+
+ANONYMOUS = Principal("anonymous")
+
+
+class Policy(Protocol):
+    """Decides whether a principal may perform an action (on an EHR, when one is concerned)."""
+
+    def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool: ...
+
+
+class RolePolicy:
+    """The policy until the security issue brings a real one: everybody may use the openEHR API, only
+    principals with the ``admin`` role may use the admin API."""
+
+    def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool:
+        return action != Action.ADMIN or principal.is_admin
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """What one use case did, for an append-only access log."""
+
+    request_id: str
+    principal: str
+    action: Action
+    ehr_id: uuid.UUID | None
+    target: str | None
+    outcome: str = "ok"
+
+
+AccessLog = Callable[[Connection | None, AccessRecord], None]
+"""Writes an access record; given the write transaction's connection when the use case wrote something."""
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """One request: the caller, the commit metadata they sent, and the security hooks.
+
+    ``committer``/``description`` come from ``openEHR-AUDIT_DETAILS`` (ITS-REST: merged with the defaults at
+    commit time); ``lifecycle_state`` from ``openEHR-VERSION``.
+    """
+
+    principal: Principal = ANONYMOUS
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    committer: dict[str, Any] | None = None
+    description: str | None = None
+    change_type: str | None = None
+    lifecycle_state: str | None = None
+    policy: Policy = field(default_factory=RolePolicy)
+    access_log: AccessLog | None = None
+
+    def audit(self) -> Audit:
+        """The caller's part of the AUDIT_DETAILS of a commit."""
+        return Audit(self.committer or self.principal.committer(), self.description)
+
+    def authorize(self, action: Action, ehr_id: uuid.UUID | None = None) -> None:
+        """:class:`~cdr.services.errors.Forbidden` unless the policy allows ``action``."""
+        if not self.policy.allows(self.principal, action, ehr_id):
+            raise Forbidden(f"{self.principal.name} may not perform {action.value}")
+
+    def record(
+        self, conn: Connection | None, action: Action, ehr_id: uuid.UUID | None, target: str | None
+    ) -> None:
+        """Hand one access record to the access log, if one is installed."""
+        if self.access_log is not None:
+            entry = AccessRecord(self.request_id, self.principal.name, action, ehr_id, target)
+            self.access_log(conn, entry)

@@ -1,0 +1,88 @@
+"""The service container: storage, the template registry, and the one way versioned data gets written.
+
+Every versioned write (EHR_STATUS, COMPOSITION, FOLDER, CONTRIBUTION) goes through :meth:`Services.commit`,
+which runs in one write transaction: it checks that the EHR exists and (except for EHR_STATUS changes, which
+are how an EHR becomes modifiable again) that its status allows modification, commits the versions as one
+CONTRIBUTION, and hands the access record to the request's access log on the same connection. Checking
+``is_modifiable`` inside the transaction means a concurrent status change cannot slip between check and write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cdr.errors import NotFound
+from cdr.services.context import Action, RequestContext
+from cdr.services.errors import EhrNotModifiable
+from cdr.services.templates import TemplateRegistry
+from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord
+from cdr.storage import schema as t
+from cdr.storage.contributions import commit_contribution
+from cdr.storage.engine import read_transaction, write_transaction
+from cdr.storage.versioning import get_latest
+
+
+class Services:
+    """What every use case needs: the storage and the parsed-template cache over it."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.templates = TemplateRegistry(storage.templates)
+
+    @property
+    def system_id(self) -> str:
+        return self.storage.system_id
+
+    def commit(
+        self,
+        ctx: RequestContext,
+        ehr_id: uuid.UUID,
+        changes: Sequence[VersionChange],
+        *,
+        target: str | None = None,
+    ) -> tuple[ContributionRecord, list[VersionRecord]]:
+        """Commit ``changes`` as one contribution in one transaction (all or nothing).
+
+        :class:`NotFound` if the EHR does not exist; :class:`EhrNotModifiable` if its status forbids changes
+        and any change is not to the EHR_STATUS itself.
+        """
+        ctx.authorize(Action.WRITE_EHR, ehr_id)
+        with write_transaction(self.storage.engine) as conn:
+            if any(change.kind != "EHR_STATUS" for change in changes):
+                require_modifiable(conn, ehr_id)
+            record, versions = commit_contribution(
+                conn, ehr_id=ehr_id, changes=changes, audit=ctx.audit(), system_id=self.system_id
+            )
+            ctx.record(conn, Action.WRITE_EHR, ehr_id, target or str(record.contribution_id))
+        return record, versions
+
+    def require_ehr(self, ehr_id: uuid.UUID) -> None:
+        """:class:`NotFound` unless the EHR exists (checked before expensive work such as validation)."""
+        if not self.storage.ehrs.exists(ehr_id):
+            raise NotFound(f"EHR {ehr_id} not found")
+
+    def is_modifiable(self, ehr_id: uuid.UUID) -> bool:
+        with read_transaction(self.storage.engine) as conn:
+            return _modifiable(conn, ehr_id)
+
+
+def _modifiable(conn: Connection, ehr_id: uuid.UUID) -> bool:
+    row = conn.execute(sa.select(t.ehr.c.ehr_status_id).where(t.ehr.c.ehr_id == ehr_id)).first()
+    if row is None:
+        raise NotFound(f"EHR {ehr_id} not found")
+    if row.ehr_status_id is None:
+        return True
+    status = get_latest(conn, ehr_id, "EHR_STATUS", row.ehr_status_id).data or {}
+    return status.get("is_modifiable") is not False
+
+
+def require_modifiable(conn: Connection, ehr_id: uuid.UUID) -> None:
+    """:class:`NotFound` for an unknown EHR, :class:`EhrNotModifiable` when its status forbids changes."""
+    if not _modifiable(conn, ehr_id):
+        raise EhrNotModifiable(
+            f"EHR {ehr_id} does not allow modification (ehr_status.is_modifiable is false)"
+        )
