@@ -80,6 +80,9 @@ class TermCode:
     value: str | None = None
 
 
+Name = Literal | Parameter | TermCode  # the name shortcut of a node predicate
+
+
 # ------------------------------------------------------------------------------------------ predicates
 
 
@@ -112,7 +115,7 @@ class NodePredicate:
     """
 
     node_id: str | Parameter | None = None
-    name: Literal | Parameter | TermCode | None = None
+    name: Name | None = None
     conditions: tuple[PredicateCondition, ...] = ()
 
 

@@ -7,6 +7,7 @@ grammar is in ``aql/grammar``; the generated code in ``aql/_generated`` is never
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +57,12 @@ _OPERATORS = {
 }
 
 
+# ANTLR names keyword tokens by their lower-case literal ('select') in messages; users write and read SELECT.
+_KEYWORD_LITERAL = re.compile(
+    "|".join(re.escape(n) for n in AqlLexer.literalNames if re.fullmatch(r"'[a-z_]+'", n))
+)
+
+
 class _CollectingListener(ErrorListener):
     """Turns every lexer and parser error into a :class:`SyntaxIssue` instead of printing it."""
 
@@ -67,8 +74,11 @@ class _CollectingListener(ErrorListener):
     ) -> None:
         if isinstance(offendingSymbol, Token):
             text = "<EOF>" if offendingSymbol.type == Token.EOF else (offendingSymbol.text or "")
+            if offendingSymbol.type == AqlLexer.UNTERMINATED_STRING:
+                msg = f"unterminated string {text}"
         else:  # lexer errors have no token; the message quotes the text
             text = msg.rsplit(":", 1)[-1].strip().strip("'")
+        msg = _KEYWORD_LITERAL.sub(lambda m: m.group(0).upper(), msg)
         self.issues.append(SyntaxIssue(line=line, column=column + 1, offending=text, message=msg))
 
 

@@ -70,6 +70,8 @@ PARAMETER  : '$' (LETTER | '_') ID_CHAR* ;
 INTEGER : DIGIT+ ;
 REAL    : DIGIT+ '.' DIGIT+ EXPONENT? | DIGIT+ EXPONENT ;
 STRING  : '\'' (ESCAPE | ~['\\\r\n])* '\'' | '"' (ESCAPE | ~["\\\r\n])* '"' ;
+// a string the line ends in; one char shorter than a closed STRING, so only wins when the quote is missing
+UNTERMINATED_STRING : '\'' (ESCAPE | ~['\\\r\n])* | '"' (ESCAPE | ~["\\\r\n])* ;
 
 // ---- symbols
 SLASH    : '/' ;
