@@ -57,7 +57,9 @@ def update_status(ehr_id: str) -> Response:
     status = read_rm("EHR_STATUS")
     assert status is not None
     record = service.update_status(svc(), ctx(), eid, preceding or "", status)
-    return version_response(record, _location(ehr_id, record.uid), 200, body=wants_representation())
+    representation = wants_representation()
+    location = _location(ehr_id, record.uid)
+    return version_response(record, location, 200 if representation else 204, body=representation)
 
 
 @bp.get("/ehr/<ehr_id>/versioned_ehr_status")

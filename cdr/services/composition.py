@@ -1,0 +1,170 @@
+"""COMPOSITION use cases: create, update, logical delete (each one contribution), reads of versions and of the
+VERSIONED_COMPOSITION.
+
+A composition is accepted only when its template has been uploaded and it validates against it; the 422 then
+carries every issue with its data path. The EHR must exist (404) and allow modification (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from cdr.errors import InvalidInput, NotFound
+from cdr.rm.base import RMObject
+from cdr.services import versions
+from cdr.services.context import Action, RequestContext
+from cdr.services.core import Services
+from cdr.services.errors import Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
+from cdr.storage import StaleVersion, VersionChange, VersionRecord, VersionUid
+from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
+from cdr.template.validation import validate
+
+KIND = "COMPOSITION"
+
+
+def template_id_of(comp: RMObject) -> str | None:
+    details = comp.__dict__.get("archetype_details")
+    template_id = details.__dict__.get("template_id") if details is not None else None
+    value = template_id.__dict__.get("value") if template_id is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def check_composition(svc: Services, comp: RMObject) -> str:
+    """The composition's template id, once it is known and the composition conforms to it.
+
+    :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue.
+    """
+    template_id = template_id_of(comp)
+    if template_id is None:
+        issue = Issue("/archetype_details/template_id", "REQUIRED", "the composition names no template")
+        raise UnknownTemplate("the composition names no template (archetype_details.template_id)", [issue])
+    opt = svc.templates.get(template_id)
+    found = validate(comp, opt)
+    if found:
+        issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
+        listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
+        raise TemplateViolation(
+            f"the composition does not conform to template {template_id!r} ({len(issues)} issues): {listed}",
+            issues,
+        )
+    return template_id
+
+
+def create_composition(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, comp: RMObject
+) -> VersionRecord:
+    """Version 1 of a new composition (its ``uid``, when given, chooses the object id)."""
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    check_composition(svc, comp)
+    change = VersionChange(KIND, CREATION, comp, lifecycle_state=ctx.lifecycle_state or COMPLETE)
+    _, committed = svc.commit(ctx, ehr_id, [change])
+    return committed[0]
+
+
+def _object_id(value: str) -> uuid.UUID:
+    """The versioned object id in a path segment that is either a uuid or a version uid."""
+    head = value.split("::")[0]
+    return versions.parse_object_id(head, "composition")
+
+
+def update_composition(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    object_id: str,
+    preceding_version_uid: str,
+    comp: RMObject,
+) -> VersionRecord:
+    """The next version of a composition; ``preceding_version_uid`` (If-Match) must be the latest (412)."""
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    vo_id = _object_id(object_id)
+    preceding = versions.parse_version_uid(preceding_version_uid)
+    if preceding.object_id != vo_id:
+        raise InvalidInput(f"If-Match {preceding} is not a version of composition {vo_id}")
+    body_uid = (comp.__dict__.get("uid").__dict__.get("value") or "") if comp.__dict__.get("uid") else ""
+    if body_uid and body_uid.split("::")[0] != str(vo_id):
+        raise InvalidInput(f"the composition's uid {body_uid} does not match {vo_id} in the URL")
+    latest = svc.storage.compositions.latest(ehr_id, vo_id)
+    if latest.deleted:
+        raise NotFound(f"composition {vo_id} is deleted")
+    if str(preceding) != latest.uid:
+        raise StaleVersion(f"{preceding} is not the latest version of composition {vo_id}", latest.uid)
+    template_id = check_composition(svc, comp)
+    if latest.template_id is not None and template_id != latest.template_id:
+        raise InvalidInput(f"composition {vo_id} has template {latest.template_id!r}, not {template_id!r}")
+    change = VersionChange(
+        KIND,
+        ctx.change_type or MODIFICATION,
+        comp,
+        latest.uid,
+        lifecycle_state=ctx.lifecycle_state or COMPLETE,
+    )
+    _, committed = svc.commit(ctx, ehr_id, [change], target=latest.uid)
+    return committed[0]
+
+
+def delete_composition(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, version_uid: str
+) -> VersionRecord:
+    """A deletion version after ``version_uid``, which must be the latest: 409 with the latest uid if not,
+    400 if the composition is deleted already."""
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    if "::" not in version_uid:
+        latest = svc.storage.compositions.latest(ehr_id, _object_id(version_uid))
+        raise InvalidInput(
+            f"delete needs the latest version uid ({latest.uid}), not the object id {version_uid}"
+        )
+    uid = versions.parse_version_uid(version_uid)
+    latest = svc.storage.compositions.latest(ehr_id, uid.object_id)
+    if latest.deleted:
+        raise InvalidInput(f"composition {uid.object_id} is already deleted")
+    if str(uid) != latest.uid:
+        raise NotLatestVersion(f"{uid} is not the latest version of composition {uid.object_id}", latest.uid)
+    change = VersionChange(KIND, DELETED, None, latest.uid)
+    _, committed = svc.commit(ctx, ehr_id, [change], target=latest.uid)
+    return committed[0]
+
+
+def get_composition(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, uid_based_id: str, at: dt.datetime | None = None
+) -> VersionRecord:
+    """A version by version uid, or by object id the latest one (or the one current at ``at``)."""
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    store = svc.storage.compositions
+    if "::" in uid_based_id:
+        return versions.version(store, ehr_id, uid_based_id)
+    return versions.at_time_or_latest(store, ehr_id, _object_id(uid_based_id), at)
+
+
+def versioned_composition(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, object_id: str
+) -> versions.VersionedObjectView:
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    return versions.versioned_object(svc.storage.compositions, ehr_id, _object_id(object_id))
+
+
+def composition_version(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    object_id: str,
+    version_uid: str | None = None,
+    at: dt.datetime | None = None,
+) -> VersionRecord:
+    """A VERSION of the composition: by uid (one of ``object_id``), else at ``at``, else the latest."""
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    svc.require_ehr(ehr_id)
+    vo_id = _object_id(object_id)
+    store = svc.storage.compositions
+    if version_uid is not None:
+        uid: VersionUid = versions.parse_version_uid(version_uid)
+        if uid.object_id != vo_id:
+            raise NotFound(f"{uid} is not a version of composition {vo_id}")
+        return store.get(ehr_id, str(uid))
+    return versions.at_time_or_latest(store, ehr_id, vo_id, at)

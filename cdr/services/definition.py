@@ -1,0 +1,99 @@
+"""Template use cases: upload (OPT 1.4), list, read as OPT or web template, example compositions, and the
+admin-only delete and replace, which are refused while any version uses the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from cdr.errors import Conflict
+from cdr.rm.base import RMObject
+from cdr.services.context import Action, RequestContext
+from cdr.services.core import Services
+from cdr.services.errors import TemplateInUse
+from cdr.storage import TemplateRecord
+from cdr.storage import schema as t
+from cdr.storage.engine import read_transaction
+from cdr.template.example import maximal_example, minimal_example
+from cdr.template.web_template import build_web_template
+
+
+def upload_template(svc: Services, ctx: RequestContext, opt: bytes) -> TemplateRecord:
+    """Store a new OPT; :class:`~cdr.errors.TemplateError` (400, every reason) for a broken one,
+    :class:`Conflict` (409) when its template id exists (replacing is an admin operation)."""
+    ctx.authorize(Action.WRITE_DEFINITION)
+    try:
+        record = svc.storage.templates.upload(opt)
+    except Conflict:
+        from cdr.template import parse_opt
+
+        template_id = parse_opt(opt).template_id
+        raise Conflict(f"Operational template with this template ID already exists: {template_id}") from None
+    ctx.record(None, Action.WRITE_DEFINITION, None, record.template_id)
+    return record
+
+
+def list_templates(svc: Services, ctx: RequestContext) -> list[TemplateRecord]:
+    ctx.authorize(Action.READ_DEFINITION)
+    return svc.storage.templates.list()
+
+
+def template_opt(svc: Services, ctx: RequestContext, template_id: str) -> str:
+    """The OPT XML as uploaded; :class:`~cdr.errors.NotFound` if unknown."""
+    ctx.authorize(Action.READ_DEFINITION)
+    return svc.storage.templates.opt(template_id)
+
+
+def web_template(svc: Services, ctx: RequestContext, template_id: str) -> dict[str, Any]:
+    """The EHRbase-compatible web template JSON of an uploaded template."""
+    ctx.authorize(Action.READ_DEFINITION)
+    svc.storage.templates.get(template_id)  # NotFound (404) here: the template is the resource addressed
+    return build_web_template(svc.templates.get(template_id))
+
+
+def example(svc: Services, ctx: RequestContext, template_id: str, *, minimal: bool = False) -> RMObject:
+    """An example composition of the template: every optional node once (or only what is mandatory)."""
+    ctx.authorize(Action.READ_DEFINITION)
+    svc.storage.templates.get(template_id)
+    opt = svc.templates.get(template_id)
+    return minimal_example(opt) if minimal else maximal_example(opt)
+
+
+def _user_of(svc: Services, template_id: str) -> str | None:
+    ov = t.object_version
+    query = sa.select(ov.c.vo_id).where(ov.c.template_id == template_id).limit(1)
+    with read_transaction(svc.storage.engine) as conn:
+        row = conn.execute(query).first()
+    return None if row is None else str(row.vo_id)
+
+
+def delete_template(svc: Services, ctx: RequestContext, template_id: str) -> None:
+    """Admin: delete a template no version uses; :class:`TemplateInUse` (422) otherwise."""
+    ctx.authorize(Action.ADMIN)
+    try:
+        svc.storage.templates.delete(template_id)
+    except Conflict as exc:
+        raise TemplateInUse(f"template {template_id!r} cannot be deleted: {exc.message}") from None
+    svc.templates.forget(template_id)
+    ctx.record(None, Action.ADMIN, None, template_id)
+
+
+def replace_template(svc: Services, ctx: RequestContext, template_id: str, opt: bytes) -> TemplateRecord:
+    """Admin: replace an unused template by a new OPT with the same id (422 while in use)."""
+    ctx.authorize(Action.ADMIN)
+    from cdr.template import parse_opt
+
+    parsed = parse_opt(opt)
+    if parsed.template_id != template_id:
+        from cdr.errors import InvalidInput
+
+        raise InvalidInput(f"the OPT's template_id {parsed.template_id!r} is not {template_id!r}")
+    svc.storage.templates.get(template_id)
+    user = _user_of(svc, template_id)
+    if user is not None:
+        raise TemplateInUse(f"template {template_id!r} is used by composition {user}")
+    record = svc.storage.templates.upload(opt, replace=True)
+    svc.templates.forget(template_id)
+    ctx.record(None, Action.ADMIN, None, template_id)
+    return record
