@@ -5,35 +5,65 @@ puts cardinality 1..1 on COMPOSITION.content while its children require at least
 self-contradictory cardinality is not enforced (see
 :func:`cdr.template.validation.plans.cardinality_consistent`), leaving the 4 occurrence violations
 EHRbase reports.
+
+FLAT cases go through our FLAT reader first. EHRbase's FLAT reader replaces the text of a coded value whose
+code the template lists by the template's label (openEHR_SDK ``DvCodedTextRMUnmarshaller``: "Set value from
+Node"); ``validIsmTransition`` relies on that (careflow step at0012 comes with the text of at0109). Ours keeps
+the text given, so that case is an expected failure naming the reader, until the reader follows EHRbase; the
+validator side is covered in ``test_validation_ism.py``.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
+from cdr.rm.base import RMObject
 from tests.corpus import CORPUS, corpus_available, require_corpus
 from tests.template.validation_corpus import opt, read_composition
 
 EXPECTATIONS = "ehrbase-openEHR_SDK/DERIVED_validation_expectations.json"
+# FLAT reader gaps (not the validator's); strict, so a fixed reader makes the case fail until removed
+FLAT_READER_GAPS = {
+    "validIsmTransition": "FLAT reader keeps careflow_step|value 'Medication recommended' for at0012; "
+    "EHRbase's reader takes the template's 'Medication course cancelled'",
+}
 
 
-def _cases() -> list[dict[str, object]]:
+def _cases() -> list[Any]:
     if not corpus_available():
-        return [{"sdk_test": "<corpus absent>"}]
-    return list(json.loads((CORPUS / EXPECTATIONS).read_text(encoding="utf-8"))["cases"])
+        return [pytest.param({"sdk_test": "<corpus absent>"}, id="<corpus absent>")]
+    cases = json.loads((CORPUS / EXPECTATIONS).read_text(encoding="utf-8"))["cases"]
+    return [
+        pytest.param(
+            c,
+            id=c["sdk_test"],
+            marks=[pytest.mark.xfail(strict=True, reason=FLAT_READER_GAPS[c["sdk_test"]])]
+            if c["sdk_test"] in FLAT_READER_GAPS
+            else [],
+        )
+        for c in cases
+    ]
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("case", _cases(), ids=lambda c: str(c["sdk_test"]))
+@pytest.mark.parametrize("case", _cases())
 def test_sdk_case(case: dict[str, object]) -> None:
     require_corpus()
-    if case["format"] == "FLAT":
-        pytest.skip("FLAT format arrives with issue 3")
     from cdr.template.validation import validate
 
-    issues = validate(read_composition(str(case["composition"])), opt(str(case["opt"])))
+    template = opt(str(case["opt"]))
+    composition: RMObject
+    if case["format"] == "FLAT":
+        from cdr.formats.flat import flat_to_composition
+
+        flat = json.loads((CORPUS / str(case["composition"])).read_text(encoding="utf-8"))
+        composition = flat_to_composition(flat, template)
+    else:
+        composition = read_composition(str(case["composition"]))
+    issues = validate(composition, template)
     expected = case["expected_violations"]
     detail = "\n".join(f"{i.code} {i.path}: {i.message}" for i in issues)
     if expected == ">0":

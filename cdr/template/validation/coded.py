@@ -62,13 +62,14 @@ def check_code_phrase(obj: RMObject, c: CCodePhrase, path: DataPath | None, ctx:
     if isinstance(c, CCodeReference) and not c.code_list:
         return  # an external value set: any code of it is accepted
     if c.code_list and code not in c.code_list:
-        allowed = ", ".join(_describe(c, x, ctx.language) for x in c.code_list)
+        allowed = ", ".join(describe(c, x, ctx.language) for x in c.code_list)
         ctx.add(
             path, IssueCode.CODE_NOT_ALLOWED, f"code {tid}::{code} is not allowed; allowed: {allowed}", c.path
         )
 
 
-def _describe(c: CCodePhrase, code: str, language: str | None) -> str:
+def describe(c: CCodePhrase, code: str, language: str | None) -> str:
+    """``at0012 (Medication course cancelled)``: a code with its term text, for messages."""
     text = _local_text(c.archetype_root, code, language) if c.terminology_id == LOCAL else None
     if text is None and c.terminology_id == OPENEHR:
         groups = group_of(code)

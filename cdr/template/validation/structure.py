@@ -27,7 +27,7 @@ from cdr.template.aom import (
 )
 from cdr.template.aom import CCodePhrase as CCodePhraseConstraint
 from cdr.template.issues import IssueCode
-from cdr.template.validation import coded, rm_rules, values
+from cdr.template.validation import coded, ism, rm_rules, values
 from cdr.template.validation.context import Context, interval_text
 from cdr.template.validation.datapath import DataPath, child, missing_node_path, render
 from cdr.template.validation.plans import (
@@ -101,32 +101,35 @@ class Walker:
 
     def _attributes(self, obj: RMObject, cobj: CComplexObject, path: DataPath | None) -> None:
         plan = self.plans.node(cobj)
-        d = obj.__dict__
         fields = rm_rules.field_names(type(obj))
         for ap in plan.attributes:
-            name = ap.name
-            if name not in fields:  # a functional property or an attribute of another RM release
-                continue
-            value = d.get(name)
-            if value is None or (isinstance(value, list) and not value):
-                self._absent(ap, path)
-                continue
-            ex = ap.existence
-            if ex is not None and ex.upper == 0:
-                self.ctx.add(
-                    child(path, name),
-                    IssueCode.NOT_ALLOWED,
-                    f"attribute '{name}' is not allowed here (existence 0..0)",
-                    ap.path,
-                )
-                continue
-            if isinstance(value, list):
-                self._multiple(value, ap, path)
-            elif name == "name" and d.get("archetype_node_id") is not None:
-                self._name(value, ap, path)
-            else:
-                self._single(value, ap, path)
+            if ap.name in fields:  # else a functional property or an attribute of another RM release
+                self.attribute(obj, ap, path)
         self.free_attributes(obj, path, plan.constrained)
+
+    def attribute(self, obj: RMObject, ap: AttributePlan, path: DataPath | None) -> None:
+        """One constrained attribute of ``obj``: existence, then its value(s) against the children."""
+        name = ap.name
+        d = obj.__dict__
+        value = d.get(name)
+        if value is None or (isinstance(value, list) and not value):
+            self._absent(ap, path)
+            return
+        ex = ap.existence
+        if ex is not None and ex.upper == 0:
+            self.ctx.add(
+                child(path, name),
+                IssueCode.NOT_ALLOWED,
+                f"attribute '{name}' is not allowed here (existence 0..0)",
+                ap.path,
+            )
+            return
+        if isinstance(value, list):
+            self._multiple(value, ap, path)
+        elif name == "name" and d.get("archetype_node_id") is not None:
+            self._name(value, ap, path)
+        else:
+            self._single(value, ap, path)
 
     def _absent(self, ap: AttributePlan, path: DataPath | None) -> None:
         ex = ap.existence
@@ -176,7 +179,11 @@ class Walker:
         if len(candidates) == 1:
             self.constrained(value, ap.targets[candidates[0]], vpath)
             return
-        self._best_alternative(value, [ap.targets[i] for i in candidates], vpath)
+        alternatives = [ap.targets[i] for i in candidates]
+        if type(value).rm_type == "ISM_TRANSITION":
+            ism.check_alternatives(self, value, alternatives, vpath)
+            return
+        self._best_alternative(value, alternatives, vpath)
 
     def _candidates_single(self, value: RMObject, ap: AttributePlan) -> list[int]:
         cls = type(value)
