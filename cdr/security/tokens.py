@@ -36,10 +36,10 @@ def _header(token: str, config: AuthConfig) -> dict[str, Any]:
 def verify_token(token: str, config: AuthConfig) -> dict[str, Any]:
     """The claims of ``token`` once it has passed every check, else :class:`Unauthenticated` saying why.
 
-    Checks: size, well-formedness, ``alg`` among ``config.algorithms`` (never ``none``), no ``crit``
-    header, ``typ`` when configured, signature with the key for ``kid``, ``iss``, ``aud``, ``exp``, ``nbf``
-    and ``iat`` within ``config.leeway_seconds``, and presence of ``exp``, ``iss``, ``aud`` and
-    ``config.required_claims``.
+    Checks: size, well-formedness (PyJWT refuses unknown ``crit`` extensions), ``alg`` among
+    ``config.algorithms`` (never ``none``), ``typ`` when configured, signature with the key for ``kid``,
+    ``iss``, ``aud``, ``exp``, ``nbf`` and ``iat`` within ``config.leeway_seconds``, and presence of
+    ``exp``, ``iss``, ``aud`` and ``config.required_claims``.
     """
     if len(token) > config.max_token_bytes:
         raise _refuse(config, "the token is too large")
@@ -47,8 +47,6 @@ def verify_token(token: str, config: AuthConfig) -> dict[str, Any]:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in config.algorithms:
         raise _refuse(config, f"tokens signed with {alg!r} are not accepted")
-    if "crit" in header:
-        raise _refuse(config, "the token has critical header parameters this server does not understand")
     if config.token_type is not None and str(header.get("typ", "")).lower() != config.token_type.lower():
         raise _refuse(config, f"the token type must be {config.token_type}")
 
