@@ -61,6 +61,16 @@ class FlatContext:
     participations: dict[int, dict[str, Any]] = field(default_factory=dict)
     participation_identifiers: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
+    def has_entry_defaults(self) -> bool:
+        """Whether any shortcut sets entry attributes (provider, participations, workflow, guideline)."""
+        return bool(
+            self.participations
+            or self.work_flow_id
+            or self.guideline_id
+            or "provider_name" in self.values
+            or "provider_id" in self.values
+        )
+
     def get(self, name: str) -> Any:
         return self.values.get(name)
 

@@ -47,6 +47,7 @@ class Defaults:
     ctx: FlatContext = field(default_factory=FlatContext)
     read_context: ReadContext | None = None
     start_time: str | None = None
+    compare: bool = False  # the writer compares present values with the defaults: build them all
 
     @property
     def rctx(self) -> ReadContext:
@@ -57,19 +58,34 @@ class Defaults:
     # ------------------------------------------------------------------------------------ locatable
 
     def node_name(self, constraint: CObject | None, wt_name: str | None) -> str | None:
+        key = ("name", id(constraint), wt_name, self.language)
+        memo = _memo(self.opt)
+        if key in memo:
+            return memo[key]  # type: ignore[no-any-return]
         fixed = fixed_name(constraint)
         if fixed is not None:
-            return fixed
-        if wt_name is not None:
-            return wt_name
-        return constraint.text(self.language) if constraint is not None else None
+            name: str | None = fixed
+        elif wt_name is not None:
+            name = wt_name
+        else:
+            name = constraint.text(self.language) if constraint is not None else None
+        memo[key] = name
+        return name
 
     def name_value(self, constraint: CObject | None, text: str) -> RMObject:
         """A default name: DV_CODED_TEXT where the template codes the name, else DV_TEXT."""
-        code = _attr_code(constraint, "name")
-        if code is not None and len(code.code_list) == 1:
-            term = self.rctx.term_text(constraint, code.code_list[0]) if constraint is not None else None
-            return coded_text(term or text, code.terminology_id or "local", code.code_list[0])
+        key = ("name_code", id(constraint), self.language)
+        memo = _memo(self.opt)
+        if key not in memo:
+            code = _attr_code(constraint, "name")
+            found = None
+            if code is not None and len(code.code_list) == 1:
+                term = self.rctx.term_text(constraint, code.code_list[0]) if constraint is not None else None
+                found = (term, code.terminology_id or "local", code.code_list[0])
+            memo[key] = found
+        coded = memo[key]
+        if coded is not None:
+            return coded_text(coded[0] or text, coded[1], coded[2])
         return text_value(text)
 
     def archetype_details(self, constraint: CObject | None, rm_type: str) -> RMObject | None:
@@ -161,9 +177,15 @@ class Defaults:
     def _entry(
         self, rm_type: str, constraint: CObject | None, values: dict[str, Any], out: dict[str, Any]
     ) -> None:
-        out["language"] = code_phrase("ISO_639-1", self.language)
-        out["encoding"] = code_phrase("IANA_character-sets", "UTF-8")
-        out["subject"] = make("PARTY_SELF")
+        # built only where missing when the reader asks (``values`` holds Drafts' values, never None there)
+        if values.get("language") is None or self.compare:
+            out["language"] = code_phrase("ISO_639-1", self.language)
+        if values.get("encoding") is None or self.compare:
+            out["encoding"] = code_phrase("IANA_character-sets", "UTF-8")
+        if values.get("subject") is None or self.compare:
+            out["subject"] = make("PARTY_SELF")
+        if not self.ctx.has_entry_defaults():
+            return self._entry_by_type(rm_type, values, out)
         provider = self.ctx.provider()
         if provider is not None:
             out["provider"] = provider
@@ -174,6 +196,9 @@ class Defaults:
             ref = self.ctx.object_ref(which)
             if ref is not None:
                 out[attr] = ref
+        self._entry_by_type(rm_type, values, out)
+
+    def _entry_by_type(self, rm_type: str, values: dict[str, Any], out: dict[str, Any]) -> None:
         if rm_type == "ACTION":
             time = self.ctx.text("action_time") or self._time()
             if time is not None:
@@ -201,6 +226,18 @@ class Defaults:
                 out["current_state"] = coded_text(
                     openehr_terms.rubric(code, "instruction_states", self.language), "openehr", code
                 )
+
+
+_MEMOS: dict[int, tuple[OperationalTemplate, dict[tuple[Any, ...], Any]]] = {}
+
+
+def _memo(opt: OperationalTemplate) -> dict[tuple[Any, ...], Any]:
+    """Template-derived defaults already worked out (names per node and language), kept per template:
+    every composition of a template asks the same questions."""
+    found = _MEMOS.get(id(opt))
+    if found is None or found[0] is not opt:
+        found = _MEMOS[id(opt)] = (opt, {})
+    return found[1]
 
 
 def term_text_lookup(language: str) -> Any:

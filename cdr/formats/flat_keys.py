@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cdr.errors import FormatError
@@ -115,11 +116,16 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
             raise FormatError(key, "a nested value: this is a STRUCTURED (structSDT) document, not FLAT")
         path, bar, suffix = key.partition("|")
         node = root
-        for step in path.split("/"):
-            if not step:
-                raise FormatError(key, "empty step in FLAT key")
-            name, index = split_step(step)
-            node = node.child(name, 0 if index is None else index)
+        for name, index in _steps(path) or _empty_step(key):
+            by_index = node.children.get(name)
+            if by_index is None:
+                by_index = node.children[name] = {}
+            found = by_index.get(index)
+            if found is None:
+                found = by_index[index] = FlatNode(
+                    f"{node.key}/{name}:{index}" if node.key else f"{name}:{index}"
+                )
+            node = found
         if bar:
             if not suffix:
                 raise FormatError(key, "empty '|' suffix")
@@ -128,6 +134,25 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
             node.value = value
             node.has_value = True
     return ctx, root
+
+
+@lru_cache(maxsize=65536)
+def _steps(path: str) -> tuple[tuple[str, int], ...]:
+    """A key path's steps with their indexes (0 where none is written); empty if a step is empty.
+
+    Cached: the documents of one template use the same keys over and over.
+    """
+    out = []
+    for step in path.split("/"):
+        if not step:
+            return ()
+        name, index = split_step(step)
+        out.append((name, 0 if index is None else index))
+    return tuple(out)
+
+
+def _empty_step(key: str) -> tuple[tuple[str, int], ...]:
+    raise FormatError(key, "empty step in FLAT key")
 
 
 def render_flat(root: FlatNode, ctx: dict[str, Any] | None = None) -> dict[str, Any]:

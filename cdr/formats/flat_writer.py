@@ -202,7 +202,7 @@ def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode
     """The key tree of a composition (shared by the FLAT and STRUCTURED writers)."""
     schema = flat_schema(opt)
     language = comp.language.code_string if comp.language is not None and comp.language.code_string else None
-    defaults = Defaults(opt, language or opt.default_language)
+    defaults = Defaults(opt, language or opt.default_language, compare=True)
     context = comp.context
     if context is not None and context.start_time is not None:
         defaults.start_time = context.start_time.value

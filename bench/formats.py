@@ -1,0 +1,63 @@
+"""FLAT benchmarks (issue 3): FLAT -> canonical + validation against canonical JSON parse + validation.
+
+Both sides start from the JSON text of the same composition (the FLAT text is written from the canonical one
+by our own writer first) and end with the validated COMPOSITION, so the ratio is what reading FLAT costs over
+reading canonical JSON. Target: <= 1.5x. Compositions: the shipped ``valid_normal.json`` (NEWS2 vital signs,
+Norwegian template) and a corpus one (``compo_corona.json``, Corona_Anamnese, ~100 FLAT keys).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.foundation import CORPUS, REPO, Row
+from bench.harness import compare, ms
+
+NEWS2_OPT = REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt"
+NEWS2_COMPOSITION = REPO / "tests" / "data" / "compositions" / "valid_normal.json"
+CORONA_OPT = CORPUS / "ehrbase-integration-tests/test_data_sets/valid_templates/all_types/Corona_Anamnese.opt"
+CORONA_COMPOSITION = CORPUS / "ehrbase-openEHR_SDK/test-data/composition/canonical_json/compo_corona.json"
+
+TARGET = 1.5
+
+
+def _cases() -> list[tuple[str, Path, Path]]:
+    cases = [("valid_normal.json (NEWS2)", NEWS2_OPT, NEWS2_COMPOSITION)]
+    if CORONA_OPT.is_file() and CORONA_COMPOSITION.is_file():
+        cases.append(("compo_corona.json (Corona_Anamnese)", CORONA_OPT, CORONA_COMPOSITION))
+    return cases
+
+
+def run(rounds: int = 30) -> list[Row]:
+    from cdr.formats.canonical_json import parse_json
+    from cdr.formats.flat import composition_to_flat, flat_to_composition
+    from cdr.template import parse_opt
+    from cdr.template.validation import validate
+
+    rows: list[Row] = []
+    for label, opt_path, comp_path in _cases():
+        opt = parse_opt(opt_path.read_bytes())
+        canonical_text = comp_path.read_text(encoding="utf-8")
+        flat_text = json.dumps(composition_to_flat(parse_json(json.loads(canonical_text)), opt))
+
+        def from_flat(text: str = flat_text, template: object = opt) -> object:
+            return validate(flat_to_composition(json.loads(text), template), template)  # type: ignore[arg-type]
+
+        def from_canonical(text: str = canonical_text, template: object = opt) -> object:
+            return validate(parse_json(json.loads(text)), template)  # type: ignore[arg-type]
+
+        issues = from_flat()
+        flat, canonical = compare(from_flat, from_canonical, rounds=rounds * 3, inner=3)
+        ratio = flat.p50 / canonical.p50
+        rows.append(
+            Row(
+                f"FLAT -> canonical + validate, {label}, {len(json.loads(flat_text))} keys",
+                ms(flat.p50),
+                ms(canonical.p50),
+                f"{ratio:.2f}x",
+                f"<= {TARGET}x canonical JSON parse + validate",
+            )
+        )
+        rows.append(Row(f"  issues reported ({label})", str(len(issues)), "-", "-", "0"))  # type: ignore[arg-type]
+    return rows
