@@ -1,4 +1,4 @@
-"""Keys, key sets and token minting for the authentication tests: fresh keys per session, never shipped ones."""
+"""Keys, key sets and token minting for the authentication tests: fresh keys per session, none shipped."""
 
 from __future__ import annotations
 
