@@ -7,6 +7,10 @@ cannot be reached with the usage exit code, 2, naming the URL without its passwo
 
 from __future__ import annotations
 
+import sys
+import uuid
+from pathlib import Path
+
 import click
 
 from cdr.cli_common import database_url, fail
@@ -91,4 +95,36 @@ def serve_cmd(host: str, port: int, threads: int, db: str | None) -> None:
         fail(exc.message)
 
 
-OPERATIONS: list[click.Command] = [db_group, serve_cmd]
+@click.command("import")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--template-dir",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="Directory of the OPT 1.4 templates (*.opt) the compositions use; uploaded first.",
+)
+@click.option("--ehr-per-file", is_flag=True, help="Create a new EHR for each file (a patient per file).")
+@click.option(
+    "--ehr",
+    "ehr_id",
+    type=click.UUID,
+    default=None,
+    help="Import everything into this EHR (created with this id if it does not exist).",
+)
+@_DB_OPTION
+def import_cmd(
+    directory: Path, template_dir: Path, ehr_per_file: bool, ehr_id: uuid.UUID | None, db: str | None
+) -> None:
+    """Import every composition under DIRECTORY (canonical JSON/XML, FLAT, STRUCTURED; .jsonl one per line).
+
+    Invalid documents are reported (path and first issues) and skipped; the rest are committed, one
+    transaction each. Exit 0 if all were imported, 1 if some were skipped, 2 for unusable arguments.
+    """
+    from cdr.cli_import import run_import
+
+    if ehr_per_file == (ehr_id is not None):
+        fail("give exactly one of --ehr-per-file and --ehr ID")
+    sys.exit(run_import(directory, template_dir, ehr_id, database_url(db)))
+
+
+OPERATIONS: list[click.Command] = [db_group, serve_cmd, import_cmd]
