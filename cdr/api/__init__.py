@@ -46,9 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, base: str) -> None:
-    from cdr.api import composition, definition, ehr, ehr_status, system
+    from cdr.api import admin, composition, contribution, definition, directory, ehr, ehr_status, system
 
-    for module in (ehr, ehr_status, composition, definition):
+    for module in (ehr, ehr_status, composition, directory, contribution, definition, admin):
         app.register_blueprint(module.bp, url_prefix=base)
     system.register(app, base)
 

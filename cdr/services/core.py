@@ -19,7 +19,7 @@ from cdr.errors import NotFound
 from cdr.services.context import Action, RequestContext
 from cdr.services.errors import EhrNotModifiable
 from cdr.services.templates import TemplateRegistry
-from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord
+from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord, VersionUid
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
 from cdr.storage.engine import read_transaction, write_transaction
@@ -64,6 +64,18 @@ class Services:
         """:class:`NotFound` unless the EHR exists (checked before expensive work such as validation)."""
         if not self.storage.ehrs.exists(ehr_id):
             raise NotFound(f"EHR {ehr_id} not found")
+
+    def kind_of(self, ehr_id: uuid.UUID, version_uid: str) -> str:
+        """The kind (COMPOSITION, EHR_STATUS, FOLDER) of the object a version uid names; NotFound if none."""
+        vo = t.versioned_object
+        object_id = VersionUid.parse(version_uid).object_id
+        with read_transaction(self.storage.engine) as conn:
+            kind = conn.execute(
+                sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == object_id)
+            ).scalar()
+        if kind is None:
+            raise NotFound(f"no versioned object {object_id} in EHR {ehr_id}")
+        return str(kind)
 
     def is_modifiable(self, ehr_id: uuid.UUID) -> bool:
         with read_transaction(self.storage.engine) as conn:
