@@ -32,6 +32,7 @@ def _cases() -> list[tuple[str, Path, Path]]:
 def run(rounds: int = 30) -> list[Row]:
     from cdr.formats.canonical_json import parse_json
     from cdr.formats.flat import composition_to_flat, flat_to_composition
+    from cdr.rm import Composition
     from cdr.template import parse_opt
     from cdr.template.validation import validate
 
@@ -39,7 +40,9 @@ def run(rounds: int = 30) -> list[Row]:
     for label, opt_path, comp_path in _cases():
         opt = parse_opt(opt_path.read_bytes())
         canonical_text = comp_path.read_text(encoding="utf-8")
-        flat_text = json.dumps(composition_to_flat(parse_json(json.loads(canonical_text)), opt))
+        composition = parse_json(json.loads(canonical_text))
+        assert isinstance(composition, Composition)
+        flat_text = json.dumps(composition_to_flat(composition, opt))
 
         def from_flat(text: str = flat_text, template: object = opt) -> object:
             return validate(flat_to_composition(json.loads(text), template), template)  # type: ignore[arg-type]

@@ -61,7 +61,7 @@ class Defaults:
         key = ("name", id(constraint), wt_name, self.language)
         memo = _memo(self.opt)
         if key in memo:
-            return memo[key]  # type: ignore[no-any-return]
+            return memo[key]
         fixed = fixed_name(constraint)
         if fixed is not None:
             name: str | None = fixed

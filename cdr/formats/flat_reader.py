@@ -22,7 +22,7 @@ from cdr.formats.flat_defaults import Defaults
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
 from cdr.rm import Composition, RMObject
-from cdr.rm.base import RM_TYPES, construct, rm_field_map, rm_fields
+from cdr.rm.base import RM_TYPES, construct, rm_field_map
 from cdr.template.aom import CObject, OperationalTemplate
 
 __all__ = ["flat_to_composition", "tree_to_composition"]
@@ -105,11 +105,13 @@ class _Reader:
 
     def structural_extras(self, take: Take, draft: Draft) -> None:
         """``|attr`` primitives of the node's object and an OBSERVATION's ``history_origin``."""
-        cls = RM_TYPES[draft.rm_type]
-        for f in rm_fields(cls):
-            if not f.is_object and take.has(f.name):
-                draft.add(f.name, convert(f.target, take.attr(f.name), take.key + "|" + f.name), take.key)
-        origin = take.child("history_origin")
+        if take.node.attrs:  # most structural nodes have no ``|attr``: skip the field scan
+            fields = rm_field_map(RM_TYPES[draft.rm_type])
+            for suffix in list(take.node.attrs):
+                f = fields.get(suffix)
+                if f is not None and not f.is_object and take.has(suffix):
+                    draft.add(suffix, convert(f.target, take.attr(suffix), take.key + "|" + suffix), take.key)
+        origin = take.child("history_origin") if "history_origin" in take.node.children else None
         if origin is not None:
             history = draft.values.get("data")
             if draft.rm_type != "OBSERVATION" or not isinstance(history, Draft):
