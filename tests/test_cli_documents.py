@@ -49,7 +49,7 @@ def flat_file(tmp_path: Path) -> Path:
 def test_no_subcommand_prints_help() -> None:
     code, out, _ = run()
     assert code == 0
-    for command in ("validate", "convert", "example", "webtemplate", "serve", "db"):
+    for command in ("validate", "convert", "example", "webtemplate", "serve", "import", "db"):
         assert command in out
 
 
