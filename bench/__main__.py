@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 from rich.console import Console
 from rich.table import Table
 
+SCENARIOS = {
+    "foundation": "template loading, web template, canonical JSON parse + validation (issue 2)",
+    "formats": "FLAT -> canonical + validation against canonical JSON (issue 3)",
+    "commit": "REST commits and reads against raw SQL on PostgreSQL (issue 4)",
+}
+
 
 @click.command()
-@click.argument("scenario", type=click.Choice(["foundation"]))
+@click.argument("scenario", type=click.Choice(sorted(SCENARIOS)))
 @click.option("--rounds", default=30, show_default=True, help="Samples per figure.")
 def main(scenario: str, rounds: int) -> None:
     """Run SCENARIO and print a table of p50 figures and ratios to the in-process baseline."""
-    from bench import foundation
-
-    rows = foundation.run(rounds=rounds)
-    table = Table(title=f"bench {scenario}")
+    module = importlib.import_module(f"bench.{scenario}")
+    rows = module.run(rounds=rounds)
+    table = Table(title=f"bench {scenario}: {SCENARIOS[scenario]}")
     for col in ("figure", "p50", "baseline p50", "ratio", "target"):
         table.add_column(col)
     for r in rows:

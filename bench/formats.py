@@ -1,4 +1,5 @@
-"""FLAT benchmarks (issue 3): FLAT -> canonical + validation against canonical JSON parse + validation.
+"""FLAT benchmarks (issue 3): FLAT -> canonical + validation against canonical JSON parse + validation,
+and the example generator's rate (the engine for synthetic benchmark data).
 
 Both sides start from the JSON text of the same composition (the FLAT text is written from the canonical one
 by our own writer first) and end with the validated COMPOSITION, so the ratio is what reading FLAT costs over
@@ -9,10 +10,12 @@ Norwegian template) and a corpus one (``compo_corona.json``, Corona_Anamnese, ~1
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.foundation import CORPUS, REPO, Row
-from bench.harness import compare, ms
+from bench.harness import compare, measure, ms
 
 NEWS2_OPT = REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt"
 NEWS2_COMPOSITION = REPO / "tests" / "data" / "compositions" / "valid_normal.json"
@@ -20,6 +23,9 @@ CORONA_OPT = CORPUS / "ehrbase-integration-tests/test_data_sets/valid_templates/
 CORONA_COMPOSITION = CORPUS / "ehrbase-openEHR_SDK/test-data/composition/canonical_json/compo_corona.json"
 
 TARGET = 1.5
+
+if TYPE_CHECKING:
+    from cdr.rm import Composition
 
 
 def _cases() -> list[tuple[str, Path, Path]]:
@@ -63,4 +69,30 @@ def run(rounds: int = 30) -> list[Row]:
             )
         )
         rows.append(Row(f"  issues reported ({label})", str(len(issues)), "-", "-", "0"))  # type: ignore[arg-type]
-    return rows
+    return rows + example_rows(rounds)
+
+
+def example_rows(rounds: int = 30) -> list[Row]:
+    """Synthetic data rate: random NEWS2 compositions per second, alone and written as canonical JSON."""
+    from cdr.formats.canonical_json import to_json
+    from cdr.template import parse_opt
+    from cdr.template.example import generate
+    from cdr.template.validation import validate
+
+    opt = parse_opt(NEWS2_OPT.read_bytes())
+    batch, samples = 200, max(3, rounds // 5)
+
+    def drain(step: Callable[[Composition], object], seed: int) -> None:
+        # streamed, as bulk loading uses it: keeping every composition alive would time the garbage collector
+        for composition in generate(opt, batch, seed=seed):
+            step(composition)
+
+    plain = measure(lambda: drain(lambda c: c, 1), rounds=samples)
+    written = measure(lambda: drain(to_json, 2), rounds=samples)
+    checked = measure(lambda: drain(lambda c: validate(c, opt), 3), rounds=samples)
+    rate = "example generation, NEWS2 template (compositions/s)"
+    return [
+        Row(rate, f"{batch / plain.p50:,.0f}/s", "-", "-", "-"),
+        Row("  generation + to_json", f"{batch / written.p50:,.0f}/s", "-", "-", "-"),
+        Row("  generation + validation", f"{batch / checked.p50:,.0f}/s", "-", "-", "-"),
+    ]

@@ -1,8 +1,9 @@
 """Foundation benchmarks (issue 2): template loading, web template, parse + validate.
 
-Figures: OPT load of ``Corona_Anamnese.opt`` as a ratio to a bare lxml parse (target <= 5x); web template build
-time; canonical JSON parse + model build + validation of the Corona_Anamnese composition as a ratio to
-``json.loads`` of the same text and in ms per composition (target <= 3 ms); memory retained per loaded template.
+Figures: OPT load of ``Corona_Anamnese.opt`` as a ratio to a bare lxml parse (target <= 5x); web template
+build time; canonical JSON parse + model build + validation of the Corona_Anamnese composition as a ratio to
+``json.loads`` of the same text and in ms per composition (target <= 3 ms); memory retained per loaded
+template.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def run(rounds: int = 30) -> list[Row]:
     comp_text = CORONA_COMPOSITION.read_text(encoding="utf-8")
     rows: list[Row] = []
 
-    load, lxml_parse = compare(lambda: parse_opt(opt_bytes), lambda: etree.fromstring(opt_bytes), rounds=rounds)
+    load, lxml_parse = compare(
+        lambda: parse_opt(opt_bytes), lambda: etree.fromstring(opt_bytes), rounds=rounds
+    )
     rows.append(Row("OPT load (Corona_Anamnese.opt, 1.2 MB)", ms(load.p50), ms(lxml_parse.p50),
                     f"{load.p50 / lxml_parse.p50:.2f}x", "<= 5x lxml parse"))
 

@@ -1,7 +1,7 @@
 """Timing primitives shared by the scenarios.
 
-Machines here are noisy, so every figure is reported next to a baseline measured in the same process, interleaved
-round by round with the subject, and targets are stated as ratios.
+Machines here are noisy, so every figure is reported next to a baseline measured in the same process,
+interleaved round by round with the subject, and targets are stated as ratios.
 """
 
 from __future__ import annotations
