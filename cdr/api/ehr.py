@@ -33,7 +33,7 @@ def _headers(response: Response, view: EhrView) -> Response:
 @documented(201, 400, 409, 415, tag="EHR", headers=_HEADERS, consumes=(JSON, XML), produces=(JSON, XML))
 def create_ehr() -> Response:
     """Create an EHR, with the EHR_STATUS in the body or a default one."""
-    status = read_rm("EHR_STATUS", optional=True)
+    status = read_rm("EHR_STATUS", optional=True, require_type=True)
     return _created(service.create_ehr(svc(), ctx(), status))
 
 
@@ -41,7 +41,7 @@ def create_ehr() -> Response:
 @documented(201, 400, 409, 415, tag="EHR", headers=_HEADERS, consumes=(JSON, XML), produces=(JSON, XML))
 def create_ehr_with_id(ehr_id: str) -> Response:
     """Create an EHR with the given id."""
-    status = read_rm("EHR_STATUS", optional=True)
+    status = read_rm("EHR_STATUS", optional=True, require_type=True)
     return _created(service.create_ehr(svc(), ctx(), status, ehr_uuid(ehr_id)))
 
 

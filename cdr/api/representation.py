@@ -7,12 +7,14 @@ of what was skipped are never dropped silently: they are logged and sent back in
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
 from cdr.api.errors import NotAcceptable, UnsupportedMediaType
+from cdr.errors import FormatError
 from cdr.formats.canonical_json import parse_json
 from cdr.formats.canonical_xml import parse_xml, to_xml
 from cdr.rm.base import RMObject
@@ -81,9 +83,12 @@ def add_ignored_header(response: Response) -> Response:
     return response
 
 
-def read_rm(rm_type: str, *, optional: bool = False) -> RMObject | None:
+def read_rm(rm_type: str, *, optional: bool = False, require_type: bool = False) -> RMObject | None:
     """The request body as an RM object of ``rm_type``, from canonical JSON (also when no Content-Type is
-    given) or XML; ``None`` for an empty body when ``optional``. :class:`UnsupportedMediaType` otherwise."""
+    given) or XML; ``None`` for an empty body when ``optional``. :class:`UnsupportedMediaType` otherwise.
+
+    ``require_type``: a JSON body must name its ``_type`` at the root (EHRbase refuses an EHR_STATUS without).
+    """
     raw = request.get_data()
     if not raw.strip():
         if optional:
@@ -97,10 +102,22 @@ def read_rm(rm_type: str, *, optional: bool = False) -> RMObject | None:
     if mimetype == "" or is_json(mimetype):
         ignored: list[str] = []
         strict = bool(current_app.config.get("STRICT_JSON"))
-        obj = parse_json(raw, rm_type, strict=strict, ignored=None if strict else ignored)
+        doc: Any = raw
+        if require_type:
+            doc = _json_document(raw)
+            if isinstance(doc, dict) and "_type" not in doc:
+                raise FormatError("/_type", f"_type ({rm_type}) is required at the root")
+        obj = parse_json(doc, rm_type, strict=strict, ignored=None if strict else ignored)
         note_ignored(ignored)
         return obj
     raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not supported here; send {JSON} or {XML}")
+
+
+def _json_document(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError("/", f"not valid JSON: {exc}") from None
 
 
 def rm_response(doc: dict[str, Any], status: int = 200, fmt: str | None = None) -> Response:
