@@ -1,7 +1,7 @@
 """Validation issues: what is wrong, where in the data, and which constraint says so.
 
-Validators collect issues instead of raising, so that a client learns every problem in one round trip. ``code``
-is a stable enum clients and tests can match on; ``message`` is prose for people.
+Validators collect issues instead of raising, so that a client learns every problem in one round trip.
+``code`` is a stable enum clients and tests can match on; ``message`` is prose for people.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class IssueCode(StrEnum):
     STRING_PATTERN_MISMATCH = "STRING_PATTERN_MISMATCH"
     STRING_NOT_IN_LIST = "STRING_NOT_IN_LIST"
     ISM_TRANSITION_INVALID = "ISM_TRANSITION_INVALID"  # current state / transition / careflow step mismatch
+    STATE_NOT_ALLOWED = "STATE_NOT_ALLOWED"  # not a state of the C_DV_STATE machine, or wrong is_terminal
+    # the template itself
+    UNRESOLVED_REFERENCE = "UNRESOLVED_REFERENCE"  # ARCHETYPE_INTERNAL_REF whose target path names no node
     # reference model
     RM_INVARIANT = "RM_INVARIANT"
     OPENEHR_TERMINOLOGY = "OPENEHR_TERMINOLOGY"  # code not in the openEHR terminology group the RM requires

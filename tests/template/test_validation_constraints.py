@@ -17,7 +17,18 @@ import pytest
 
 from cdr.formats.canonical_json import parse_json
 from cdr.template import load_opt
-from cdr.template.aom import CBoolean, CDate, CDateTime, CDuration, CInteger, CString, CTime, Interval
+from cdr.template.aom import (
+    ArchetypeInternalRef,
+    CArchetypeRoot,
+    CBoolean,
+    CDate,
+    CDateTime,
+    CDuration,
+    CInteger,
+    CString,
+    CTime,
+    Interval,
+)
 from cdr.template.aom import OperationalTemplate as Template
 from cdr.template.issues import IssueCode, ValidationIssue
 from cdr.template.validation import validate
@@ -287,3 +298,58 @@ def test_primitive_rule_broken(constraint: object, value: object, code: IssueCod
 )
 def test_primitive_rule_kept(constraint: object, value: object) -> None:
     assert check_primitive(constraint, value) == []  # type: ignore[arg-type]
+
+
+def test_empty_container_still_counts_required_members() -> None:
+    # ITEM_TREE.items may be absent, but the tree is there: the element it requires is missing
+    issues = issues_after(lambda d: event_items(d, "news2.v1").clear())
+    assert codes_at(issues) == {(IssueCode.OCCURRENCES_TOO_FEW, NEWS2 + "/items[at0028]")}
+
+
+def test_nothing_is_required_below_an_absent_optional_object() -> None:
+    def drop(d: dict[str, Any]) -> None:
+        d["content"][:] = [c for c in d["content"] if "news2" in c["archetype_node_id"]]
+
+    assert issues_after(drop) == []
+
+
+def test_party_ref_type_must_be_a_party_type() -> None:
+    external_ref = {
+        "_type": "PARTY_REF",
+        "id": {"_type": "GENERIC_ID", "value": "1234", "scheme": "HPR"},
+        "namespace": "HPR",
+        "type": "ANY",
+    }
+    issues = issues_after(lambda d: d["composer"].update(external_ref=external_ref))
+    assert codes_at(issues) == {(IssueCode.RM_INVARIANT, "/composer/external_ref/type")}
+    external_ref["type"] = "PERSON"
+    assert issues_after(lambda d: d["composer"].update(external_ref=external_ref)) == []
+
+
+def test_line_breaks_in_text_are_accepted() -> None:
+    assert issues_after(lambda d: d["composer"].update(name="Sykepleier\nHjemmetjenesten")) == []
+
+
+def test_unresolved_internal_reference_is_reported() -> None:
+    opt = load_opt(REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt")  # a copy to change
+    content = next(a for a in opt.definition.attributes if a.rm_attribute_name == "content")
+    index, news2 = next(
+        (i, c)
+        for i, c in enumerate(content.children)
+        if isinstance(c, CArchetypeRoot) and "news2" in c.archetype_id
+    )
+    assert isinstance(news2, CArchetypeRoot)
+    content.children[index] = ArchetypeInternalRef(
+        "OBSERVATION",
+        news2.archetype_id,
+        news2.occurrences,
+        content,
+        news2.path,
+        target_path="/nowhere[at9999]",
+    )
+    data = parse_json(copy.deepcopy(normal()))
+    issues = validate(data, opt)
+    assert codes_at(issues) == {
+        (IssueCode.UNRESOLVED_REFERENCE, "/content[openEHR-EHR-OBSERVATION.news2.v1]")
+    }
+    assert "/nowhere[at9999]" in issues[0].message

@@ -219,25 +219,27 @@ def _ism_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
 # -------------------------------------------------------------------------------------- invariants
 
 
-# invariants EHRbase does not hold data to, so neither do we (each with the reason):
-# - Is_archetype_root: entries and sections inside a composition routinely come without archetype_details;
-#   their archetype_node_id already names the archetype
-# - DV_TEXT Value_valid on line breaks: free text with new lines is accepted everywhere in practice
-# - PARTY_REF Type_validity: 'ANY' and FHIR resource names ('PractitionerRole') are common and accepted
+# invariants EHRbase does not hold data to, so neither do we. EHRbase checks RM invariants with archie's
+# RMObjectValidator (openEHR_SDK CompositionValidator, validateInvariants on): archie's set is the reference.
+# - Is_archetype_root: archie declares it on ENTRY as ignored ("not yet implemented"); entries and sections
+#   in a composition routinely come without archetype_details (their archetype_node_id names the
+#   archetype); the composition itself must have them (checked at the root, with the template id);
+# - DV_TEXT Value_valid on line breaks: archie's DV_TEXT has no such invariant, and free text with new
+#   lines is accepted everywhere in practice.
+# PARTY_REF Type_validity *is* enforced: archie checks it (PERSON, ORGANISATION, GROUP, AGENT, ROLE, PARTY,
+# ACTOR), so EHRbase refuses e.g. 'ANY' or a FHIR resource name there (OBJECT_REF.type stays free).
 NOT_ENFORCED = frozenset({"Is_archetype_root"})
 
 
-def _enforced(obj: RMObject, problem: Invariant) -> bool:
+def _enforced(problem: Invariant) -> bool:
     if problem.name in NOT_ENFORCED:
-        return False
-    if problem.name == "Type_validity" and type(obj).rm_type == "PARTY_REF":
         return False
     return not (problem.name == "Value_valid" and "line break" in problem.message)
 
 
 def _invariant_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
     for problem in check_invariants(obj):
-        if _enforced(obj, problem):
+        if _enforced(problem):
             where = child(path, problem.attribute) if problem.attribute else path
             ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
 

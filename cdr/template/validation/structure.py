@@ -17,17 +17,19 @@ from typing import Any
 
 from cdr.rm.base import RMObject
 from cdr.template.aom import (
+    ArchetypeInternalRef,
     ArchetypeSlot,
     CComplexObject,
     CDvOrdinal,
     CDvQuantity,
+    CDvState,
     CObject,
     ConstraintRef,
     CPrimitiveObject,
 )
 from cdr.template.aom import CCodePhrase as CCodePhraseConstraint
 from cdr.template.issues import IssueCode
-from cdr.template.validation import coded, ism, rm_rules, values
+from cdr.template.validation import coded, ism, rm_rules, state, values
 from cdr.template.validation.context import Context, interval_text
 from cdr.template.validation.datapath import DataPath, child, missing_node_path, render
 from cdr.template.validation.plans import (
@@ -61,6 +63,16 @@ class Walker:
         """Check ``obj`` (already known to conform to ``cobj``'s RM type) against ``cobj`` and below."""
         cobj = resolve(cobj)
         ctx = self.ctx
+        if isinstance(cobj, ArchetypeInternalRef):  # resolve() found no target: say so, check the RM only
+            ctx.add(
+                path,
+                IssueCode.UNRESOLVED_REFERENCE,
+                f"the template reuses the constraint at {cobj.target_path!r} here, but no node has that "
+                "path; only RM rules were checked below this node",
+                cobj.path,
+            )
+            self.free(obj, path)
+            return
         rm_rules.check_object(obj, path, ctx)
         if isinstance(cobj, CComplexObject):
             self._attributes(obj, cobj, path)
@@ -75,6 +87,8 @@ class Walker:
             coded.check_code_phrase(obj, cobj, path, ctx)
         elif isinstance(cobj, ConstraintRef):
             coded.check_constraint_ref(obj, cobj, path, ctx)
+        elif isinstance(cobj, CDvState):
+            state.check_state(obj, cobj, path, ctx)
         self.free_attributes(obj, path, frozenset())
 
     def free(self, obj: RMObject, path: DataPath | None) -> None:
@@ -113,7 +127,8 @@ class Walker:
         d = obj.__dict__
         value = d.get(name)
         if value is None or (isinstance(value, list) and not value):
-            self._absent(ap, path)
+            if not self._absent(ap, path) and ap.multiple and ap.children:
+                self._occurrences([0] * len(ap.children), ap, path)
             return
         ex = ap.existence
         if ex is not None and ex.upper == 0:
@@ -131,7 +146,13 @@ class Walker:
         else:
             self._single(value, ap, path)
 
-    def _absent(self, ap: AttributePlan, path: DataPath | None) -> None:
+    def _absent(self, ap: AttributePlan, path: DataPath | None) -> bool:
+        """Report a missing mandatory attribute; whether it was reported.
+
+        When the attribute may be absent, a container's members are still counted (zero of each): the owning
+        object exists, so children it requires are missing (AOM occurrences; EHRbase counts them the same
+        way). Nothing is required below an *object* that is absent, whatever its children's occurrences.
+        """
         ex = ap.existence
         if ex is not None and (ex.lower or 0) > 0:
             self.ctx.add(
@@ -140,6 +161,8 @@ class Walker:
                 f"attribute '{ap.name}' is mandatory (existence {interval_text(ex.lower, ex.upper)})",
                 ap.path,
             )
+            return True
+        return False
 
     def _name(self, value: Any, ap: AttributePlan, path: DataPath | None) -> None:
         """``name`` of a LOCATABLE: like any attribute, but literal and pattern failures are NAME_MISMATCH."""
