@@ -1,0 +1,352 @@
+"""COMPOSITION and VERSIONED_COMPOSITION: formats, validation (422 with every issue), versioning, deletion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdr.formats.canonical_json import parse_json
+from cdr.template import load_opt
+from cdr.template.validation import validate
+from tests.api.conftest import (
+    COMPOSITIONS,
+    EN_TEMPLATE,
+    FLAT,
+    NB_TEMPLATE,
+    NB_TEMPLATE_ID,
+    STRUCTURED,
+    Api,
+    assert_error,
+    etag,
+    shipped,
+)
+from tests.corpus import CORPUS, require_corpus
+
+IT = "ehrbase-integration-tests/test_data_sets"
+INVALID = sorted(p.name for p in COMPOSITIONS.glob("invalid_*.json") if not p.name.endswith(".expected.json"))
+
+
+def test_create_minimal_and_representation(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    body = (COMPOSITIONS / "valid_normal.json").read_text(encoding="utf-8")
+    minimal = nb_api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="application/json")
+    assert minimal.status_code == 201 and minimal.data == b""
+    uid = etag(minimal)
+    assert uid.endswith("::test.cdr::1")
+    assert minimal.headers["ETag"] == f'"{uid}"'
+    assert minimal.headers["Location"] == f"http://localhost/openehr/v1/ehr/{ehr_id}/composition/{uid}"
+    assert minimal.headers["Last-Modified"].endswith("GMT")
+
+    full = nb_api.post(
+        f"/ehr/{ehr_id}/composition",
+        data=body,
+        content_type="application/json",
+        headers={"Prefer": "return=representation"},
+    )
+    assert full.status_code == 201
+    assert full.json["uid"]["value"] == etag(full)
+    assert full.json["archetype_details"]["template_id"]["value"] == NB_TEMPLATE_ID
+
+
+@pytest.mark.parametrize("name", ["valid_normal", "valid_high_risk", "valid_minimal"])
+def test_canonical_xml_in_json_out(nb_api: Api, name: str) -> None:
+    ehr_id = nb_api.new_ehr()
+    xml = (COMPOSITIONS / "xml" / f"{name}.xml").read_bytes()
+    response = nb_api.post(
+        f"/ehr/{ehr_id}/composition",
+        data=xml,
+        content_type="application/xml",
+        headers={"Accept": "application/json", "Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.json
+    assert response.mimetype == "application/json"
+    expected = shipped(f"{name}.json")
+    assert response.json["content"] == expected["content"]
+    as_xml = nb_api.get(f"/ehr/{ehr_id}/composition/{etag(response)}", headers={"Accept": "application/xml"})
+    assert as_xml.mimetype == "application/xml" and b"<composition" in as_xml.data
+
+
+def test_flat_and_structured_round_trip(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    uid = nb_api.commit(ehr_id, "valid_high_risk.json")
+    flat = nb_api.get(f"/ehr/{ehr_id}/composition/{uid}", query_string={"format": "FLAT"})
+    assert flat.status_code == 200 and flat.mimetype == FLAT
+    headers = {"Content-Type": FLAT, "openEHR-TEMPLATE_ID": NB_TEMPLATE_ID, "Prefer": "return=representation"}
+    assert_error(nb_api.post(f"/ehr/{ehr_id}/composition", data=json.dumps(flat.json), headers=headers), 409)
+    other = nb_api.new_ehr()  # the FLAT document carries the uid: the same object cannot be created twice
+    again = nb_api.post(f"/ehr/{other}/composition", data=json.dumps(flat.json), headers=headers)
+    assert again.status_code == 201, again.json
+    assert etag(again) == uid
+    assert again.json["content"] == nb_api.get(f"/ehr/{ehr_id}/composition/{uid}").json["content"]
+
+    structured = nb_api.get(f"/ehr/{ehr_id}/composition/{uid}", headers={"Accept": STRUCTURED})
+    assert structured.mimetype == STRUCTURED
+    query = {"format": "STRUCTURED", "templateId": NB_TEMPLATE_ID}
+    third = nb_api.post(
+        f"/ehr/{nb_api.new_ehr()}/composition",
+        query_string=query,
+        json=structured.json,
+        headers={"Prefer": "return=representation"},
+    )
+    assert third.status_code == 201, third.json
+    assert (
+        isinstance(third.json, dict) and len(third.json) == 1
+    )  # STRUCTURED: one key, the template's root id
+
+
+def test_flat_needs_a_template_id(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    body = assert_error(
+        nb_api.post(f"/ehr/{ehr_id}/composition", json={"a/b": 1}, headers={"Content-Type": FLAT}), 400
+    )
+    assert "openEHR-TEMPLATE_ID" in body["message"]
+    unknown = {"Content-Type": FLAT, "openEHR-TEMPLATE_ID": "no.such.template"}
+    assert_error(nb_api.post(f"/ehr/{ehr_id}/composition", data="{}", headers=unknown), 422)
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_template_violations_list_every_issue(nb_api: Api, name: str) -> None:
+    ehr_id = nb_api.new_ehr()
+    text = (COMPOSITIONS / name).read_text(encoding="utf-8")
+    body = assert_error(
+        nb_api.post(f"/ehr/{ehr_id}/composition", data=text, content_type="application/json"), 422
+    )
+    expected = json.loads(
+        (COMPOSITIONS / name.replace(".json", ".expected.json")).read_text(encoding="utf-8")
+    )
+    found = {(d["code"], d["path"]) for d in body["details"]}
+    assert {(i["code"], i["path"]) for i in expected["issues"]} <= found
+    for detail in body["details"]:
+        assert detail["path"] in body["message"]
+    assert nb_api.get(f"/ehr/{ehr_id}/versioned_ehr_status/revision_history").status_code == 200
+
+
+def test_several_issues_in_one_answer(nb_api: Api) -> None:
+    doc = shipped("invalid_magnitude_out_of_range.json")
+    unit = shipped("invalid_unit_not_allowed.json")
+    bp = next(c for c in unit["content"] if "blood_pressure" in c["archetype_node_id"])
+    doc["content"] = [bp if "blood_pressure" in c["archetype_node_id"] else c for c in doc["content"]]
+    body = assert_error(nb_api.post(f"/ehr/{nb_api.new_ehr()}/composition", json=doc), 422)
+    codes = {d["code"] for d in body["details"]}
+    assert {"MAGNITUDE_OUT_OF_RANGE", "UNIT_NOT_ALLOWED"} <= codes
+
+
+def test_unknown_template_unknown_ehr_and_bad_bodies(api: Api) -> None:
+    ehr_id = api.new_ehr()
+    body = (COMPOSITIONS / "valid_normal.json").read_text(encoding="utf-8")
+    assert (
+        "has not been uploaded"
+        in assert_error(
+            api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="application/json"), 422
+        )["message"]
+    )
+    api.upload()
+    assert_error(
+        api.post(f"/ehr/{uuid.uuid4()}/composition", data=body, content_type="application/json"), 404
+    )
+    broken = assert_error(
+        api.post(f"/ehr/{ehr_id}/composition", data="{", content_type="application/json"), 400
+    )
+    assert broken["details"][0]["code"] == "FORMAT"
+    wrong = {"_type": "COMPOSITION", "content": "not a list"}
+    assert (
+        assert_error(api.post(f"/ehr/{ehr_id}/composition", json=wrong), 400)["details"][0]["path"]
+        == "/content"
+    )
+    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="text/plain"), 415)
+    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": "text/csv"}), 406)
+    assert_error(api.post(f"/ehr/{ehr_id}/composition", query_string={"format": "PDF"}, data=body), 400)
+
+
+def test_unknown_attributes_are_reported_not_dropped_silently(nb_api: Api) -> None:
+    doc = shipped("valid_minimal.json")
+    doc["surprise"] = 1
+    doc["context"]["extra"] = {"x": 1}
+    response = nb_api.post(f"/ehr/{nb_api.new_ehr()}/composition", json=doc)
+    assert response.status_code == 201
+    assert set(response.headers["Cdr-Ignored-Attributes"].split(", ")) == {"/surprise", "/context/extra"}
+    strict = Api(nb_api.app)
+    strict.app.config["STRICT_JSON"] = True
+    assert_error(strict.post(f"/ehr/{strict.new_ehr()}/composition", json=doc), 400)
+
+
+def test_client_uid_is_kept(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    doc = shipped("valid_minimal.json")
+    object_id = str(uuid.uuid4())
+    doc["uid"] = {"_type": "OBJECT_VERSION_ID", "value": f"{object_id}::elsewhere::1"}
+    assert nb_api.commit(ehr_id, doc) == f"{object_id}::test.cdr::1"
+    assert_error(nb_api.post(f"/ehr/{ehr_id}/composition", json=doc), 409)
+
+
+def test_get_by_version_object_and_time(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    uid = nb_api.commit(ehr_id)
+    object_id = uid.split("::")[0]
+    assert nb_api.get(f"/ehr/{ehr_id}/composition/{uid}").json["uid"]["value"] == uid
+    latest = nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}")
+    assert etag(latest) == uid
+    before = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
+    assert_error(
+        nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}", query_string={"version_at_time": before}), 404
+    )
+    assert_error(nb_api.get(f"/ehr/{ehr_id}/composition/{uuid.uuid4()}"), 404)
+    assert_error(nb_api.get(f"/ehr/{ehr_id}/composition/foobar"), 404)
+    assert_error(nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}::test.cdr::-2"), 400)
+    assert_error(nb_api.get(f"/ehr/{uuid.uuid4()}/composition/{uid}"), 404)
+
+
+def _put(api: Api, ehr_id: str, object_id: str, preceding: str, doc: dict[str, Any], **headers: str) -> Any:
+    return api.put(
+        f"/ehr/{ehr_id}/composition/{object_id}",
+        json=doc,
+        headers={"If-Match": preceding, "Prefer": "return=representation", **headers},
+    )
+
+
+def test_update_versioning_and_delete(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    v1 = nb_api.commit(ehr_id)
+    object_id = v1.split("::")[0]
+    doc = shipped("valid_high_risk.json")
+    updated = _put(nb_api, ehr_id, object_id, v1, doc)
+    assert updated.status_code == 200, updated.json
+    v2 = etag(updated)
+    assert v2.endswith("::2") and updated.json["uid"]["value"] == v2
+    assert updated.headers["Location"].endswith(f"/composition/{v2}")
+
+    stale = _put(nb_api, ehr_id, object_id, v1, doc)
+    assert_error(stale, 412)
+    assert etag(stale) == v2
+    assert_error(nb_api.put(f"/ehr/{ehr_id}/composition/{object_id}", json=doc), 400)  # no If-Match
+    missing = str(uuid.uuid4())
+    assert_error(_put(nb_api, ehr_id, missing, f"{missing}::test.cdr::1", doc), 404)
+
+    nb_api.upload(EN_TEMPLATE)
+    other = shipped("valid_high_risk.json")
+    other["archetype_details"]["template_id"]["value"] = "municipal_vital_signs_news2.en.v1"
+    assert "template" in assert_error(_put(nb_api, ehr_id, object_id, v2, other), 400)["message"]
+
+    assert_error(nb_api.delete(f"/ehr/{ehr_id}/composition/{v1}"), 409)
+    deleted = nb_api.delete(f"/ehr/{ehr_id}/composition/{v2}")
+    assert deleted.status_code == 204
+    v3 = etag(deleted)
+    assert v3.endswith("::3")
+    assert nb_api.get(f"/ehr/{ehr_id}/composition/{v3}").status_code == 204
+    assert nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}").status_code == 204
+    assert nb_api.get(f"/ehr/{ehr_id}/composition/{v1}").status_code == 200
+    assert_error(nb_api.delete(f"/ehr/{ehr_id}/composition/{v3}"), 400)
+    assert_error(nb_api.delete(f"/ehr/{ehr_id}/composition/{uuid.uuid4()}::test.cdr::1"), 404)
+
+    items = nb_api.get(f"/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history").json["items"]
+    assert [i["audits"][0]["change_type"]["value"] for i in items] == ["creation", "modification", "deleted"]
+    times = [i["audits"][0]["time_committed"]["value"] for i in items]
+    assert len(set(times)) == 3 and all(t.endswith("Z") for t in times)
+
+
+def test_versioned_composition_endpoints(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    v1 = nb_api.commit(ehr_id)
+    object_id = v1.split("::")[0]
+    after_v1 = dt.datetime.now(dt.UTC).isoformat()
+    v2 = etag(_put(nb_api, ehr_id, object_id, v1, shipped("valid_minimal.json")))
+    base = f"/ehr/{ehr_id}/versioned_composition/{object_id}"
+    versioned = nb_api.get(base).json
+    assert versioned["_type"] == "VERSIONED_COMPOSITION"
+    assert versioned["owner_id"]["id"]["value"] == ehr_id
+    assert nb_api.get(f"{base}/version").json["uid"]["value"] == v2
+    at = nb_api.get(f"{base}/version", query_string={"version_at_time": after_v1})
+    assert at.json["uid"]["value"] == v1 and etag(at) == v1
+    by_uid = nb_api.get(f"{base}/version/{v1}").json
+    assert by_uid["_type"] == "ORIGINAL_VERSION" and by_uid["data"]["_type"] == "COMPOSITION"
+    assert_error(nb_api.get(f"{base}/version/{uuid.uuid4()}::test.cdr::1"), 404)
+    assert_error(nb_api.get(f"/ehr/{ehr_id}/versioned_composition/foobar"), 404)
+    assert_error(nb_api.get(f"/ehr/{ehr_id}/versioned_composition/{uuid.uuid4()}/revision_history"), 404)
+
+
+def test_commit_headers_audit_and_lifecycle(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    headers = {
+        "openEHR-AUDIT_DETAILS": 'committer.name="Ola Normann",description.value="night round"',
+        "openEHR-VERSION": 'lifecycle_state.code_string="553"',
+    }
+    body = (COMPOSITIONS / "valid_minimal.json").read_text(encoding="utf-8")
+    response = nb_api.post(
+        f"/ehr/{ehr_id}/composition", data=body, content_type="application/json", headers=headers
+    )
+    uid = etag(response)
+    version = nb_api.get(f"/ehr/{ehr_id}/versioned_composition/{uid.split('::')[0]}/version/{uid}").json
+    assert version["commit_audit"]["committer"]["name"] == "Ola Normann"
+    assert version["commit_audit"]["description"]["value"] == "night round"
+    assert version["lifecycle_state"]["value"] == "incomplete"
+
+
+# --- corpus: the EHRbase suites' canonical compositions, judged as the validator judges them ---------------
+
+
+@cache
+def _templates_by_id() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for path in sorted((CORPUS / IT / "valid_templates").rglob("*.opt")):
+        try:
+            found.setdefault(load_opt(path).template_id, path)
+        except Exception:  # broken OPTs are the definition tests' business
+            continue
+    return found
+
+
+def _corpus_compositions() -> list[str]:
+    folder = CORPUS / IT / "compositions" / "CANONICAL_JSON"
+    names = sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
+    return names or ["<corpus absent>"]
+
+
+@pytest.mark.parametrize("name", _corpus_compositions())
+def test_corpus_compositions_committed_as_validated(api: Api, name: str) -> None:
+    """201 exactly when the validator finds nothing, else 422 listing exactly the validator's issues."""
+    text = (require_corpus() / IT / "compositions" / "CANONICAL_JSON" / name).read_text(encoding="utf-8")
+    try:
+        comp = parse_json(text, "COMPOSITION", strict=False)
+    except Exception as exc:
+        pytest.skip(f"not readable as canonical JSON: {exc}")
+    template_id = comp.archetype_details.template_id.value if comp.archetype_details else None
+    path = _templates_by_id().get(template_id or "")
+    if path is None:
+        pytest.skip(f"template {template_id!r} is not among the corpus OPTs")
+    api.upload(path)
+    issues = validate(comp, load_opt(path))
+    response = api.post(f"/ehr/{api.new_ehr()}/composition", data=text, content_type="application/json")
+    if not issues:
+        assert response.status_code == 201, response.json
+    else:
+        body = assert_error(response, 422)
+        assert sorted((d["path"], d["code"]) for d in body["details"]) == sorted(
+            (i.path, i.code) for i in issues
+        )
+
+
+def test_corpus_flat_commit_and_update(api: Api) -> None:
+    root = require_corpus() / IT
+    api.upload(root / "valid_templates" / "all_types" / "family_history.opt")
+    ehr_id = api.new_ehr()
+    flat = (root / "compositions" / "FLAT" / "family_history__.json").read_bytes()
+    query = {"format": "FLAT", "templateId": "family_history"}
+    headers = {"Content-Type": FLAT, "Prefer": "return=representation"}
+    created = api.post(f"/ehr/{ehr_id}/composition", data=flat, query_string=query, headers=headers)
+    assert created.status_code == 201, created.json
+    assert created.json["family_history/_uid"] == etag(created)
+    uid = etag(created)
+    v2 = (root / "compositions" / "FLAT" / "family_history.v2__.json").read_bytes()
+    headers["If-Match"] = uid
+    updated = api.put(
+        f"/ehr/{ehr_id}/composition/{uid.split('::')[0]}", data=v2, query_string=query, headers=headers
+    )
+    assert updated.status_code == 200, updated.json
+    assert etag(updated).endswith("::2")
+    assert NB_TEMPLATE.is_file()
