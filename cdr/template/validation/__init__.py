@@ -4,11 +4,24 @@
 data paths (the rule is in :mod:`.datapath`); ``constraint_path`` is the template path of the constraint that
 was broken (empty for rules of the RM itself).
 
-Modules: :mod:`.structure` (types, existence, cardinality, occurrences, slots, names, unknown nodes),
-:mod:`.primitives` and :mod:`.temporal` (strings, numbers, booleans, dates, times, durations),
-:mod:`.values` (DV_QUANTITY, DV_ORDINAL, DV_SCALE), :mod:`.coded` (code phrases and term texts),
-:mod:`.rm_rules` (RM-mandatory attributes, openEHR terminology, invariants, ISM), :mod:`.plans` (what is
-precomputed per template).
+Modules: :mod:`.structure` (types, existence, cardinality, occurrences, slots, names, unknown nodes,
+unresolved internal references), :mod:`.primitives` and :mod:`.temporal` (strings, numbers, booleans, dates,
+times, durations), :mod:`.values` (DV_QUANTITY, DV_ORDINAL, DV_SCALE), :mod:`.state` (DV_STATE against a
+C_DV_STATE machine), :mod:`.coded` (code phrases and term texts), :mod:`.ism` (ACTION.ism_transition against
+the archetype's alternatives), :mod:`.rm_rules` (RM-mandatory attributes, openEHR terminology, invariants,
+the openEHR ISM), :mod:`.plans` (what is precomputed per template).
+
+ISM_TRANSITION state vs careflow step (details and evidence in :mod:`.ism` and docs/conformance.md): the
+transition must lead into ``current_state`` (openEHR ISM); ``careflow_step`` must be a careflow step of the
+ACTION and ``current_state`` a state some careflow step leads into (union of the alternatives); the pairing of
+the two is enforced only when a ``transition`` is recorded, as EHRbase does (its SDK test
+``missingIsmTransition`` accepts a careflow step recorded with another step's state when no transition is
+given).
+
+RM invariants follow archie's set, which EHRbase applies (PARTY_REF ``Type_validity`` enforced,
+``Is_archetype_root`` on nested entries and DV_TEXT line breaks not). One deliberate difference from
+EHRbase: a data value whose RM type the template does not allow is WRONG_TYPE even where the constraint is not
+a choice (EHRbase's web-template walker does not compare types there; the AOM does).
 """
 
 from __future__ import annotations
