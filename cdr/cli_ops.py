@@ -79,18 +79,34 @@ def db_upgrade_cmd(db: str | None) -> None:
     show_default=True,
     help="Worker threads of the WSGI server.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (POSIX); more pay off with concurrent clients on PostgreSQL.",
+)
 @_DB_OPTION
-def serve_cmd(host: str, port: int, threads: int, db: str | None) -> None:
+def serve_cmd(host: str, port: int, threads: int, workers: int, db: str | None) -> None:
     """Run the REST API in the foreground with a production WSGI server (waitress).
 
-    The database is migrated first. SIGTERM or SIGINT stops it: the listening socket closes, requests in
-    progress get a few seconds to finish, the database connections are closed, and the exit code is 0.
+    The database is migrated first. SIGTERM or SIGINT stops it: the listening socket and connections close,
+    worker threads get up to 5 s to leave the request they are in, the database connections are closed,
+    and the exit code is 0. With --workers N the first process supervises N server processes and passes
+    the signal on.
     """
     from cdr.server import ServerError, run
 
     url = database_url(db)
     try:
-        run(url, host=host, port=port, threads=threads, log=lambda line: click.echo(line, err=True))
+        run(
+            url,
+            host=host,
+            port=port,
+            threads=threads,
+            workers=workers,
+            log=lambda line: click.echo(line, err=True),
+        )
     except ServerError as exc:
         fail(exc.message)
 

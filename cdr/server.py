@@ -13,6 +13,7 @@ database connections are released and :func:`run` returns, so ``cdr serve`` exit
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from typing import Any
 from cdr import __version__
 from cdr.errors import CdrError
 
-log = logging.getLogger("cdr.server")
+logger = logging.getLogger("cdr.server")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -64,12 +65,14 @@ class _Stop(SystemExit):
 
 @contextmanager
 def _stop_on_signals() -> Iterator[list[int]]:
-    """Turn SIGTERM and SIGINT into a clean stop of the main loop; the signals received are collected."""
+    """Turn the first SIGTERM or SIGINT into a clean stop of the main loop (later ones are only noted, so
+    that they cannot interrupt the cleanup); the signals received are collected."""
     received: list[int] = []
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
-        raise _Stop(0)
+        if len(received) == 1:
+            raise _Stop(0)
 
     if threading.current_thread() is not threading.main_thread():  # signals only reach the main thread
         yield received
@@ -88,25 +91,46 @@ def run(
     host: str = "127.0.0.1",
     port: int = 8000,
     threads: int = 8,
+    workers: int = 1,
     log: Callable[[str], None] = print,
 ) -> None:
-    """Serve the REST API on ``host:port`` until SIGTERM/SIGINT; :class:`ServerError` if it cannot start."""
-    from waitress.server import create_server
+    """Serve the REST API on ``host:port`` until SIGTERM/SIGINT; :class:`ServerError` if it cannot start.
 
+    ``workers`` > 1 forks that many server processes sharing the listening socket (POSIX only; see
+    :func:`run_workers`): one Python process runs Python code for one request at a time, whatever its
+    threads, so concurrent clients need processes.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers > 1:
+        run_workers(database_url, host=host, port=port, threads=threads, workers=workers, log=log)
+        return
     app = make_app(database_url)
     try:
-        server = create_server(
-            app, host=host, port=port, threads=threads, ident="cdr", clear_untrusted_proxy_headers=True
-        )
-    except OSError as exc:
+        server = listen(app, host=host, port=port, threads=threads)
+    except ServerError:
         _close_app(app)
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound = getattr(server, "effective_port", port)
+        raise
     log(
-        f"cdr {__version__} serving http://{host}:{bound} (database {shown_url(database_url)}); "
-        "stop with SIGTERM or Ctrl-C"
+        f"cdr {__version__} serving http://{host}:{getattr(server, 'effective_port', port)} "
+        f"(database {shown_url(database_url)}); stop with SIGTERM or Ctrl-C"
     )
+    received = serve_until_stopped(server, app)
+    log(f"cdr stopped ({', '.join(signal.Signals(s).name for s in received) or 'end of loop'})")
+
+
+def listen(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 8000, sockets: Any = None) -> Any:
+    """A waitress server for ``app`` bound to ``host:port`` (or serving already bound ``sockets``)."""
+    from waitress.server import create_server
+
+    where = {"sockets": sockets} if sockets is not None else {"host": host, "port": port}
+    try:
+        return create_server(app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=True, **where)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve_until_stopped(server: Any, app: Any) -> list[int]:
+    """Run ``server`` until SIGTERM/SIGINT, then close it and the app's database connections."""
     with _stop_on_signals() as received:
         try:
             server.run()
@@ -115,8 +139,7 @@ def run(
         finally:
             _close(server)
             _close_app(app)
-    names = ", ".join(signal.Signals(s).name for s in received) or "end of loop"
-    log(f"cdr stopped ({names})")
+    return received
 
 
 def _close(server: Any) -> None:
@@ -137,3 +160,116 @@ def _close_app(app: Any) -> None:
         close = getattr(storage, "close", None)
         if callable(close):
             close()
+
+
+def run_workers(
+    database_url: str, *, host: str, port: int, threads: int, workers: int, log: Callable[[str], None]
+) -> None:
+    """Pre-fork: migrate once, bind once, fork ``workers`` processes that each serve the shared socket.
+
+    The parent only supervises: SIGTERM/SIGINT to it is passed on as SIGTERM to every worker and it returns
+    once they have all stopped; a worker that dies on its own stops the others, and :class:`ServerError`
+    says which one and how.
+    """
+    import socket
+
+    if not hasattr(os, "fork"):
+        raise ServerError("--workers above 1 needs a system with fork(); run one worker per process instead")
+    _migrate(database_url)
+    try:
+        sock = socket.create_server((host, port), backlog=1024)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    children: dict[int, int] = {}
+    with _forwarding_signals(children) as received:
+        # signals stay blocked while forking, so that none reaches a worker before it has its own handlers
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            for number in range(1, workers + 1):
+                pid = os.fork()
+                if pid == 0:  # the worker: never returns into the parent's code
+                    os._exit(_worker(database_url, sock, threads))
+                children[pid] = number
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        sock.close()
+        log(
+            f"cdr {__version__} serving http://{host}:{port} with {workers} worker processes "
+            f"(database {shown_url(database_url)}); stop with SIGTERM or Ctrl-C"
+        )
+        failure = _supervise(children, received)
+    if failure:
+        raise ServerError(failure)
+    log(f"cdr stopped ({', '.join(signal.Signals(s).name for s in received)})")
+
+
+def _migrate(database_url: str) -> None:
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from cdr.storage import upgrade
+
+    try:
+        upgrade(database_url)
+    except (SQLAlchemyError, ArgumentError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ServerError(
+            f"cannot open the database {shown_url(database_url)}: {exc.__class__.__name__}: {first}"
+        ) from None
+
+
+def _worker(database_url: str, sock: Any, threads: int) -> int:
+    """One worker process: its own app (the parent migrated) and waitress on the inherited socket."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    try:
+        from cdr.api import create_app
+
+        app = create_app({"DATABASE_URL": database_url, "MIGRATE": False})
+        serve_until_stopped(listen(app, threads=threads, sockets=[sock]), app)
+    except BaseException:  # a worker must exit by os._exit, never unwind into the parent's code
+        logger.exception("worker %d failed", os.getpid())
+        return 1
+    return 0
+
+
+@contextmanager
+def _forwarding_signals(children: dict[int, int]) -> Iterator[list[int]]:
+    """In the parent: note SIGTERM/SIGINT and pass SIGTERM on to every worker still running."""
+    received: list[int] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        for pid in list(children):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _supervise(children: dict[int, int], received: list[int]) -> str | None:
+    """Wait for every worker; what went wrong if one ended before a stop signal, else ``None``."""
+    failure = None
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        number = children.pop(pid, 0)
+        if not received and failure is None:
+            failure = f"worker {number} ended unexpectedly ({_describe(status)}); stopping the others"
+            for other in list(children):
+                with suppress(ProcessLookupError):
+                    os.kill(other, signal.SIGTERM)
+    return failure
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"

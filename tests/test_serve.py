@@ -219,3 +219,24 @@ def test_serve_refuses_an_unreachable_database_with_exit_2(tmp_path: Path) -> No
     assert proc.returncode == 2, err
     assert "cannot open the database" in err
     assert "secret" not in err
+
+
+def test_serve_with_worker_processes_answers_and_stops_them_all(tmp_path: Path) -> None:
+    served = start(tmp_path, "--workers", "2", "--db", f"sqlite:///{tmp_path / 'cdr.db'}")
+    children = Path(f"/proc/{served.proc.pid}/task/{served.proc.pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    assert len(workers) == 2
+    try:
+        for _ in range(4):  # new connections each time: any worker may take them
+            status, _, _ = served.call("POST", f"{BASE}/ehr", headers={"Prefer": "return=minimal"})
+            assert status == 201
+    finally:
+        code = served.stop(signal.SIGTERM)
+    assert code == 0, served.output()
+    assert "with 2 worker processes" in served.output()
+    assert "Traceback" not in served.output()
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", served.port))

@@ -1,0 +1,31 @@
+# cdr: the openEHR CDR REST server. Build: docker build -t cdr .   Run: docker run -p 8000:8000 cdr
+# With PostgreSQL: docker compose up (docker-compose.yml). Without CDR_DATABASE_URL the server keeps an
+# embedded SQLite database in the volume /var/lib/cdr/cdr-data.
+
+# Build stage: install cdr and its dependencies (all ship wheels: no compiler needed) into a venv.
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/cdr
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY cdr ./cdr
+COPY aql ./aql
+RUN /opt/cdr/bin/pip install .
+
+# Run stage: the venv only, no sources or build tools, as an unprivileged user.
+FROM python:3.11-slim
+ENV PATH=/opt/cdr/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/cdr --shell /usr/sbin/nologin cdr \
+    && mkdir -p /var/lib/cdr/cdr-data \
+    && chown -R cdr:cdr /var/lib/cdr
+COPY --from=build /opt/cdr /opt/cdr
+USER cdr
+WORKDIR /var/lib/cdr
+VOLUME ["/var/lib/cdr/cdr-data"]
+EXPOSE 8000
+# cdr serve stops cleanly on SIGTERM (docker stop): sockets and database connections closed, exit 0.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"]
+ENTRYPOINT ["cdr"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
