@@ -84,6 +84,7 @@ def _header_attributes(name: str) -> dict[str, str]:
             found.update(_pairs(value))
             continue
         head, dot, attribute = lowered.partition(".")
+        attribute = attribute.replace("-", "_")  # WSGI turns the header name's "_" into "-"
         if dot and head in wanted:
             found.update({f"{attribute}.{k}": v for k, v in _pairs(value).items()})
     return found

@@ -1,4 +1,4 @@
-"""DIRECTORY: create once, If-Match updates and deletes, versions, time and sub-folder paths (EHRbase data)."""
+"""DIRECTORY: create once, If-Match updates and deletes, versions, time and sub-folder paths."""
 
 from __future__ import annotations
 

@@ -1,0 +1,94 @@
+"""DEFINITION: template upload (201, 409, 415, 400 with reasons), list, OPT, web template, examples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cdr.template import load_opt
+from cdr.template.web_template import build_web_template
+from tests.api.conftest import FLAT, NB_TEMPLATE, NB_TEMPLATE_ID, STRUCTURED, Api, assert_error
+from tests.corpus import require_corpus
+
+BASE = "/definition/template/adl1.4"
+IT = "ehrbase-integration-tests/test_data_sets"
+
+
+def test_upload_conflict_and_media_type(api: Api) -> None:
+    created = api.post(BASE, data=NB_TEMPLATE.read_bytes(), content_type="application/xml")
+    assert created.status_code == 201
+    assert created.headers["Location"].endswith(f"{BASE}/{NB_TEMPLATE_ID}")
+    again = assert_error(api.post(BASE, data=NB_TEMPLATE.read_bytes(), content_type="application/xml"), 409)
+    assert again["message"] == f"Operational template with this template ID already exists: {NB_TEMPLATE_ID}"
+    assert_error(api.post(BASE, data=NB_TEMPLATE.read_bytes(), content_type="application/json"), 415)
+    assert_error(api.post(BASE, data=NB_TEMPLATE.read_bytes(), headers={"Content-Type": ""}), 415)
+
+
+def test_broken_opt_lists_the_parsers_reasons(api: Api) -> None:
+    body = assert_error(
+        api.post(BASE, data=b"<template><nothing/></template>", content_type="application/xml"), 400
+    )
+    assert body["details"] and all(d["code"] == "OPT" for d in body["details"])
+    assert_error(api.post(BASE, data=b"not xml", content_type="application/xml"), 400)
+
+
+def test_list_and_get(api: Api) -> None:
+    api.upload()
+    listed = api.get(BASE).json
+    assert [t["template_id"] for t in listed] == [NB_TEMPLATE_ID]
+    assert listed[0]["archetype_id"] == "openEHR-EHR-COMPOSITION.encounter.v1"
+    opt = api.get(f"{BASE}/{NB_TEMPLATE_ID}", headers={"Accept": "application/json"})
+    assert (
+        opt.mimetype == "application/xml"
+        and opt.data == NB_TEMPLATE.read_bytes().decode("utf-8-sig").encode()
+    )
+    web = api.get(f"{BASE}/{NB_TEMPLATE_ID}", headers={"Accept": "application/openehr.wt+json"})
+    assert web.mimetype == "application/openehr.wt+json"
+    assert web.json == json.loads(json.dumps(build_web_template(load_opt(NB_TEMPLATE))))
+    assert_error(api.get(f"{BASE}/no.such.template"), 404)
+    assert_error(api.get(f"{BASE}/no.such.template", headers={"Accept": "application/openehr.wt+json"}), 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "mimetype"),
+    [
+        ({"format": "JSON"}, None, "application/json"),
+        ({"format": "XML"}, None, "application/xml"),
+        ({"format": "FLAT"}, None, FLAT),
+        ({"format": "STRUCTURED"}, None, STRUCTURED),
+        ({}, FLAT, FLAT),
+        ({}, None, "application/json"),
+    ],
+)
+def test_examples_in_every_format(api: Api, query: dict[str, str], accept: str | None, mimetype: str) -> None:
+    api.upload()
+    headers = {"Accept": accept} if accept else {}
+    response = api.get(f"{BASE}/{NB_TEMPLATE_ID}/example", query_string=query, headers=headers)
+    assert response.status_code == 200 and response.mimetype == mimetype
+    if mimetype == FLAT:
+        assert response.json["kommunale_vitalparametre_og_news2/category|code"] == "433"
+
+
+def test_example_can_be_committed_and_errors(api: Api) -> None:
+    api.upload()
+    example = api.get(f"{BASE}/{NB_TEMPLATE_ID}/example").json
+    assert api.post(f"/ehr/{api.new_ehr()}/composition", json=example).status_code == 201
+    assert_error(api.get(f"{BASE}/unknown/example"), 404)
+    assert_error(api.get(f"{BASE}/{NB_TEMPLATE_ID}/example", query_string={"format": "PDF"}), 400)
+
+
+def test_corpus_test_event_example(api: Api) -> None:
+    api.upload(require_corpus() / IT / "valid_templates" / "all_types" / "test_event.opt")
+    assert_error(
+        api.post(
+            BASE,
+            data=(require_corpus() / IT / "valid_templates" / "all_types" / "test_event.opt").read_bytes(),
+            content_type="application/xml",
+        ),
+        409,
+    )
+    flat = api.get(f"{BASE}/test_event/example", query_string={"format": "FLAT"}).json
+    assert flat["test_event/category|code"] == "433"
+    assert flat["test_event/category|value"] == "event"
+    assert flat["test_event/category|terminology"] == "openehr"

@@ -1,0 +1,97 @@
+"""Every error path answers with the one JSON error shape (``cdr.api.errors.error_body``), status by type."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.api.conftest import NB_TEMPLATE, Api, assert_error
+
+MISSING = str(uuid.uuid4())
+VERSION = f"{MISSING}::test.cdr::1"
+JSON = {"content_type": "application/json"}
+
+# (method, path, request options, expected status): at least one error of each endpoint and status kind
+CASES: list[tuple[str, str, dict[str, object], int]] = [
+    ("GET", "/nowhere", {}, 404),
+    ("PATCH", "/ehr", {}, 405),
+    ("POST", "/ehr", {"data": "{", **JSON}, 400),
+    ("POST", "/ehr", {"data": "x", "content_type": "text/plain"}, 415),
+    ("PUT", "/ehr/not-a-uuid", {}, 400),
+    ("GET", f"/ehr/{MISSING}", {}, 404),
+    ("GET", "/ehr?subject_id=x", {}, 400),
+    ("GET", f"/ehr/{MISSING}/ehr_status", {}, 404),
+    ("GET", f"/ehr/{MISSING}/ehr_status/{VERSION}", {}, 404),
+    ("PUT", f"/ehr/{MISSING}/ehr_status", {"data": "{}", **JSON}, 400),
+    ("GET", f"/ehr/{MISSING}/versioned_ehr_status", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_ehr_status/revision_history", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_ehr_status/version?version_at_time=yesterday", {}, 400),
+    ("GET", f"/ehr/{MISSING}/versioned_ehr_status/version/{VERSION}", {}, 404),
+    ("POST", f"/ehr/{MISSING}/composition", {"data": "{}", **JSON}, 404),
+    ("POST", f"/ehr/{MISSING}/composition", {"data": "{}", "headers": {"Accept": "text/csv"}}, 406),
+    ("GET", f"/ehr/{MISSING}/composition/{VERSION}", {}, 404),
+    ("PUT", f"/ehr/{MISSING}/composition/{MISSING}", {"data": "{}", **JSON}, 400),
+    ("DELETE", f"/ehr/{MISSING}/composition/{VERSION}", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_composition/{MISSING}", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_composition/{MISSING}/revision_history", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_composition/{MISSING}/version", {}, 404),
+    ("GET", f"/ehr/{MISSING}/versioned_composition/{MISSING}/version/{VERSION}", {}, 404),
+    ("POST", f"/ehr/{MISSING}/directory", {"data": '{"_type": "FOLDER"}', **JSON}, 404),
+    ("PUT", f"/ehr/{MISSING}/directory", {"data": "{}", **JSON}, 400),
+    ("DELETE", f"/ehr/{MISSING}/directory", {"headers": {"If-Match": VERSION}}, 404),
+    ("GET", f"/ehr/{MISSING}/directory", {}, 404),
+    ("GET", f"/ehr/{MISSING}/directory/{VERSION}", {}, 404),
+    ("POST", f"/ehr/{MISSING}/contribution", {"data": "{}", **JSON}, 404),
+    ("GET", f"/ehr/{MISSING}/contribution/{MISSING}", {}, 404),
+    ("POST", "/definition/template/adl1.4", {"data": "<x/>", **JSON}, 415),
+    ("POST", "/definition/template/adl1.4", {"data": "<x/>", "content_type": "application/xml"}, 400),
+    ("GET", "/definition/template/adl1.4/nope", {}, 404),
+    ("GET", "/definition/template/adl1.4/nope/example", {}, 404),
+    ("DELETE", f"/admin/ehr/{MISSING}", {}, 404),
+    ("DELETE", "/admin/template/nope", {}, 404),
+    (
+        "PUT",
+        "/admin/template/nope",
+        {"data": NB_TEMPLATE.read_bytes(), "content_type": "application/xml"},
+        400,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "options", "status"), CASES, ids=[f"{c[0]} {c[1]}" for c in CASES]
+)
+def test_error_shape(api: Api, method: str, path: str, options: dict[str, object], status: int) -> None:
+    assert_error(api.request(method, path, **options), status)
+
+
+def test_every_route_has_an_error_case(api: Api) -> None:
+    """The table above covers every endpoint of the openEHR and admin APIs."""
+    import re
+
+    covered = set()
+    for method, path, _, _ in CASES:
+        for rule in api.app.url_map.iter_rules():
+            pattern = "^" + re.sub(r"<[^>]+>", "[^/]+", rule.rule.removeprefix("/openehr/v1")) + "$"
+            if method in (rule.methods or set()) and re.match(pattern, path.split("?")[0]):
+                covered.add((method, rule.rule))
+    expected = {
+        (method, rule.rule)
+        for rule in api.app.url_map.iter_rules()
+        if rule.rule.startswith("/openehr/v1/") and not rule.rule.endswith("/health")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    no_client_errors = {("GET", "/openehr/v1/definition/template/adl1.4")}  # listing cannot fail but with 500
+    assert expected - covered == no_client_errors
+
+
+def test_unexpected_errors_are_500_in_the_same_shape(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdr.services import ehr
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(ehr, "get_ehr", boom)
+    body = assert_error(api.get(f"/ehr/{MISSING}"), 500)
+    assert "fire" not in body["message"]

@@ -1,0 +1,79 @@
+"""The request context seams: policy decisions and the access log written inside the write transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from cdr.errors import NotFound
+from cdr.formats.canonical_json import parse_json
+from cdr.services import Action, Principal, RequestContext, Services, ehr, ehr_status
+from cdr.services.context import ADMIN_ROLE, AccessRecord, RolePolicy
+from cdr.services.errors import Forbidden
+from cdr.storage import schema as t
+
+
+class Recorder:
+    def __init__(self, fail: bool = False) -> None:
+        self.records: list[tuple[bool, AccessRecord]] = []
+        self.fail = fail
+
+    def __call__(self, conn: Connection | None, record: AccessRecord) -> None:
+        self.records.append((conn is not None, record))
+        if self.fail:
+            raise RuntimeError("access log unavailable")
+
+
+def test_role_policy() -> None:
+    policy = RolePolicy()
+    nurse = Principal("nurse")
+    admin = Principal("ops", frozenset({ADMIN_ROLE}))
+    assert policy.allows(nurse, Action.WRITE_EHR, uuid.uuid4())
+    assert not policy.allows(nurse, Action.ADMIN, None)
+    assert policy.allows(admin, Action.ADMIN, None)
+    with pytest.raises(Forbidden, match="nurse may not perform admin"):
+        RequestContext(principal=nurse).authorize(Action.ADMIN)
+
+
+def test_committer_defaults_to_the_principal() -> None:
+    ctx = RequestContext(principal=Principal("kari", subject_id="k-1"))
+    audit = ctx.audit()
+    assert audit.committer["name"] == "kari"
+    assert audit.committer["external_ref"]["id"]["value"] == "k-1"
+    named = RequestContext(committer={"_type": "PARTY_IDENTIFIED", "name": "Ola"}, description="why")
+    assert named.audit().committer["name"] == "Ola" and named.audit().description == "why"
+
+
+def test_access_log_runs_in_the_write_transaction(svc: Services) -> None:
+    recorder = Recorder()
+    ctx = RequestContext(access_log=recorder)
+    view = ehr.create_ehr(svc, ctx)
+    status = parse_json({**(view.status.data or {}), "is_queryable": False})
+    ehr_status.update_status(svc, ctx, view.ehr.ehr_id, view.status.uid, status)
+    assert [(in_tx, r.action) for in_tx, r in recorder.records] == [
+        (False, Action.CREATE_EHR),
+        (True, Action.WRITE_EHR),
+    ]
+    assert recorder.records[1][1].ehr_id == view.ehr.ehr_id
+
+
+def test_a_failing_access_log_rolls_the_write_back(svc: Services) -> None:
+    view = ehr.create_ehr(svc, RequestContext())
+    status = parse_json(view.status.data or {})
+    with pytest.raises(RuntimeError):
+        ehr_status.update_status(
+            svc, RequestContext(access_log=Recorder(fail=True)), view.ehr.ehr_id, view.status.uid, status
+        )
+    with svc.storage.engine.connect() as conn:
+        versions = conn.execute(sa.select(sa.func.count()).select_from(t.object_version)).scalar_one()
+    assert versions == 1
+
+
+def test_kind_of_a_version(svc: Services) -> None:
+    view = ehr.create_ehr(svc, RequestContext())
+    assert svc.kind_of(view.ehr.ehr_id, view.status.uid) == "EHR_STATUS"
+    with pytest.raises(NotFound):
+        svc.kind_of(view.ehr.ehr_id, f"{uuid.uuid4()}::test.cdr::1")
