@@ -402,12 +402,3 @@ def _rate_row(name: str, subject: _Concurrent, baseline: _Concurrent) -> Row:
     return Row(
         name, f"{subject.rate:.0f}/s", f"{baseline.rate:.0f}/s", f"{baseline.rate / subject.rate:.1f}x", "-"
     )
-
-
-def _main() -> None:  # pragma: no cover - manual entry point
-    for row in run(int(sys.argv[1]) if len(sys.argv) > 1 else 30):
-        print(f"{row.name:<55} {row.value:>14} {row.baseline:>22} {row.ratio:>7}  {row.target}")
-
-
-if __name__ == "__main__":
-    _main()
