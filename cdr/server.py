@@ -190,11 +190,19 @@ def run_workers(
                 if pid == 0:  # the worker: never returns into the parent's code
                     os._exit(_worker(database_url, sock, threads))
                 children[pid] = number
+        except OSError as exc:  # fork failed: stop the workers already started
+            for pid in children:
+                os.kill(pid, signal.SIGTERM)
+            for pid in children:
+                os.waitpid(pid, 0)
+            sock.close()
+            raise ServerError(f"cannot start worker {len(children) + 1}: {exc.strerror or exc}") from None
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        sock.close()
+        bound = sock.getsockname()[1]
+        sock.close()  # the workers hold it now
         log(
-            f"cdr {__version__} serving http://{host}:{port} with {workers} worker processes "
+            f"cdr {__version__} serving http://{host}:{bound} with {workers} worker processes "
             f"(database {shown_url(database_url)}); stop with SIGTERM or Ctrl-C"
         )
         failure = _supervise(children, received)
