@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from cdr.cli_common import database_url, fail
+from cdr.server import shown_url
 
 _DB_OPTION = click.option(
     "--db",
@@ -23,17 +24,6 @@ _DB_OPTION = click.option(
     help="Database URL (sqlite:///path or postgresql://...); default $CDR_DATABASE_URL, else "
     "sqlite:///./cdr-data/cdr.db.",
 )
-
-
-def shown_url(url: str) -> str:
-    """``url`` with any password masked, for messages and logs."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 @click.group("db")
