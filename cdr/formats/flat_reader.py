@@ -21,7 +21,7 @@ from cdr.formats.flat_ctx import parse_ctx
 from cdr.formats.flat_defaults import Defaults
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
-from cdr.rm import Composition, RMObject
+from cdr.rm import Composition, DvCodedText, RMObject
 from cdr.rm.base import RM_TYPES, construct, rm_field_map
 from cdr.template.aom import CObject, OperationalTemplate
 
@@ -166,7 +166,7 @@ class _Reader:
             if not _only_null(value_node):  # an element may hold just a null flavour
                 value = read_object(value_node, self.ctx, snode.rm_type, snode.constraint)
                 if value is not None:
-                    element.values["value"] = value
+                    element.values["value"] = apply_code_label(value, snode)
             take = Take(element_node)
             self.rm_attributes(take, element)
             take.finish()
@@ -174,7 +174,7 @@ class _Reader:
             return
         value = read_object(fnode, self.ctx, snode.rm_type, snode.constraint)
         if value is not None:
-            owner.add(last.attribute, value, fnode.key)
+            owner.add(last.attribute, apply_code_label(value, snode), fnode.key)
 
     # ---------------------------------------------------------------------------------- finishing
 
@@ -200,6 +200,30 @@ class _Reader:
             if values.get(attribute) is None:
                 values[attribute] = value
         return construct(cls, {k: v for k, v in values.items() if v is not None})
+
+
+def apply_code_label(value: Any, snode: SchemaNode) -> Any:
+    """A DV_CODED_TEXT whose code the web template node lists gets that code's term text, as in EHRbase.
+
+    The openEHR_SDK's FLAT reader sets the text of such a code from the web template whatever ``|value``
+    says (SDK case ``validIsmTransition`` commits careflow step ``at0012`` with another code's text and
+    validates). Rules: local (archetype terms), openehr (rubrics) and external codes the template lists
+    with a term; the label in the template's default language whatever the composition language (the web
+    template's ``label``, as EHRbase: its corpus has ``de`` compositions of ``en`` templates with English
+    texts); the given terminology, if any, must be the list's. A code the node does not list keeps the
+    text given (the validator then reports the code).
+    """
+    if type(value) is not DvCodedText:
+        return value
+    phrase = value.defining_code
+    if phrase is None or phrase.code_string is None:
+        return value
+    found = snode.code_labels().get(phrase.code_string)
+    if found is not None:
+        terminology = phrase.terminology_id.value if phrase.terminology_id is not None else None
+        if terminology in (None, found[0]):
+            value.value = found[1]
+    return value
 
 
 def _event_type(fnode: FlatNode) -> str:

@@ -84,6 +84,7 @@ class SchemaNode:
     children: dict[str, SchemaNode] = field(default_factory=dict)
     structural: bool = False
     element_leaf: bool = False  # a value node standing for its ELEMENT: steps end ``items[atNNNN]/value``
+    labels: dict[str, tuple[str, str]] | None = field(default=None, repr=False)
 
     @property
     def multiple(self) -> bool:
@@ -109,6 +110,26 @@ class SchemaNode:
             if len(folded) == 1:
                 return folded[0]
         return None
+
+    def code_labels(self) -> dict[str, tuple[str, str]]:
+        """Code -> (terminology, label) of the codes this coded node lists, as the web template labels them.
+
+        EHRbase's FLAT reader (openEHR_SDK ``DvCodedTextRMUnmarshaller``, "Set value from Node") replaces the
+        text of a code the web template lists by that code's label, whatever ``|value`` says; see
+        :func:`cdr.formats.flat_reader.apply_code_label` for the rules. Only codes with a real term are
+        listed: the web template labels an external code without a term in the template by the code itself.
+        """
+        found = self.labels
+        if found is None:
+            found = self.labels = {}
+            for inp in self.wt.get("inputs") or ():
+                terminology = inp.get("terminology")
+                if inp.get("suffix") != "code" or not terminology:
+                    continue
+                for item in inp.get("list") or ():
+                    if item.get("localizedLabels"):
+                        found[item["value"]] = (terminology, item["label"])
+        return found
 
     def localized_name(self, language: str) -> str | None:
         names = self.wt.get("localizedNames") or {}

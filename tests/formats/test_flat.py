@@ -95,6 +95,51 @@ def test_coded_text_value_comes_from_the_template(opt: OperationalTemplate) -> N
     assert coded["value"] == "term1"
 
 
+def test_listed_code_takes_the_template_label_whatever_the_value_given(opt: OperationalTemplate) -> None:
+    # EHRbase (openEHR_SDK DvCodedTextRMUnmarshaller): the web template's label for a listed code wins
+    comp = _read(
+        opt,
+        {
+            f"{EVENT}/dv_coded_text|code": "at0007",
+            f"{EVENT}/dv_coded_text|value": "term1",
+            f"{EVENT}/dv_coded_text|terminology": "local",
+            f"{ROOT}/context/setting|value": "at home",
+        },
+    )
+    data = to_json(comp)
+    coded = next(i["value"] for i in data["content"][0]["items"][0]["data"]["events"][0]["data"]["items"])
+    assert (coded["value"], coded["defining_code"]["code_string"]) == ("term2", "at0007")
+    # the template leaves setting open (no code list in the web template): the text given stays
+    assert data["context"]["setting"]["value"] == "at home"
+
+
+def test_unlisted_code_keeps_its_text_and_the_validator_reports_it(opt: OperationalTemplate) -> None:
+    comp = _read(
+        opt,
+        {
+            f"{EVENT}/dv_coded_text|code": "at9999",
+            f"{EVENT}/dv_coded_text|value": "my own text",
+            f"{EVENT}/dv_coded_text|terminology": "local",
+        },
+    )
+    items = to_json(comp)["content"][0]["items"][0]["data"]["events"][0]["data"]["items"]
+    assert items[0]["value"]["value"] == "my own text"
+    assert {i.code.value for i in validate(comp, opt)} == {"CODE_NOT_ALLOWED"}
+
+
+def test_listed_code_of_another_terminology_keeps_its_text(opt: OperationalTemplate) -> None:
+    comp = _read(
+        opt,
+        {
+            f"{EVENT}/dv_coded_text|code": "at0006",
+            f"{EVENT}/dv_coded_text|value": "elsewhere",
+            f"{EVENT}/dv_coded_text|terminology": "SNOMED-CT",
+        },
+    )
+    items = to_json(comp)["content"][0]["items"][0]["data"]["events"][0]["data"]["items"]
+    assert items[0]["value"]["value"] == "elsewhere"
+
+
 def test_ordinal_by_code_fills_value_and_text(opt: OperationalTemplate) -> None:
     values = _values(opt, {f"{EVENT}/dv_ordinal|code": "at0015"})
     ordinal = next(v for v in values.values() if v and v["_type"] == "DV_ORDINAL")

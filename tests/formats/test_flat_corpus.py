@@ -47,11 +47,9 @@ KNOWN_DATA_ISSUES: dict[str, set[str]] = {
     "test_all_types.en.v1.instance_flat_output_2.json": {"REQUIRED", "CODE_NOT_ALLOWED", "RM_INVARIANT"},
     "corona_with_context.json": {"REQUIRED"},  # no setting; interval event without width / math function
     "minimal_action_2_20211018102553_000001_1.xml.flat.json": {"REQUIRED"},  # ACTION without ism_transition
-    # the ISM test set: invalid on purpose, or a careflow step text that is not the template's. Since the
-    # validator checks a transition against the union of the ACTION's alternatives (commit 9125678), a
-    # missing transition is no issue and a wrong current state is one ISM_TRANSITION_INVALID.
-    "test-ism.vitagroup.de.v1__.json": {"TERM_TEXT_MISMATCH"},
-    "ism_vaild_transition.json": {"TERM_TEXT_MISMATCH"},
+    # the ISM test set: invalid on purpose. Since the validator checks a transition against the union of the
+    # ACTION's alternatives (commit 9125678), a missing transition is no issue and a wrong current state is
+    # one ISM_TRANSITION_INVALID. (A careflow step text that is not the template's is replaced on reading.)
     "ism_invalid_current_state.json": {"ISM_TRANSITION_INVALID"},
     "test-ism.vitagroup.de.v1__ism_invalid_current_state.json": {"ISM_TRANSITION_INVALID"},
     "test-ism.vitagroup.de.v1__ism_wrong_current_state.json": {"ISM_TRANSITION_INVALID"},

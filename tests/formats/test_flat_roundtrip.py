@@ -13,6 +13,8 @@ such file is listed in :data:`LIMITS` with the reason and exactly what the compa
   (:mod:`cdr.formats.flat_defaults`, the interval codec).
 * ``ignored`` -- attributes of one object (by archetype path) that FLAT has no key for: those of an object
   the web template folds away (a single EVENT has no node, so neither has its INTERVAL_EVENT ``width``).
+* ``relabelled`` -- coded texts (by data path, a regex) whose text is not the label the web template gives
+  their code: the reader takes the label, as EHRbase does (:func:`cdr.formats.flat_reader.apply_code_label`).
 * ``refused`` -- the composition cannot be written at all (a node repeated beyond its template maximum:
   FLAT indexes are per node, and the template allows one).
 
@@ -49,6 +51,7 @@ class Limit:
     unordered: tuple[str, ...] = ()
     filled: tuple[str, ...] = ()
     ignored: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    relabelled: tuple[str, ...] = ()
     refused: str | None = None
 
 
@@ -163,6 +166,15 @@ LIMITS: dict[str, Limit] = {
     "canonical_json/all_types_systematic_tests.json": Limit(
         "interval bounds without 'included' flags: the reader sets included = bound given",
         filled=_INTERVAL_FLAGS,
+    ),
+    # ---------------------------------------------------------------- texts of listed codes
+    "CANONICAL_JSON/my_spanish_template_v0__.json": Limit(
+        "category 'event' in an 'es' template whose label for 433 is 'evento'",
+        relabelled=(r"^/category/value$",),
+    ),
+    "canonical_json/minimal_action2_1.json": Limit(
+        "category 'event' in an 'es' template whose label for 433 is 'evento'",
+        relabelled=(r"^/category/value$",),
     ),
     # ---------------------------------------------------------------- refused
     "canonical_json/cardinality_of_section__full.json": Limit(
@@ -326,7 +338,8 @@ def test_canonical_to_flat_to_canonical(path: str) -> None:
     again = composition_to_flat(back, opt)
     assert to_json(flat_to_composition(again, opt)) == to_json(back)  # stable once defaults are filled
     if not limit.filled:
-        assert again == flat
+        changed = {k for k in flat.keys() | again.keys() if flat.get(k) != again.get(k)}
+        assert all(limit.relabelled and k.endswith("|value") for k in changed), sorted(changed)
     original, result = normalised(to_json(comp)), normalised(to_json(back))
     for path_, attributes in limit.ignored:
         for side in (original, result):
@@ -339,4 +352,11 @@ def test_canonical_to_flat_to_canonical(path: str) -> None:
         result = without_filled(original, result, limit.filled)
     if limit.unordered:
         original, result = unordered(original, limit.unordered), unordered(result, limit.unordered)
-    assert not differences(original, result)
+    found = [
+        d
+        for d in differences(original, result)
+        if not any(re.search(p, d.split(": ")[0]) for p in limit.relabelled)
+    ]
+    assert not found
+    for pattern in limit.relabelled:
+        assert any(re.search(pattern, d.split(": ")[0]) for d in differences(original, result)), pattern
