@@ -22,6 +22,9 @@ see ``docs/scale.md``):
     The OBJECT_REFs a FOLDER node lists, so that ``FOLDER f CONTAINS COMPOSITION c`` is a join.
 ``template``
     Operational templates (a reference table: the same on every shard).
+``stored_query``
+    Stored AQL queries by qualified name and SemVer (a reference table, like ``template``); the version is
+    kept as three integers so that "the latest 1.2.x" is an ``ORDER BY`` in SQL.
 """
 
 from __future__ import annotations
@@ -227,4 +230,18 @@ template = Table(
     Column("archetype_id", String(ID), nullable=False, comment="archetype id of the template's root"),
     Column("opt", Text, nullable=False, comment="the OPT 1.4 XML as uploaded"),
     Column("uploaded", UtcDateTime, nullable=False),
+)
+
+stored_query = Table(
+    "stored_query",
+    metadata,
+    Column("name", String(ID), nullable=False, comment="qualified query name: [namespace::]query-name"),
+    Column("major", Integer, nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("patch", Integer, nullable=False),
+    Column("query_type", String(16), nullable=False, comment="query language, 'AQL'"),
+    Column("q", Text, nullable=False, comment="the query text as stored"),
+    Column("saved", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("name", "major", "minor", "patch"),
+    comment="ITS-REST stored queries (DEFINITION API); a version, once stored, never changes",
 )
