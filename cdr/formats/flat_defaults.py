@@ -20,8 +20,9 @@ from cdr.formats.flat_ctx import FlatContext
 from cdr.formats.flat_datatypes import code_phrase, coded_text, text_value
 from cdr.formats.flat_schema import fixed_name
 from cdr.rm import RMObject
-from cdr.rm.base import is_rm_subtype
+from cdr.rm.base import RM_TYPES, is_rm_subtype
 from cdr.template.aom import (
+    ArchetypeInternalRef,
     CArchetypeRoot,
     CCodePhrase,
     CComplexObject,
@@ -32,7 +33,7 @@ from cdr.template.aom import (
 )
 from cdr.terminology import openehr as openehr_terms
 
-__all__ = ["RM_VERSION", "Defaults"]
+__all__ = ["RM_VERSION", "STRUCTURE_OWNERS", "Defaults", "mandatory_structure"]
 
 RM_VERSION = "1.1.0"
 _PERSISTENT = "431"
@@ -293,3 +294,40 @@ def _ism_alternatives(constraint: CObject | None) -> dict[str, str]:
             for code in step.code_list:
                 out[code] = state.code_list[0]
     return out
+
+
+STRUCTURE_OWNERS: dict[str, tuple[str, ...]] = {
+    "OBSERVATION": ("data",),
+    "EVALUATION": ("data",),
+    "ADMIN_ENTRY": ("data",),
+    "GENERIC_ENTRY": ("data",),
+    "ACTION": ("description",),
+    "ACTIVITY": ("description",),
+    "POINT_EVENT": ("data",),
+    "INTERVAL_EVENT": ("data",),
+}
+"""RM-mandatory data structure attributes (RM 1.1.0), rebuilt empty where no value lies below."""
+
+_CONCRETE_STRUCTURES = {"ITEM_STRUCTURE": "ITEM_TREE", "EVENT": "POINT_EVENT"}
+
+
+def mandatory_structure(owner: CObject | None, attribute: str) -> tuple[str, CObject] | None:
+    """The RM type and constraint of the empty structure the reader puts at a mandatory ``attribute``.
+
+    ``EVALUATION.data``, ``EVENT.data``, ``ACTION.description``... are mandatory in the RM, yet a FLAT
+    document whose data has no leaf value below them (a minimal composition) has no key for them: the writer
+    writes none and the reader rebuilds them from the template (node id and name), as EHRbase's skeleton
+    builder does. Only where the template constrains the attribute to one concrete object.
+    """
+    attr = owner.attribute(attribute) if isinstance(owner, CComplexObject) else None
+    if attr is None or len(attr.children) != 1:
+        return None
+    child = attr.children[0]
+    constraint = child.target if isinstance(child, ArchetypeInternalRef) else child
+    if constraint is None:
+        return None
+    rm_type = _CONCRETE_STRUCTURES.get(constraint.rm_type_name, constraint.rm_type_name)
+    cls = RM_TYPES.get(rm_type)
+    if cls is None or cls.rm_abstract:
+        return None
+    return rm_type, constraint

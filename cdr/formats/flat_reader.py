@@ -18,7 +18,7 @@ from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers t
 from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
 from cdr.formats.flat_codec import ReadContext, Take, convert, read_object, rm_attribute
 from cdr.formats.flat_ctx import parse_ctx
-from cdr.formats.flat_defaults import Defaults
+from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
 from cdr.rm import Composition, DvCodedText, RMObject
@@ -179,6 +179,8 @@ class _Reader:
     # ---------------------------------------------------------------------------------- finishing
 
     def finish(self, draft: Draft) -> RMObject:
+        if draft.rm_type in STRUCTURE_OWNERS:
+            self.mandatory_structures(draft)
         values: dict[str, Any] = {}
         for attribute, value in draft.values.items():
             if isinstance(value, Draft):
@@ -200,6 +202,18 @@ class _Reader:
             if values.get(attribute) is None:
                 values[attribute] = value
         return construct(cls, {k: v for k, v in values.items() if v is not None})
+
+    def mandatory_structures(self, draft: Draft) -> None:
+        """RM-mandatory data structures no document value lies below: rebuilt empty from the template
+        (:func:`~.flat_defaults.mandatory_structure`)."""
+        for attribute in STRUCTURE_OWNERS[draft.rm_type]:
+            if attribute not in draft.values:
+                found = mandatory_structure(draft.constraint, attribute)
+                if found is not None:
+                    rm_type, constraint = found
+                    draft.values[attribute] = Draft(
+                        rm_type, constraint, self.defaults.node_name(constraint, None)
+                    )
 
 
 def apply_code_label(value: Any, snode: SchemaNode) -> Any:
@@ -224,6 +238,19 @@ def apply_code_label(value: Any, snode: SchemaNode) -> Any:
         if terminology in (None, found[0]):
             value.value = found[1]
     return value
+
+
+_STRUCTURE_OWNERS: dict[str, tuple[str, ...]] = {
+    "OBSERVATION": ("data",),
+    "EVALUATION": ("data",),
+    "ADMIN_ENTRY": ("data",),
+    "GENERIC_ENTRY": ("data",),
+    "ACTION": ("description",),
+    "ACTIVITY": ("description",),
+    "POINT_EVENT": ("data",),
+    "INTERVAL_EVENT": ("data",),
+}
+"""RM-mandatory data structure attributes (RM 1.1.0), rebuilt empty where the document gives nothing."""
 
 
 def _event_type(fnode: FlatNode) -> str:

@@ -16,7 +16,7 @@ from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers t
 from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
 from cdr.formats.canonical_json import to_json
 from cdr.formats.flat_codec import base_type, flat_name, write_object
-from cdr.formats.flat_defaults import Defaults
+from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, render_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, flat_schema
 from cdr.rm import Composition, RMObject
@@ -47,11 +47,43 @@ class _Writer:
         self.defaults = defaults
         self.reached: set[int] = set()  # objects found along web template node steps
         self.whole: set[int] = set()  # objects written out with everything below them
+        self.owners: dict[int, tuple[RMObject, Any]] = {}  # owners of mandatory structures, constraints
+
+    def owner(self, obj: Any, constraint: Any) -> None:
+        """Note an object that may own an RM-mandatory structure the reader rebuilds when empty."""
+        if getattr(obj, "rm_type", None) in STRUCTURE_OWNERS:
+            self.owners[id(obj)] = (obj, constraint)
+
+    def rebuilt_structures(self) -> None:
+        """Empty mandatory structures (``EVENT.data`` without items...) count as written: the reader rebuilds
+        them, exactly so, from the template (:func:`~.flat_defaults.mandatory_structure`)."""
+        for obj, constraint in self.owners.values():
+            for attribute in STRUCTURE_OWNERS[obj.rm_type]:
+                value = getattr(obj, attribute, None)
+                if value is None or id(value) in self.reached:
+                    continue
+                found = mandatory_structure(constraint, attribute)
+                if found is not None and self._is_rebuilt(value, *found):
+                    self.reached.add(id(value))
+
+    def _is_rebuilt(self, value: RMObject, rm_type: str, constraint: Any) -> bool:
+        node_id = getattr(value, "archetype_node_id", None)
+        if value.rm_type != rm_type or node_id != self.defaults.archetype_node_id(constraint):
+            return False
+        name = self.defaults.node_name(constraint, None)
+        if name is None or not _same(
+            getattr(value, "name", None), self.defaults.name_value(constraint, name)
+        ):
+            return False
+        rest = (v for k, v in value.__dict__.items() if k not in ("archetype_node_id", "name"))
+        return all(v is None or v == [] for v in rest)
 
     def object_node(self, snode: SchemaNode, obj: RMObject, fnode: FlatNode) -> None:
         consumed: set[int] = set()
+        claimed = self._named_claims(obj, snode)
         for cid, child in snode.children.items():
-            instances = [o for o in self.find(obj, child) if id(o) not in consumed]
+            free = consumed if _named(child) else consumed | claimed
+            instances = [o for o in self.find(obj, child) if id(o) not in free]
             instances = [o for o in instances if self._accepts(snode, child, o)]
             if child.multiple:
                 fnode.multi.add(cid)
@@ -70,12 +102,23 @@ class _Writer:
                     write_object(inst.name, target.child("_name"), explicit_type="DV_TEXT")
         covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
         constraint = snode.constraint if snode.steps else self.schema.opt.definition  # the root has no steps
+        self.owner(obj, constraint)
         self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), constraint)
         history = getattr(obj, "data", None) if obj.rm_type == "OBSERVATION" else None
         if history is not None and history.origin is not None:
             expected = self.defaults.for_type("HISTORY", None, history.__dict__).get("origin")
             if not _same(history.origin, expected):
                 write_object(history.origin, fnode.child("history_origin"))
+
+    def _named_claims(self, obj: RMObject, snode: SchemaNode) -> set[int]:
+        """The objects that siblings selected by name claim (``height.v1`` named 'Paternal height'), so
+        that the sibling with the same archetype and no name predicate does not take them as well: the web
+        template gives such same-archetype siblings distinct ids by name."""
+        claimed: set[int] = set()
+        for child in snode.children.values():
+            if _named(child):
+                claimed.update(id(o) for o in self.find(obj, child))
+        return claimed
 
     def find(self, obj: RMObject, snode: SchemaNode) -> list[Any]:
         """The RM objects (or values) that are the instances of ``snode`` below ``obj``."""
@@ -90,7 +133,9 @@ class _Writer:
                 found.extend(o for o in items if step.matches(o))
             current = found
             if step is not last:
-                self.reached.update(id(o) for o in found)
+                for o in found:
+                    self.reached.add(id(o))
+                    self.owner(o, step.constraint)
         return current
 
     def _accepts(self, parent: SchemaNode, snode: SchemaNode, obj: Any) -> bool:
@@ -183,6 +228,11 @@ class _Writer:
                 write_object(value, fnode.child(step), explicit_type=f.target.rm_type)  # type: ignore[attr-defined]
 
 
+def _named(snode: SchemaNode) -> bool:
+    """Whether a node selects its objects by name as well (``[openEHR-...height.v1 and name/value='x']``)."""
+    return any(step.name is not None for step in snode.steps[: snode.instance_depth])
+
+
 def _same_archetype(value: Any, expected: Any) -> bool:
     """Archetype details that differ from the default in ``rm_version`` only are not written."""
     if expected is None:
@@ -210,6 +260,7 @@ def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode
     writer = _Writer(schema, defaults)
     writer.reached.add(id(comp))
     writer.object_node(schema.root, comp, root.child(schema.root.id))
+    writer.rebuilt_structures()
     lost = _unplaced(comp, "", writer.reached, writer.whole)
     if lost is not None:
         path, obj = lost
