@@ -1,0 +1,47 @@
+"""AQL to SQL: one statement per query and dialect (``base`` + ``postgres`` / ``sqlite`` overrides).
+
+:func:`compile_query` is cached on (query text, dialect, parameter kinds, EHR scoping): the statement
+binds every literal and parameter, so one compiled statement serves every execution with the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import aql
+from aql.compiler.base import CompiledQuery, Compiler
+from aql.compiler.binds import bind_values, kind_of
+from aql.compiler.postgres import PostgresCompiler
+from aql.compiler.sqlite import SqliteCompiler
+from aql.errors import AqlUnsupported
+
+DIALECTS: dict[str, type[Compiler]] = {"postgresql": PostgresCompiler, "sqlite": SqliteCompiler}
+CACHE_SIZE = 512
+
+__all__ = ["DIALECTS", "CompiledQuery", "Compiler", "bind_values", "compile_query", "parameter_kinds"]
+
+
+def parameter_kinds(parameters: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """The cache-key part of the parameters: each name with the kind of its value."""
+    return tuple(sorted((name, kind_of(value)) for name, value in (parameters or {}).items()))
+
+
+def compile_query(
+    text: str, dialect: str, kinds: tuple[tuple[str, str], ...] = (), ehr_scoped: bool = False
+) -> CompiledQuery:
+    """The compiled statement for AQL ``text`` on ``dialect`` (``postgresql`` or ``sqlite``), cached."""
+    if dialect not in DIALECTS:
+        raise AqlUnsupported(f"database dialect {dialect}")
+    return _compile(text, dialect, kinds, ehr_scoped)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _compile(text: str, dialect: str, kinds: tuple[tuple[str, str], ...], ehr_scoped: bool) -> CompiledQuery:
+    query = aql.parse(text)
+    return DIALECTS[dialect](dict(kinds), ehr_scoped).compile(query)
+
+
+def clear_cache() -> None:
+    _compile.cache_clear()

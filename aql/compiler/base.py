@@ -1,0 +1,231 @@
+"""AST to ONE SQLAlchemy Core statement: the dialect-independent compiler.
+
+:class:`Compiler` walks a :class:`aql.ast.Query` and builds a single ``SELECT`` over ``ehr``,
+``object_version``, ``node`` and ``folder_item`` (see :mod:`cdr.storage.schema`): FROM becomes joins
+(:mod:`.from_clause`), paths become node joins and JSON access (:mod:`.paths`, :mod:`.objects`), WHERE a
+boolean expression (:mod:`.conditions`), SELECT and ORDER BY expressions (:mod:`.select`). Filtering,
+sorting, grouping, limits and aggregates all run in the database; Python only decodes the selected columns.
+
+What differs between databases is a method here (the JSON operators, text-to-instant, LIKE, a few string and
+numeric functions) overridden in :mod:`.postgres` and :mod:`.sqlite`; this class never asks which dialect it
+is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from aql import ast
+from aql.compiler.binds import Binds, Derived, LenientUuid
+from aql.compiler.conditions import ConditionMixin
+from aql.compiler.from_clause import FromMixin
+from aql.compiler.objects import ObjectPathMixin
+from aql.compiler.paths import PathMixin
+from aql.compiler.scope import Binding, Scope
+from aql.compiler.select import OutputColumn, SelectMixin
+from aql.compiler.values import JsonValue, Value
+from aql.errors import AqlSemanticError, AqlUnsupported
+from aql.format import to_aql
+from cdr.terminology import codes, group
+
+Expr = sa.ColumnElement[Any]
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A compiled AQL query: the statement, how to decode its rows, and its derived bind parameters."""
+
+    statement: sa.Select[Any]
+    columns: tuple[OutputColumn, ...]
+    derived: tuple[Derived, ...]
+    limited: bool  # the query has its own LIMIT (or TOP)
+
+    def decode_row(self, row: Sequence[Any]) -> list[Any]:
+        return [c.value.decode(row[c.start : c.start + c.width]) for c in self.columns]
+
+
+_LIKE_TOKEN = re.compile(r"\\(.)|([*%])|([?_])|(.)", re.DOTALL)
+
+
+class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixin):
+    """One compilation (not reusable): holds the aliases and bind parameters of the statement it builds."""
+
+    dialect_name = "generic"
+
+    def __init__(self, parameter_kinds: Mapping[str, str], ehr_scoped: bool = False) -> None:
+        self.binds = Binds(parameter_kinds)
+        self.bindings: dict[str, Binding] = {}
+        self.anonymous: dict[int, str] = {}
+        self.negated: set[str] = set()
+        self.negated_depth = 0
+        self._aliases = 0
+        self.ehr_id_bind: Any = sa.bindparam("ehr_scope", type_=LenientUuid()) if ehr_scoped else None
+
+    def alias_name(self, prefix: str) -> str:
+        self._aliases += 1
+        return f"{prefix}{self._aliases}"
+
+    # ------------------------------------------------------------------------------------- compile
+
+    def compile(self, query: ast.Query) -> CompiledQuery:
+        scope = Scope()
+        self.compile_from(query.from_, None, scope)
+        where = [self.condition(query.where, scope)] if query.where is not None else []
+        columns: list[OutputColumn] = []
+        outputs: list[Expr] = []
+        for i, item in enumerate(query.select.items):
+            value = self.expression_value(item.expression, scope)
+            exprs = value.outputs()
+            columns.append(
+                OutputColumn(
+                    name=item.alias or f"#{i}",
+                    path=self.column_path(item.expression),
+                    value=value,
+                    start=len(outputs),
+                    width=len(exprs),
+                    aggregate=isinstance(item.expression, ast.Aggregate),
+                )
+            )
+            outputs.extend(exprs)
+        order: list[Any] = []
+        for item in query.order_by:
+            value = self.path_value(item.path, scope)
+            for key in value.sort_keys():
+                order.append(key.desc().nulls_first() if item.descending else key.asc().nulls_last())
+        assert scope.clause is not None
+        labelled = [sa.type_coerce(o, sa.types.NullType()).label(f"c{i}") for i, o in enumerate(outputs)]
+        statement = sa.select(*labelled).select_from(scope.clause).where(*scope.where, *where)
+        if any(c.aggregate for c in columns):
+            plain = [o for c in columns if not c.aggregate for o in outputs[c.start : c.start + c.width]]
+            if plain:
+                statement = statement.group_by(*plain)
+        if query.select.distinct:
+            statement = statement.distinct()
+        if order:
+            statement = statement.order_by(*order)
+        limit = query.limit if query.limit is not None else (query.select.top.count if query.select.top else None)
+        if limit is not None:
+            statement = statement.limit(limit)
+        if query.offset is not None:
+            statement = statement.offset(query.offset)
+        return CompiledQuery(statement, tuple(columns), tuple(self.binds.derived), limit is not None)
+
+    def column_path(self, expr: ast.Expression) -> str:
+        """The column's ``path`` as EHRbase reports it: the expression's AQL text."""
+        return to_aql(expr)
+
+    # ----------------------------------------------------------------------- dialect: JSON access
+
+    def json_get(self, doc: Any, keys: list[str]) -> Expr:
+        """The JSON value at ``keys`` below ``doc`` (NULL if absent)."""
+        raise NotImplementedError
+
+    def json_at(self, doc: Any, json_path: Any) -> Expr:
+        """The JSON value of ``doc`` at an SQL/JSON path held in a column (``node.json_path``)."""
+        raise NotImplementedError
+
+    def json_text(self, json: Any) -> Expr:
+        """The string, if the JSON value is a string."""
+        raise NotImplementedError
+
+    def json_number(self, json: Any) -> Expr:
+        """The number, if the JSON value is a number."""
+        raise NotImplementedError
+
+    def json_bool(self, json: Any) -> Expr:
+        """The boolean, if the JSON value is one."""
+        raise NotImplementedError
+
+    def json_sort_key(self, json: Any) -> Expr:
+        """A sort key for JSON values: numbers numerically, strings as text."""
+        raise NotImplementedError
+
+    def json_count_key(self, json: Any) -> Expr:
+        """What COUNT (DISTINCT) counts for a JSON value (JSON null is not a value)."""
+        return json  # type: ignore[no-any-return]
+
+    def json_unnest(self, doc: Any, keys: list[str], scope: Scope) -> Expr:
+        """Join one row per element of the JSON array at ``keys`` below ``doc``; returns the element."""
+        raise NotImplementedError
+
+    def json_column_path(self, column: Any, keys: tuple[str, ...]) -> Value:
+        return JsonValue(self, self.json_get(column, list(keys)) if keys else column)
+
+    def decode_json(self, value: Any) -> Any:
+        """A selected JSON value as Python data."""
+        return value
+
+    # ------------------------------------------------------------------------ dialect: other SQL
+
+    def text_instant(self, text: Any) -> Expr:
+        """An ISO 8601 date/time text as a comparable instant (NULL if it is not one)."""
+        raise NotImplementedError
+
+    def uuid_text(self, column: Any) -> Expr:
+        """A UUID column as its canonical text."""
+        return sa.cast(column, sa.String)
+
+    def like_pattern(self, text: Any, pattern: Any) -> Expr:
+        """Case-sensitive LIKE with a pattern from :meth:`convert_like_pattern`."""
+        return text.like(pattern, escape="\\")  # type: ignore[no-any-return]
+
+    def convert_like_pattern(self, pattern: Any) -> str:
+        """AQL wildcards (``*``/``%`` any run, ``?``/``_`` one character, ``\\`` escapes) as a SQL LIKE
+        pattern with backslash escapes."""
+        out = []
+        for escaped, many, one, plain in _LIKE_TOKEN.findall(str(pattern)):
+            if escaped:
+                out.append("\\" + escaped if escaped in "%_\\" else escaped)
+            elif many:
+                out.append("%")
+            elif one:
+                out.append("_")
+            else:
+                out.append(plain)
+        return "".join(out)
+
+    def position(self, needle: Any, haystack: Any) -> Expr:
+        return sa.func.strpos(haystack, needle)
+
+    def concat(self, parts: list[Any], separator: Any | None) -> Expr:
+        if separator is None:
+            return sa.func.concat(*parts)
+        return sa.func.concat_ws(separator, *parts)
+
+    def ceil(self, x: Any) -> Expr:
+        return sa.func.ceil(x)
+
+    def floor(self, x: Any) -> Expr:
+        return sa.func.floor(x)
+
+    def modulo(self, x: Any, y: Any) -> Expr:
+        return sa.func.mod(x, y)
+
+    def round(self, x: Any, digits: Any) -> Expr:
+        return sa.func.round(x, digits)
+
+    def arg_extreme(self, function: str, key: Any, value: Any, kind: str) -> Expr:
+        """The ``value`` of the row with the smallest (MIN) or largest (MAX) non-NULL ``key``."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------------------- terminology
+
+    def terminology_match(self, value: Value, item: ast.Terminology | ast.TerminologyUri) -> Expr:
+        """``matches TERMINOLOGY('expand', ..., '<openEHR group>')``: the codes of an openEHR group."""
+        text = item.params if isinstance(item, ast.Terminology) else item.uri
+        if isinstance(item, ast.Terminology) and item.operation.lower() != "expand":
+            raise AqlUnsupported(f"TERMINOLOGY operation {item.operation}")
+        name = re.split(r"[/=?&]", text.rstrip("/"))[-1].replace("_", " ")
+        try:
+            members = codes(group(name).id if hasattr(group(name), "id") else name)
+        except Exception:  # noqa: BLE001 - any unknown group or service
+            raise AqlUnsupported(f"TERMINOLOGY {text!r} (only openEHR terminology groups)") from None
+        expr = value.projection("code") or value.projection("text")
+        if expr is None:
+            raise AqlSemanticError("TERMINOLOGY needs a coded value")
+        return expr.in_(list(members))

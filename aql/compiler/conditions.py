@@ -1,0 +1,255 @@
+"""WHERE: comparisons, LIKE, MATCHES, EXISTS and the logical operators, plus predicates in FROM and paths.
+
+A comparison with a literal or parameter picks the value's projection by the literal's type: numbers
+compare as numbers, DATE/DATE_TIME strings as instants (the literal is parsed in Python for typed columns,
+or both sides go through the dialect's text-to-instant function), other strings as text, booleans as
+booleans. Two paths compare kind by kind (numbers with numbers, text with text, ...).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from aql import ast
+from aql.compiler.binds import Scalar
+from aql.compiler.scope import Binding, Scope
+from aql.compiler.values import JsonValue, Value
+from aql.errors import AqlSemanticError, AqlUnsupported
+from cdr.storage.leaf_values import instant
+from cdr.storage.types import UtcDateTime
+
+if TYPE_CHECKING:
+    from aql.compiler.base import Compiler
+
+Cond = sa.ColumnElement[bool]
+
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+FLIP = {"=": "=", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _python_compare(op: str, a: Any, b: Any) -> bool:
+    try:
+        return bool(OPS[op](a, b))
+    except TypeError:
+        return False
+
+
+def _to_instant(value: Any) -> Any:
+    return instant(str(value)) if value is not None else None
+
+
+def _full_date(value: Any) -> Any:
+    """A partial ISO date padded to its start ('2021' -> '2021-01-01'), so partial dates compare sensibly."""
+    text = str(value)
+    if len(text) == 4 and text.isdigit():
+        return text + "-01-01"
+    if len(text) == 7 and text[4] == "-":
+        return text + "-01"
+    return text
+
+
+class ConditionMixin:
+    """Compiles conditions to SQL boolean expressions."""
+
+    def condition(self: Compiler, cond: ast.Condition, scope: Scope) -> Cond:
+        if isinstance(cond, ast.And):
+            return sa.and_(*(self.condition(c, scope) for c in cond.operands))
+        if isinstance(cond, ast.Or):
+            return sa.or_(*(self.condition(c, scope) for c in cond.operands))
+        if isinstance(cond, ast.Not):
+            return sa.not_(self.condition(cond.operand, scope))
+        if isinstance(cond, ast.Comparison):
+            return self.comparison(cond.left, cond.operator.value, cond.right, scope)
+        if isinstance(cond, ast.Like):
+            return self.like(cond, scope)
+        if isinstance(cond, ast.Matches):
+            return self.matches(cond, scope)
+        if isinstance(cond, ast.Exists):
+            return self.exists(cond, scope)
+        if isinstance(cond, ast.FunctionCall):
+            value = self.function_value(cond, scope)
+            expr = value.projection("bool")
+            if expr is None:
+                raise AqlSemanticError(f"{cond.name}() is not a condition")
+            return expr == sa.true()
+        raise AqlUnsupported(f"condition {type(cond).__name__}")  # pragma: no cover
+
+    # ---------------------------------------------------------------------------------- comparisons
+
+    def operand(self: Compiler, expr: ast.Expression, scope: Scope) -> Value | Scalar:
+        if isinstance(expr, ast.Literal | ast.Parameter):
+            return self.binds.scalar(expr)
+        return self.expression_value(expr, scope)
+
+    def comparison(self: Compiler, left: ast.Expression, op: str, right: ast.Expression, scope: Scope) -> Cond:
+        a, b = self.operand(left, scope), self.operand(right, scope)
+        if isinstance(a, Scalar) and isinstance(b, Scalar):
+            if a.parameter is None and b.parameter is None:
+                return sa.true() if _python_compare(op, a.value, b.value) else sa.false()
+            a_value = self.scalar_value(a)
+            return self.compare_scalar(a_value, op, b) if True else sa.false()
+        if isinstance(a, Scalar):
+            a, b, op = b, a, FLIP[op]
+        assert isinstance(a, Value)
+        if isinstance(b, Scalar):
+            return self.compare_scalar(a, op, b)
+        return self.compare_values(a, op, b)
+
+    def compare_scalar(self: Compiler, value: Value, op: str, scalar: Scalar) -> Cond:
+        hook = getattr(value, "compare_hook", None)
+        if hook is not None:
+            result = hook(op, scalar)
+            if result is not None:
+                return result  # type: ignore[no-any-return]
+        if scalar.type == ast.AqlType.NULL:
+            expr = value.outputs()[0]
+            return expr.is_(None) if op == "=" else expr.is_not(None)
+        fn = OPS[op]
+        if scalar.is_number:
+            return self._typed(value, "number", fn, self.binds.bind(scalar, float, sa.Float()))
+        if scalar.type == ast.AqlType.BOOLEAN:
+            return self._typed(value, "bool", fn, self.binds.bind(scalar, bool, sa.Boolean()))
+        if scalar.is_temporal and value.projection("instant") is not None:
+            if value.instant_is_column():
+                bound = self.binds.bind(scalar, _to_instant, UtcDateTime())
+                return self._typed(value, "instant", fn, bound)
+            if scalar.type == ast.AqlType.DATE_TIME or op not in ("=", "!="):
+                text = self.binds.bind(scalar, _full_date, sa.String())
+                return self._typed(value, "instant", fn, self.text_instant(text))
+        text_bind = self.binds.bind(scalar, str, sa.String())
+        if isinstance(value, JsonValue) and "code" in value.leaf and op in ("=", "!="):
+            return self._typed(value, "code", fn, text_bind)
+        return self._typed(value, "text", fn, text_bind)
+
+    def _typed(self: Compiler, value: Value, kind: str, fn: Callable[[Any, Any], Any], rhs: Any) -> Cond:
+        if isinstance(value, JsonValue) and kind in value.leaf:
+            column, guard = value.leaf[kind]
+            return sa.and_(guard, fn(column, rhs))
+        expr = value.projection(kind)
+        if expr is None:
+            return sa.false()
+        return fn(expr, rhs)  # type: ignore[no-any-return]
+
+    def compare_values(self: Compiler, a: Value, op: str, b: Value) -> Cond:
+        fn = OPS[op]
+        options = []
+        for kind in ("number", "text", "bool"):
+            x, y = a.projection(kind), b.projection(kind)
+            if x is not None and y is not None:
+                options.append(sa.and_(x.is_not(None), y.is_not(None), fn(x, y)))
+        if a.instant_is_column() and b.instant_is_column():
+            options.append(fn(a.require("instant"), b.require("instant")))
+        if not options:
+            x, y = a.projection("uuid"), b.projection("uuid")
+            if x is not None and y is not None:
+                options.append(fn(x, y))
+        if not options:
+            raise AqlUnsupported(f"comparing {a.description} with {b.description}")
+        return sa.or_(*options)
+
+    def scalar_value(self: Compiler, scalar: Scalar) -> Value:
+        from aql.compiler.values import ScalarValue
+
+        if scalar.is_number:
+            return ScalarValue({"number": self.binds.bind(scalar, float, sa.Float())}, "number")
+        if scalar.type == ast.AqlType.BOOLEAN:
+            return ScalarValue({"bool": self.binds.bind(scalar, bool, sa.Boolean())}, "bool")
+        if scalar.type == ast.AqlType.NULL:
+            return ScalarValue({"json": sa.null()}, "json")
+        return ScalarValue({"text": self.binds.bind(scalar, str, sa.String())}, "text")
+
+    # ------------------------------------------------------------------------------- LIKE, MATCHES
+
+    def like(self: Compiler, cond: ast.Like, scope: Scope) -> Cond:
+        value = self.expression_value(cond.operand, scope)
+        scalar = self.binds.scalar(cond.pattern)
+        text = value.projection("text")
+        if text is None:
+            return sa.false()
+        return self.like_pattern(text, self.binds.bind(scalar, self.convert_like_pattern, sa.String()))
+
+    def matches(self: Compiler, cond: ast.Matches, scope: Scope) -> Cond:
+        value = self.expression_value(cond.operand, scope)
+        options: list[Cond] = []
+        for item in cond.items:
+            if isinstance(item, ast.Terminology | ast.TerminologyUri):
+                options.append(self.terminology_match(value, item))
+                continue
+            scalar = self.binds.scalar(item)
+            if scalar.is_list:
+                kind = "number" if scalar.is_number else "text"
+                transform: Callable[[Any], Any] = float if kind == "number" else str
+                hook = getattr(value, "compare_hook", None)
+                if hook is not None and value.projection("uuid") is not None:
+                    kind, transform = "text", str
+                    expr = value.projection("text")
+                else:
+                    expr = value.projection(kind)
+                if expr is None:
+                    continue
+                options.append(expr.in_(self.binds.bind(scalar, transform)))
+            else:
+                options.append(self.compare_scalar(value, "=", scalar))
+        return sa.or_(*options) if options else sa.false()
+
+    # --------------------------------------------------------------------------------------- EXISTS
+
+    def exists(self: Compiler, cond: ast.Exists, scope: Scope) -> Cond:
+        sub = Scope(outer_paths=False)
+        value = self.path_value(cond.path, sub)
+        present = sa.and_(*(o.is_not(None) for o in value.outputs()))
+        if sub.clause is None:
+            return present
+        query = sa.select(sa.literal(1)).select_from(sub.clause).where(*sub.where, present)
+        return query.exists()
+
+    # ----------------------------------------------------------------------------------- predicates
+
+    def node_predicate(self: Compiler, node: Any, predicate: ast.Predicate) -> list[Cond]:
+        """Conditions of a node id / name predicate on a ``node`` alias."""
+        if isinstance(predicate, ast.ArchetypePredicate):
+            predicate = ast.NodePredicate(node_id=predicate.archetype_id)
+        if not isinstance(predicate, ast.NodePredicate):
+            return []
+        out: list[Cond] = []
+        if isinstance(predicate.node_id, str):
+            out.append(node.c.archetype_node_id == predicate.node_id)
+        elif isinstance(predicate.node_id, ast.Parameter):
+            scalar = self.binds.scalar(predicate.node_id)
+            out.append(node.c.archetype_node_id == self.binds.bind(scalar, str, sa.String()))
+        name = predicate.name
+        if isinstance(name, ast.Literal | ast.Parameter):
+            out.append(node.c.name == self.binds.bind(self.binds.scalar(name), str, sa.String()))
+        elif isinstance(name, ast.TermCode):
+            code = self.json_text(self.json_get(node.c.data, ["name", "defining_code", "code_string"]))
+            term = self.json_text(self.json_get(node.c.data, ["name", "defining_code", "terminology_id", "value"]))
+            out.append(code == name.code_string)
+            out.append(term == name.terminology_id)
+        return out
+
+    def predicate_condition(self: Compiler, binding: Binding, cond: ast.PredicateCondition, scope: Scope) -> Cond:
+        """``[path op value]`` in FROM or in a path step, relative to ``binding``."""
+        left = self._relative_value(binding, cond.path, scope)
+        if isinstance(cond.value, tuple):
+            right = self._relative_value(binding, cond.value, scope)
+            return self.compare_values(left, cond.operator.value, right)
+        return self.compare_scalar(left, cond.operator.value, self.binds.scalar(cond.value))
+
+    def _relative_value(self: Compiler, binding: Binding, path: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+        if binding.kind == "ehr":
+            return self.ehr_path(binding, path, scope)
+        if binding.kind == "version":
+            return self.version_path(binding, path, scope)
+        steps = tuple(ast.PathStep(a) for a in binding.prefix) + path
+        return self.node_path(binding, steps, scope)

@@ -1,0 +1,233 @@
+"""Identified paths: from a FROM variable through LOCATABLE ``node`` rows into one node's JSON.
+
+A path is split by the RM: every step whose attribute leads to a LOCATABLE reaches another ``node`` row, the
+steps after the last such one are read from that node's JSON. The node steps become one join when each names
+its node (``/data[at0001]/events[at0002]/...``: the target's ``path`` is the variable's path plus that text,
+within the variable's nested-set range), or one join per step otherwise (``parent_num`` chains). A list
+attribute inside the JSON (``other_participations``) is unnested into one row per element, as EHRbase does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from aql import ast
+from aql.compiler import leaf as leaf_mod
+from aql.compiler import rm_model
+from aql.compiler.from_clause import rm_model_is_archetype
+from aql.compiler.scope import Binding, Scope
+from aql.compiler.values import JsonValue, ScalarValue, Value
+from aql.errors import AqlSemanticError, AqlUnsupported
+from cdr.storage import schema as t
+
+if TYPE_CHECKING:
+    from aql.compiler.base import Compiler
+
+Cond = sa.ColumnElement[bool]
+
+
+def _node_id(predicate: ast.Predicate | None) -> str | ast.Parameter | None:
+    if isinstance(predicate, ast.ArchetypePredicate):
+        return predicate.archetype_id
+    if isinstance(predicate, ast.NodePredicate):
+        return predicate.node_id
+    return None
+
+
+def _plain(predicate: ast.Predicate | None) -> bool:
+    """A predicate that is just a literal node id (``[at0001]``, ``[openEHR-EHR-...]``)."""
+    if isinstance(predicate, ast.ArchetypePredicate):
+        return isinstance(predicate.archetype_id, str)
+    return (
+        isinstance(predicate, ast.NodePredicate)
+        and isinstance(predicate.node_id, str)
+        and predicate.name is None
+        and not predicate.conditions
+    )
+
+
+class PathMixin:
+    """Resolves identified paths to :class:`~aql.compiler.values.Value` objects, joining what they need."""
+
+    def binding_of(self: Compiler, variable: str) -> Binding:
+        key = variable.lower()
+        binding = self.bindings.get(key)
+        if binding is None:
+            raise AqlSemanticError(f"undefined variable '{variable}'")
+        if key in self.negated:
+            raise AqlSemanticError(f"variable '{variable}' is inside NOT CONTAINS and has no value")
+        return binding
+
+    def path_value(self: Compiler, path: ast.IdentifiedPath, scope: Scope) -> Value:
+        binding = self.binding_of(path.variable)
+        if path.predicate is not None:
+            raise AqlUnsupported("a predicate on a variable inside a path")
+        if binding.kind == "ehr":
+            return self.ehr_path(binding, path.path, scope)
+        if binding.kind == "version":
+            return self.version_path(binding, path.path, scope)
+        steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
+        return self.node_path(binding, steps, scope)
+
+    def null_value(self: Compiler) -> Value:
+        return ScalarValue({"json": sa.null()}, "json", description="an absent value")
+
+    # ------------------------------------------------------------------------------------ node paths
+
+    def node_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+        groups: list[tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]] = []
+        pending: list[ast.PathStep] = []
+        owner: str | None = binding.walk_type
+        data_owner: str | None = owner
+        rest_start = 0
+        for i, step in enumerate(steps):
+            attr = rm_model.attribute(owner, step.attribute) if owner else None
+            if attr is None:
+                break
+            if attr.locatable:
+                if any(p.predicate is not None for p in pending):
+                    raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
+                attrs = tuple(p.attribute for p in pending) + (step.attribute,)
+                groups.append((attrs, step.predicate, attr.targets))
+                pending = []
+                rest_start = i + 1
+                data_owner = rm_model.common_owner(attr.targets)
+            else:
+                pending.append(step)
+            owner = rm_model.common_owner(attr.targets) if attr.targets else None
+        data_steps = steps[rest_start:]
+        node, node_types, root = binding.table, rm_model.concrete_subtypes(binding.walk_type), binding.root
+        if groups:
+            node = self._node_steps(binding, groups, scope)
+            node_types = tuple(sorted({s for g in groups[-1][2] for s in rm_model.concrete_subtypes(g)}))
+            root = False
+        if not data_steps:
+            whole = binding.ov.c.data if root else self.json_at(binding.ov.c.data, node.c.json_path)
+            value = JsonValue(self, whole, description="a whole object")
+            value.leaf_sort = [self.json_sort_key(whole)]
+            return value
+        return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+
+    def _node_steps(
+        self: Compiler,
+        binding: Binding,
+        groups: list[tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]],
+        scope: Scope,
+    ) -> Any:
+        key = ("nodes", binding.variable, tuple((g[0], g[1]) for g in groups))
+        if key in scope.cache:
+            return scope.cache[key]
+        parent = binding.table
+        if all(_plain(g[1]) for g in groups[:-1]) and isinstance(_node_id(groups[-1][1]), str):
+            leaf = t.node.alias(self.alias_name("p"))
+            suffix = "".join("/" + "/".join(attrs) + f"[{_node_id(pred)}]" for attrs, pred, _ in groups)
+            archetype = binding.archetype_id
+            for _, pred, _ in groups:
+                node_id = _node_id(pred)
+                if isinstance(node_id, str) and rm_model_is_archetype(node_id):
+                    archetype = node_id
+            conds: list[Cond] = [
+                leaf.c.ehr_id == parent.c.ehr_id,
+                leaf.c.vo_id == parent.c.vo_id,
+                leaf.c.version == parent.c.version,
+                leaf.c.num > parent.c.num,
+                leaf.c.num <= parent.c.last_num,
+                leaf.c.path == (sa.literal(suffix) if binding.root else self._base_path(parent) + suffix),
+            ]
+            if archetype is not None:
+                conds.append(leaf.c.archetype_id == archetype)
+            last = groups[-1][1]
+            assert last is not None
+            conds.extend(self.node_predicate(leaf, last))
+            conds.extend(self._step_conditions(binding, leaf, last, groups[-1][2], scope))
+        else:
+            leaf, conds = parent, []
+            chain: list[tuple[Any, Cond]] = []
+            for attrs, pred, targets in groups:
+                child = t.node.alias(self.alias_name("p"))
+                node_id = _node_id(pred)
+                anid = child.c.archetype_node_id
+                bracket = sa.case((anid == "", sa.literal("")), else_="[" + anid + "]")
+                step_conds = [
+                    child.c.ehr_id == leaf.c.ehr_id,
+                    child.c.vo_id == leaf.c.vo_id,
+                    child.c.version == leaf.c.version,
+                    child.c.parent_num == leaf.c.num,
+                    child.c.path == self._base_path(leaf) + ("/" + "/".join(attrs)) + bracket,
+                ]
+                if pred is not None:
+                    step_conds.extend(self.node_predicate(child, pred))
+                    step_conds.extend(self._step_conditions(binding, child, pred, targets, scope))
+                chain.append((child, sa.and_(*step_conds)))
+                leaf = child
+            first, first_cond = chain[0]
+            unit: Any = first
+            inner: list[Cond] = []
+            for child, cond in chain[1:]:
+                unit = unit.join(child, cond)
+            inner.append(first_cond)
+            scope.add_path(unit, sa.and_(*inner))
+            scope.cache[key] = leaf
+            return leaf
+        scope.add_path(leaf, sa.and_(*conds))
+        scope.cache[key] = leaf
+        return leaf
+
+    def _base_path(self: Compiler, node: Any) -> Any:
+        return sa.case((node.c.path == "/", sa.literal("")), else_=node.c.path)
+
+    def _step_conditions(
+        self: Compiler, binding: Binding, node: Any, predicate: ast.Predicate, targets: tuple[str, ...], scope: Scope
+    ) -> list[Cond]:
+        if not isinstance(predicate, ast.NodePredicate) or not predicate.conditions:
+            return []
+        owner = rm_model.common_owner(targets)
+        step_binding = Binding(f"{binding.variable}#step", owner, "node", node, ov=binding.ov, walk_type=owner)
+        return [self.predicate_condition(step_binding, c, scope) for c in predicate.conditions]
+
+    def _data_value(
+        self: Compiler,
+        binding: Binding,
+        node: Any,
+        root: bool,
+        node_types: tuple[str, ...],
+        owner: str | None,
+        data_steps: tuple[ast.PathStep, ...],
+        scope: Scope,
+    ) -> Value:
+        keys: list[str] = []
+        attr = None
+        final_type: str | None = owner
+        for step in data_steps:
+            attr = rm_model.attribute(final_type, step.attribute) if final_type else None
+            final_type = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
+        needs_version = final_type is not None and rm_model.may_contain_locatable(final_type)
+        if needs_version:
+            doc: Any = binding.ov.c.data if root else self.json_at(binding.ov.c.data, node.c.json_path)
+        else:
+            doc = node.c.data
+        current: str | None = owner
+        walked: list[str] = []
+        unnested = False
+        for step in data_steps:
+            if step.predicate is not None:
+                raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
+            attr = rm_model.attribute(current, step.attribute) if current else None
+            keys.append(step.attribute)
+            walked.append(step.attribute)
+            if attr is not None and attr.is_list:
+                cache_key = ("unnest", id(node), binding.variable, tuple(walked))
+                if cache_key not in scope.cache:
+                    scope.cache[cache_key] = self.json_unnest(doc, keys, scope)
+                doc, keys, unnested = scope.cache[cache_key], [], True
+            current = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
+        json = self.json_get(doc, keys) if keys else doc
+        value = JsonValue(self, json, primitive=attr.primitive if attr is not None else None)
+        if not unnested:
+            names = tuple(s.attribute for s in data_steps)
+            value.leaf = leaf_mod.leaf_columns(node, node_types, names)
+            if "whole" in value.leaf:
+                value.leaf_sort = leaf_mod.whole_value_sort(node)
+        return value

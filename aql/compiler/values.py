@@ -1,0 +1,185 @@
+"""What an AQL expression compiles to: SQL to select, a decoder to the EHRbase-style result value, and
+typed projections for comparing, sorting and aggregating.
+
+AQL values are typed only at run time (``.../value/value`` is a string for DV_TEXT and an integer for
+DV_ORDINAL), so a value offers each kind it may have: ``number``, ``text``, ``bool``, ``instant`` (a
+date/time compared as an instant) and ``json``. A projection is NULL where the value is not of that kind, so
+``value.number() > 3`` is simply false for text. Where the ``node`` table has an indexed typed column for
+the value (:mod:`cdr.storage.leaf_values`), that column is the projection, so filters run on indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from aql.errors import AqlUnsupported
+
+if TYPE_CHECKING:
+    from aql.compiler.base import Compiler
+
+Expr = sa.ColumnElement[Any]
+KINDS = ("number", "text", "bool", "instant")
+
+
+class Value:
+    """Base: something selectable, maybe comparable."""
+
+    description = "value"
+
+    def outputs(self) -> list[Expr]:
+        raise NotImplementedError
+
+    def decode(self, values: Sequence[Any]) -> Any:
+        return values[0]
+
+    def projection(self, kind: str) -> Expr | None:
+        """The value as ``kind`` (NULL where it is not one), or None if it can never be one."""
+        return None
+
+    def instant_is_column(self) -> bool:
+        """Whether :meth:`projection` ``("instant")`` is a timestamp column (else it is dialect SQL on text)."""
+        return False
+
+    def sort_keys(self) -> list[Expr]:
+        return self.outputs()
+
+    def extreme_key(self) -> Expr | None:
+        """The sort key for MIN/MAX when the value is an object (DV_ORDERED): None if not orderable."""
+        return None
+
+    def require(self, kind: str) -> Expr:
+        expr = self.projection(kind)
+        if expr is None:
+            raise AqlUnsupported(f"{kind} operations on {self.description}")
+        return expr
+
+
+@dataclass(eq=False)
+class JsonValue(Value):
+    """A value inside stored JSON (node data or version data); ``leaf`` holds typed node columns for it."""
+
+    compiler: Compiler
+    json: Expr
+    leaf: dict[str, tuple[Expr, Expr]] = field(default_factory=dict)  # kind -> (column, guard)
+    leaf_sort: list[Expr] = field(default_factory=list)
+    primitive: str | None = None  # RM primitive type when known: str, int, float, bool
+    description: str = "a path value"
+
+    def outputs(self) -> list[Expr]:
+        return [self.json]
+
+    def decode(self, values: Sequence[Any]) -> Any:
+        return self.compiler.decode_json(values[0])
+
+    def projection(self, kind: str) -> Expr | None:
+        if kind in self.leaf:
+            column, guard = self.leaf[kind]
+            return sa.case((guard, column))
+        c = self.compiler
+        if kind == "number":
+            return c.json_number(self.json)
+        if kind == "text":
+            return c.json_text(self.json)
+        if kind == "bool":
+            return c.json_bool(self.json)
+        if kind == "instant":
+            return c.text_instant(c.json_text(self.json))
+        if kind == "json":
+            return self.json
+        return None
+
+    def instant_is_column(self) -> bool:
+        return "instant" in self.leaf
+
+    def sort_keys(self) -> list[Expr]:
+        if self.leaf_sort:
+            return self.leaf_sort
+        return [self.compiler.json_sort_key(self.json)]
+
+    def extreme_key(self) -> Expr | None:
+        if "whole" in self.leaf:
+            return self.leaf_sort[0] if self.leaf_sort else None
+        return None
+
+
+@dataclass(eq=False)
+class ColumnValue(Value):
+    """A plain typed column (or SQL expression): ``kind`` names its projection, ``render`` formats it."""
+
+    expr: Expr
+    kind: str
+    render: Callable[[Any], Any] = lambda v: v
+    text: Expr | None = None  # its text form, for LIKE and text comparisons
+    description: str = "a column"
+    compare_hook: Callable[[str, Any], Expr | None] | None = None
+
+    def outputs(self) -> list[Expr]:
+        return [self.expr]
+
+    def decode(self, values: Sequence[Any]) -> Any:
+        return None if values[0] is None else self.render(values[0])
+
+    def projection(self, kind: str) -> Expr | None:
+        if kind == self.kind:
+            return self.expr
+        if kind == "text":
+            return self.text
+        return None
+
+    def instant_is_column(self) -> bool:
+        return self.kind == "instant"
+
+
+@dataclass(eq=False)
+class CompositeValue(Value):
+    """An object built in Python from several columns (an EHR, a VERSION, an AUDIT_DETAILS)."""
+
+    exprs: list[Expr]
+    build: Callable[[Sequence[Any]], Any]
+    description: str = "an object"
+    texts: dict[str, Expr] = field(default_factory=dict)
+
+    def outputs(self) -> list[Expr]:
+        return self.exprs
+
+    def decode(self, values: Sequence[Any]) -> Any:
+        return self.build(values)
+
+    def projection(self, kind: str) -> Expr | None:
+        return self.texts.get(kind)
+
+
+@dataclass(eq=False)
+class ScalarValue(Value):
+    """A literal, parameter or function result: its projections are given outright."""
+
+    kinds: dict[str, Expr]
+    main: str
+    render: Callable[[Any], Any] = lambda v: v
+    description: str = "a literal"
+
+    def outputs(self) -> list[Expr]:
+        return [self.kinds[self.main]]
+
+    def decode(self, values: Sequence[Any]) -> Any:
+        value = values[0]
+        if isinstance(value, float) and self.main == "number" and value.is_integer() and self.render is int:
+            return int(value)
+        return None if value is None else self.render(value)
+
+    def projection(self, kind: str) -> Expr | None:
+        return self.kinds.get(kind)
+
+
+def iso_instant(value: Any) -> Any:
+    """A stored instant as EHRbase writes it (ISO 8601, milliseconds, Z)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value

@@ -1,0 +1,70 @@
+"""Running AQL: ``execute(storage, text, ...)`` compiles (cached) and runs ONE statement, then decodes rows.
+
+A REST handler calls it with the request's ``q``, ``query_parameters``, ``fetch``, ``offset`` and (for
+``/query/{name}?ehr_id=``) ``ehr_id``, and serialises :meth:`aql.result.ResultSet.to_json` plus ``meta``.
+Every problem with the query is an :class:`aql.errors.AqlError` (400, or 422 for fetch/offset misuse as
+EHRbase answers: see :class:`PagingError`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+import aql
+from aql.compiler import bind_values, compile_query, parameter_kinds
+from aql.errors import AqlSemanticError
+from aql.result import ResultColumn, ResultSet
+from cdr.storage.engine import read_transaction
+
+
+class PagingError(AqlSemanticError):
+    """``fetch``/``offset`` given with a query that has LIMIT, or ``offset`` without ``fetch`` (EHRbase: 422)."""
+
+
+class _HasEngine(Protocol):
+    engine: Engine
+
+
+def execute(
+    storage_or_engine: _HasEngine | Engine,
+    query_text: str,
+    parameters: Mapping[str, Any] | None = None,
+    fetch: int | None = None,
+    offset: int | None = None,
+    ehr_id: uuid.UUID | str | None = None,
+) -> ResultSet:
+    """Run AQL ``query_text`` and return its result set.
+
+    ``parameters`` binds ``$name`` placeholders (strings, numbers, booleans, or lists for ``MATCHES``);
+    ``fetch``/``offset`` page the result (REST style, not together with a LIMIT in the query); ``ehr_id``
+    restricts every FROM class to that EHR, so the statement touches only its rows.
+    """
+    engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
+    query = aql.parse(query_text)
+    parameters = dict(parameters or {})
+    missing = [name for name in query.parameters if name not in parameters]
+    if missing:
+        raise AqlSemanticError(f"no value given for parameter ${missing[0]}")
+    has_limit = query.limit is not None or query.select.top is not None
+    if has_limit and (fetch is not None or offset is not None):
+        raise PagingError("Query contains a LIMIT clause, fetch and offset parameters must not be used")
+    if offset is not None and fetch is None:
+        raise PagingError("offset requires fetch")
+    used = {name: parameters[name] for name in query.parameters}
+    compiled = compile_query(query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None)
+    statement = compiled.statement
+    if fetch is not None:
+        statement = statement.limit(fetch)
+        if offset:
+            statement = statement.offset(offset)
+    values = bind_values(list(compiled.derived), used)
+    if ehr_id is not None:
+        values["ehr_scope"] = ehr_id
+    with read_transaction(engine) as conn:
+        rows = [compiled.decode_row(row) for row in conn.execute(statement, values)]
+    columns = tuple(ResultColumn(c.name, c.path) for c in compiled.columns)
+    return ResultSet(query_text, columns, rows, fetch=fetch, offset=offset)

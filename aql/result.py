@@ -1,0 +1,36 @@
+"""The result of an AQL query, shaped like the ITS-REST RESULT_SET EHRbase returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ResultColumn:
+    """A column: its name (the alias, or ``#n`` as EHRbase numbers unnamed columns) and its AQL path."""
+
+    name: str
+    path: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSet:
+    """Columns and rows; a row holds canonical JSON objects for RM objects and primitives for primitives.
+
+    ``executed_aql`` is the query text with the effective fetch/offset applied (``meta._executed_aql``);
+    ``fetch`` and ``offset`` are the paging that was applied on top of the query, if any.
+    """
+
+    query: str
+    columns: tuple[ResultColumn, ...]
+    rows: list[list[Any]] = field(default_factory=list)
+    fetch: int | None = None
+    offset: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"q", "columns", "rows"}`` (the REST layer adds ``meta``)."""
+        return {"q": self.query, "columns": [c.to_json() for c in self.columns], "rows": self.rows}
