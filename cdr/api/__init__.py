@@ -1,7 +1,7 @@
 """The openEHR REST API (ITS-REST 1.0.3) as a flask application: :func:`create_app` builds one.
 
 One blueprint per resource (``ehr``, ``ehr_status``, ``composition``, ``directory``, ``contribution``,
-``definition``, ``admin``, ``system``); handlers parse the request, call one service function (in
+``definition``, ``query``, ``admin``, ``system``); handlers parse the request, call one service function (in
 :mod:`cdr.services`) and serialise the answer. Errors of every kind become the single JSON shape of
 :mod:`cdr.api.errors`.
 """
@@ -46,9 +46,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, base: str) -> None:
-    from cdr.api import admin, composition, contribution, definition, directory, ehr, ehr_status, system
+    from cdr.api import (
+        admin,
+        composition,
+        contribution,
+        definition,
+        directory,
+        ehr,
+        ehr_status,
+        query,
+        system,
+    )
 
-    for module in (ehr, ehr_status, composition, directory, contribution, definition, admin):
+    for module in (ehr, ehr_status, composition, directory, contribution, definition, query, admin):
         app.register_blueprint(module.bp, url_prefix=base)
     system.register(app, base)
 
