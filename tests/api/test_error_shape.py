@@ -48,6 +48,16 @@ CASES: list[tuple[str, str, dict[str, object], int]] = [
     ("POST", "/definition/template/adl1.4", {"data": "<x/>", "content_type": "application/xml"}, 400),
     ("GET", "/definition/template/adl1.4/nope", {}, 404),
     ("GET", "/definition/template/adl1.4/nope/example", {}, 404),
+    ("GET", "/query/aql?q=SELEC", {}, 400),
+    ("POST", "/query/aql", {"json": {"q": "SELECT c FROM COMPOSITION c LIMIT 1", "fetch": 1}}, 422),
+    ("GET", "/query/nope::q", {}, 404),
+    ("POST", "/query/nope::q", {}, 404),
+    ("GET", "/query/nope::q/1.0.0", {}, 404),
+    ("POST", "/query/nope::q/x.y", {}, 400),
+    ("PUT", "/definition/query/org.x::q", {"data": "SELEC", "content_type": "text/plain"}, 400),
+    ("PUT", "/definition/query/org.x::q/1", {"data": "x", "content_type": "application/xml"}, 415),
+    ("GET", "/definition/query/bad%20name", {}, 400),
+    ("GET", "/definition/query/nope::q/1.2.3", {}, 404),
     ("DELETE", f"/admin/ehr/{MISSING}", {}, 404),
     ("DELETE", "/admin/template/nope", {}, 404),
     (
@@ -82,7 +92,10 @@ def test_every_route_has_an_error_case(api: Api) -> None:
         if rule.rule.startswith("/openehr/v1/") and not rule.rule.endswith("/health")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
-    no_client_errors = {("GET", "/openehr/v1/definition/template/adl1.4")}  # listing cannot fail but with 500
+    no_client_errors = {  # listings cannot fail but with 500
+        ("GET", "/openehr/v1/definition/template/adl1.4"),
+        ("GET", "/openehr/v1/definition/query"),
+    }
     assert expected - covered == no_client_errors
 
 
