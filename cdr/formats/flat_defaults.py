@@ -33,7 +33,7 @@ from cdr.template.aom import (
 )
 from cdr.terminology import openehr as openehr_terms
 
-__all__ = ["RM_VERSION", "STRUCTURE_OWNERS", "Defaults", "mandatory_structure"]
+__all__ = ["RM_VERSION", "STRUCTURE_OWNERS", "Defaults", "has_type_defaults", "mandatory_structure"]
 
 RM_VERSION = "1.1.0"
 _PERSISTENT = "431"
@@ -228,6 +228,13 @@ class Defaults:
                     openehr_terms.rubric(code, "instruction_states", self.language), "openehr", code
                 )
 
+
+def has_type_defaults(rm_type: str) -> bool:
+    """Whether :meth:`Defaults.for_type` can give anything for ``rm_type`` (most types have no defaults)."""
+    return rm_type in _TYPED or any(is_rm_subtype(rm_type, base) for base in ("ENTRY", "EVENT"))
+
+
+_TYPED = frozenset({"COMPOSITION", "EVENT_CONTEXT", "HISTORY", "ACTIVITY", "ISM_TRANSITION"})
 
 _MEMOS: dict[int, tuple[OperationalTemplate, dict[tuple[Any, ...], Any]]] = {}
 

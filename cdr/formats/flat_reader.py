@@ -11,22 +11,24 @@ attributes the web template does not show. Missing values the template or ``ctx/
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cdr.errors import FormatError
 from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers the data value codecs)
 from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
 from cdr.formats.flat_codec import ReadContext, Take, convert, read_object, rm_attribute
 from cdr.formats.flat_ctx import parse_ctx
-from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, mandatory_structure
+from cdr.formats.flat_datatypes import coded_text, text_value
+from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, has_type_defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
 from cdr.rm import Composition, DvCodedText, RMObject
-from cdr.rm.base import RM_TYPES, construct, rm_field_map
+from cdr.rm.base import RM_TYPES, RMField, assemble, construct, empty_values, rm_field_map
 from cdr.template.aom import CObject, OperationalTemplate
 
 __all__ = ["flat_to_composition", "tree_to_composition"]
 
+_FIELDS: dict[str, dict[str, RMField]] = {}
 _CONCRETE = {"EVENT": "POINT_EVENT", "ITEM_STRUCTURE": "ITEM_TREE", "PARTY_PROXY": "PARTY_IDENTIFIED"}
 
 
@@ -43,7 +45,9 @@ class Draft:
         self.shared: dict[tuple[str, str, str | None], Draft] = {}
 
     def add(self, attribute: str, value: Any, key: str) -> None:
-        fields = rm_field_map(RM_TYPES[self.rm_type])
+        fields = _FIELDS.get(self.rm_type)
+        if fields is None:
+            fields = _FIELDS[self.rm_type] = rm_field_map(RM_TYPES[self.rm_type])
         f = fields.get(attribute)
         if f is None:
             raise FormatError(key, f"{self.rm_type} has no attribute '{attribute}'")
@@ -81,11 +85,33 @@ def _step_type(owner: str, step: Step, key: str) -> str:
     return rm_type
 
 
+class FinishPlan(NamedTuple):
+    """How to finish a draft of one RM type and constraint: its class and which defaults apply."""
+
+    cls: type[RMObject]
+    locatable: bool
+    node_id: str | None
+    details: bool  # an archetype root: ``archetype_details``
+    type_defaults: bool  # :meth:`Defaults.for_type` has something for the type
+
+
+_PLANS: dict[int, tuple[FlatSchema, dict[Any, Any], dict[Any, Any]]] = {}
+
+
+def _plans(schema: FlatSchema) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Finish plans and default name parts of a template, kept with its schema."""
+    found = _PLANS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _PLANS[id(schema)] = (schema, {}, {})
+    return found[1], found[2]
+
+
 class _Reader:
     def __init__(self, schema: FlatSchema, defaults: Defaults) -> None:
         self.schema = schema
         self.defaults = defaults
         self.ctx: ReadContext = defaults.rctx
+        self.plans, self.names = _plans(schema)
 
     def object_node(self, snode: SchemaNode, fnode: FlatNode, draft: Draft) -> None:
         """Fill ``draft`` (the object of a structural node) from its flat node."""
@@ -179,29 +205,67 @@ class _Reader:
     # ---------------------------------------------------------------------------------- finishing
 
     def finish(self, draft: Draft) -> RMObject:
-        if draft.rm_type in STRUCTURE_OWNERS:
+        rm_type = draft.rm_type
+        if rm_type in STRUCTURE_OWNERS:
             self.mandatory_structures(draft)
         values: dict[str, Any] = {}
         for attribute, value in draft.values.items():
-            if isinstance(value, Draft):
+            kind = type(value)
+            if kind is Draft:
                 values[attribute] = self.finish(value)
-            elif isinstance(value, list):
-                values[attribute] = [self.finish(v) if isinstance(v, Draft) else v for v in value]
+            elif kind is list:
+                values[attribute] = [self.finish(v) if type(v) is Draft else v for v in value]
             else:
                 values[attribute] = value
-        cls = RM_TYPES[draft.rm_type]
-        fields = rm_field_map(cls)
-        if "archetype_node_id" in fields:
-            values.setdefault("archetype_node_id", self.defaults.archetype_node_id(draft.constraint))
+        plan = self.plan(draft)
+        if plan.locatable:
+            if "archetype_node_id" not in values:
+                values["archetype_node_id"] = plan.node_id
             if "name" not in values and draft.name is not None:
-                values["name"] = self.defaults.name_value(draft.constraint, draft.name)
-            details = self.defaults.archetype_details(draft.constraint, draft.rm_type)
-            if details is not None:
-                values.setdefault("archetype_details", details)
-        for attribute, value in self.defaults.for_type(draft.rm_type, draft.constraint, values).items():
-            if values.get(attribute) is None:
-                values[attribute] = value
-        return construct(cls, {k: v for k, v in values.items() if v is not None})
+                values["name"] = self.name_value(draft.constraint, draft.name)
+            if plan.details and "archetype_details" not in values:
+                values["archetype_details"] = self.defaults.archetype_details(draft.constraint, rm_type)
+        if plan.type_defaults:
+            for attribute, value in self.defaults.for_type(rm_type, draft.constraint, values).items():
+                if values.get(attribute) is None:
+                    values[attribute] = value
+        data = empty_values(plan.cls).copy()
+        given = set()
+        for attribute, value in values.items():
+            if value is not None:
+                data[attribute] = value
+                given.add(attribute)
+        return assemble(plan.cls, data, given)
+
+    def name_value(self, constraint: CObject | None, text: str) -> RMObject:
+        """The default name (:meth:`Defaults.name_value`), its parts worked out once per template."""
+        key = (id(constraint), text, self.defaults.language)
+        parts = self.names.get(key)
+        if parts is None:
+            name = self.defaults.name_value(constraint, text)
+            phrase = getattr(name, "defining_code", None)
+            parts = self.names[key] = (
+                name.value,  # type: ignore[attr-defined]
+                None if phrase is None else (phrase.terminology_id.value, phrase.code_string),
+            )
+        if parts[1] is None:
+            return text_value(parts[0])
+        return coded_text(parts[0], *parts[1])
+
+    def plan(self, draft: Draft) -> FinishPlan:
+        """What finishing an object of this type and constraint needs, worked out once per template."""
+        key = (draft.rm_type, id(draft.constraint))
+        found = self.plans.get(key)
+        if found is None:
+            cls = RM_TYPES[draft.rm_type]
+            found = self.plans[key] = FinishPlan(
+                cls,
+                "archetype_node_id" in rm_field_map(cls),
+                self.defaults.archetype_node_id(draft.constraint),
+                self.defaults.archetype_details(draft.constraint, draft.rm_type) is not None,
+                has_type_defaults(draft.rm_type),
+            )
+        return found
 
     def mandatory_structures(self, draft: Draft) -> None:
         """RM-mandatory data structures no document value lies below: rebuilt empty from the template
