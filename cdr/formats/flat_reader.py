@@ -18,17 +18,18 @@ from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers t
 from cdr.formats import flat_parties as _parties  # noqa: F401  (registers party and reference codecs)
 from cdr.formats.flat_codec import ReadContext, Take, convert, read_object, rm_attribute
 from cdr.formats.flat_ctx import parse_ctx
-from cdr.formats.flat_datatypes import coded_text, text_value
+from cdr.formats.flat_datatypes import coded_text
 from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, has_type_defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, parse_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
-from cdr.rm import Composition, DvCodedText, RMObject
+from cdr.rm import Composition, DvCodedText, DvText, RMObject
 from cdr.rm.base import RM_TYPES, RMField, assemble, construct, empty_values, rm_field_map
 from cdr.template.aom import CObject, OperationalTemplate
 
 __all__ = ["flat_to_composition", "tree_to_composition"]
 
 _FIELDS: dict[str, dict[str, RMField]] = {}
+_TEXT_EMPTY = empty_values(DvText)
 _CONCRETE = {"EVENT": "POINT_EVENT", "ITEM_STRUCTURE": "ITEM_TREE", "PARTY_PROXY": "PARTY_IDENTIFIED"}
 
 
@@ -248,8 +249,10 @@ class _Reader:
                 name.value,  # type: ignore[attr-defined]
                 None if phrase is None else (phrase.terminology_id.value, phrase.code_string),
             )
-        if parts[1] is None:
-            return text_value(parts[0])
+        if parts[1] is None:  # most names: a DV_TEXT, built directly (one per LOCATABLE read)
+            data = _TEXT_EMPTY.copy()
+            data["value"] = parts[0]
+            return assemble(DvText, data, {"value"})
         return coded_text(parts[0], *parts[1])
 
     def plan(self, draft: Draft) -> FinishPlan:
