@@ -74,7 +74,7 @@ class JsonValue(Value):
         return [self.json]
 
     def decode(self, values: Sequence[Any]) -> Any:
-        return self.compiler.decode_json(values[0])
+        return canonical_output(self.compiler.decode_json(values[0]))
 
     def projection(self, kind: str) -> Expr | None:
         if kind in self.leaf:
@@ -174,6 +174,23 @@ class ScalarValue(Value):
 
     def projection(self, kind: str) -> Expr | None:
         return self.kinds.get(kind)
+
+
+IMPLIED_TYPES = frozenset({"ARCHETYPED", "ARCHETYPE_ID", "TEMPLATE_ID", "HISTORY", "LINK"})
+"""Types whose ``_type`` EHRbase leaves out below the top of a result value: the attribute declares them."""
+
+
+def canonical_output(value: Any, top: bool = True) -> Any:
+    """Stored canonical JSON as EHRbase returns it in a result: ``_type`` of :data:`IMPLIED_TYPES` dropped
+    below the top object."""
+    if isinstance(value, dict):
+        out = {k: canonical_output(v, False) for k, v in value.items()}
+        if not top and out.get("_type") in IMPLIED_TYPES:
+            del out["_type"]
+        return out
+    if isinstance(value, list):
+        return [canonical_output(v, False) for v in value]
+    return value
 
 
 def iso_instant(value: Any) -> Any:
