@@ -9,6 +9,7 @@ attribute inside the JSON (``other_participations``) is unnested into one row pe
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from aql import ast
 from aql.compiler import leaf as leaf_mod
 from aql.compiler import rm_model
 from aql.compiler.from_clause import rm_model_is_archetype
+from aql.compiler.binds import LenientUuid
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
@@ -26,6 +28,20 @@ if TYPE_CHECKING:
     from aql.compiler.base import Compiler
 
 Cond = sa.ColumnElement[bool]
+
+
+def _uid_part(value: Any, index: int) -> Any:
+    """Part ``index`` of ``object_id::system_id::version`` (None where absent or empty)."""
+    parts = str(value).split("::")
+    part = parts[index] if index < len(parts) else ""
+    if index == 0:
+        try:
+            return uuid.UUID(part)
+        except ValueError:
+            return None
+    if index == 2:
+        return int(part) if part.isdigit() else None
+    return part or None
 
 
 def _node_id(predicate: ast.Predicate | None) -> str | ast.Parameter | None:
@@ -108,7 +124,29 @@ class PathMixin:
             value = JsonValue(self, whole, description="a whole object")
             value.leaf_sort = [self.json_sort_key(whole)]
             return value
-        return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+        value = self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+        if root and tuple(s.attribute for s in data_steps) == ("uid", "value"):
+            value.compare_hook = self._root_uid_compare(binding)  # type: ignore[attr-defined]
+        return value
+
+    def _root_uid_compare(self: Compiler, binding: Binding) -> Any:
+        """``c/uid/value = 'x'`` on a version's root: the key columns, not the JSON (as EHRbase: an object
+        id alone, or ``id::::n`` without system, matches the latest version of that object)."""
+        node, ov = binding.table, binding.ov
+
+        def compare(op: str, scalar: Any) -> Any:
+            if op != "=" or scalar.is_list or scalar.type.value not in ("STRING",):
+                return None
+            vo = self.binds.bind(scalar, lambda s: _uid_part(s, 0), LenientUuid())
+            system = self.binds.bind(scalar, lambda s: _uid_part(s, 1), sa.String())
+            version = self.binds.bind(scalar, lambda s: _uid_part(s, 2), sa.Integer())
+            return sa.and_(
+                node.c.vo_id == vo,
+                sa.or_(system.is_(None), ov.c.system_id == system),
+                sa.or_(version.is_(None), ov.c.version == version),
+            )
+
+        return compare
 
     def _node_steps(
         self: Compiler,

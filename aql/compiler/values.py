@@ -69,6 +69,7 @@ class JsonValue(Value):
     leaf_sort: list[Expr] = field(default_factory=list)
     primitive: str | None = None  # RM primitive type when known: str, int, float, bool
     description: str = "a path value"
+    compare_hook: Callable[[str, Any], Expr | None] | None = None
 
     def outputs(self) -> list[Expr]:
         return [self.json]

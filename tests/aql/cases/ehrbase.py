@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from aql.errors import AqlError
+from aql.compiler.values import iso_instant
 from aql.execute import execute
 from cdr.formats.canonical_json import parse_json
 from cdr.formats.flat_reader import flat_to_composition
@@ -122,13 +123,21 @@ class Loader:
             ref["id"]["value"] = str(uuid.uuid4())
             ref["namespace"] = "namespace_" + "".join(random.choices(string.digits, k=7))
         ehr_id = uuid.UUID(str(args["ehr_id"])) if args.get("ehr_id") else None
-        record, version = self.storage.ehrs.create(AUDIT, ehr_id=ehr_id, status=parse_json(status))
+        record, version = self.storage.ehrs.create(AUDIT, ehr_id=ehr_id, status=parse_json(status, strict=False))
         self.vars.set("ehr_id", str(record.ehr_id))
         self.vars.set("system_id_with_tenant", self.storage.system_id)
         response = version.data
         self.vars.set("response", response)
         self.vars.set("resp_json", response)
-        self.vars.set("resp", {"ehr_id": {"value": str(record.ehr_id)}, "system_id": {"value": record.system_id}})
+        self.vars.set(
+            "resp",
+            {
+                "ehr_id": {"value": str(record.ehr_id)},
+                "system_id": {"value": record.system_id},
+                "time_created": {"value": iso_instant(record.time_created)},
+                "ehr_status": {"id": {"value": version.uid}},
+            },
+        )
         if isinstance(ref, dict):
             self.vars.set("subject_external_ref_value", ref["id"]["value"])
             self.vars.set("subject_external_ref_namespace", ref["namespace"])
@@ -139,7 +148,7 @@ class Loader:
             template_id = step.get("template_id") or str(self.vars.lookup("template_id"))
             opt = load_opt(self.storage.templates.opt(template_id))
             return flat_to_composition(json.loads(text), opt)
-        return parse_json(json.loads(text))
+        return parse_json(json.loads(text), strict=False)
 
     def do_commit_composition(self, step: dict[str, Any]) -> None:
         record = self.storage.compositions.create(self.ehr_id(), self._composition(step), AUDIT)
