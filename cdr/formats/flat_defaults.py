@@ -168,12 +168,22 @@ class Defaults:
         if end is not None:
             out["end_time"] = make("DV_DATE_TIME", value=end)
         for name, value in (
-            ("setting", self.ctx.setting()),
+            ("setting", self.ctx.setting() or self._other_care()),
             ("location", self.ctx.text("location")),
             ("health_care_facility", self.ctx.facility(self.rctx)),
         ):
             if value is not None:
                 out[name] = value
+        # EHRbase (openEHR_SDK EventContextValueInserter) puts ctx/participation_* on the context too, not
+        # only on each entry's other_participations (EntryDefaultValueInserter)
+        participations = self.ctx.participation_list(self.rctx) if self.ctx.participations else None
+        if participations:
+            out["participations"] = participations
+
+    def _other_care(self) -> RMObject:
+        """EHRbase's setting when neither the document nor ``ctx/setting`` gives one (openEHR_SDK
+        ``FlatJsonUnmarshaller``: default ``Setting.OTHER_CARE``)."""
+        return coded_text(openehr_terms.rubric("238", "setting", "en"), "openehr", "238")
 
     def _entry(
         self, rm_type: str, constraint: CObject | None, values: dict[str, Any], out: dict[str, Any]

@@ -256,6 +256,8 @@ def test_ctx_shortcuts(opt: OperationalTemplate) -> None:
     others = data["content"][0]["items"][0]["other_participations"]
     assert [p["function"]["value"] for p in others] == ["requester", "performer"]
     assert others[0]["mode"]["defining_code"]["code_string"] == "216"
+    # EHRbase puts ctx/participation_* on the context as well (openEHR_SDK EventContextValueInserter)
+    assert [p["function"]["value"] for p in context["participations"]] == ["requester", "performer"]
     assert validate(comp, opt) == []
     _roundtrip(opt, comp)
 
@@ -269,6 +271,53 @@ def test_ctx_composer_self_and_setting_rubric(opt: OperationalTemplate) -> None:
     data = to_json(comp)
     assert data["composer"]["_type"] == "PARTY_SELF"
     assert data["context"]["setting"]["defining_code"]["code_string"] == "228"
+
+
+def test_context_defaults_without_ctx_as_ehrbase(opt: OperationalTemplate) -> None:
+    """No ``ctx/time`` nor start_time: start time is now (EHRbase: ``OffsetDateTime.now()``); no setting:
+    openEHR 238 'other care' (openEHR_SDK ``FlatJsonUnmarshaller`` default ``Setting.OTHER_CARE``)."""
+    from datetime import UTC, datetime, timedelta
+
+    flat = {k: v for k, v in BASE.items() if "setting" not in k and k != "ctx/time"}
+    before = datetime.now(UTC)
+    comp = flat_to_composition({**flat, f"{EVENT}/dv_text": "x"}, opt)
+    context = to_json(comp)["context"]
+    start = datetime.fromisoformat(context["start_time"]["value"])
+    assert before - timedelta(seconds=1) <= start <= datetime.now(UTC)
+    assert (context["setting"]["value"], context["setting"]["defining_code"]["code_string"]) == (
+        "other care",
+        "238",
+    )
+    assert "participations" not in context
+    assert validate(comp, opt) == []
+
+
+def test_activity_timing_gets_the_timing_formalism() -> None:
+    """An ACTIVITY timing without ``|formalism`` is 'timing' (openEHR_SDK ``ActivityValueInserter``)."""
+    from cdr.template.example import maximal_example
+
+    require_corpus()
+    template = opt_at(
+        "ehrbase-ehrbase/service-test-resources/knowledge/operational_templates/IDCR - Medication List.v0.opt"
+    )
+    flat = composition_to_flat(maximal_example(template), template)  # type: ignore[arg-type]
+    order = next(k for k in flat if k.endswith("/order:0/dose_timing_description")).rsplit("/", 1)[0]
+    flat = {**flat, f"{order}/timing": "R3/2022-01-12T09:00:00Z/P1D"}
+    activity = _first(to_json(flat_to_composition(flat, template)), "ACTIVITY")
+    assert activity["timing"]["formalism"] == "timing"
+
+
+def _first(data: Any, rm_type: str) -> Any:
+    if isinstance(data, dict):
+        if data.get("_type") == rm_type:
+            return data
+        data = list(data.values())
+    if isinstance(data, list):
+        for item in data:
+            found = _first(item, rm_type)
+            if found is not None:
+                return found
+    return None
 
 
 def test_underscore_attributes(opt: OperationalTemplate) -> None:
