@@ -94,7 +94,9 @@ class ObjectPathMixin:
         return implicit
 
     def uuid_value(self: Compiler, column: Any, description: str) -> ColumnValue:
-        value = ColumnValue(column, "uuid", render=str, text=self.uuid_text(column), description=description)
+        value = ColumnValue(
+            column, "uuid", render=lambda v: str(uuid.UUID(str(v))), text=self.uuid_text(column), description=description
+        )
 
         def compare(op: str, scalar: Any) -> Any:
             if op not in ("=", "!="):

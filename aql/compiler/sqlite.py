@@ -17,27 +17,34 @@ def _json_path(keys: list[str]) -> str:
     return "$" + "".join(f'."{k}"' for k in keys)
 
 
+def _arrow(doc: Any, path: Any, operator: str = "->") -> Expr:
+    """``doc -> path`` with the path bound as text (not through the JSON column type's serializer)."""
+    right = sa.literal(path, sa.String) if isinstance(path, str) else path
+    left = sa.type_coerce(doc, sa.String)
+    return left.op(operator, return_type=sa.types.NullType())(right)
+
+
 class SqliteCompiler(Compiler):
     dialect_name = "sqlite"
 
     def json_get(self, doc: Any, keys: list[str]) -> Expr:
-        return doc.op("->")(sa.literal(_json_path(keys)))  # type: ignore[no-any-return]
+        return _arrow(doc, _json_path(keys))
 
     def json_at(self, doc: Any, json_path: Any) -> Expr:
-        return doc.op("->")(json_path)  # type: ignore[no-any-return]
+        return _arrow(doc, json_path)
 
     def json_text(self, json: Any) -> Expr:
-        return sa.case((sa.func.json_type(json) == "text", json.op("->>")("$")))
+        return sa.case((sa.func.json_type(json) == "text", _arrow(json, "$", "->>")))
 
     def json_number(self, json: Any) -> Expr:
-        return sa.case((sa.func.json_type(json).in_(["integer", "real"]), json.op("->>")("$")))
+        return sa.case((sa.func.json_type(json).in_(["integer", "real"]), _arrow(json, "$", "->>")))
 
     def json_bool(self, json: Any) -> Expr:
         kind = sa.func.json_type(json)
         return sa.case((kind == "true", sa.literal(1)), (kind == "false", sa.literal(0)))
 
     def json_sort_key(self, json: Any) -> Expr:
-        return json.op("->>")("$")  # type: ignore[no-any-return]
+        return _arrow(json, "$", "->>")  # type: ignore[no-any-return]
 
     def json_count_key(self, json: Any) -> Expr:
         return sa.case((sa.func.json_type(json) != "null", json))
@@ -45,7 +52,7 @@ class SqliteCompiler(Compiler):
     def json_unnest(self, doc: Any, keys: list[str], scope: Scope) -> Expr:
         elements = sa.func.json_each(doc, _json_path(keys)).table_valued("fullkey").alias(self.alias_name("u"))
         scope.add_path(elements, sa.true())
-        return doc.op("->")(elements.c.fullkey)  # type: ignore[no-any-return]
+        return _arrow(doc, elements.c.fullkey)
 
     def decode_json(self, value: Any) -> Any:
         return jsonlib.loads(value) if isinstance(value, str) else value
