@@ -1,0 +1,230 @@
+"""QUERY API, ad hoc AQL (``GET|POST /query/aql``) on SQLite and PostgreSQL: the RESULT_SET as EHRbase shapes
+it (meta, q echo, executed AQL, columns, rows), parameters, the ``ehr_id`` scope, paging and its 422s, and
+the 400s of AQL that cannot run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api, assert_error
+
+COMPOSITIONS = "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"
+POST_META = ["_type", "_schema_version", "_created", "_generator", "_executed_aql", "resultsize"]
+
+
+@dataclass
+class Data:
+    """Two EHRs: the first with two compositions, the second with one (all of the shipped template)."""
+
+    first: str
+    second: str
+    first_uids: list[str]
+    second_uid: str
+
+    @property
+    def all_uids(self) -> set[str]:
+        return {*self.first_uids, self.second_uid}
+
+
+@pytest.fixture
+def data(nb_api: Api) -> Data:
+    first, second = nb_api.new_ehr(), nb_api.new_ehr()
+    first_uids = [nb_api.commit(first), nb_api.commit(first)]
+    return Data(first, second, first_uids, nb_api.commit(second))
+
+
+def run(api: Api, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+    response = api.post("/query/aql", json=body)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    result: dict[str, Any] = response.json
+    return result
+
+
+def column(result: dict[str, Any], index: int = 0) -> list[Any]:
+    return [row[index] for row in result["rows"]]
+
+
+def test_post_answers_a_result_set_as_ehrbase_shapes_it(nb_api: Api, data: Data) -> None:
+    q = "select c/uid/value as uid, c/name, 'x'   from EHR e contains COMPOSITION c"
+    result = run(nb_api, {"q": q})
+    assert list(result) == ["meta", "q", "columns", "rows"]
+    meta = result["meta"]
+    assert list(meta) == POST_META
+    assert meta["_type"] == "RESULTSET"
+    assert meta["resultsize"] == len(result["rows"]) == 3
+    assert dt.datetime.fromisoformat(meta["_created"]).tzinfo is not None
+    assert meta["_executed_aql"] == "SELECT c/uid/value AS uid, c/name, 'x' FROM EHR e CONTAINS COMPOSITION c"
+    assert result["q"] == q  # echoed as sent, spacing and case included
+    assert result["columns"] == [
+        {"path": "c/uid/value", "name": "uid"},
+        {"path": "c/name", "name": "#1"},
+        {"name": "#2"},
+    ]
+    assert set(column(result)) == data.all_uids
+    name = {"_type": "DV_TEXT", "value": "Kommunale vitalparametre og NEWS2"}
+    assert all(row[1:] == [name, "x"] for row in result["rows"])
+
+
+def test_aggregate_columns_have_no_path(nb_api: Api, data: Data) -> None:
+    result = run(nb_api, {"q": "SELECT COUNT(c/uid/value) AS n FROM EHR e CONTAINS COMPOSITION c"})
+    assert result["columns"] == [{"name": "n"}]
+    assert result["rows"] == [[3]]
+
+
+def test_get_adds_href_and_reads_the_query_string(nb_api: Api, data: Data) -> None:
+    response = nb_api.get("/query/aql", query_string={"q": COMPOSITIONS})
+    assert response.status_code == 200
+    meta = response.json["meta"]
+    assert list(meta) == ["_href", *POST_META]
+    assert meta["_href"] == "http://localhost/openehr/v1/query/aql"
+    assert set(column(response.json)) == data.all_uids
+
+
+@pytest.mark.parametrize("spelling", ["query_parameters", "query-parameters"])
+def test_parameters_are_bound_and_substituted_in_the_executed_aql(
+    nb_api: Api, data: Data, spelling: str
+) -> None:
+    q = f"{COMPOSITIONS} WHERE e/ehr_id/value = $ehr"
+    result = run(nb_api, {"q": q, spelling: {"ehr": data.second}})
+    assert column(result) == [data.second_uid]
+    assert result["q"] == q
+    assert result["meta"]["_executed_aql"] == f"{COMPOSITIONS} WHERE e/ehr_id/value = '{data.second}'"
+
+
+def test_a_list_parameter_stands_for_the_items_of_matches(nb_api: Api, data: Data) -> None:
+    q = f"{COMPOSITIONS} WHERE c/uid/value MATCHES {{$uids}}"
+    result = run(nb_api, {"q": q, "query_parameters": {"uids": data.first_uids}})
+    assert set(column(result)) == set(data.first_uids)
+    quoted = ", ".join(f"'{uid}'" for uid in data.first_uids)
+    assert result["meta"]["_executed_aql"] == f"{COMPOSITIONS} WHERE c/uid/value MATCHES {{{quoted}}}"
+
+
+def test_get_takes_every_other_query_string_parameter_as_a_query_parameter(nb_api: Api, data: Data) -> None:
+    q = f"{COMPOSITIONS} WHERE c/uid/value = $uid"
+    for args in ({"uid": data.second_uid}, {"query_parameters": f"uid={data.second_uid}"}):
+        response = nb_api.get("/query/aql", query_string={"q": q, **args})
+        assert response.status_code == 200, response.json
+        assert column(response.json) == [data.second_uid]
+
+
+def test_ehr_id_restricts_the_query_to_that_ehr_and_fills_the_ehr_id_parameter(
+    nb_api: Api, data: Data
+) -> None:
+    result = run(nb_api, {"q": COMPOSITIONS, "ehr_id": data.second})
+    assert column(result) == [data.second_uid]
+    q = "SELECT c/uid/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c"
+    response = nb_api.get("/query/aql", query_string={"q": q, "ehr_id": data.first})
+    assert set(column(response.json)) == set(data.first_uids)
+    assert response.json["meta"]["_executed_aql"] == q.replace("$ehr_id", f"'{data.first}'")
+    header = nb_api.post("/query/aql", json={"q": COMPOSITIONS}, headers={"openEHR-EHR-id": data.second})
+    assert column(header.json) == [data.second_uid]
+
+
+def test_fetch_and_offset_page_and_show_as_limit_in_the_executed_aql(nb_api: Api, data: Data) -> None:
+    q = f"{COMPOSITIONS} ORDER BY c/uid/value"
+    everything = column(run(nb_api, {"q": q}))
+    result = run(nb_api, {"q": q, "fetch": 2, "offset": 1})
+    assert column(result) == everything[1:3]
+    meta = result["meta"]
+    assert (meta["fetch"], meta["offset"], meta["resultsize"]) == (2, 1, 2)
+    assert meta["_executed_aql"] == f"{COMPOSITIONS} ORDER BY c/uid/value ASC LIMIT 2 OFFSET 1"
+    only_fetch = run(nb_api, {"q": q, "fetch": 1})
+    assert (only_fetch["meta"]["fetch"], only_fetch["meta"]["offset"]) == (1, 0)
+    assert column(only_fetch) == everything[:1]
+
+
+def test_a_limit_in_the_query_is_reported_as_fetch_and_offset(nb_api: Api, data: Data) -> None:
+    result = run(nb_api, {"q": f"{COMPOSITIONS} ORDER BY c/uid/value LIMIT 1"})
+    assert (result["meta"]["fetch"], result["meta"]["offset"], result["meta"]["resultsize"]) == (1, 0, 1)
+    plain = run(nb_api, {"q": COMPOSITIONS})
+    assert "fetch" not in plain["meta"] and "offset" not in plain["meta"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"q": f"{COMPOSITIONS} LIMIT 1 OFFSET 1", "fetch": 1, "offset": 1},
+            "Query contains a LIMIT clause, fetch and offset parameters must not be used",
+        ),
+        (
+            {"q": f"{COMPOSITIONS} LIMIT 1", "fetch": 1},
+            "Query contains a LIMIT clause, fetch and offset parameters must not be used",
+        ),
+        ({"q": COMPOSITIONS, "offset": 1}, "Query parameter for offset provided, but no fetch parameter"),
+        (
+            {"q": f"{COMPOSITIONS} LIMIT 1 OFFSET 1", "offset": 1},
+            "Query parameter for offset provided, but no fetch parameter",
+        ),
+    ],
+)
+def test_paging_that_contradicts_the_query_is_422(nb_api: Api, body: dict[str, Any], message: str) -> None:
+    assert assert_error(nb_api.post("/query/aql", json=body), 422)["message"] == message
+
+
+def test_a_syntax_error_is_400_with_line_and_column(api: Api) -> None:
+    body = assert_error(api.post("/query/aql", json={"q": "SELECT c\nFROM COMPOSITION c WHERE"}), 400)
+    assert body["message"].startswith("invalid AQL: line 2, column ")
+    assert body["details"] and all(d["code"] == "AQL_SYNTAX" for d in body["details"])
+    assert all(d["message"].startswith("line ") for d in body["details"])
+    get = assert_error(api.get("/query/aql", query_string={"q": "SELEC c FROM EHR"}), 400)
+    assert "line 1, column 1" in get["message"]
+
+
+def test_a_missing_parameter_is_400_naming_each(api: Api) -> None:
+    q = f"{COMPOSITIONS} WHERE c/uid/value = $uid AND e/ehr_id/value = $ehr"
+    body = assert_error(api.post("/query/aql", json={"q": q, "query_parameters": {"ehr": "x"}}), 400)
+    assert body["message"] == "missing query parameter: $uid"
+    assert [d["path"] for d in body["details"]] == ["/query_parameters/uid"]
+    both = assert_error(api.post("/query/aql", json={"q": q}), 400)
+    assert both["message"] == "missing query parameters: $uid, $ehr"
+
+
+def test_an_unsupported_feature_is_400_not_supported(api: Api) -> None:
+    body = assert_error(
+        api.post("/query/aql", json={"q": "SELECT NOSUCH(c/uid/value) FROM COMPOSITION c"}), 400
+    )
+    assert body["message"].startswith("not supported: ")
+    assert body["details"][0]["code"] == "AQL_UNSUPPORTED"
+
+
+def test_a_semantic_error_is_400(api: Api) -> None:
+    body = assert_error(api.post("/query/aql", json={"q": "SELECT x/uid/value FROM COMPOSITION c"}), 400)
+    assert "undefined variable 'x'" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "fragment"),
+    [
+        ({"json": {}}, 400, "q is required"),
+        ({"json": {"q": "  "}}, 400, "q is required"),
+        ({"data": "{", "content_type": "application/json"}, 400, "not JSON"),
+        ({"json": ["SELECT c FROM COMPOSITION c"]}, 400, "JSON object"),
+        ({"data": COMPOSITIONS, "content_type": "text/plain"}, 415, "application/json"),
+        ({"json": {"q": COMPOSITIONS, "fetch": -1}}, 400, "/fetch"),
+        ({"json": {"q": COMPOSITIONS, "fetch": "many"}}, 400, "/fetch"),
+        ({"json": {"q": COMPOSITIONS, "ehr_id": "not-a-uuid"}}, 400, "/ehr_id"),
+        ({"json": {"q": COMPOSITIONS, "query_parameters": [1]}}, 400, "/query_parameters"),
+        ({"json": {"q": COMPOSITIONS}, "headers": {"openEHR-EHR-id": "x"}}, 400, "openEHR-EHR-id"),
+    ],
+)
+def test_unusable_requests_are_rejected(
+    api: Api, options: dict[str, Any], status: int, fragment: str
+) -> None:
+    assert fragment in assert_error(api.post("/query/aql", **options), status)["message"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ({}, "q is required"),
+        ({"q": COMPOSITIONS, "offset": "x", "fetch": "1"}, "?offset"),
+        ({"q": COMPOSITIONS, "query_parameters": "{not json"}, "not a JSON object"),
+    ],
+)
+def test_unusable_query_strings_are_400(api: Api, args: dict[str, str], fragment: str) -> None:
+    assert fragment in assert_error(api.get("/query/aql", query_string=args), 400)["message"]
