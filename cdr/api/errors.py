@@ -1,9 +1,12 @@
 """One JSON error shape for every failure, with the status picked from the exception type.
 
 Every error response is ``{"error": <reason phrase>, "status": <code>, "message": <what and where>,
-"details": [{"path", "code", "message", "constraint_path"?}, ...]}``; ``details`` is empty when there is
-nothing more specific than the message, and lists every issue for validation failures (422) and unreadable
-documents (400). :func:`error_body` is the only place the shape is built.
+"details": [{"path", "code", "message", "constraint_path"?}, ...], "validationErrors": [<text>, ...]}``;
+``details`` is empty when there is nothing more specific than the message, and lists every issue for
+validation failures (422) and unreadable documents (400). ``validationErrors`` repeats the details as
+``"path: message"`` texts because ITS-REST 1.0.3's ``Error`` schema (the 400 answers of COMPOSITION and
+CONTRIBUTION) requires ``message`` and ``validationErrors``; ``error`` and ``message`` are what EHRbase sends.
+:func:`error_body` is the only place the shape is built.
 """
 
 from __future__ import annotations
@@ -104,7 +107,15 @@ def error_body(status: int, message: str, details: list[dict[str, Any]] | None =
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = "Error"
-    return {"error": phrase, "status": status, "message": message, "details": details or []}
+    details = details or []
+    texts = [f"{d['path']}: {d['message']}" if d.get("path") else str(d["message"]) for d in details]
+    return {
+        "error": phrase,
+        "status": status,
+        "message": message,
+        "details": details,
+        "validationErrors": texts,
+    }
 
 
 def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:

@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 ERROR_SCHEMA = {
     "type": "object",
-    "required": ["error", "status", "message", "details"],
+    "required": ["error", "status", "message", "details", "validationErrors"],
     "properties": {
         "error": {"type": "string", "description": "HTTP reason phrase"},
         "status": {"type": "integer"},
@@ -38,6 +38,11 @@ ERROR_SCHEMA = {
                     "constraint_path": {"type": "string"},
                 },
             },
+        },
+        "validationErrors": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the details as 'path: message' texts (ITS-REST 1.0.3 Error schema)",
         },
     },
 }

@@ -132,4 +132,7 @@ def rm_response(doc: dict[str, Any], status: int = 200, fmt: str | None = None) 
 
 
 def empty(status: int = 204) -> Response:
-    return add_ignored_header(Response(status=status))
+    """An answer without a body, hence without a Content-Type (flask would otherwise claim text/html)."""
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return add_ignored_header(response)

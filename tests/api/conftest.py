@@ -94,12 +94,14 @@ def assert_error(response: TestResponse, status: int) -> dict[str, Any]:
     assert response.mimetype == "application/json"
     body = response.json
     assert isinstance(body, dict)
-    assert set(body) == {"error", "status", "message", "details"}
+    assert set(body) == {"error", "status", "message", "details", "validationErrors"}
     assert body["status"] == status
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["details"], list)
     for detail in body["details"]:
         assert {"path", "code", "message"} <= set(detail)
+    assert len(body["validationErrors"]) == len(body["details"])
+    assert all(isinstance(text, str) and text for text in body["validationErrors"])
     return body
 
 
