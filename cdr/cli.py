@@ -230,3 +230,13 @@ def _register_operations() -> None:
 
 
 _register_operations()
+
+
+def _register_query() -> None:
+    """Attach ``cdr query`` (AQL from the shell), kept in :mod:`cdr.cli_query`."""
+    from cdr.cli_query import query_cmd
+
+    main.add_command(query_cmd)
+
+
+_register_query()
