@@ -228,3 +228,14 @@ def test_unusable_requests_are_rejected(
 )
 def test_unusable_query_strings_are_400(api: Api, args: dict[str, str], fragment: str) -> None:
     assert fragment in assert_error(api.get("/query/aql", query_string=args), 400)["message"]
+
+
+@pytest.mark.parametrize(
+    "module", ["cdr.services.aql_params", "cdr.storage.queries", "cdr.api.schemas.query", "cdr.cli_query"]
+)
+def test_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
