@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cdr.security.errors import Unauthenticated
-from cdr.security.principal import AuthMethod, Principal
+from cdr.security.principal import AttestedPurpose, AuthMethod, Principal
 
 PID = "helseid://claims/identity/pid"
 SECURITY_LEVEL = "helseid://claims/identity/security_level"
@@ -29,6 +29,7 @@ ORGNR_CHILD = "helseid://claims/client/claims/orgnr_child"
 ORGNR_SUPPLIER = "helseid://claims/client/claims/orgnr_supplier"
 AUTHORIZATION_DETAILS = "authorization_details"
 HELSEID_AUTHORIZATION = "helseid_authorization"
+PATIENT_PURPOSE = "cdr_patient_purpose"
 
 _ORGNR_VALUE = re.compile(r"NO:ORGNR:(\d{9})(?::(\d{9}))?")
 
@@ -85,6 +86,29 @@ def orgnr_from_authorization_details(value: Any) -> tuple[str | None, str | None
     return None, None
 
 
+def purposes_from_authorization_details(value: Any) -> tuple[AttestedPurpose, ...]:
+    """Purposes attested for named patients: ``authorization_details`` entries of type
+    ``cdr_patient_purpose`` with ``purpose`` (a purpose-of-use code), optional ``text`` and ``patient`` (the
+    patient's national id). Malformed entries refuse the token rather than being skipped silently.
+
+    >>> purposes_from_authorization_details([{"type": "cdr_patient_purpose", "purpose": "TREAT",
+    ...     "patient": "13116900216"}])[0].patient_id
+    '13116900216'
+    """
+    entries = value if isinstance(value, list) else [value]
+    found = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("type") != PATIENT_PURPOSE:
+            continue
+        code, text, patient = entry.get("purpose"), entry.get("text"), entry.get("patient")
+        if not (isinstance(code, str) and code and isinstance(patient, str) and patient):
+            raise Unauthenticated("a cdr_patient_purpose entry needs purpose and patient strings")
+        if text is not None and not isinstance(text, str):
+            raise Unauthenticated("the text of a cdr_patient_purpose entry must be a string")
+        found.append(AttestedPurpose(code=code, text=text, patient_id=patient))
+    return tuple(found)
+
+
 def principal_from_claims(
     claims: Mapping[str, Any], *, auth_method: AuthMethod = AuthMethod.BEARER
 ) -> Principal:
@@ -114,4 +138,5 @@ def principal_from_claims(
         orgnr_supplier=_str(claims, ORGNR_SUPPLIER),
         token_id=_str(claims, "jti"),
         expires_at=datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None,
+        purposes=purposes_from_authorization_details(claims.get(AUTHORIZATION_DETAILS)),
     )

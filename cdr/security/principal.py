@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +20,20 @@ class AuthMethod(StrEnum):
     BEARER = "bearer"
     BASIC = "basic"
     NONE = "none"
+
+
+class AttestedPurpose(BaseModel):
+    """A purpose of use the identity provider attested for one patient (authorization_details entry of type
+    ``cdr_patient_purpose``): the policy lets it stand in for a care relation to that patient only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    text: str | None = None
+    patient_id: str
+
+    def describe(self) -> str:
+        return f"{self.code}: {self.text}" if self.text else self.code
 
 
 class Principal(BaseModel):
@@ -49,6 +64,34 @@ class Principal(BaseModel):
     orgnr_supplier: str | None = None
     token_id: str | None = None
     expires_at: datetime | None = None
+    purposes: tuple[AttestedPurpose, ...] = ()
+    roles: frozenset[str] = frozenset()
+    """The API areas (:class:`cdr.security.scopes.ApiArea` values) the scopes open, set by the API once the
+    configured scope names are known (see :func:`cdr.security.scopes.with_roles`)."""
+
+    @property
+    def display_name(self) -> str:
+        """A name for messages and the committer: the person's name, else the client's, else the subject."""
+        return self.name or self.client_name or self.subject
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def committer(self) -> dict[str, Any]:
+        """The PARTY_IDENTIFIED recorded as committer when a request names none: the HPR number when the
+        caller is health personnel (the register that says who they are), else the token subject."""
+        party: dict[str, Any] = {"_type": "PARTY_IDENTIFIED", "name": self.display_name}
+        if self.auth_method is AuthMethod.NONE:
+            return party
+        scheme, value = ("HPR", self.hpr_number) if self.hpr_number else ("cdr", self.subject)
+        party["external_ref"] = {
+            "_type": "PARTY_REF",
+            "id": {"_type": "GENERIC_ID", "value": value, "scheme": scheme},
+            "namespace": "cdr.principal",
+            "type": "PERSON",
+        }
+        return party
 
     @property
     def is_person(self) -> bool:

@@ -26,6 +26,8 @@ class ApiArea(StrEnum):
     DEFINITION = "definition"  # templates and stored queries: upload, delete
     ADMIN = "admin"  # the admin API
     PATIENT = "patient"  # a patient's own record and access log (self-service)
+    RELATIONS = "relations"  # care relations: create, list, end
+    RESEARCH = "research"  # de-identified research; never EHR-level reads
 
 
 class ScopeNames(BaseModel):
@@ -39,6 +41,8 @@ class ScopeNames(BaseModel):
     definition: str = "cdr/definition"
     admin: str = "cdr/admin"
     patient: str = "cdr/patient"
+    relations: str = "cdr/care_relation"
+    research: str = "cdr/research"
 
     def for_area(self, area: ApiArea) -> str:
         return str(getattr(self, area.value))
@@ -55,3 +59,10 @@ def require_scope(principal: Principal, area: ApiArea, scopes: ScopeNames = DEFA
     needed = scopes.for_area(area)
     if not principal.has_scope(needed):
         raise Forbidden(f"this requires the scope {needed} ({area.value} access)", required_scope=needed)
+
+
+def with_roles(principal: Principal, scopes: ScopeNames = DEFAULT_SCOPES) -> Principal:
+    """``principal`` with ``roles`` set to the areas its scopes open under the configured scope names, so
+    that the policy can ask for an area without knowing how this deployment names its scopes."""
+    roles = frozenset(area.value for area in ApiArea if principal.has_scope(scopes.for_area(area)))
+    return principal.model_copy(update={"roles": roles})

@@ -1,0 +1,197 @@
+"""What they did: the audit record of one access to patient data, its hash chain, and chain verification.
+
+Normen and pasientjournalloven § 16/§ 22 require that every access to a record is logged and that the log can
+be trusted; the patient may see it (§ 18). Trust comes from two things: the table is append-only (the store
+has no update or delete, and a trigger refuses them), and every record's hash covers its content *and the
+previous record's hash*, so an edited, removed or reordered record breaks the chain at that position, which
+:func:`verify_chain` reports. A retention purge removes a prefix of the chain only after appending a
+*checkpoint* record naming the last purged position and its hash, so the rest still verifies.
+
+This module is pure: building records and hashing them here, reading and writing them in
+:mod:`cdr.storage.audit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from cdr.security.principal import AuthMethod, Principal
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first record of a chain that was never purged."""
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"  # allowed, and the request succeeded (or, for writes, committed)
+    DENIED = "denied"  # the policy refused
+    FAILED = "failed"  # allowed, but the request failed (404, 422, 500 ...)
+    CHECKPOINT = "checkpoint"  # not an access: a retention purge's anchor
+
+
+class AuditEvent(BaseModel):
+    """One access to patient data (or a checkpoint): the content a chain position's hash covers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = "access"
+    time: dt.datetime
+    request_id: str | None = None
+    actor_subject: str | None = None
+    actor_pid: str | None = None
+    actor_hpr: str | None = None
+    actor_name: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+    orgnr_parent: str | None = None
+    orgnr_child: str | None = None
+    patient_id: str | None = None
+    patient_namespace: str | None = None
+    ehr_id: uuid.UUID | None = None
+    operation: str
+    method: str | None = None
+    path: str | None = None
+    targets: tuple[str, ...] = ()
+    basis: str | None = None
+    purpose: str | None = None
+    emergency: bool = False
+    emergency_code: str | None = None
+    emergency_text: str | None = None
+    consent_override: bool = False
+    outcome: Outcome = Outcome.SUCCESS
+    status: int | None = None
+    internal: bool = False
+    checkpoint_seq: int | None = None
+    checkpoint_hash: str | None = None
+
+
+def actor_fields(principal: Principal) -> dict[str, Any]:
+    """The actor columns of a record: person id, HPR number, name, client and organisation."""
+    return {
+        "actor_subject": principal.subject,
+        "actor_pid": principal.pid,
+        "actor_hpr": principal.hpr_number,
+        "actor_name": principal.name,
+        "client_id": principal.client_id,
+        "client_name": principal.client_name,
+        "orgnr_parent": principal.orgnr_parent,
+        "orgnr_child": principal.orgnr_child,
+    }
+
+
+def is_internal(principal: Principal, patient_id: str | None) -> bool:
+    """Whether an access is system-internal, i.e. not shown in the patient's access log.
+
+    Internal: authentication switched off (a developer on loopback), a system acting for no organisation, and
+    the patient's own accesses (the log answers "who *else* has seen my record").
+    """
+    if principal.auth_method is AuthMethod.NONE:
+        return True
+    if principal.pid is not None and principal.pid == patient_id:
+        return True
+    return principal.pid is None and principal.hpr_number is None and principal.organisation is None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+HASHED = (*AuditEvent.model_fields, "seq", "prev_hash")
+"""The fields a record's hash covers: all of its content, its position and the previous hash."""
+
+
+def record_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of the :data:`HASHED` fields of ``row`` (a stored or new record).
+
+    >>> row = {"seq": 1, "prev_hash": GENESIS, "operation": "ehr:read", "targets": []}
+    >>> record_hash(row) == record_hash(dict(row))
+    True
+    >>> record_hash(row) != record_hash({**row, "seq": 2})
+    True
+    """
+    content = {name: _plain(row.get(name)) for name in HASHED}
+    content["targets"] = content["targets"] or []
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ChainReport(BaseModel):
+    """The result of :func:`verify_chain`: ``ok``, how many records were checked, and the first break."""
+
+    ok: bool
+    checked: int
+    head_seq: int | None = None
+    head_hash: str | None = None
+    broken_at: int | None = None
+    position: int | None = None
+    reason: str | None = None
+
+
+def _anchor(rows: list[Mapping[str, Any]]) -> tuple[int, str]:
+    """Where the remaining chain must start: after the newest checkpoint's purged prefix, else at 1."""
+    checkpoints = [r for r in rows if r["kind"] == "checkpoint" and r.get("checkpoint_seq") is not None]
+    if not checkpoints:
+        return 0, GENESIS
+    newest = max(checkpoints, key=lambda r: int(r["checkpoint_seq"]))
+    return int(newest["checkpoint_seq"]), str(newest["checkpoint_hash"])
+
+
+def verify_chain(rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None) -> ChainReport:
+    """Check a chain given in ``seq`` order against its recorded ``head`` (seq, hash), if any.
+
+    A record whose content was edited no longer matches its hash; a removed record leaves a gap in ``seq``
+    and a ``prev_hash`` that names a record that is not there; records swapped in order carry ``prev_hash``
+    values that do not match their new predecessors; a removed tail leaves the chain shorter than its head.
+    ``position`` is 1-based in the rows given; ``broken_at`` is the ``seq`` there.
+
+    >>> verify_chain([], None).ok
+    True
+    """
+    listed = list(rows)
+    expected_seq, expected_prev = _anchor(listed)
+    expected_seq += 1
+
+    def broken(position: int, seq: int | None, reason: str) -> ChainReport:
+        return ChainReport(ok=False, checked=position - 1, broken_at=seq, position=position, reason=reason)
+
+    last: tuple[int, str] | None = None
+    for position, row in enumerate(listed, 1):
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            return broken(
+                position, seq, f"expected position {expected_seq}, found {seq}: a record is missing"
+            )
+        if row["prev_hash"] != expected_prev:
+            return broken(position, seq, "prev_hash does not match the previous record: removed or reordered")
+        if record_hash(row) != row["hash"]:
+            return broken(position, seq, "the record does not match its hash: it was edited")
+        expected_seq, expected_prev = seq + 1, str(row["hash"])
+        last = (seq, str(row["hash"]))
+    if head is not None and last != head:
+        found = "no records" if last is None else f"position {last[0]}"
+        return broken(
+            len(listed) + 1, head[0], f"the chain ends at {found} but its head is position {head[0]}"
+        )
+    if head is None and last is not None:
+        return broken(len(listed) + 1, None, "the chain has records but no head")
+    return ChainReport(
+        ok=True,
+        checked=len(listed),
+        head_seq=None if last is None else last[0],
+        head_hash=None if last is None else last[1],
+    )

@@ -1,0 +1,129 @@
+"""The policy applied to one request: the services' ``Policy`` seam backed by :func:`policy.decide`.
+
+:class:`RequestAccess` is what one request asks for (caller, emergency reason, the composition in the path)
+and collects what was decided, so that the audit record written for the request can say on which basis it
+was allowed or why it was refused. :class:`EnforcingPolicy` answers ``ctx.authorize`` for the use cases: it
+loads the EHR's facts, asks :func:`cdr.security.policy.decide`, records an emergency grant when the caller
+broke the glass, and raises :class:`PolicyDenied` (403, with the reason) instead of returning ``False``, so
+that the caller learns what is missing (a care relation, consent ...) without learning anything about the
+record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cdr.security.errors import Forbidden
+from cdr.security.policy import (
+    EMERGENCY_GRANT_MINUTES,
+    Access,
+    Decision,
+    EmergencyGrant,
+    EmergencyRequest,
+    decide,
+)
+from cdr.security.principal import AuthMethod, Principal
+from cdr.services.context import Action
+from cdr.storage.access_control import AccessControlStore
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PolicyDenied(Forbidden):
+    """The policy refused access to an EHR; ``decision`` says why (for the audit record)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+@dataclass(slots=True)
+class RequestAccess:
+    """One request's access to patient data: what it asked for and what was decided."""
+
+    principal: Principal
+    emergency: EmergencyRequest | None = None
+    composition_id: uuid.UUID | None = None
+    decisions: list[tuple[uuid.UUID, Decision]] = field(default_factory=list)
+    touches_patient: bool = False
+    audited: bool = False
+
+    def decision_for(self, ehr_id: uuid.UUID | None) -> Decision | None:
+        """The last decision about ``ehr_id`` (any EHR when ``None``)."""
+        for decided_for, decision in reversed(self.decisions):
+            if ehr_id is None or decided_for == ehr_id:
+                return decision
+        return None
+
+
+_ACCESS = {Action.READ_EHR: Access.READ, Action.WRITE_EHR: Access.WRITE}
+
+
+class EnforcingPolicy:
+    """The services' ``Policy`` for one request (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: AccessControlStore,
+        access: RequestAccess,
+        *,
+        emergency_minutes: int = EMERGENCY_GRANT_MINUTES,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.access = access
+        self.emergency_minutes = emergency_minutes
+        self.clock = clock
+
+    def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool:
+        """Whether ``principal`` may perform ``action``; raises :class:`PolicyDenied` for refused EHR access.
+
+        Actions without an EHR are decided by the caller's areas (their scopes): creating an EHR needs
+        ``write``, changing templates ``definition``, the admin API ``admin``; template reads are open to
+        every authenticated caller the API let through. Reads and writes of one EHR go to :func:`decide`.
+        """
+        development = principal.auth_method is AuthMethod.NONE
+        if action is Action.ADMIN:
+            if ehr_id is not None:
+                self.access.touches_patient = True
+            return principal.is_admin
+        if action is Action.READ_DEFINITION:
+            return True
+        if action is Action.WRITE_DEFINITION:
+            return development or "definition" in principal.roles
+        if action is Action.CREATE_EHR:
+            self.access.touches_patient = True
+            return development or "write" in principal.roles
+        if ehr_id is None:  # finding an EHR by subject: the EHR-level check follows
+            self.access.touches_patient = True
+            return True
+        return self._decide(principal, _ACCESS[action], ehr_id)
+
+    def _decide(self, principal: Principal, access: Access, ehr_id: uuid.UUID) -> bool:
+        now = self.clock()
+        self.access.touches_patient = True
+        facts, target = self.store.facts(ehr_id, now, self.access.composition_id)
+        decision = decide(principal, access, facts, now, target=target, emergency=self.access.emergency)
+        self.access.decisions.append((ehr_id, decision))
+        if not decision.allowed:
+            raise PolicyDenied(decision)
+        if decision.new_grant and self.access.emergency is not None:
+            self.store.add_grant(
+                EmergencyGrant(
+                    ehr_id=ehr_id,
+                    actor_subject=principal.subject,
+                    actor_hpr=principal.hpr_number,
+                    reason_code=self.access.emergency.code,
+                    reason_text=self.access.emergency.text,
+                    granted_at=now,
+                    expires_at=now + dt.timedelta(minutes=self.emergency_minutes),
+                )
+            )
+        return True
