@@ -1,0 +1,124 @@
+"""The audit trail's table: append (inside the caller's transaction), read, verify and purge; never update.
+
+Appends are serialised so that the chain has one order: on PostgreSQL by a transaction-level advisory lock
+taken before the head is read (held to commit, so the next writer sees this record), on SQLite by the write
+lock every write transaction takes with ``BEGIN IMMEDIATE``. The one-row ``audit_head`` table holds the
+newest position and hash, so that removing the chain's tail is detected too. Hashing and verification are
+in :mod:`cdr.security.audit`; this module only moves rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cdr.security.audit import GENESIS, AuditEvent, ChainReport, Outcome, record_hash, verify_chain
+from cdr.storage import schema as t
+from cdr.storage.engine import read_transaction, write_transaction
+
+_LOCK_KEY = 0x0CD2_A0D1  # pg_advisory_xact_lock key of the audit chain
+_HEAD_ID = 1
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise appends (see the module docstring); SQLite's write transaction already holds its lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+
+
+def _head(conn: Connection) -> tuple[int, str] | None:
+    row = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.hash)).first()
+    return None if row is None else (int(row.seq), str(row.hash))
+
+
+def append(conn: Connection, event: AuditEvent) -> int:
+    """Add ``event`` at the end of the chain on ``conn`` (commits or rolls back with it); its position."""
+    _lock(conn)
+    head = _head(conn)
+    seq, prev = (head[0] + 1, head[1]) if head is not None else (1, GENESIS)
+    row: dict[str, Any] = {**event.model_dump(), "seq": seq, "prev_hash": prev}
+    row["targets"] = list(event.targets)
+    row["outcome"] = event.outcome.value
+    row["hash"] = record_hash(row)
+    conn.execute(sa.insert(t.audit_event).values(**row))
+    if head is None:
+        conn.execute(sa.insert(t.audit_head).values(id=_HEAD_ID, seq=seq, hash=row["hash"]))
+    else:
+        conn.execute(
+            sa.update(t.audit_head).where(t.audit_head.c.id == _HEAD_ID).values(seq=seq, hash=row["hash"])
+        )
+    return seq
+
+
+def _rows(conn: Connection, where: Any = None) -> Iterator[dict[str, Any]]:
+    query = sa.select(t.audit_event).order_by(t.audit_event.c.seq)
+    if where is not None:
+        query = query.where(where)
+    for row in conn.execute(query).mappings():
+        yield dict(row)
+
+
+class AuditStore:
+    """The audit trail over one engine. There is deliberately no update or delete of single records."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(self, event: AuditEvent, conn: Connection | None = None) -> int:
+        """Append on ``conn`` (the caller's transaction) or, without one, in a transaction of its own."""
+        if conn is not None:
+            return append(conn, event)
+        with write_transaction(self.engine) as own:
+            return append(own, event)
+
+    def records(self, ehr_ids: list[uuid.UUID] | None = None) -> list[dict[str, Any]]:
+        """Every record in chain order, or those about ``ehr_ids``."""
+        where = None if ehr_ids is None else t.audit_event.c.ehr_id.in_(ehr_ids)
+        with read_transaction(self.engine) as conn:
+            return list(_rows(conn, where))
+
+    def verify(self) -> ChainReport:
+        """:func:`cdr.security.audit.verify_chain` over the whole stored chain and its head."""
+        with read_transaction(self.engine) as conn:
+            return verify_chain(_rows(conn), _head(conn))
+
+    def purge(self, before: dt.datetime, actor: str) -> int:
+        """Remove the records older than ``before`` (retention), keeping the rest verifiable.
+
+        Only a prefix of the chain can go: the records up to the last one older than ``before`` that
+        precedes every newer one. A checkpoint record naming that position and its hash is appended first,
+        in the same transaction; the triggers allow deleting exactly what a checkpoint covers. Returns how
+        many records were removed.
+        """
+        ev = t.audit_event
+        with write_transaction(self.engine) as conn:
+            _lock(conn)
+            first_kept = conn.execute(
+                sa.select(sa.func.min(ev.c.seq)).where(ev.c.time >= before)
+            ).scalar_one_or_none()
+            last_purged = conn.execute(
+                sa.select(ev.c.seq, ev.c.hash)
+                .where(ev.c.seq < first_kept if first_kept is not None else sa.true())
+                .order_by(ev.c.seq.desc())
+                .limit(1)
+            ).first()
+            if last_purged is None:
+                return 0
+            checkpoint = AuditEvent(
+                kind="checkpoint",
+                time=dt.datetime.now(dt.UTC),
+                actor_subject=actor,
+                operation="audit:purge",
+                outcome=Outcome.CHECKPOINT,
+                internal=True,
+                checkpoint_seq=int(last_purged.seq),
+                checkpoint_hash=str(last_purged.hash),
+            )
+            append(conn, checkpoint)
+            removed = conn.execute(sa.delete(ev).where(ev.c.seq <= last_purged.seq)).rowcount
+        return int(removed)
