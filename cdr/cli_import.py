@@ -22,13 +22,16 @@ from pathlib import Path
 
 from cdr.cli_documents import Document, Unreadable, read_document, root_id_of, template_id_of
 from cdr.errors import CdrError, Conflict, FormatError, TemplateError
+from cdr.security.principal import AuthMethod
 from cdr.services import Principal, RequestContext, Services
 from cdr.template.aom import OperationalTemplate
 
 DOCUMENT_SUFFIXES = (".json", ".xml")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 SHOWN_ISSUES = 3
-IMPORTER = Principal("cdr import", frozenset({"admin"}))
+IMPORTER = Principal(
+    subject="cdr import", auth_method=AuthMethod.NONE, name="cdr import", roles=frozenset({"admin"})
+)
 
 
 class Skip(Exception):

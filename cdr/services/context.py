@@ -1,8 +1,8 @@
 """Who is asking, and on whose behalf: the request context every use case receives.
 
 The REST layer builds one :class:`RequestContext` per request (the CLI can build one per command) and passes
-it to every service function. It is the seam for the security layer: the :class:`Principal` is whoever the
-identity provider says is calling (today an anonymous caller or the configured administrator), the
+it to every service function. It is the seam for the security layer: the :class:`Principal`
+(:class:`cdr.security.Principal`) is whoever the identity provider says is calling, the
 :class:`Policy` decides whether they may perform an :class:`Action`, and the :class:`AccessLog` receives one
 :class:`AccessRecord` per use case, inside the write transaction when there is one, so that the record and the
 change it describes commit or roll back together.
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
+from cdr.security.principal import AuthMethod, Principal
 from cdr.services.errors import Forbidden
 from cdr.storage import Audit
 
@@ -35,32 +36,8 @@ class Action(StrEnum):
     ADMIN = "admin"
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """An authenticated (or anonymous) caller; ``roles`` decide what the policy lets them do."""
-
-    name: str
-    roles: frozenset[str] = frozenset()
-    subject_id: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMIN_ROLE in self.roles
-
-    def committer(self) -> dict[str, Any]:
-        """The PARTY_IDENTIFIED recorded as committer when the request names none."""
-        party: dict[str, Any] = {"_type": "PARTY_IDENTIFIED", "name": self.name}
-        if self.subject_id is not None:
-            party["external_ref"] = {
-                "_type": "PARTY_REF",
-                "id": {"_type": "GENERIC_ID", "value": self.subject_id, "scheme": "cdr"},
-                "namespace": "cdr.principal",
-                "type": "PERSON",
-            }
-        return party
-
-
-ANONYMOUS = Principal("anonymous")
+ANONYMOUS = Principal(subject="anonymous", auth_method=AuthMethod.NONE, name="anonymous")
+"""The caller when nobody authenticated (the CLI, tests of the services)."""
 
 
 class Policy(Protocol):
@@ -117,12 +94,12 @@ class RequestContext:
     def authorize(self, action: Action, ehr_id: uuid.UUID | None = None) -> None:
         """:class:`~cdr.services.errors.Forbidden` unless the policy allows ``action``."""
         if not self.policy.allows(self.principal, action, ehr_id):
-            raise Forbidden(f"{self.principal.name} may not perform {action.value}")
+            raise Forbidden(f"{self.principal.display_name} may not perform {action.value}")
 
     def record(
         self, conn: Connection | None, action: Action, ehr_id: uuid.UUID | None, target: str | None
     ) -> None:
         """Hand one access record to the access log, if one is installed."""
         if self.access_log is not None:
-            entry = AccessRecord(self.request_id, self.principal.name, action, ehr_id, target)
+            entry = AccessRecord(self.request_id, self.principal.display_name, action, ehr_id, target)
             self.access_log(conn, entry)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from cdr.errors import NotFound
 from cdr.formats.canonical_json import parse_json
+from cdr.security.principal import AuthMethod
 from cdr.services import Action, Principal, RequestContext, Services, ehr, ehr_status
 from cdr.services.context import ADMIN_ROLE, AccessRecord, RolePolicy
 from cdr.services.errors import Forbidden
@@ -29,8 +30,8 @@ class Recorder:
 
 def test_role_policy() -> None:
     policy = RolePolicy()
-    nurse = Principal("nurse")
-    admin = Principal("ops", frozenset({ADMIN_ROLE}))
+    nurse = Principal(subject="nurse", auth_method=AuthMethod.BEARER, name="nurse")
+    admin = Principal(subject="ops", auth_method=AuthMethod.BEARER, roles=frozenset({ADMIN_ROLE}))
     assert policy.allows(nurse, Action.WRITE_EHR, uuid.uuid4())
     assert not policy.allows(nurse, Action.ADMIN, None)
     assert policy.allows(admin, Action.ADMIN, None)
@@ -39,7 +40,7 @@ def test_role_policy() -> None:
 
 
 def test_committer_defaults_to_the_principal() -> None:
-    ctx = RequestContext(principal=Principal("kari", subject_id="k-1"))
+    ctx = RequestContext(principal=Principal(subject="k-1", auth_method=AuthMethod.BEARER, name="kari"))
     audit = ctx.audit()
     assert audit.committer["name"] == "kari"
     assert audit.committer["external_ref"]["id"]["value"] == "k-1"
