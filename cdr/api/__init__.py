@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cdr.api import auth, errors
+from cdr.api import auth, errors, security
 from cdr.api.config import load
 from cdr.services import Services
 from cdr.storage import Storage
@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     _register_blueprints(app, settings["BASE_PATH"])
+    security.init_app(app, settings["BASE_PATH"])
     return app
 
 

@@ -14,7 +14,8 @@ import hmac
 from flask import Flask, current_app, g, request
 
 from cdr.api.headers import audit_details
-from cdr.services.context import ADMIN_ROLE, ANONYMOUS, Principal, RequestContext
+from cdr.security.principal import AuthMethod
+from cdr.services.context import ADMIN_ROLE, ANONYMOUS, Principal, RequestContext, RolePolicy
 from cdr.services.errors import Unauthenticated
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -24,11 +25,19 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
+def _admin(name: str) -> Principal:
+    return Principal(subject=name, auth_method=AuthMethod.NONE, name=name, roles=frozenset({ADMIN_ROLE}))
+
+
 def identify() -> Principal:
-    """The principal of the current request (see the module docstring for the rules)."""
+    """The principal of the current request: the one :mod:`cdr.api.security` authenticated, else the
+    legacy admin-role rules of the module docstring (which that module applies when authentication is off)."""
+    authenticated: Principal | None = g.get("cdr_principal")
+    if authenticated is not None:
+        return authenticated
     config = current_app.config
     key, user, password = config.get("ADMIN_API_KEY"), config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD")
-    admin = Principal("admin", frozenset({ADMIN_ROLE}))
+    admin = _admin("admin")
     sent_key = request.headers.get("X-API-Key")
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
@@ -40,10 +49,10 @@ def identify() -> Principal:
     basic = request.authorization
     if basic is not None and basic.type == "basic":
         if user and password and _same(basic.username or "", user) and _same(basic.password or "", password):
-            return Principal(user, frozenset({ADMIN_ROLE}))
+            return _admin(user)
         raise Unauthenticated(f"unknown user or wrong password for {basic.username!r}")
     if not (key or user) and config.get("ADMIN_LOOPBACK") and request.remote_addr in _LOOPBACK:
-        return Principal(ANONYMOUS.name, frozenset({ADMIN_ROLE}))
+        return _admin("anonymous")
     return ANONYMOUS
 
 
@@ -60,6 +69,7 @@ def request_context() -> RequestContext:
             lifecycle_state=headers["lifecycle_state"],
             request_id=request.headers.get("X-Request-Id") or RequestContext().request_id,
             access_log=current_app.extensions.get("cdr_access_log"),
+            policy=g.get("cdr_policy") or RolePolicy(),
         )
         g.cdr_ctx = ctx
     return ctx

@@ -22,7 +22,7 @@ def _rows(api: Api) -> dict[str, int]:
         return {
             table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
             for table in metadata.sorted_tables
-            if table.name != "template"
+            if table.name not in ("template", "audit_event", "audit_head")  # the audit trail outlives the EHR
         }
 
 
@@ -96,4 +96,4 @@ def test_credentials_decide_the_admin_role(storage: Storage) -> None:
     response = remote.client.delete(
         f"/openehr/v1/admin/ehr/{uuid.uuid4()}", environ_base={"REMOTE_ADDR": "10.0.0.9"}
     )
-    assert_error(response, 403)
+    assert_error(response, 401)  # authentication is off (the default), which serves loopback clients only
