@@ -8,9 +8,9 @@ EHRbase reports.
 
 FLAT cases go through our FLAT reader first. EHRbase's FLAT reader replaces the text of a coded value whose
 code the template lists by the template's label (openEHR_SDK ``DvCodedTextRMUnmarshaller``: "Set value from
-Node"); ``validIsmTransition`` relies on that (careflow step at0012 comes with the text of at0109). Ours keeps
-the text given, so that case is an expected failure naming the reader, until the reader follows EHRbase; the
-validator side is covered in ``test_validation_ism.py``.
+Node"); ``validIsmTransition`` relies on that (careflow step at0012 comes with the text of at0109), and ours
+does the same (``cdr.formats.flat_reader.apply_code_label``); the validator side of a wrong text is covered in
+``test_validation_ism.py``.
 """
 
 from __future__ import annotations
