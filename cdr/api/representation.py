@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, current_app, g, jsonify, request
 
@@ -74,8 +75,18 @@ def note_ignored(pointers: list[str]) -> None:
         g.setdefault("cdr_ignored", []).extend(pointers)
 
 
+def header_pointer(pointer: str) -> str:
+    """A JSON pointer as header text: percent-encoded as in a URI fragment (RFC 6901, section 6), because an
+    attribute name may hold any character and a header value only visible ASCII.
+
+    >>> header_pointer("/name/x\\ny é,z")
+    '/name/x%0Ay%20%C3%A9%2Cz'
+    """
+    return quote(pointer, safe="/~!$&'()*+;=:@")
+
+
 def add_ignored_header(response: Response) -> Response:
-    pointers: list[str] = g.get("cdr_ignored", [])
+    pointers: list[str] = [header_pointer(p) for p in g.get("cdr_ignored", [])]
     if pointers:
         shown = pointers[:MAX_IGNORED_IN_HEADER]
         more = len(pointers) - len(shown)

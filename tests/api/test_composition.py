@@ -176,6 +176,20 @@ def test_unknown_attributes_are_reported_not_dropped_silently(nb_api: Api) -> No
     assert_error(strict.post(f"/ehr/{strict.new_ehr()}/composition", json=doc), 400)
 
 
+def test_ignored_attribute_names_of_any_characters_fit_in_the_header(nb_api: Api) -> None:
+    """Attribute names may hold newlines and non-ASCII text; the header carries them percent-encoded (the
+    schemathesis run found the 500 a raw newline caused)."""
+    doc = shipped("valid_minimal.json")
+    doc["line\nbreak"] = 1
+    doc["context"]["blå, grønn"] = 2
+    response = nb_api.post(f"/ehr/{nb_api.new_ehr()}/composition", json=doc)
+    assert response.status_code == 201, response.json
+    assert set(response.headers["Cdr-Ignored-Attributes"].split(", ")) == {
+        "/line%0Abreak",
+        "/context/bl%C3%A5%2C%20gr%C3%B8nn",
+    }
+
+
 def test_client_uid_is_kept(nb_api: Api) -> None:
     ehr_id = nb_api.new_ehr()
     doc = shipped("valid_minimal.json")
