@@ -22,7 +22,9 @@ from cdr.storage.engine import read_transaction
 
 
 class PagingError(AqlSemanticError):
-    """``fetch``/``offset`` given with a query that has LIMIT, or ``offset`` without ``fetch`` (EHRbase: 422)."""
+    """``fetch``/``offset`` given with a query that has LIMIT, or ``offset`` without ``fetch``.
+
+    EHRbase answers these with 422."""
 
 
 class _HasEngine(Protocol):

@@ -40,7 +40,7 @@ Expr = sa.ColumnElement[Any]
 class CompiledQuery:
     """A compiled AQL query: the statement, how to decode its rows, and its derived bind parameters."""
 
-    statement: sa.Select[Any]
+    statement: Any  # sa.Select
     columns: tuple[OutputColumn, ...]
     derived: tuple[Derived, ...]
     limited: bool  # the query has its own LIMIT (or TOP)
@@ -93,10 +93,10 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             )
             outputs.extend(exprs)
         order: list[Any] = []
-        for item in query.order_by:
-            value = self.path_value(item.path, scope)
+        for order_item in query.order_by:
+            value = self.path_value(order_item.path, scope)
             for key in value.sort_keys():
-                order.append(key.desc().nulls_first() if item.descending else key.asc().nulls_last())
+                order.append(key.desc().nulls_first() if order_item.descending else key.asc().nulls_last())
         assert scope.clause is not None
         labelled = [sa.type_coerce(o, sa.types.NullType()).label(f"c{i}") for i, o in enumerate(outputs)]
         statement = sa.select(*labelled).select_from(scope.clause).where(*scope.where, *where)
@@ -108,7 +108,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             statement = statement.distinct()
         if order:
             statement = statement.order_by(*order)
-        limit = query.limit if query.limit is not None else (query.select.top.count if query.select.top else None)
+        limit = (
+            query.limit if query.limit is not None else (query.select.top.count if query.select.top else None)
+        )
         if limit is not None:
             statement = statement.limit(limit)
         if query.offset is not None:
@@ -147,7 +149,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     def json_count_key(self, json: Any) -> Expr:
         """What COUNT (DISTINCT) counts for a JSON value (JSON null is not a value)."""
-        return json  # type: ignore[no-any-return]
+        return json
 
     def json_unnest(self, doc: Any, keys: list[str], scope: Scope) -> Expr:
         """Join one row per element of the JSON array at ``keys`` below ``doc``; returns the element."""
@@ -172,7 +174,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     def like_pattern(self, text: Any, pattern: Any) -> Expr:
         """Case-sensitive LIKE with a pattern from :meth:`convert_like_pattern`."""
-        return text.like(pattern, escape="\\")  # type: ignore[no-any-return]
+        return text.like(pattern, escape="\\")
 
     def convert_like_pattern(self, pattern: Any) -> str:
         """AQL wildcards (``*``/``%`` any run, ``?``/``_`` one character, ``\\`` escapes) as a SQL LIKE
@@ -222,8 +224,8 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             raise AqlUnsupported(f"TERMINOLOGY operation {item.operation}")
         name = re.split(r"[/=?&]", text.rstrip("/"))[-1].replace("_", " ")
         try:
-            members = codes(group(name).id if hasattr(group(name), "id") else name)
-        except Exception:  # noqa: BLE001 - any unknown group or service
+            members = codes(group(name).group_id)
+        except Exception:
             raise AqlUnsupported(f"TERMINOLOGY {text!r} (only openEHR terminology groups)") from None
         expr = value.projection("code") or value.projection("text")
         if expr is None:

@@ -6,6 +6,8 @@ or both sides go through the dialect's text-to-instant function), other strings 
 booleans. Two paths compare kind by kind (numbers with numbers, text with text, ...).
 """
 
+# mypy: disable-error-code="misc"
+# (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
 import operator
@@ -92,7 +94,9 @@ class ConditionMixin:
             return self.binds.scalar(expr)
         return self.expression_value(expr, scope)
 
-    def comparison(self: Compiler, left: ast.Expression, op: str, right: ast.Expression, scope: Scope) -> Cond:
+    def comparison(
+        self: Compiler, left: ast.Expression, op: str, right: ast.Expression, scope: Scope
+    ) -> Cond:
         a, b = self.operand(left, scope), self.operand(right, scope)
         if isinstance(a, Scalar) and isinstance(b, Scalar):
             if a.parameter is None and b.parameter is None:
@@ -111,7 +115,7 @@ class ConditionMixin:
         if hook is not None:
             result = hook(op, scalar)
             if result is not None:
-                return result  # type: ignore[no-any-return]
+                return result
         if scalar.type == ast.AqlType.NULL:
             expr = value.outputs()[0]
             return expr.is_(None) if op == "=" else expr.is_not(None)
@@ -139,7 +143,7 @@ class ConditionMixin:
         expr = value.projection(kind)
         if expr is None:
             return sa.false()
-        return fn(expr, rhs)  # type: ignore[no-any-return]
+        return fn(expr, rhs)
 
     def compare_values(self: Compiler, a: Value, op: str, b: Value) -> Cond:
         fn = OPS[op]
@@ -233,12 +237,16 @@ class ConditionMixin:
             out.append(node.c.name == self.binds.bind(self.binds.scalar(name), str, sa.String()))
         elif isinstance(name, ast.TermCode):
             code = self.json_text(self.json_get(node.c.data, ["name", "defining_code", "code_string"]))
-            term = self.json_text(self.json_get(node.c.data, ["name", "defining_code", "terminology_id", "value"]))
+            term = self.json_text(
+                self.json_get(node.c.data, ["name", "defining_code", "terminology_id", "value"])
+            )
             out.append(code == name.code_string)
             out.append(term == name.terminology_id)
         return out
 
-    def predicate_condition(self: Compiler, binding: Binding, cond: ast.PredicateCondition, scope: Scope) -> Cond:
+    def predicate_condition(
+        self: Compiler, binding: Binding, cond: ast.PredicateCondition, scope: Scope
+    ) -> Cond:
         """``[path op value]`` in FROM or in a path step, relative to ``binding``."""
         left = self._relative_value(binding, cond.path, scope)
         if isinstance(cond.value, tuple):
@@ -246,7 +254,9 @@ class ConditionMixin:
             return self.compare_values(left, cond.operator.value, right)
         return self.compare_scalar(left, cond.operator.value, self.binds.scalar(cond.value))
 
-    def _relative_value(self: Compiler, binding: Binding, path: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+    def _relative_value(
+        self: Compiler, binding: Binding, path: tuple[ast.PathStep, ...], scope: Scope
+    ) -> Value:
         if binding.kind == "ehr":
             return self.ehr_path(binding, path, scope)
         if binding.kind == "version":

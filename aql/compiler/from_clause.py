@@ -11,6 +11,8 @@
 be there; ``NOT CONTAINS`` is a correlated ``NOT EXISTS``.
 """
 
+# mypy: disable-error-code="misc"
+# (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -73,10 +75,7 @@ class FromMixin:
 
     def _first_binding(self: Compiler, expr: ast.FromExpression) -> str:
         while not isinstance(expr, ast.ClassExpression):
-            if isinstance(expr, ast.Contains):
-                expr = expr.outer
-            else:
-                expr = expr.operands[0]  # type: ignore[union-attr]
+            expr = expr.outer if isinstance(expr, ast.Contains) else expr.operands[0]
         return self._variable_of(expr)
 
     def _variable_of(self: Compiler, expr: ast.ClassExpression) -> str:
@@ -87,7 +86,9 @@ class FromMixin:
 
     # ------------------------------------------------------------------------------------- bindings
 
-    def _bind_class(self: Compiler, expr: ast.ClassExpression, parent: Binding | None, scope: Scope) -> Binding:
+    def _bind_class(
+        self: Compiler, expr: ast.ClassExpression, parent: Binding | None, scope: Scope
+    ) -> Binding:
         variable = self._variable_of(expr)
         rm_type = expr.rm_type.upper()
         if rm_type == "EHR":
@@ -111,7 +112,12 @@ class FromMixin:
         return binding
 
     def _bind_node(
-        self: Compiler, variable: str, rm_type: str, expr: ast.ClassExpression, parent: Binding | None, scope: Scope
+        self: Compiler,
+        variable: str,
+        rm_type: str,
+        expr: ast.ClassExpression,
+        parent: Binding | None,
+        scope: Scope,
     ) -> Binding:
         prefix: tuple[str, ...] = ()
         host = rm_type
@@ -151,7 +157,8 @@ class FromMixin:
             ov = t.object_version.alias(self.alias_name("v"))
             binding.ov, binding.own_version = ov, True
             unit = n.join(ov, sa.and_(_same_version(ov, n), ov.c.latest == sa.true()))
-            conds.append(self._link(parent, binding) if parent is not None else sa.true())
+            link = self._link(parent, binding)
+            conds.append(link if link is not None else sa.true())
             scope.add(unit, sa.and_(*conds))
             self._restrict_ehr(n.c.ehr_id, scope)
         return binding
@@ -185,7 +192,9 @@ class FromMixin:
         if self.ehr_id_bind is not None:
             scope.where.append(column == self.ehr_id_bind)
 
-    def _class_predicate(self: Compiler, binding: Binding, predicate: ast.Predicate | None, scope: Scope) -> None:
+    def _class_predicate(
+        self: Compiler, binding: Binding, predicate: ast.Predicate | None, scope: Scope
+    ) -> None:
         if predicate is None or isinstance(predicate, ast.VersionPredicate):
             return
         if isinstance(predicate, ast.ArchetypePredicate):

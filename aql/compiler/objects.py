@@ -6,6 +6,8 @@
 continue into the EHR_STATUS (latest version) or the version's data as node paths.
 """
 
+# mypy: disable-error-code="misc"
+# (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
 import uuid
@@ -72,7 +74,7 @@ class ObjectPathMixin:
     def _implicit_root(self: Compiler, binding: Binding, kind: str, scope: Scope) -> Binding:
         key = ("implicit", binding.variable, kind)
         if key in scope.cache:
-            return scope.cache[key]  # type: ignore[no-any-return]
+            return scope.cache[key]
         n = t.node.alias(self.alias_name("s"))
         ov = t.object_version.alias(self.alias_name("v"))
         unit = n.join(
@@ -95,7 +97,11 @@ class ObjectPathMixin:
 
     def uuid_value(self: Compiler, column: Any, description: str) -> ColumnValue:
         value = ColumnValue(
-            column, "uuid", render=lambda v: str(uuid.UUID(str(v))), text=self.uuid_text(column), description=description
+            column,
+            "uuid",
+            render=lambda v: str(uuid.UUID(str(v))),
+            text=self.uuid_text(column),
+            description=description,
         )
 
         def compare(op: str, scalar: Any) -> Any:
@@ -109,7 +115,9 @@ class ObjectPathMixin:
 
     # --------------------------------------------------------------------------------------- VERSION
 
-    def version_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+    def version_path(
+        self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope
+    ) -> Value:
         v = binding.table
         names = tuple(s.attribute for s in steps)
         if names[:1] == ("data",):
@@ -119,7 +127,12 @@ class ObjectPathMixin:
                 n = t.node.alias(self.alias_name("d"))
                 scope.add_path(
                     n,
-                    sa.and_(n.c.ehr_id == v.c.ehr_id, n.c.vo_id == v.c.vo_id, n.c.version == v.c.version, n.c.num == 0),
+                    sa.and_(
+                        n.c.ehr_id == v.c.ehr_id,
+                        n.c.vo_id == v.c.vo_id,
+                        n.c.version == v.c.version,
+                        n.c.num == 0,
+                    ),
                 )
                 scope.cache[key] = n
             data.table, data.root = scope.cache[key], True
@@ -127,7 +140,8 @@ class ObjectPathMixin:
         audit_columns = [v.c.system_id, v.c.time_committed, v.c.change_type, v.c.committer, v.c.description]
         if names == ():
             columns = [
-                v.c.vo_id, v.c.system_id, v.c.version, v.c.contribution_id, v.c.time_committed, v.c.change_type,
+                v.c.vo_id, v.c.system_id, v.c.version, v.c.contribution_id, v.c.time_committed,
+                v.c.change_type,
                 v.c.committer, v.c.description, v.c.preceding_version_uid, v.c.lifecycle_state, v.c.data,
             ]  # fmt: skip
             return CompositeValue(columns, lambda r: _version_object(self, r), description="a VERSION")

@@ -7,6 +7,8 @@ within the variable's nested-set range), or one join per step otherwise (``paren
 attribute inside the JSON (``other_participations``) is unnested into one row per element, as EHRbase does.
 """
 
+# mypy: disable-error-code="misc"
+# (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
 import uuid
@@ -17,8 +19,8 @@ import sqlalchemy as sa
 from aql import ast
 from aql.compiler import leaf as leaf_mod
 from aql.compiler import rm_model
-from aql.compiler.from_clause import rm_model_is_archetype
 from aql.compiler.binds import LenientUuid
+from aql.compiler.from_clause import rm_model_is_archetype
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
@@ -105,7 +107,7 @@ class PathMixin:
             if attr.locatable:
                 if any(p.predicate is not None for p in pending):
                     raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
-                attrs = tuple(p.attribute for p in pending) + (step.attribute,)
+                attrs = (*(p.attribute for p in pending), step.attribute)
                 groups.append((attrs, step.predicate, attr.targets))
                 pending = []
                 rest_start = i + 1
@@ -124,10 +126,10 @@ class PathMixin:
             value = JsonValue(self, whole, description="a whole object")
             value.leaf_sort = [self.json_sort_key(whole)]
             return value
-        value = self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+        data = self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
         if root and tuple(s.attribute for s in data_steps) == ("uid", "value"):
-            value.compare_hook = self._root_uid_compare(binding)  # type: ignore[attr-defined]
-        return value
+            data.compare_hook = self._root_uid_compare(binding)
+        return data
 
     def _root_uid_compare(self: Compiler, binding: Binding) -> Any:
         """``c/uid/value = 'x'`` on a version's root: the key columns, not the JSON (as EHRbase: an object
@@ -217,12 +219,19 @@ class PathMixin:
         return sa.case((node.c.path == "/", sa.literal("")), else_=node.c.path)
 
     def _step_conditions(
-        self: Compiler, binding: Binding, node: Any, predicate: ast.Predicate, targets: tuple[str, ...], scope: Scope
+        self: Compiler,
+        binding: Binding,
+        node: Any,
+        predicate: ast.Predicate,
+        targets: tuple[str, ...],
+        scope: Scope,
     ) -> list[Cond]:
         if not isinstance(predicate, ast.NodePredicate) or not predicate.conditions:
             return []
         owner = rm_model.common_owner(targets)
-        step_binding = Binding(f"{binding.variable}#step", owner, "node", node, ov=binding.ov, walk_type=owner)
+        step_binding = Binding(
+            f"{binding.variable}#step", owner, "node", node, ov=binding.ov, walk_type=owner
+        )
         return [self.predicate_condition(step_binding, c, scope) for c in predicate.conditions]
 
     def _data_value(
@@ -234,7 +243,7 @@ class PathMixin:
         owner: str | None,
         data_steps: tuple[ast.PathStep, ...],
         scope: Scope,
-    ) -> Value:
+    ) -> JsonValue:
         keys: list[str] = []
         attr = None
         final_type: str | None = owner

@@ -44,7 +44,7 @@ class PostgresCompiler(Compiler):
         guarded = sa.case((sa.func.jsonb_typeof(array) == "array", array))
         elements = sa.func.jsonb_array_elements(guarded).table_valued("value").lateral(self.alias_name("u"))
         scope.add_path(elements, sa.true())
-        return elements.c.value  # type: ignore[no-any-return]
+        return elements.c.value
 
     def text_instant(self, text: Any) -> Expr:
         return sa.case((text.op("~")(_ISO_INSTANT), sa.cast(text, sa.DateTime(timezone=True))))
@@ -57,5 +57,7 @@ class PostgresCompiler(Compiler):
 
     def arg_extreme(self, function: str, key: Any, value: Any, kind: str) -> Expr:
         order = key.desc() if function == "MAX" else key.asc()
-        agg = sa.func.array_agg(aggregate_order_by(sa.type_coerce(value, JSONB), order)).filter(key.is_not(None))
+        agg = sa.func.array_agg(aggregate_order_by(sa.type_coerce(value, JSONB), order)).filter(
+            key.is_not(None)
+        )
         return sa.type_coerce(agg, ARRAY(JSONB))[1]

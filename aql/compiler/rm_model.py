@@ -69,7 +69,7 @@ class Attribute:
 
 @cache
 def attribute(owner: str, name: str) -> Attribute | None:
-    """The attribute ``name`` of ``owner`` or, failing that, of any of its subtypes; ``None`` if none has it."""
+    """The attribute ``name`` of ``owner`` or, failing that, of its subtypes; ``None`` if none has it."""
     targets: list[str] = []
     is_list = False
     primitive: str | None = None

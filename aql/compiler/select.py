@@ -5,6 +5,8 @@ for MIN/MAX, strings; MIN/MAX of a whole DV_ORDERED return the data value object
 magnitude (as EHRbase does). Non-aggregated columns next to aggregates are grouped by.
 """
 
+# mypy: disable-error-code="misc"
+# (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
 import datetime as dt
@@ -88,7 +90,9 @@ class SelectMixin:
     def function_value(self: Compiler, call: ast.FunctionCall, scope: Scope) -> Value:
         name, args = call.name, call.arguments
         if name == "LENGTH":
-            return ScalarValue({"number": sa.func.length(self._text_arg(args[0], scope))}, "number", render=int)
+            return ScalarValue(
+                {"number": sa.func.length(self._text_arg(args[0], scope))}, "number", render=int
+            )
         if name == "CONTAINS":
             haystack, needle = self._text_arg(args[0], scope), self._text_arg(args[1], scope)
             expr = self.position(needle, haystack) > 0
@@ -106,8 +110,8 @@ class SelectMixin:
             return ScalarValue({"text": self.concat(parts, separator)}, "text")
         if name in ("ABS", "CEIL", "FLOOR"):
             x = self._number_arg(args[0], scope)
-            fn = {"ABS": sa.func.abs, "CEIL": self.ceil, "FLOOR": self.floor}[name]
-            return ScalarValue({"number": fn(x)}, "number", render=_int_or_float)
+            result = sa.func.abs(x) if name == "ABS" else self.ceil(x) if name == "CEIL" else self.floor(x)
+            return ScalarValue({"number": result}, "number", render=_int_or_float)
         if name == "MOD":
             x, y = self._number_arg(args[0], scope), self._number_arg(args[1], scope)
             return ScalarValue({"number": self.modulo(x, y)}, "number", render=_int_or_float)
@@ -157,11 +161,10 @@ class SelectMixin:
                 assert key is not None
                 picked = self.arg_extreme(function, key, value.json, kind)
                 return JsonValue(self, picked, description="an aggregate")
-            fn = sa.func.min if function == "MIN" else sa.func.max
             for kind in ("instant", "number", "text"):
                 expr = value.projection(kind)
                 if expr is not None:
-                    return _Wrapped(fn(expr), value)
+                    return _Wrapped(sa.func.min(expr) if function == "MIN" else sa.func.max(expr), value)
             raise AqlUnsupported(f"{function} of {value.description}")
         raise AqlUnsupported(f"aggregate {function}")  # pragma: no cover
 

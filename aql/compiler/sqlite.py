@@ -1,4 +1,5 @@
-"""SQLite: JSON1 (``->``, ``->>``, ``json_each``), ``julianday`` for instants, GLOB for case-sensitive LIKE."""
+"""SQLite: JSON1 (``->``, ``->>``, ``json_each``), ``julianday`` for instants, GLOB for a case-sensitive
+LIKE."""
 
 from __future__ import annotations
 
@@ -44,13 +45,15 @@ class SqliteCompiler(Compiler):
         return sa.case((kind == "true", sa.literal(1)), (kind == "false", sa.literal(0)))
 
     def json_sort_key(self, json: Any) -> Expr:
-        return _arrow(json, "$", "->>")  # type: ignore[no-any-return]
+        return _arrow(json, "$", "->>")
 
     def json_count_key(self, json: Any) -> Expr:
         return sa.case((sa.func.json_type(json) != "null", json))
 
     def json_unnest(self, doc: Any, keys: list[str], scope: Scope) -> Expr:
-        elements = sa.func.json_each(doc, _json_path(keys)).table_valued("fullkey").alias(self.alias_name("u"))
+        elements = (
+            sa.func.json_each(doc, _json_path(keys)).table_valued("fullkey").alias(self.alias_name("u"))
+        )
         scope.add_path(elements, sa.true())
         return _arrow(doc, elements.c.fullkey)
 
@@ -62,14 +65,17 @@ class SqliteCompiler(Compiler):
 
     def uuid_text(self, column: Any) -> Expr:
         hexa = sa.func.lower(sa.cast(column, sa.String))
-        parts = [sa.func.substr(hexa, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
-        out = parts[0]
+        parts = [
+            sa.func.substr(hexa, start, length)
+            for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+        ]
+        out: Any = parts[0]
         for part in parts[1:]:
             out = out + "-" + part
         return out
 
     def like_pattern(self, text: Any, pattern: Any) -> Expr:
-        return text.op("GLOB")(pattern)  # type: ignore[no-any-return]
+        return text.op("GLOB")(pattern)
 
     def convert_like_pattern(self, pattern: Any) -> str:
         """AQL wildcards as a GLOB pattern (GLOB is case-sensitive, as LIKE is on PostgreSQL)."""
@@ -93,7 +99,7 @@ class SqliteCompiler(Compiler):
             out: Any = sa.literal("")
             for part in parts:
                 out = out + sa.func.coalesce(part, "")
-            return out  # type: ignore[no-any-return]
+            return out
         joined: Any = sa.literal("")
         for part in parts:
             joined = joined + sa.func.coalesce(separator + part, "")
@@ -108,10 +114,11 @@ class SqliteCompiler(Compiler):
         return sa.case((x < whole, whole - 1), else_=whole)
 
     def modulo(self, x: Any, y: Any) -> Expr:
-        return x - y * sa.cast(x / y, sa.Integer)  # type: ignore[no-any-return]
+        return x - y * sa.cast(x / y, sa.Integer)
 
     def arg_extreme(self, function: str, key: Any, value: Any, kind: str) -> Expr:
         """SQLite 3.40 has no ordered aggregates: take MIN/MAX of ``sortable key || separator || value``."""
+        sortable: Any
         if kind in ("number", "whole"):
             sortable = sa.case(
                 (key >= 0, "1" + sa.func.printf("%030.10f", key)),

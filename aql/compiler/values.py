@@ -42,7 +42,7 @@ class Value:
         return None
 
     def instant_is_column(self) -> bool:
-        """Whether :meth:`projection` ``("instant")`` is a timestamp column (else it is dialect SQL on text)."""
+        """Whether the ``instant`` projection is a timestamp column (else dialect SQL on text)."""
         return False
 
     def sort_keys(self) -> list[Expr]:

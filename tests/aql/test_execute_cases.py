@@ -23,7 +23,10 @@ CASES = json.loads((Path(__file__).parent / "cases" / "own_cases.json").read_tex
 
 
 def load(storage: Storage, dataset: str) -> Loader:
-    suite = Suite({"suite": f"OWN/{dataset}.robot", "setup": CASES["datasets"][dataset]}, ehrbase_data() / "test_data_sets")
+    suite = Suite(
+        {"suite": f"OWN/{dataset}.robot", "setup": CASES["datasets"][dataset]},
+        ehrbase_data() / "test_data_sets",
+    )
     loader = Loader(suite, storage)
     loader.run()
     return loader
@@ -38,7 +41,9 @@ def _key(row: Any) -> str:
 def test_case(dialect: str, case: dict[str, Any], new_storage: Callable[[str], Storage]) -> None:  # noqa: F811
     storage = new_storage(dialect)
     load(storage, case["dataset"])
-    result = execute(storage, case["query"], case.get("params"), fetch=case.get("fetch"), offset=case.get("offset"))
+    result = execute(
+        storage, case["query"], case.get("params"), fetch=case.get("fetch"), offset=case.get("offset")
+    )
     rows = json.loads(json.dumps(result.rows))
     if case.get("ordered"):
         assert rows == case["rows"]
@@ -55,9 +60,13 @@ def test_ehr_scope_and_errors(dialect: str, new_storage: Callable[[str], Storage
     assert mine != str(other.vars.lookup("ehr_id"))
     everyone = execute(storage, "SELECT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c")
     assert len(everyone.rows) == 4
-    scoped = execute(storage, "SELECT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c", ehr_id=uuid.UUID(mine))
+    scoped = execute(
+        storage, "SELECT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c", ehr_id=uuid.UUID(mine)
+    )
     assert [r[0] for r in scoped.rows] == [mine, mine]
-    assert execute(storage, "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_id/value = $id", {"id": mine}).rows == [[mine]]
+    assert execute(
+        storage, "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_id/value = $id", {"id": mine}
+    ).rows == [[mine]]
     assert execute(storage, "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_id/value = 'no-uuid'").rows == []
     with pytest.raises(PagingError):
         execute(storage, "SELECT c FROM COMPOSITION c LIMIT 1", fetch=1)

@@ -34,7 +34,9 @@ def passing(area: str) -> set[str]:
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_manifest_area(dialect: str, area: str, new_storage: Callable[[str], Storage]) -> None:  # noqa: F811
     root = ehrbase_data()
-    suites = [s for s in load_suites(root / "DERIVED_aql_cases.json", root / "test_data_sets") if s.area == area]
+    suites = [
+        s for s in load_suites(root / "DERIVED_aql_cases.json", root / "test_data_sets") if s.area == area
+    ]
     must_pass = passing(area)
     failures = []
     for suite in suites:

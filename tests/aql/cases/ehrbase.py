@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aql.errors import AqlError
 from aql.compiler.values import iso_instant
+from aql.errors import AqlError
 from aql.execute import execute
 from cdr.formats.canonical_json import parse_json
 from cdr.formats.flat_reader import flat_to_composition
@@ -115,7 +115,9 @@ class Loader:
         self.vars.set("template_id", template_id)
 
     def do_create_ehr(self, step: dict[str, Any]) -> None:
-        args = {k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))}
+        args = {
+            k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))
+        }
         name = step.get("ehr_status_file") or DEFAULT_EHR_STATUS
         status = json.loads(self.text(_find(self.suite.root, name)))
         ref = (status.get("subject") or {}).get("external_ref")
@@ -123,7 +125,9 @@ class Loader:
             ref["id"]["value"] = str(uuid.uuid4())
             ref["namespace"] = "namespace_" + "".join(random.choices(string.digits, k=7))
         ehr_id = uuid.UUID(str(args["ehr_id"])) if args.get("ehr_id") else None
-        record, version = self.storage.ehrs.create(AUDIT, ehr_id=ehr_id, status=parse_json(status, strict=False))
+        record, version = self.storage.ehrs.create(
+            AUDIT, ehr_id=ehr_id, status=parse_json(status, strict=False)
+        )
         self.vars.set("ehr_id", str(record.ehr_id))
         self.vars.set("system_id_with_tenant", self.storage.system_id)
         response = version.data
@@ -165,17 +169,25 @@ class Loader:
         raise Unresolved("composition_uid")
 
     def do_update_composition(self, step: dict[str, Any]) -> None:
-        record = self.storage.compositions.update(self.ehr_id(), self._preceding(), self._composition(step), AUDIT)
+        record = self.storage.compositions.update(
+            self.ehr_id(), self._preceding(), self._composition(step), AUDIT
+        )
         self.vars.set("updated_version_composition_uid", record.uid)
         self.vars.set("response", record.data)
 
     def do_delete_composition(self, step: dict[str, Any]) -> None:
-        args = {k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))}
-        self.storage.compositions.delete(self.ehr_id(), str(args.get("composition_uid") or self._preceding()), AUDIT)
+        args = {
+            k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))
+        }
+        self.storage.compositions.delete(
+            self.ehr_id(), str(args.get("composition_uid") or self._preceding()), AUDIT
+        )
 
     def do_create_directory(self, step: dict[str, Any]) -> None:
         path = self.suite.root / step["file"]
-        args = {k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))}
+        args = {
+            k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in step.get("args", []))
+        }
         text = self.text(path) if args.get("has_robot_vars") else path.read_text(encoding="utf-8")
         self.inputs |= {u.lower() for u in UUID_RE.findall(text)}
         record = self.storage.directory.create(self.ehr_id(), parse_json(json.loads(text)), AUDIT)
@@ -201,14 +213,20 @@ class Loader:
         elif key == norm("generate random ehr_id"):
             self.vars.set("ehr_id", str(uuid.uuid4()))
         elif key == norm("Update EHR Status For EHR"):
-            kw = {k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in args if "=" in a)}
-            status = json.loads(self.text(_find(self.suite.root, kw["ehr_status_file"], "aql/data_load/ehrs")))
+            kw = {
+                k.strip(): evaluate(v, self.vars) for k, _, v in (a.partition("=") for a in args if "=" in a)
+            }
+            status = json.loads(
+                self.text(_find(self.suite.root, kw["ehr_status_file"], "aql/data_load/ehrs"))
+            )
             record = self.storage.ehr_status.update(
                 uuid.UUID(str(kw["ehr_id"])), str(kw["ehrstatus_uid"]), parse_json(status), AUDIT
             )
             self.vars.set("response", record.data)
         elif re.fullmatch(r"\$\{\w+\}", keyword) and args[:1] == ["Evaluate"]:
-            m = re.fullmatch(r"'([^']*)'\.split\('([^']+)'\)\[(-?\d*):(-?\d*)\]", str(evaluate(args[1], self.vars)))
+            m = re.fullmatch(
+                r"'([^']*)'\.split\('([^']+)'\)\[(-?\d*):(-?\d*)\]", str(evaluate(args[1], self.vars))
+            )
             if not m:
                 raise Unresolved(keyword)
             text, sep, a, b = m.groups()
@@ -293,9 +311,11 @@ def run_suite(suite: Suite, storage: Storage) -> list[Outcome]:
     out: list[Outcome] = []
     try:
         loader.run()
-    except Exception as exc:  # noqa: BLE001 - a setup failure fails every case, with its reason
-        return [Outcome(suite.short, suite.area, c.get("name", "?"), "failed", f"setup: {exc!r}"[:300])
-                for c in suite.raw.get("cases", [])]
+    except Exception as exc:
+        return [
+            Outcome(suite.short, suite.area, c.get("name", "?"), "failed", f"setup: {exc!r}"[:300])
+            for c in suite.raw.get("cases", [])
+        ]
     rows = suite.csv_rows()
     for case in suite.raw.get("cases", []):
         out.append(_run_case(suite, loader, case, rows))
@@ -308,7 +328,9 @@ def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[lis
 
     if not case.get("query"):
         return result("skipped", "no query (REST-level check)")
-    if suite.raw.get("setup_scope", "suite") != "suite" and "first_test" not in str(suite.raw.get("setup_scope")):
+    if suite.raw.get("setup_scope", "suite") != "suite" and "first_test" not in str(
+        suite.raw.get("setup_scope")
+    ):
         pass
     scope = Variables(parent=loader.vars)
     row = case.get("csv_row")
@@ -355,7 +377,11 @@ def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[lis
                 return result("skipped", f"oracle needs a variable at {leaf_path}")
             if any(u.lower() not in inputs for u in UUID_RE.findall(value)):
                 return result("skipped", f"oracle pins an id at {leaf_path}")
-        if isinstance(expected.get("rows"), list) and want_rows is not None and want_rows != len(expected["rows"]):
+        if (
+            isinstance(expected.get("rows"), list)
+            and want_rows is not None
+            and want_rows != len(expected["rows"])
+        ):
             want_rows = None
         recorded = expected.get("q")
         if isinstance(recorded, str) and re.sub(r"\s+", "", recorded) == re.sub(r"\s+", "", query):
@@ -367,7 +393,7 @@ def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[lis
         answer = execute(loader.storage, query, params or None)
     except AqlError as exc:
         return result("failed", f"AQL error: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a database error is a failed case, with its text
+    except Exception as exc:
         return result("failed", f"error: {type(exc).__name__}: {str(exc)[:300]}")
     actual = json.loads(json.dumps(answer.to_json(), default=str))
     problems = []

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy.engine import Engine
 
 from cdr.storage import Storage, create_engine, upgrade

@@ -72,7 +72,8 @@ def main(argv: list[str]) -> None:
             c = areas[area]
             total.update(c)
             print(f"{'':<{len(dialect) + 2}}{area:<22}{c['passed']:>8}{c['failed']:>8}{c['skipped']:>9}")
-        print(f"{'':<{len(dialect) + 2}}{'TOTAL':<22}{total['passed']:>8}{total['failed']:>8}{total['skipped']:>9}")
+        pad = " " * (len(dialect) + 2)
+        print(f"{pad}{'TOTAL':<22}{total['passed']:>8}{total['failed']:>8}{total['skipped']:>9}")
         ok = {f"{o.suite} :: {o.case}" for o in outcomes if o.status == "passed"}
         passed_everywhere = ok if passed_everywhere is None else passed_everywhere & ok
     if write and passed_everywhere is not None:

@@ -146,4 +146,4 @@ def as_received(query: str) -> str:
     were read as JSON escapes."""
     if "\\" not in query and '"' not in query:
         return query
-    return json.loads(f'"{query}"')  # type: ignore[no-any-return]
+    return json.loads(f'"{query}"')
