@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 from cdr.rm.base import RMObject
+from cdr.security.subjects import subject_id_problem
 from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
@@ -44,6 +45,10 @@ def check_status(status: RMObject, *, new_ehr: bool = False) -> None:
                     "/subject/external_ref/namespace", "REQUIRED", "the subject namespace must not be empty"
                 )
             )
+        namespace, value = ref.__dict__.get("namespace"), ref_id.__dict__.get("value") if ref_id else None
+        problem = subject_id_problem(namespace, value) if namespace and value else None
+        if problem is not None:
+            issues.append(Issue("/subject/external_ref/id/value", "INVALID_SUBJECT_ID", problem))
     if issues:
         unique = list({(i.path, i.code): i for i in issues}.values())
         raise InvalidContent(
