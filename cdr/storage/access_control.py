@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cdr.errors import NotFound
 from cdr.security.policy import CareRelation, EhrFacts, EmergencyGrant, PatientControl, Target
+from cdr.security.principal import Principal
 from cdr.storage import schema as t
 from cdr.storage.engine import read_transaction, write_transaction
 
@@ -148,3 +149,34 @@ class AccessControlStore:
 def _require_ehr(conn: Connection, ehr_id: uuid.UUID) -> None:
     if conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is None:
         raise NotFound(f"EHR {ehr_id} not found")
+
+
+def candidate_ehrs(conn: Connection, principal: Principal, now: dt.datetime) -> set[uuid.UUID]:
+    """The EHRs ``principal`` may have a basis for: care relations (by HPR number or organisation), attested
+    purposes, live emergency grants, and, for a patient, their own. The policy then decides each one."""
+    cr, eg, es = t.care_relation, t.emergency_grant, t.ehr_subject
+    found: set[uuid.UUID] = set()
+    parties = []
+    if principal.hpr_number:
+        parties.append(cr.c.hpr_number == principal.hpr_number)
+    orgs = [o for o in (principal.orgnr_parent, principal.orgnr_child) if o]
+    if orgs:
+        parties.append(cr.c.organisation.in_(orgs))
+    if parties:
+        active = sa.and_(
+            cr.c.ended_at.is_(None),
+            cr.c.valid_from <= now,
+            sa.or_(cr.c.valid_to.is_(None), cr.c.valid_to > now),
+        )
+        found |= set(conn.execute(sa.select(cr.c.ehr_id).where(active, sa.or_(*parties))).scalars())
+    found |= set(
+        conn.execute(
+            sa.select(eg.c.ehr_id).where(eg.c.actor_subject == principal.subject, eg.c.expires_at > now)
+        ).scalars()
+    )
+    subjects = {p.patient_id for p in principal.purposes}
+    if principal.pid and "patient" in principal.roles:
+        subjects.add(principal.pid)
+    if subjects:
+        found |= set(conn.execute(sa.select(es.c.ehr_id).where(es.c.subject_id.in_(subjects))).scalars())
+    return found
