@@ -77,10 +77,11 @@ class Take:
 
     __slots__ = ("_attrs", "_children", "_value_taken", "node")
 
-    def __init__(self, node: FlatNode) -> None:
+    def __init__(self, node: FlatNode, children: dict[str, dict[int, FlatNode]] | None = None) -> None:
+        """``children``: the child steps left to consume (all the node's when not given), not copied."""
         self.node = node
         self._attrs = dict(node.attrs)
-        self._children = dict(node.children)
+        self._children = dict(node.children) if children is None else children
         self._value_taken = not node.has_value
 
     @property

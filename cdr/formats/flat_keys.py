@@ -114,45 +114,44 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
             continue
         if isinstance(value, (dict, list)) and "/" not in key and "|" not in key:
             raise FormatError(key, "a nested value: this is a STRUCTURED (structSDT) document, not FLAT")
-        path, bar, suffix = key.partition("|")
+        steps, suffix = _key_shape(key)
         node = root
-        for name, index in _steps(path) or _empty_step(key):
+        for name, index, text in steps:
             by_index = node.children.get(name)
             if by_index is None:
                 by_index = node.children[name] = {}
             found = by_index.get(index)
             if found is None:
-                found = by_index[index] = FlatNode(
-                    f"{node.key}/{name}:{index}" if node.key else f"{name}:{index}"
-                )
+                found = by_index[index] = FlatNode(text)
             node = found
-        if bar:
-            if not suffix:
-                raise FormatError(key, "empty '|' suffix")
-            node.attrs[suffix] = value
-        else:
+        if suffix is None:
             node.value = value
             node.has_value = True
+        else:
+            node.attrs[suffix] = value
     return ctx, root
 
 
 @lru_cache(maxsize=65536)
-def _steps(path: str) -> tuple[tuple[str, int], ...]:
-    """A key path's steps with their indexes (0 where none is written); empty if a step is empty.
+def _key_shape(key: str) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
+    """A key's steps -- id, index (0 where none is written) and the node's key text -- and its suffix.
 
-    Cached: the documents of one template use the same keys over and over.
+    Cached: the documents of one template use the same keys over and over, so splitting a key and
+    formatting its node keys happens once per key text, not once per document.
     """
+    path, bar, suffix = key.partition("|")
     out = []
+    text = ""
     for step in path.split("/"):
         if not step:
-            return ()
-        name, index = split_step(step)
-        out.append((name, 0 if index is None else index))
-    return tuple(out)
-
-
-def _empty_step(key: str) -> tuple[tuple[str, int], ...]:
-    raise FormatError(key, "empty step in FLAT key")
+            raise FormatError(key, "empty step in FLAT key")
+        name, written = split_step(step)
+        index = 0 if written is None else written
+        text = f"{text}/{name}:{index}" if text else f"{name}:{index}"
+        out.append((name, index, text))
+    if bar and not suffix:
+        raise FormatError(key, "empty '|' suffix")
+    return tuple(out), suffix if bar else None
 
 
 def render_flat(root: FlatNode, ctx: dict[str, Any] | None = None) -> dict[str, Any]:

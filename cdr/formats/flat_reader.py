@@ -11,7 +11,7 @@ attributes the web template does not show. Missing values the template or ``ctx/
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from cdr.errors import FormatError
 from cdr.formats import flat_datatypes as _datatypes  # noqa: F401  (registers the data value codecs)
@@ -21,7 +21,18 @@ from cdr.formats.flat_ctx import parse_ctx
 from cdr.formats.flat_datatypes import coded_text
 from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, has_type_defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, parse_flat
-from cdr.formats.flat_schema import FlatSchema, SchemaNode, Step, flat_schema
+from cdr.formats.flat_plan import (
+    CONCRETE,
+    ELEMENT,
+    EVENT,
+    VALUE,
+    FinishPlan,
+    NodePlan,
+    ReadPlan,
+    finish_plan,
+    read_plan,
+)
+from cdr.formats.flat_schema import SchemaNode, Step, flat_schema
 from cdr.rm import Composition, DvCodedText, DvText, RMObject
 from cdr.rm.base import RM_TYPES, RMField, assemble, construct, empty_values, rm_field_map
 from cdr.template.aom import CObject, OperationalTemplate
@@ -30,7 +41,6 @@ __all__ = ["flat_to_composition", "tree_to_composition"]
 
 _FIELDS: dict[str, dict[str, RMField]] = {}
 _TEXT_EMPTY = empty_values(DvText)
-_CONCRETE = {"EVENT": "POINT_EVENT", "ITEM_STRUCTURE": "ITEM_TREE", "PARTY_PROXY": "PARTY_IDENTIFIED"}
 
 
 class Draft:
@@ -79,56 +89,56 @@ def _step_type(owner: str, step: Step, key: str) -> str:
         if f is None or not f.is_object:
             raise FormatError(key, f"{owner} has no object attribute '{step.attribute}'")
         rm_type = f.target.rm_type  # type: ignore[attr-defined]
-    rm_type = _CONCRETE.get(rm_type, rm_type)
+    rm_type = CONCRETE.get(rm_type, rm_type)
     cls = RM_TYPES.get(rm_type)
     if cls is None or cls.rm_abstract:
         raise FormatError(key, f"cannot build an abstract {rm_type}")
     return rm_type
 
 
-class FinishPlan(NamedTuple):
-    """How to finish a draft of one RM type and constraint: its class and which defaults apply."""
-
-    cls: type[RMObject]
-    locatable: bool
-    node_id: str | None
-    details: bool  # an archetype root: ``archetype_details``
-    type_defaults: bool  # :meth:`Defaults.for_type` has something for the type
-
-
-_PLANS: dict[int, tuple[FlatSchema, dict[Any, Any], dict[Any, Any]]] = {}
-
-
-def _plans(schema: FlatSchema) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    """Finish plans and default name parts of a template, kept with its schema."""
-    found = _PLANS.get(id(schema))
-    if found is None or found[0] is not schema:
-        found = _PLANS[id(schema)] = (schema, {}, {})
-    return found[1], found[2]
-
-
 class _Reader:
-    def __init__(self, schema: FlatSchema, defaults: Defaults) -> None:
-        self.schema = schema
-        self.defaults = defaults
-        self.ctx: ReadContext = defaults.rctx
-        self.plans, self.names = _plans(schema)
+    """One document's read along the template's compiled :class:`~.flat_plan.ReadPlan`."""
 
-    def object_node(self, snode: SchemaNode, fnode: FlatNode, draft: Draft) -> None:
-        """Fill ``draft`` (the object of a structural node) from its flat node."""
-        take = Take(fnode)
-        by_child: dict[str, list[str]] = {}
-        for step in take.remaining_children():
-            child = snode.child_for(step)
-            if child is not None:
-                by_child.setdefault(child.id, []).append(step)
-        for cid, child in snode.children.items():  # template order, whatever the key order
-            for step in by_child.get(cid, ()):
-                for inst in take.children(step):
-                    self.place(child, inst, draft)
-        self.structural_extras(take, draft)
-        self.rm_attributes(take, draft)
-        take.finish()
+    def __init__(self, plan: ReadPlan, defaults: Defaults) -> None:
+        self.defaults = defaults
+        self.language = defaults.language
+        self.ctx: ReadContext = defaults.rctx
+        self.root = plan.root
+        self.plans = plan.finish
+        self.names = plan.names
+
+    def object_node(self, nplan: NodePlan, fnode: FlatNode, draft: Draft) -> None:
+        """Fill ``draft`` (the object of a structural node) from its flat node.
+
+        Children the template knows are built in template order whatever the key order (then in the
+        order the document spells them, then by index); the other steps are RM attributes (``_attr``)
+        or mistakes, which :class:`Take` reports by key.
+        """
+        extras: dict[str, dict[int, FlatNode]] | None = None
+        if fnode.children:
+            known: list[tuple[NodePlan, dict[int, FlatNode]]] = []
+            for step, by_index in fnode.children.items():
+                child = nplan.child(step)
+                if child is None:
+                    if extras is None:
+                        extras = {}
+                    extras[step] = by_index
+                else:
+                    known.append((child, by_index))
+            if len(known) > 1:
+                known.sort(key=_template_order)
+            for child, by_index in known:
+                if len(by_index) == 1:
+                    for inst in by_index.values():
+                        self.place(child, inst, draft)
+                else:
+                    for index in sorted(by_index):
+                        self.place(child, by_index[index], draft)
+        if extras is not None or fnode.attrs or fnode.has_value:
+            take = Take(fnode, extras or {})
+            self.structural_extras(take, draft)
+            self.rm_attributes(take, draft)
+            take.finish()
 
     def structural_extras(self, take: Take, draft: Draft) -> None:
         """``|attr`` primitives of the node's object and an OBSERVATION's ``history_origin``."""
@@ -166,48 +176,53 @@ class _Reader:
                 else:
                     draft.add(attribute, value, inst.key)
 
-    def place(self, snode: SchemaNode, fnode: FlatNode, parent: Draft) -> None:
-        """Build one instance of ``snode`` and hang it below ``parent`` along the node's steps."""
+    def place(self, nplan: NodePlan, fnode: FlatNode, parent: Draft) -> None:
+        """Build one instance of a node and hang it below ``parent`` along the node's steps."""
         owner = parent
-        depth = snode.instance_depth
-        for step in snode.steps[: depth - 1]:
+        for step in nplan.folded:
             owner = owner.folded(step, fnode.key, self.defaults)
-        last = snode.steps[depth - 1]
-        language = self.defaults.language
-        if snode.structural and "raw" in fnode.attrs:
-            owner.add(last.attribute, read_object(fnode, self.ctx, snode.rm_type), fnode.key)
-            return
-        if snode.structural:
-            rm_type = (
-                _event_type(fnode)
-                if snode.rm_type == "EVENT"
-                else _CONCRETE.get(snode.rm_type, snode.rm_type)
-            )
-            draft = Draft(rm_type, snode.constraint, snode.localized_name(language))
-            self.object_node(snode, fnode, draft)
-            owner.add(last.attribute, draft, fnode.key)
-            return
-        if snode.element_leaf:
-            element = Draft("ELEMENT", last.constraint, snode.localized_name(language))
-            value_node, element_node = _split_element(fnode)
-            if not _only_null(value_node):  # an element may hold just a null flavour
-                value = read_object(value_node, self.ctx, snode.rm_type, snode.constraint)
+        kind = nplan.kind
+        snode = nplan.snode
+        if kind == VALUE:
+            value = read_object(fnode, self.ctx, snode.rm_type, nplan.constraint)
+            if value is not None:
+                owner.add(nplan.last_attribute, apply_code_label(value, snode), fnode.key)
+        elif kind == ELEMENT:
+            owner.add(nplan.last_attribute, self.element(nplan, fnode), fnode.key)
+        elif "raw" in fnode.attrs:
+            owner.add(nplan.last_attribute, read_object(fnode, self.ctx, snode.rm_type), fnode.key)
+        else:
+            rm_type = _event_type(fnode) if kind == EVENT else nplan.draft_type
+            draft = Draft(rm_type, nplan.constraint, nplan.name(self.language))
+            self.object_node(nplan, fnode, draft)
+            owner.add(nplan.last_attribute, draft, fnode.key)
+
+    def element(self, nplan: NodePlan, fnode: FlatNode) -> Draft | RMObject:
+        """The ELEMENT a value node stands for: built at once unless ``_attr`` steps set more of it."""
+        snode = nplan.snode
+        name = nplan.name(self.language)
+        if not fnode.children:  # the common case: no ELEMENT attributes, so no draft to finish later
+            values: dict[str, Any] = {}
+            if fnode.has_value or fnode.attrs:
+                value = read_object(fnode, self.ctx, snode.rm_type, nplan.constraint)
                 if value is not None:
-                    element.values["value"] = apply_code_label(value, snode)
-            take = Take(element_node)
-            self.rm_attributes(take, element)
-            take.finish()
-            owner.add(last.attribute, element, fnode.key)
-            return
-        value = read_object(fnode, self.ctx, snode.rm_type, snode.constraint)
-        if value is not None:
-            owner.add(last.attribute, apply_code_label(value, snode), fnode.key)
+                    values["value"] = apply_code_label(value, snode)
+            return self.complete("ELEMENT", nplan.element_constraint, name, values)
+        element = Draft("ELEMENT", nplan.element_constraint, name)
+        value_node, element_node = _split_element(fnode)
+        if not _only_null(value_node):  # an element may hold just a null flavour
+            value = read_object(value_node, self.ctx, snode.rm_type, nplan.constraint)
+            if value is not None:
+                element.values["value"] = apply_code_label(value, snode)
+        take = Take(element_node)
+        self.rm_attributes(take, element)
+        take.finish()
+        return element
 
     # ---------------------------------------------------------------------------------- finishing
 
     def finish(self, draft: Draft) -> RMObject:
-        rm_type = draft.rm_type
-        if rm_type in STRUCTURE_OWNERS:
+        if draft.rm_type in STRUCTURE_OWNERS:
             self.mandatory_structures(draft)
         values: dict[str, Any] = {}
         for attribute, value in draft.values.items():
@@ -218,19 +233,25 @@ class _Reader:
                 values[attribute] = [self.finish(v) if type(v) is Draft else v for v in value]
             else:
                 values[attribute] = value
-        plan = self.plan(draft)
+        return self.complete(draft.rm_type, draft.constraint, draft.name, values)
+
+    def complete(
+        self, rm_type: str, constraint: CObject | None, name: str | None, values: dict[str, Any]
+    ) -> RMObject:
+        """The RM object from its read ``values`` and the defaults its type and constraint call for."""
+        plan = self.plan(rm_type, constraint)
         if plan.locatable:
             if "archetype_node_id" not in values:
                 values["archetype_node_id"] = plan.node_id
-            if "name" not in values and draft.name is not None:
-                values["name"] = self.name_value(draft.constraint, draft.name)
+            if "name" not in values and name is not None:
+                values["name"] = self.name_value(constraint, name)
             if plan.details and "archetype_details" not in values:
-                values["archetype_details"] = self.defaults.archetype_details(draft.constraint, rm_type)
+                values["archetype_details"] = self.defaults.archetype_details(constraint, rm_type)
         if plan.type_defaults:
-            for attribute, value in self.defaults.for_type(rm_type, draft.constraint, values).items():
+            for attribute, value in self.defaults.for_type(rm_type, constraint, values).items():
                 if values.get(attribute) is None:
                     values[attribute] = value
-        data = empty_values(plan.cls).copy()
+        data = plan.empty.copy()
         given = set()
         for attribute, value in values.items():
             if value is not None:
@@ -240,7 +261,7 @@ class _Reader:
 
     def name_value(self, constraint: CObject | None, text: str) -> RMObject:
         """The default name (:meth:`Defaults.name_value`), its parts worked out once per template."""
-        key = (id(constraint), text, self.defaults.language)
+        key = (id(constraint), text, self.language)
         parts = self.names.get(key)
         if parts is None:
             name = self.defaults.name_value(constraint, text)
@@ -255,18 +276,16 @@ class _Reader:
             return assemble(DvText, data, {"value"})
         return coded_text(parts[0], *parts[1])
 
-    def plan(self, draft: Draft) -> FinishPlan:
+    def plan(self, rm_type: str, constraint: CObject | None) -> FinishPlan:
         """What finishing an object of this type and constraint needs, worked out once per template."""
-        key = (draft.rm_type, id(draft.constraint))
+        key = (rm_type, id(constraint))
         found = self.plans.get(key)
         if found is None:
-            cls = RM_TYPES[draft.rm_type]
-            found = self.plans[key] = FinishPlan(
-                cls,
-                "archetype_node_id" in rm_field_map(cls),
-                self.defaults.archetype_node_id(draft.constraint),
-                self.defaults.archetype_details(draft.constraint, draft.rm_type) is not None,
-                has_type_defaults(draft.rm_type),
+            found = self.plans[key] = finish_plan(
+                rm_type,
+                self.defaults.archetype_node_id(constraint),
+                self.defaults.archetype_details(constraint, rm_type) is not None,
+                has_type_defaults(rm_type),
             )
         return found
 
@@ -318,6 +337,10 @@ _STRUCTURE_OWNERS: dict[str, tuple[str, ...]] = {
     "INTERVAL_EVENT": ("data",),
 }
 """RM-mandatory data structure attributes (RM 1.1.0), rebuilt empty where the document gives nothing."""
+
+
+def _template_order(known: tuple[NodePlan, dict[int, FlatNode]]) -> int:
+    return known[0].order
 
 
 def _event_type(fnode: FlatNode) -> str:
@@ -379,9 +402,9 @@ def tree_to_composition(ctx_entries: dict[str, Any], root: FlatNode, opt: Operat
         raise FormatError("/", f"no keys under the root id '{top.id}' of template {opt.template_id!r}")
     if len(instances) > 1:
         raise FormatError(instances[1].key, "a FLAT document holds one composition")
-    reader = _Reader(schema, defaults)
+    reader = _Reader(read_plan(schema), defaults)
     draft = Draft("COMPOSITION", opt.definition, top.localized_name(defaults.language))
-    reader.object_node(top, instances[0], draft)
+    reader.object_node(reader.root, instances[0], draft)
     _context_start(draft, defaults)
     composition = reader.finish(draft)
     assert isinstance(composition, Composition)

@@ -143,6 +143,7 @@ class FlatSchema:
     opt: OperationalTemplate
     web_template: dict[str, Any]
     root: SchemaNode
+    read_plan: Any = field(default=None, repr=False)  # :func:`cdr.formats.flat_plan.read_plan`, kept here
 
     @property
     def template_id(self) -> str:
