@@ -176,13 +176,15 @@ def stored_query_text() -> str:
 
 
 def cell(value: Any) -> Any:
-    """A result value as JSON: numbers stay numbers, instants become ISO 8601 text, ids text.
+    """A result value as JSON: numbers stay numbers (a decimal keeps whether it has a fraction part, so that
+    ``52.0`` stays a real as in EHRbase's answers), instants become ISO 8601 text, ids text.
 
-    >>> cell(Decimal("400")), cell(Decimal("82.5")), cell(uuid.UUID(int=1))
-    (400, 82.5, '00000000-0000-0000-0000-000000000001')
+    >>> cell(Decimal("400")), cell(Decimal("52.0")), cell(Decimal("82.5")), cell(uuid.UUID(int=1))
+    (400, 52.0, 82.5, '00000000-0000-0000-0000-000000000001')
     """
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
