@@ -93,11 +93,17 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             )
             outputs.extend(exprs)
         order: list[Any] = []
+        raw_keys: list[Expr] = []
         for order_item in query.order_by:
             value = self.path_value(order_item.path, scope)
             for key in value.sort_keys():
+                raw_keys.append(key)
                 order.append(key.desc().nulls_first() if order_item.descending else key.asc().nulls_last())
         assert scope.clause is not None
+        if query.select.distinct and order:
+            # PostgreSQL sorts a DISTINCT result only by selected expressions: select the sort keys too
+            # (hidden columns after the outputs; rows are decoded from the outputs alone)
+            outputs = outputs + [k for k in raw_keys if not any(k is x for x in outputs)]
         labelled = [sa.type_coerce(o, sa.types.NullType()).label(f"c{i}") for i, o in enumerate(outputs)]
         statement = sa.select(*labelled).select_from(scope.clause).where(*scope.where, *where)
         if any(c.aggregate for c in columns):
