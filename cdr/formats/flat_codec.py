@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import cdr.rm  # noqa: F401  (fills RM_TYPES)
 from cdr.errors import FormatError
 from cdr.formats.flat_keys import FlatNode
-from cdr.rm.base import RM_TYPES, RMObject, construct, rm_field_map, rm_fields
+from cdr.rm.base import RM_TYPES, RMObject, assemble, construct, empty_values, rm_field_map, rm_fields
 from cdr.template.aom import CObject
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Codec",
     "ReadContext",
     "Take",
+    "build",
     "codec_for",
     "flat_name",
     "read_object",
@@ -33,6 +34,8 @@ __all__ = [
     "rm_attribute",
     "write_object",
 ]
+
+T = TypeVar("T", bound=RMObject)
 
 FLAT_NAMES: dict[str, str] = {
     "workflow_id": "work_flow_id",
@@ -94,11 +97,12 @@ class Take:
         return self.node.value if self.node.has_value else None
 
     def attr(self, suffix: str, *aliases: str) -> Any:
-        """The value of ``|suffix`` (or of one of its aliases), ``None`` when absent."""
-        found = None
-        for name in (suffix, *aliases):
-            if name in self._attrs:
-                value = self._attrs.pop(name)
+        """The value of ``|suffix`` (or of one of its aliases), ``None`` when absent; all of them consumed."""
+        attrs = self._attrs
+        found = attrs.pop(suffix, None) if attrs else None
+        for name in aliases:
+            if name in attrs:
+                value = attrs.pop(name)
                 found = value if found is None else found
         return found
 
@@ -201,7 +205,22 @@ def convert(target: type, value: Any, key: str) -> Any:
 
 def make(rm_type: str, **values: Any) -> RMObject:
     """An RM object of ``rm_type`` from attribute values (``None`` values left out)."""
-    return construct(RM_TYPES[rm_type], {k: v for k, v in values.items() if v is not None})
+    return build(RM_TYPES[rm_type], values)
+
+
+def build(cls: type[T], values: dict[str, Any]) -> T:
+    """An instance of ``cls`` from attribute values, ``None`` values left out (unset, as absent in JSON).
+
+    :func:`~cdr.rm.base.construct` without a filtered copy of ``values``: codecs call this for every
+    object they read.
+    """
+    data = empty_values(cls).copy()
+    given = set()
+    for name, value in values.items():
+        if value is not None:
+            data[name] = value
+            given.add(name)
+    return assemble(cls, data, given)
 
 
 # --------------------------------------------------------------------------------------------- codecs
@@ -256,19 +275,20 @@ _ALTERNATIVE_STEPS = {"original_content_multimedia": ("original_content", "DV_MU
 def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObject | None = None) -> Any:
     """Read ``node`` as an object of ``rm_type`` (a spec name, possibly abstract or generic)."""
     take = Take(node)
-    raw = take.attr("raw")
+    attrs = node.attrs
+    raw = take.attr("raw") if "raw" in attrs else None
     if raw is not None:
         parsed = _read_raw(raw, take.key, rm_type)
         take.finish()
         return parsed
-    explicit = take.attr("_type")
-    expected = rm_type
-    if explicit is not None:
-        expected = as_str(explicit, take.key + "|_type")
-        if expected not in RM_TYPES:
-            raise FormatError(take.key + "|_type", f"unknown RM type {expected!r}")
-    expected = _DEFAULT_CONCRETE.get(expected, expected)
-    codec = _CODECS.get(base_type(expected))
+    explicit = take.attr("_type") if "_type" in attrs else None
+    if explicit is None:
+        expected, codec = _codec_of(rm_type)
+    else:
+        given = as_str(explicit, take.key + "|_type")
+        if given not in RM_TYPES:
+            raise FormatError(take.key + "|_type", f"unknown RM type {given!r}")
+        expected, codec = _codec_of(given)
     obj: Any
     if codec is not None:
         obj = codec.read(take, ctx, constraint, expected)
@@ -279,6 +299,21 @@ def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObj
         obj = read_generic(take, ctx, cls)
     take.finish()
     return obj
+
+
+_CODEC_OF: dict[str, tuple[str, Codec | None]] = {}
+
+
+def _codec_of(rm_type: str) -> tuple[str, Codec | None]:
+    """The type a reader builds for ``rm_type`` (the default concrete one if abstract) and its codec.
+
+    Remembered per type name: every value of a document asks, and type names repeat.
+    """
+    found = _CODEC_OF.get(rm_type)
+    if found is None:
+        expected = _DEFAULT_CONCRETE.get(rm_type, rm_type)
+        found = _CODEC_OF[rm_type] = (expected, _CODECS.get(base_type(expected)))
+    return found
 
 
 def _read_raw(raw: Any, key: str, rm_type: str) -> RMObject:

@@ -21,6 +21,7 @@ from cdr.formats.flat_codec import (
     as_int,
     as_str,
     base_type,
+    build,
     make,
     read_generic,
     read_object,
@@ -45,14 +46,14 @@ from cdr.rm import (
     TerminologyId,
     TermMapping,
 )
-from cdr.rm.base import RM_TYPES, construct
+from cdr.rm.base import RM_TYPES, assemble, construct, empty_values
 from cdr.template.aom import CCodePhrase, CComplexObject, CDvOrdinal, CDvQuantity, CObject, OrdinalItem
 from cdr.terminology import openehr as openehr_terms
 
 
 def _fast(cls: Any, **values: Any) -> Any:
     """``construct`` with keyword values (``None`` values left out)."""
-    return construct(cls, {k: v for k, v in values.items() if v is not None})
+    return build(cls, values)
 
 
 __all__ = ["code_phrase", "coded_text", "text_value"]
@@ -77,9 +78,17 @@ def _code_constraint(constraint: CObject | None) -> CCodePhrase | None:
     return found if isinstance(found, CCodePhrase) else None
 
 
+_TERMINOLOGY_ID = empty_values(TerminologyId)
+
+
 def code_phrase(terminology: str | None, code: str | None, preferred_term: str | None = None) -> CodePhrase:
-    tid = _fast(TerminologyId, value=terminology) if terminology is not None else None
-    return _fast(CodePhrase, terminology_id=tid, code_string=code, preferred_term=preferred_term)
+    """A CODE_PHRASE (built directly: entries, names and coded texts make many of them)."""
+    tid = None
+    if terminology is not None:
+        data = _TERMINOLOGY_ID.copy()
+        data["value"] = terminology
+        tid = assemble(TerminologyId, data, {"value"})
+    return build(CodePhrase, {"terminology_id": tid, "code_string": code, "preferred_term": preferred_term})
 
 
 def _term_text(
