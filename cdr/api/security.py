@@ -29,9 +29,9 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.engine import Connection
 
-from cdr.api.errors import ApiError, error_response
+from cdr.api.errors import ApiError, error_response, handle_cdr_error
 from cdr.api.openapi import documented
-from cdr.errors import CdrError
+from cdr.errors import CdrError, NotFound
 from cdr.security import AuthConfig, AuthMode, Principal, authenticate
 from cdr.security.audit import AuditEvent, Outcome, actor_fields, is_internal
 from cdr.security.config import is_loopback
@@ -48,6 +48,7 @@ from cdr.security.policy import (
     PatientControl,
     TargetKind,
 )
+from cdr.security.principal import AuthMethod
 from cdr.security.scopes import ApiArea, with_roles
 from cdr.services.context import AccessRecord
 from cdr.storage.access_control import AccessControlStore
@@ -91,6 +92,7 @@ def init_app(app: Flask, base: str) -> None:
     app.config["EMERGENCY_MINUTES"] = int(minutes) if minutes else EMERGENCY_GRANT_MINUTES
     for cls in (Unauthenticated, Forbidden, AuthUnavailable):
         app.register_error_handler(cls, _security_error)
+    app.register_error_handler(NotFound, _not_found)
     app.before_request(_authenticate)
     app.after_request(_audit_response)
     app.register_blueprint(bp, url_prefix=base)
@@ -103,6 +105,23 @@ def _security_error(exc: CdrError) -> Response:
     if challenge:
         response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+def _not_found(exc: NotFound) -> Response:
+    """A lookup by subject id that finds nothing answers 403, like one that finds an EHR without a basis, so
+    that the API is not an oracle for who has a record here (except to the patient themself)."""
+    access: RequestAccess | None = g.get("cdr_access")
+    principal = access.principal if access is not None else None
+    if (
+        request.endpoint == "ehr.find_ehr"
+        and principal is not None
+        and principal.auth_method is not AuthMethod.NONE
+        and principal.pid != request.args.get("subject_id")
+    ):
+        if access is not None:
+            access.refused = True
+        return _security_error(Forbidden("no care relation or attested purpose for this patient"))
+    return handle_cdr_error(exc)
 
 
 # --- before each request: who, which area, which policy ----------------------------------------------------
@@ -254,7 +273,8 @@ def _event(
         consent_override=bool(decision and decision.consent_override),
         outcome=outcome,
         status=status,
-        internal=is_internal(access.principal, patient_id),
+        # managing relations and controls, and reading the log, is not access to the record's content
+        internal=is_internal(access.principal, patient_id) or request.blueprint == "security",
     )
 
 
@@ -293,7 +313,7 @@ def _audit_response(response: Response) -> Response:
         return response
     ehr_id = _path_ehr_id()
     decision = access.decision_for(ehr_id)
-    if response.status_code == 403 and decision is not None and not decision.allowed:
+    if response.status_code == 403 and (access.refused or (decision is not None and not decision.allowed)):
         outcome = Outcome.DENIED
     else:
         outcome = Outcome.SUCCESS if response.status_code < 400 else Outcome.FAILED

@@ -54,6 +54,7 @@ class RequestAccess:
     decisions: list[tuple[uuid.UUID, Decision]] = field(default_factory=list)
     touches_patient: bool = False
     audited: bool = False
+    refused: bool = False  # refused without an EHR-level decision (e.g. a lookup by unknown subject id)
 
     def decision_for(self, ehr_id: uuid.UUID | None) -> Decision | None:
         """The last decision about ``ehr_id`` (any EHR when ``None``)."""

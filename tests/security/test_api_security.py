@@ -234,11 +234,15 @@ def test_another_patients_record_is_refused_everywhere_and_audited(api: Client, 
         assert "care relation" in body["message"], path
     for method, path, options in writes:
         assert_error(api.call(method, path, STRANGER, **options), 403)
+    # a subject without an EHR answers as one without a basis: the API is no oracle for who has a record
+    unknown = f"/ehr?subject_id={OTHER_PATIENT}&subject_namespace=fnr"
+    assert_error(api.call("GET", unknown, STRANGER), 403)
+    assert_error(api.call("GET", unknown, OTHER_SELF), 404)
     denied = api.audit(actor_hpr=STRANGER_HPR)
-    assert len(denied) == len(reads) + len(writes)
+    assert len(denied) == len(reads) + len(writes) + 1
     assert {r["outcome"] for r in denied} == {"denied"} and {r["status"] for r in denied} == {403}
-    assert {r["patient_id"] for r in denied} == {PATIENT}
-    assert {str(r["ehr_id"]) for r in denied} == {record.ehr_id}
+    assert {r["patient_id"] for r in denied} == {PATIENT, OTHER_PATIENT}
+    assert {str(r["ehr_id"]) for r in denied} == {record.ehr_id, "None"}
     assert all(r["actor_name"] == "Sture Fremmed" and r["orgnr_parent"] == OTHER_ORG for r in denied)
     # the nurse's unit has a care relation: every read works, and each is one audit record
     before = len(api.audit(actor_hpr=NURSE_HPR))
