@@ -75,6 +75,9 @@ class ReadContext:
     term_text: Callable[[CObject, str], str | None] = lambda _c, _code: None
 
 
+_NOTHING: dict[Any, Any] = {}
+
+
 class Take:
     """Consumes the parts of a :class:`FlatNode` a codec understands; :meth:`finish` refuses the rest."""
 
@@ -83,8 +86,11 @@ class Take:
     def __init__(self, node: FlatNode, children: dict[str, dict[int, FlatNode]] | None = None) -> None:
         """``children``: the child steps left to consume (all the node's when not given), not copied."""
         self.node = node
-        self._attrs = dict(node.attrs)
-        self._children = dict(node.children) if children is None else children
+        # copies to consume from; an empty one is shared (nothing is ever added, and pops find nothing)
+        self._attrs = dict(node.attrs) if node.attrs else _NOTHING
+        if children is None:
+            children = dict(node.children) if node.children else _NOTHING
+        self._children = children
         self._value_taken = not node.has_value
 
     @property
@@ -119,6 +125,8 @@ class Take:
 
     def children(self, *steps: str) -> list[FlatNode]:
         """The instances of the first of ``steps`` present (``_link`` or ``link``...), consumed."""
+        if not self._children:  # most value nodes: codecs ask for optional children that are not there
+            return []
         for step in steps:
             if step in self._children:
                 by_index = self._children.pop(step)
@@ -126,6 +134,8 @@ class Take:
         return []
 
     def child(self, *steps: str) -> FlatNode | None:
+        if not self._children:
+            return None
         found = self.children(*steps)
         if len(found) > 1:
             raise FormatError(found[1].key, "this attribute takes a single value")

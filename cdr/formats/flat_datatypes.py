@@ -114,11 +114,12 @@ def _read_code_phrase(take: Take, ctx: ReadContext, constraint: CObject | None, 
     code = take.attr("code", "code_string")
     code = bare if code is None else code
     terminology = take.attr("terminology", "terminology_id")
-    cons = _code_constraint(constraint)
-    if terminology is None and cons is not None:
-        terminology = cons.terminology_id
-    if code is None and cons is not None and cons.assumed_value is not None:
-        code, terminology = cons.assumed_value.code_string, cons.assumed_value.terminology_id
+    if terminology is None or code is None:  # what the template fixes, only where the document is silent
+        cons = _code_constraint(constraint)
+        if terminology is None and cons is not None:
+            terminology = cons.terminology_id
+        if code is None and cons is not None and cons.assumed_value is not None:
+            code, terminology = cons.assumed_value.code_string, cons.assumed_value.terminology_id
     preferred = take.attr("preferred_term")
     return code_phrase(
         None if terminology is None else as_str(terminology, take.key),

@@ -111,7 +111,8 @@ class Defaults:
     def for_type(self, rm_type: str, constraint: CObject | None, values: dict[str, Any]) -> dict[str, Any]:
         """Default attribute values of an object of ``rm_type`` given what it already holds."""
         out: dict[str, Any] = {}
-        if rm_type == "COMPOSITION":
+        kind = _type_kind(rm_type)
+        if kind == "COMPOSITION":
             out["language"] = code_phrase("ISO_639-1", self.language)
             territory = self.ctx.text("territory")
             if territory is not None:
@@ -122,15 +123,15 @@ class Defaults:
             composer = self.ctx.composer()
             if composer is not None:
                 out["composer"] = composer
-        elif rm_type == "EVENT_CONTEXT":
+        elif kind == "EVENT_CONTEXT":
             self._context(out)
-        elif is_rm_subtype(rm_type, "ENTRY"):
+        elif kind == "ENTRY":
             self._entry(rm_type, constraint, values, out)
-        elif is_rm_subtype(rm_type, "EVENT"):
+        elif kind == "EVENT":
             time = self._time()
             if time is not None:
                 out["time"] = make("DV_DATE_TIME", value=time)
-        elif rm_type == "HISTORY":
+        elif kind == "HISTORY":
             origin = self.ctx.text("history_origin")
             events = [e for e in values.get("events") or [] if getattr(e, "time", None) is not None]
             if origin is None and events:
@@ -138,7 +139,7 @@ class Defaults:
             origin = origin or self._time()
             if origin is not None:
                 out["origin"] = make("DV_DATE_TIME", value=origin)
-        elif rm_type == "ACTIVITY":
+        elif kind == "ACTIVITY":
             out["action_archetype_id"] = _action_archetype_id(constraint)
             timing = self.ctx.text("activity_timing")
             if timing is not None:
@@ -146,7 +147,7 @@ class Defaults:
             given = values.get("timing")
             if given is not None and given.formalism is None:
                 given.formalism = "timing"  # EHRbase's default formalism for an activity timing
-        elif rm_type == "ISM_TRANSITION":
+        elif kind == "ISM_TRANSITION":
             self._ism(constraint, values, out)
         return out
 
@@ -154,11 +155,17 @@ class Defaults:
         return self.ctx.text("time") or self.start_time
 
     def _category(self, constraint: CObject | None) -> RMObject | None:
-        phrase = _attr_code(constraint, "category")
-        if phrase is None or len(phrase.code_list) != 1:
-            return None
-        code = phrase.code_list[0]
-        return coded_text(openehr_terms.rubric(code, "composition_category", self.language), "openehr", code)
+        key = ("category", id(constraint), self.language)
+        memo = _memo(self.opt)
+        if key not in memo:
+            phrase = _attr_code(constraint, "category")
+            if phrase is None or len(phrase.code_list) != 1:
+                memo[key] = None
+            else:
+                code = phrase.code_list[0]
+                memo[key] = (openehr_terms.rubric(code, "composition_category", self.language), code)
+        found = memo[key]
+        return None if found is None else coded_text(found[0], "openehr", found[1])
 
     def _context(self, out: dict[str, Any]) -> None:
         time = self.ctx.text("time")
@@ -241,10 +248,32 @@ class Defaults:
 
 def has_type_defaults(rm_type: str) -> bool:
     """Whether :meth:`Defaults.for_type` can give anything for ``rm_type`` (most types have no defaults)."""
-    return rm_type in _TYPED or any(is_rm_subtype(rm_type, base) for base in ("ENTRY", "EVENT"))
+    return _type_kind(rm_type) is not None
 
 
 _TYPED = frozenset({"COMPOSITION", "EVENT_CONTEXT", "HISTORY", "ACTIVITY", "ISM_TRANSITION"})
+_KINDS: dict[str, str | None] = {}
+
+
+def _type_kind(rm_type: str) -> str | None:
+    """Which defaults :meth:`Defaults.for_type` gives ``rm_type``: its own, an ENTRY's or an EVENT's.
+
+    Remembered per type name, as the reader asks for every object it finishes.
+    """
+    if rm_type in _KINDS:
+        return _KINDS[rm_type]
+    kind = (
+        rm_type
+        if rm_type in _TYPED
+        else "ENTRY"
+        if is_rm_subtype(rm_type, "ENTRY")
+        else "EVENT"
+        if is_rm_subtype(rm_type, "EVENT")
+        else None
+    )
+    _KINDS[rm_type] = kind
+    return kind
+
 
 _MEMOS: dict[int, tuple[OperationalTemplate, dict[tuple[Any, ...], Any]]] = {}
 

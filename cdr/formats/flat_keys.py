@@ -106,6 +106,8 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
         raise FormatError("/", reason)
     ctx: dict[str, Any] = {}
     root = FlatNode("")
+    last_steps: tuple[tuple[str, int, str], ...] | None = None
+    last_node = root
     for key, value in flat.items():
         if not isinstance(key, str) or not key:
             raise FormatError("/", f"invalid FLAT key {key!r}")
@@ -115,15 +117,19 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
         if isinstance(value, (dict, list)) and "/" not in key and "|" not in key:
             raise FormatError(key, "a nested value: this is a STRUCTURED (structSDT) document, not FLAT")
         steps, suffix = _key_shape(key)
-        node = root
-        for name, index, text in steps:
-            by_index = node.children.get(name)
-            if by_index is None:
-                by_index = node.children[name] = {}
-            found = by_index.get(index)
-            if found is None:
-                found = by_index[index] = FlatNode(text)
-            node = found
+        if steps is not last_steps:  # the suffixes of one value come in a row: walk once for them
+            node = root
+            for name, index, text in steps:
+                by_index = node.children.get(name)
+                if by_index is None:
+                    by_index = node.children[name] = {}
+                found = by_index.get(index)
+                if found is None:
+                    found = by_index[index] = FlatNode(text)
+                node = found
+            last_steps, last_node = steps, node
+        else:
+            node = last_node
         if suffix is None:
             node.value = value
             node.has_value = True
@@ -134,24 +140,34 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
 
 @lru_cache(maxsize=65536)
 def _key_shape(key: str) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
-    """A key's steps -- id, index (0 where none is written) and the node's key text -- and its suffix.
+    """A key's steps (:func:`_path_steps`) and its ``|suffix`` (``None`` without ``|``).
 
     Cached: the documents of one template use the same keys over and over, so splitting a key and
     formatting its node keys happens once per key text, not once per document.
     """
     path, bar, suffix = key.partition("|")
+    steps = _path_steps(path)
+    if not steps:
+        raise FormatError(key, "empty step in FLAT key")
+    if bar and not suffix:
+        raise FormatError(key, "empty '|' suffix")
+    return steps, suffix if bar else None
+
+
+@lru_cache(maxsize=65536)
+def _path_steps(path: str) -> tuple[tuple[str, int, str], ...]:
+    """A key path's steps: id, index (0 where none is written) and the node's key text; empty if a step
+    is empty. One tuple per path, so that keys of the same node are seen to share it by identity."""
     out = []
     text = ""
     for step in path.split("/"):
         if not step:
-            raise FormatError(key, "empty step in FLAT key")
+            return ()
         name, written = split_step(step)
         index = 0 if written is None else written
         text = f"{text}/{name}:{index}" if text else f"{name}:{index}"
         out.append((name, index, text))
-    if bar and not suffix:
-        raise FormatError(key, "empty '|' suffix")
-    return tuple(out), suffix if bar else None
+    return tuple(out)
 
 
 def render_flat(root: FlatNode, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
