@@ -21,7 +21,9 @@ given).
 RM invariants follow archie's set, which EHRbase applies (PARTY_REF ``Type_validity`` enforced,
 ``Is_archetype_root`` on nested entries and DV_TEXT line breaks not). One deliberate difference from
 EHRbase: a data value whose RM type the template does not allow is WRONG_TYPE even where the constraint is not
-a choice (EHRbase's web-template walker does not compare types there; the AOM does).
+a choice (EHRbase's web-template walker does not compare types there; the AOM does). The ``ehrbase``
+validation profile (:mod:`.profile`) drops that one check, for ELEMENT.value, for migrations from EHRbase and
+for running EHRbase's suites; the default profile stays ``strict``.
 """
 
 from __future__ import annotations
@@ -33,9 +35,18 @@ from cdr.template.validation import rm_rules
 from cdr.template.validation.context import Context
 from cdr.template.validation.datapath import DataPath, child
 from cdr.template.validation.plans import conforms, plans_for
+from cdr.template.validation.profile import EHRBASE, PROFILES, STRICT, ValidationProfile, profile_named
 from cdr.template.validation.structure import Walker
 
-__all__ = ["ValidationIssue", "validate"]
+__all__ = [
+    "EHRBASE",
+    "PROFILES",
+    "STRICT",
+    "ValidationIssue",
+    "ValidationProfile",
+    "profile_named",
+    "validate",
+]
 
 
 def _language(obj: RMObject) -> str | None:
@@ -112,11 +123,15 @@ def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
     return out
 
 
-def validate(obj: RMObject, opt: OperationalTemplate) -> list[ValidationIssue]:
+def validate(
+    obj: RMObject, opt: OperationalTemplate, profile: ValidationProfile = STRICT
+) -> list[ValidationIssue]:
     """Every way ``obj`` breaks the template ``opt`` or the RM (empty when valid).
 
     ``obj`` is normally a COMPOSITION; a VERSION wrapping one (ORIGINAL_VERSION, as ITS-XML documents often
     are) is accepted too: its own RM rules are checked and its ``data`` is validated, at paths ``/data...``.
+    ``profile`` chooses the rules (:mod:`.profile`): the spec-strict ones unless the caller asks for the
+    departures of another profile.
     """
     root = opt.definition
     data = obj.__dict__.get("data")
@@ -126,7 +141,7 @@ def validate(obj: RMObject, opt: OperationalTemplate) -> list[ValidationIssue]:
         and conforms(type(data), root.rm_type_name)
     )
     target = data if wrapper and isinstance(data, RMObject) else obj
-    ctx = Context(opt, language=_language(target))
+    ctx = Context(opt, language=_language(target), profile=profile)
     walker = Walker(ctx, plans_for(opt))
     at: DataPath | None = None
     if wrapper:

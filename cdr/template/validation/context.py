@@ -1,4 +1,5 @@
-"""The state of one validation run: the template, the composition's language, and the issues collected."""
+"""The state of one validation run: the template, the profile, the composition's language, and the issues
+collected."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from dataclasses import dataclass, field
 from cdr.template.aom import OperationalTemplate
 from cdr.template.issues import IssueCode, ValidationIssue
 from cdr.template.validation.datapath import DataPath, render
+from cdr.template.validation.profile import STRICT, ValidationProfile
 
 
 @dataclass(slots=True)
 class Context:
-    """Passed down the walk; ``language`` is the data's language (for term texts), ``issues`` the result."""
+    """Passed down the walk; ``language`` is the data's language (for term texts), ``profile`` the departures
+    from the strict rules that this run allows (:mod:`.profile`), ``issues`` the result."""
 
     opt: OperationalTemplate | None
     language: str | None = None
+    profile: ValidationProfile = STRICT
     issues: list[ValidationIssue] = field(default_factory=list)
 
     def add(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdr.rm.base import RMObject
+from cdr.rm.base import RMObject, is_rm_subtype
 from cdr.template.aom import (
     ArchetypeInternalRef,
     ArchetypeSlot,
@@ -144,7 +144,7 @@ class Walker:
         elif name == "name" and d.get("archetype_node_id") is not None:
             self._name(value, ap, path)
         else:
-            self._single(value, ap, path)
+            self._single(value, ap, path, element_value=name == "value" and type(obj).rm_type == "ELEMENT")
 
     def _absent(self, ap: AttributePlan, path: DataPath | None) -> bool:
         """Report a missing mandatory attribute; whether it was reported.
@@ -182,7 +182,9 @@ class Walker:
 
     # -------------------------------------------------------------------------- single values
 
-    def _single(self, value: Any, ap: AttributePlan, path: DataPath | None) -> None:
+    def _single(
+        self, value: Any, ap: AttributePlan, path: DataPath | None, element_value: bool = False
+    ) -> None:
         ctx = self.ctx
         vpath = child(path, ap.name, value)
         if not isinstance(value, RMObject):
@@ -196,7 +198,8 @@ class Walker:
             return
         candidates = self._candidates_single(value, ap)
         if not candidates:
-            self._type_mismatch(value, ap, vpath)
+            if not (element_value and self._foreign_value_accepted(value, ap)):
+                self._type_mismatch(value, ap, vpath)
             self.free(value, vpath)
             return
         if len(candidates) == 1:
@@ -257,6 +260,21 @@ class Walker:
             if best is None or len(found) < len(best):
                 best = found
         saved.extend(best or [])
+
+    def _foreign_value_accepted(self, value: RMObject, ap: AttributePlan) -> bool:
+        """Whether the profile accepts this ELEMENT.value of a type the template does not allow.
+
+        Only where the template allows exactly one data value type, not DV_INTERVAL, and the value is not a
+        DV_TEXT standing in for a DV_CODED_TEXT: the cases EHRbase accepts
+        (:attr:`.profile.ValidationProfile.foreign_element_value` has the evidence). The caller still
+        checks the value against the RM.
+        """
+        if not self.ctx.profile.foreign_element_value or len(ap.targets) != 1:
+            return False
+        wanted = base_type(ap.targets[0].rm_type_name)
+        if wanted == "DV_INTERVAL" or not is_rm_subtype(wanted, "DATA_VALUE"):
+            return False
+        return not (type(value).rm_type == "DV_TEXT" and is_rm_subtype(wanted, "DV_CODED_TEXT"))
 
     def _type_mismatch(self, value: RMObject, ap: AttributePlan, vpath: DataPath) -> None:
         rm_type = type(value).rm_type
