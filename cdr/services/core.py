@@ -4,7 +4,9 @@ Every versioned write (EHR_STATUS, COMPOSITION, FOLDER, CONTRIBUTION) goes throu
 which runs in one write transaction: it checks that the EHR exists and (except for EHR_STATUS changes, which
 are how an EHR becomes modifiable again) that its status allows modification, commits the versions as one
 CONTRIBUTION, and hands the access record to the request's access log on the same connection. Checking
-``is_modifiable`` inside the transaction means a concurrent status change cannot slip between check and write.
+``is_modifiable`` inside the transaction means a concurrent status change cannot slip between check and write;
+a shared lock on each template the data names means a concurrent admin delete or replace of that template
+either waits for the commit (and then sees the template in use) or wins (and the commit answers 422).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from cdr.errors import NotFound
 from cdr.services.context import Action, RequestContext
-from cdr.services.errors import EhrNotModifiable
+from cdr.services.errors import EhrNotModifiable, UnknownTemplate
 from cdr.services.templates import TemplateRegistry
 from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord, VersionUid
 from cdr.storage import schema as t
@@ -54,6 +56,9 @@ class Services:
         with write_transaction(self.storage.engine) as conn:
             if any(change.kind != "EHR_STATUS" for change in changes):
                 require_modifiable(conn, ehr_id)
+            for template_id in sorted({tid for tid in map(_template_of, changes) if tid}):
+                if not self.storage.templates.share(conn, template_id):  # deleted since validation
+                    raise UnknownTemplate(f"template {template_id!r} has not been uploaded")
             record, versions = commit_contribution(
                 conn, ehr_id=ehr_id, changes=changes, audit=ctx.audit(), system_id=self.system_id
             )
@@ -80,6 +85,17 @@ class Services:
     def is_modifiable(self, ehr_id: uuid.UUID) -> bool:
         with read_transaction(self.storage.engine) as conn:
             return _modifiable(conn, ehr_id)
+
+
+def _template_of(change: VersionChange) -> str | None:
+    """The template id the change's data names (archetype_details.template_id), if any."""
+    data = change.data
+    if isinstance(data, dict):
+        details = data.get("archetype_details") or {}
+        value = (details.get("template_id") or {}).get("value")
+    else:
+        value = getattr(getattr(getattr(data, "archetype_details", None), "template_id", None), "value", None)
+    return value if isinstance(value, str) else None
 
 
 def _modifiable(conn: Connection, ehr_id: uuid.UUID) -> bool:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from cdr.errors import Conflict
 from cdr.rm.base import RMObject
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.errors import TemplateInUse
 from cdr.storage import TemplateRecord
-from cdr.storage import schema as t
-from cdr.storage.engine import read_transaction
+from cdr.storage.engine import write_transaction
+from cdr.storage.templates import TemplateInUseError
 from cdr.template.example import maximal_example, minimal_example
 from cdr.template.web_template import build_web_template
 
@@ -24,13 +22,14 @@ def upload_template(svc: Services, ctx: RequestContext, opt: bytes) -> TemplateR
     :class:`Conflict` (409) when its template id exists (replacing is an admin operation)."""
     ctx.authorize(Action.WRITE_DEFINITION)
     try:
-        record = svc.storage.templates.upload(opt)
+        with write_transaction(svc.storage.engine) as conn:
+            record = svc.storage.templates.upload(opt, conn=conn)
+            ctx.record(conn, Action.WRITE_DEFINITION, None, record.template_id)
     except Conflict:
         from cdr.template import parse_opt
 
         template_id = parse_opt(opt).template_id
         raise Conflict(f"Operational template with this template ID already exists: {template_id}") from None
-    ctx.record(None, Action.WRITE_DEFINITION, None, record.template_id)
     return record
 
 
@@ -60,23 +59,16 @@ def example(svc: Services, ctx: RequestContext, template_id: str, *, minimal: bo
     return minimal_example(opt) if minimal else maximal_example(opt)
 
 
-def _user_of(svc: Services, template_id: str) -> str | None:
-    ov = t.object_version
-    query = sa.select(ov.c.vo_id).where(ov.c.template_id == template_id).limit(1)
-    with read_transaction(svc.storage.engine) as conn:
-        row = conn.execute(query).first()
-    return None if row is None else str(row.vo_id)
-
-
 def delete_template(svc: Services, ctx: RequestContext, template_id: str) -> None:
     """Admin: delete a template no version uses; :class:`TemplateInUse` (422) otherwise."""
     ctx.authorize(Action.ADMIN)
     try:
-        svc.storage.templates.delete(template_id)
-    except Conflict as exc:
+        with write_transaction(svc.storage.engine) as conn:
+            svc.storage.templates.delete(template_id, conn)
+            ctx.record(conn, Action.ADMIN, None, template_id)
+    except TemplateInUseError as exc:
         raise TemplateInUse(f"template {template_id!r} cannot be deleted: {exc.message}") from None
     svc.templates.forget(template_id)
-    ctx.record(None, Action.ADMIN, None, template_id)
 
 
 def replace_template(svc: Services, ctx: RequestContext, template_id: str, opt: bytes) -> TemplateRecord:
@@ -89,11 +81,11 @@ def replace_template(svc: Services, ctx: RequestContext, template_id: str, opt: 
         from cdr.errors import InvalidInput
 
         raise InvalidInput(f"the OPT's template_id {parsed.template_id!r} is not {template_id!r}")
-    svc.storage.templates.get(template_id)
-    user = _user_of(svc, template_id)
-    if user is not None:
-        raise TemplateInUse(f"template {template_id!r} is used by composition {user}")
-    record = svc.storage.templates.upload(opt, replace=True)
+    try:
+        with write_transaction(svc.storage.engine) as conn:
+            record = svc.storage.templates.upload(opt, replace=True, conn=conn)
+            ctx.record(conn, Action.ADMIN, None, template_id)
+    except TemplateInUseError as exc:
+        raise TemplateInUse(exc.message) from None
     svc.templates.forget(template_id)
-    ctx.record(None, Action.ADMIN, None, template_id)
     return record

@@ -11,6 +11,7 @@ from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.ehr_status import check_status
 from cdr.storage import EhrRecord, VersionRecord
+from cdr.storage.engine import write_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,9 @@ def create_ehr(
     ctx.authorize(Action.CREATE_EHR, ehr_id)
     if status is not None:
         check_status(status, new_ehr=True)
-    record, version = svc.storage.ehrs.create(ctx.audit(), ehr_id=ehr_id, status=status)
-    ctx.record(None, Action.CREATE_EHR, record.ehr_id, str(record.ehr_id))
+    with write_transaction(svc.storage.engine) as conn:
+        record, version = svc.storage.ehrs.create(ctx.audit(), ehr_id=ehr_id, status=status, conn=conn)
+        ctx.record(conn, Action.CREATE_EHR, record.ehr_id, str(record.ehr_id))
     return EhrView(record, version)
 
 

@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Connection, Engine, Row
 
 from cdr.errors import Conflict, NotFound
 from cdr.rm.base import RMObject
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
-from cdr.storage.engine import read_transaction, write_transaction
+from cdr.storage.engine import read_transaction, writing
 from cdr.storage.records import Audit, EhrRecord, JsonObject, VersionRecord
 from cdr.storage.versioning import VersionChange
 
@@ -28,6 +28,18 @@ def default_ehr_status() -> JsonObject:
         "is_queryable": True,
         "is_modifiable": True,
     }
+
+
+# Children first, so that the deletion does not depend on the database enforcing ON DELETE CASCADE; every
+# table carries ehr_id (the distribution column), so each is one indexed statement.
+_EHR_TABLES = (
+    t.folder_item,
+    t.node,
+    t.object_version,
+    t.versioned_object,
+    t.contribution,
+    t.ehr_subject,
+)
 
 
 def _record(row: Row[Any]) -> EhrRecord:
@@ -47,14 +59,16 @@ class EhrStore:
         *,
         ehr_id: uuid.UUID | None = None,
         status: RMObject | JsonObject | None = None,
+        conn: Connection | None = None,
     ) -> tuple[EhrRecord, VersionRecord]:
-        """A new EHR and version 1 of its EHR_STATUS, in one contribution and one transaction.
+        """A new EHR and version 1 of its EHR_STATUS, in one contribution and one transaction (``conn``'s,
+        when given, so that the caller's access record commits with the EHR).
 
         :class:`~cdr.errors.Conflict` if ``ehr_id`` is taken or the status's subject has an EHR already.
         """
         ehr_id = ehr_id or uuid.uuid4()
         now = dt.datetime.now(dt.UTC)
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, conn) as conn:
             if conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is not None:
                 raise Conflict(f"EHR {ehr_id} already exists")
             conn.execute(sa.insert(t.ehr).values(ehr_id=ehr_id, system_id=self.system_id, time_created=now))
@@ -90,3 +104,17 @@ class EhrStore:
         with read_transaction(self.engine) as conn:
             row = conn.execute(query).first()
         return None if row is None else _record(row)
+
+    def delete(self, ehr_id: uuid.UUID, conn: Connection | None = None) -> None:
+        """Remove the EHR, its versions of every kind, contributions and subject, physically, in one
+        transaction (``conn``'s when given). :class:`~cdr.errors.NotFound` if there is no such EHR.
+
+        Irreversible: for erasure requests and test clean-up; logical deletion is the versioned DELETE.
+        """
+        with writing(self.engine, conn) as conn:
+            found = conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id).with_for_update())
+            if found.first() is None:
+                raise NotFound(f"EHR {ehr_id} not found")
+            for table in _EHR_TABLES:
+                conn.execute(sa.delete(table).where(table.c.ehr_id == ehr_id))
+            conn.execute(sa.delete(t.ehr).where(t.ehr.c.ehr_id == ehr_id))

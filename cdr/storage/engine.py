@@ -77,6 +77,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def writing(engine: Engine, conn: Connection | None = None) -> Iterator[Connection]:
+    """The caller's write transaction when it passes one (so that its own writes, e.g. an access record,
+    commit or roll back with ours), else a new one."""
+    if conn is not None:
+        yield conn
+        return
+    with write_transaction(engine) as own:
+        yield own
+
+
+@contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """One read transaction: a consistent snapshot on SQLite; statements see committed data on PostgreSQL."""
     with engine.connect() as conn, conn.begin():

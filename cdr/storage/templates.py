@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from cdr.errors import Conflict, NotFound
 from cdr.storage import schema as t
-from cdr.storage.engine import read_transaction, write_transaction
+from cdr.storage.engine import read_transaction, writing
 from cdr.storage.records import TemplateRecord
 from cdr.template.opt_parser import parse_opt
 
@@ -22,10 +22,15 @@ class TemplateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def upload(self, opt: bytes | str, *, replace: bool = False) -> TemplateRecord:
-        """Store an OPT after parsing it (:class:`~cdr.errors.TemplateError` if unusable).
+    def upload(
+        self, opt: bytes | str, *, replace: bool = False, conn: Connection | None = None
+    ) -> TemplateRecord:
+        """Store an OPT after parsing it (:class:`~cdr.errors.TemplateError` if unusable), in ``conn``'s
+        transaction when given.
 
-        :class:`~cdr.errors.Conflict` if its template_id exists and ``replace`` is not set.
+        :class:`~cdr.errors.Conflict` if its template_id exists and ``replace`` is not set; with ``replace``,
+        :class:`~cdr.errors.NotFound` if it does not exist and :class:`TemplateInUseError` if any version
+        uses it (checked under the row lock, see :meth:`delete`).
         """
         xml = opt.encode("utf-8") if isinstance(opt, str) else opt
         template = parse_opt(xml)
@@ -43,14 +48,15 @@ class TemplateStore:
             "uploaded": record.uploaded,
         }
         tpl = t.template
-        with write_transaction(self.engine) as conn:
+        with writing(self.engine, conn) as conn:
+            if replace:
+                _lock_unused(conn, record.template_id)
+                conn.execute(sa.update(tpl).where(tpl.c.template_id == record.template_id).values(values))
+                return record
             exists = conn.execute(sa.select(tpl.c.template_id).where(tpl.c.template_id == record.template_id))
             if exists.first() is not None:
-                if not replace:
-                    raise Conflict(f"template {record.template_id!r} already exists")
-                conn.execute(sa.update(tpl).where(tpl.c.template_id == record.template_id).values(values))
-            else:
-                conn.execute(sa.insert(tpl).values(values))
+                raise Conflict(f"template {record.template_id!r} already exists")
+            conn.execute(sa.insert(tpl).values(values))
         return record
 
     def list(self) -> list[TemplateRecord]:
@@ -77,15 +83,34 @@ class TemplateStore:
             raise NotFound(f"template {template_id!r} not found")
         return str(xml)
 
-    def delete(self, template_id: str) -> None:
+    def delete(self, template_id: str, conn: Connection | None = None) -> None:
         """Delete a template no version uses (any version, deleted compositions' history included).
 
-        :class:`~cdr.errors.NotFound` if unknown, :class:`~cdr.errors.Conflict` if in use.
+        :class:`~cdr.errors.NotFound` if unknown, :class:`TemplateInUseError` if in use. The usage check
+        and the DELETE run in one transaction under the template row's lock (``conn``'s when given).
         """
-        ov, tpl = t.object_version, t.template
-        with write_transaction(self.engine) as conn:
-            used = conn.execute(sa.select(ov.c.vo_id).where(ov.c.template_id == template_id).limit(1)).first()
-            if used is not None:
-                raise Conflict(f"template {template_id!r} is used by composition {used.vo_id}")
-            if conn.execute(sa.delete(tpl).where(tpl.c.template_id == template_id)).rowcount != 1:
-                raise NotFound(f"template {template_id!r} not found")
+        with writing(self.engine, conn) as conn:
+            _lock_unused(conn, template_id)
+            conn.execute(sa.delete(t.template).where(t.template.c.template_id == template_id))
+
+    def share(self, conn: Connection, template_id: str) -> bool:
+        """Take a shared lock on a template row in a write transaction (whether it exists): a commit that
+        stores data of the template holds it, so a concurrent delete or replace waits and then sees the use.
+        (SQLite has one writer at a time, so there the transaction itself serialises them.)"""
+        query = sa.select(t.template.c.template_id).where(t.template.c.template_id == template_id)
+        return conn.execute(query.with_for_update(read=True)).first() is not None
+
+
+class TemplateInUseError(Conflict):
+    """The template is used by stored data, so it cannot be deleted or replaced."""
+
+
+def _lock_unused(conn: Connection, template_id: str) -> None:
+    """Lock the template row (FOR UPDATE) and check, under that lock, that no version uses the template."""
+    tpl, ov = t.template, t.object_version
+    row = conn.execute(sa.select(tpl.c.template_id).where(tpl.c.template_id == template_id).with_for_update())
+    if row.first() is None:
+        raise NotFound(f"template {template_id!r} not found")
+    used = conn.execute(sa.select(ov.c.vo_id).where(ov.c.template_id == template_id).limit(1)).first()
+    if used is not None:
+        raise TemplateInUseError(f"template {template_id!r} is used by composition {used.vo_id}")
