@@ -163,6 +163,13 @@ def handle_http_error(exc: HTTPException) -> Response:
     return response
 
 
+def handle_too_deep(exc: RecursionError) -> Response:
+    """A body nested deeper than the parsers recurse (``[[[[...]]]]`` JSON, AQL parentheses) is the client's
+    fault, not a server failure: 400 in the error shape. The stack has unwound by the time this runs."""
+    log.warning("request %s %s nested too deeply: %s", request.method, request.path, exc)
+    return error_response(400, "the request is nested too deeply to be processed")
+
+
 def handle_unexpected(exc: Exception) -> Response:
     """Anything unplanned: logged with its traceback, answered 500 without internals."""
     if isinstance(exc, HTTPException):
@@ -174,4 +181,5 @@ def handle_unexpected(exc: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(CdrError, handle_cdr_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(RecursionError, handle_too_deep)
     app.register_error_handler(Exception, handle_unexpected)
