@@ -45,6 +45,11 @@ SETTINGS = (
     Setting("PROXY_FIX", False, "trust X-Forwarded-For/-Proto/-Host/-Port/-Prefix (only behind a proxy)"),
     Setting("STRICT_JSON", False, "reject unknown canonical JSON attributes (default: skip and report them)"),
     Setting(
+        "VALIDATION_PROFILE",
+        "strict",
+        "validation profile of committed data: strict (the AOM) or ehrbase (EHRbase's documented departures)",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",
