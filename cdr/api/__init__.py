@@ -18,6 +18,7 @@ from cdr.api import auth, errors, security
 from cdr.api.config import load
 from cdr.services import Services
 from cdr.storage import Storage
+from cdr.template.validation.profile import profile_named
 
 __all__ = ["create_app", "services"]
 
@@ -36,7 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     storage = settings.get("STORAGE")
     if storage is None:
         storage = Storage.open(settings["DATABASE_URL"], settings["SYSTEM_ID"], migrate=settings["MIGRATE"])
-    app.extensions["cdr"] = Services(storage)
+    app.extensions["cdr"] = Services(storage, profile_named(str(settings["VALIDATION_PROFILE"])))
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)

@@ -42,6 +42,7 @@ class NodePlan:
         "draft_type",
         "element_constraint",
         "folded",
+        "folded_key",
         "kind",
         "last_attribute",
         "order",
@@ -54,6 +55,8 @@ class NodePlan:
         depth = snode.instance_depth
         steps = snode.steps
         self.folded: tuple[Step, ...] = steps[: depth - 1] if depth else ()
+        # the folded objects' steps as one key, so that a parent finds the innermost with a single lookup
+        self.folded_key = tuple((s.attribute, s.node_id, s.name) for s in self.folded)
         self.last_attribute = steps[depth - 1].attribute if depth else ""
         self.constraint = snode.constraint
         self.element_constraint = steps[depth - 1].constraint if snode.element_leaf else None

@@ -53,7 +53,7 @@ class Draft:
         self.constraint = constraint
         self.name = name  # default name (web template name in the composition language)
         self.values: dict[str, Any] = {}
-        self.shared: dict[tuple[str, str, str | None], Draft] = {}
+        self.shared: dict[Any, Draft] = {}  # by step (attribute, node id, name), and by chain of steps
 
     def add(self, attribute: str, value: Any, key: str) -> None:
         fields = _FIELDS.get(self.rm_type)
@@ -179,8 +179,14 @@ class _Reader:
     def place(self, nplan: NodePlan, fnode: FlatNode, parent: Draft) -> None:
         """Build one instance of a node and hang it below ``parent`` along the node's steps."""
         owner = parent
-        for step in nplan.folded:
-            owner = owner.folded(step, fnode.key, self.defaults)
+        if nplan.folded:
+            found = parent.shared.get(nplan.folded_key)
+            if found is None:  # the first of its siblings below this parent: build the folded objects
+                for step in nplan.folded:
+                    owner = owner.folded(step, fnode.key, self.defaults)
+                parent.shared[nplan.folded_key] = owner
+            else:
+                owner = found
         kind = nplan.kind
         snode = nplan.snode
         if kind == VALUE:

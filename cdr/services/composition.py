@@ -34,13 +34,14 @@ def check_composition(svc: Services, comp: RMObject) -> str:
     """The composition's template id, once it is known and the composition conforms to it.
 
     :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue.
+    The rules are those of ``svc.validation_profile``.
     """
     template_id = template_id_of(comp)
     if template_id is None:
         issue = Issue("/archetype_details/template_id", "REQUIRED", "the composition names no template")
         raise UnknownTemplate("the composition names no template (archetype_details.template_id)", [issue])
     opt = svc.templates.get(template_id)
-    found = validate(comp, opt)
+    found = validate(comp, opt, svc.validation_profile)
     if found:
         issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
         listed = "; ".join(f"{i.path}: {i.message}" for i in issues)

@@ -26,14 +26,17 @@ from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
 from cdr.storage.engine import read_transaction, write_transaction
 from cdr.storage.versioning import get_latest
+from cdr.template.validation.profile import STRICT, ValidationProfile
 
 
 class Services:
-    """What every use case needs: the storage and the parsed-template cache over it."""
+    """What every use case needs: the storage, the parsed-template cache over it, and the validation profile
+    committed data is held to (the app's ``VALIDATION_PROFILE``; strict unless configured otherwise)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, validation_profile: ValidationProfile = STRICT) -> None:
         self.storage = storage
         self.templates = TemplateRegistry(storage.templates)
+        self.validation_profile = validation_profile
 
     @property
     def system_id(self) -> str:
