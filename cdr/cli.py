@@ -27,6 +27,7 @@ from cdr.cli_documents import (
 )
 from cdr.errors import CdrError, FormatError
 from cdr.template.aom import OperationalTemplate
+from cdr.template.validation.profile import PROFILES, STRICT, profile_named
 
 __all__ = ["EXIT_INVALID", "EXIT_USAGE", "EXIT_VALID", "main"]
 
@@ -85,8 +86,16 @@ def webtemplate_cmd(template: Path) -> None:
     help="Input format; recognised from the content when omitted.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object {valid, issues} on stdout.")
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default=STRICT.name,
+    show_default=True,
+    help="Validation profile: strict (the AOM) or ehrbase (EHRbase's documented departures, "
+    "docs/conformance.md).",
+)
 @click.argument("composition", type=_INPUT)
-def validate_cmd(template: Path, fmt: str | None, as_json: bool, composition: Path) -> None:
+def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, composition: Path) -> None:
     """Validate a COMPOSITION (canonical JSON or XML, FLAT or STRUCTURED) against a template.
 
     Exit 0 valid, 1 invalid (a FLAT key or JSON path that does not fit counts as invalid), 2 unusable input.
@@ -101,7 +110,8 @@ def validate_cmd(template: Path, fmt: str | None, as_json: bool, composition: Pa
     except FormatError as exc:
         issues = [{"path": exc.path, "code": "INVALID_FORMAT", "message": exc.reason, "constraint_path": ""}]
     else:
-        issues = [issue.model_dump(mode="json") for issue in validate(obj, opt)]
+        found = validate(obj, opt, profile_named(profile))
+        issues = [issue.model_dump(mode="json") for issue in found]
     _warn_ignored(doc)
     valid = not issues
     if as_json:

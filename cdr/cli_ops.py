@@ -7,6 +7,7 @@ cannot be reached with the usage exit code, 2, naming the URL without its passwo
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -15,6 +16,7 @@ import click
 
 from cdr.cli_common import database_url, fail
 from cdr.server import shown_url
+from cdr.template.validation.profile import PROFILES
 
 _DB_OPTION = click.option(
     "--db",
@@ -76,8 +78,18 @@ def db_upgrade_cmd(db: str | None) -> None:
     show_default=True,
     help="Server processes sharing the port (POSIX); more pay off with concurrent clients on PostgreSQL.",
 )
+@click.option(
+    "--validation-profile",
+    "validation_profile",
+    type=click.Choice(sorted(PROFILES)),
+    default=None,
+    help="Rules committed data is validated by: strict (the AOM) or ehrbase (EHRbase's documented "
+    "departures); default $CDR_VALIDATION_PROFILE, else strict.",
+)
 @_DB_OPTION
-def serve_cmd(host: str, port: int, threads: int, workers: int, db: str | None) -> None:
+def serve_cmd(
+    host: str, port: int, threads: int, workers: int, validation_profile: str | None, db: str | None
+) -> None:
     """Run the REST API in the foreground with a production WSGI server (waitress).
 
     The database is migrated first. SIGTERM or SIGINT stops it: the listening socket and connections close,
@@ -87,6 +99,10 @@ def serve_cmd(host: str, port: int, threads: int, workers: int, db: str | None) 
     """
     from cdr.server import ServerError, run
 
+    if validation_profile is not None:
+        # the app reads its settings from CDR_* variables (cdr.api.config); setting the variable here
+        # reaches the app of this process and of every forked worker alike
+        os.environ["CDR_VALIDATION_PROFILE"] = validation_profile
     url = database_url(db)
     try:
         run(
