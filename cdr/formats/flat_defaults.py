@@ -128,10 +128,10 @@ class Defaults:
         elif kind == "ENTRY":
             self._entry(rm_type, constraint, values, out)
         elif kind == "EVENT":
-            time = self._time()
+            time = self._time() if values.get("time") is None or self.compare else None
             if time is not None:
                 out["time"] = make("DV_DATE_TIME", value=time)
-        elif kind == "HISTORY":
+        elif kind == "HISTORY" and (values.get("origin") is None or self.compare):
             origin = self.ctx.text("history_origin")
             events = [e for e in values.get("events") or [] if getattr(e, "time", None) is not None]
             if origin is None and events:
