@@ -213,6 +213,7 @@ def test_sdk_counts_hold_under_both_profiles(case: dict[str, Any]) -> None:
     """The 21 SDK cases give the same issues under both profiles (none has a foreign single-type value)."""
     require_corpus()
     template = opt(str(case["opt"]))
+    composition: RMObject
     if case["format"] == "FLAT":
         from cdr.formats.flat import flat_to_composition
 
