@@ -150,7 +150,9 @@ def _areas() -> frozenset[ApiArea] | None:
     reading = request.method in ("GET", "HEAD")
     if request.blueprint in _EHR_BLUEPRINTS:
         return frozenset({ApiArea.READ, ApiArea.PATIENT}) if reading else frozenset({ApiArea.WRITE})
-    if request.blueprint == "definition":
+    # stored-query definitions live in the query blueprint but are administration, like templates
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    if request.blueprint == "definition" or (request.blueprint == "query" and "/definition/" in rule):
         return (
             frozenset({ApiArea.READ, ApiArea.WRITE, ApiArea.DEFINITION})
             if reading
