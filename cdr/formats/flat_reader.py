@@ -228,41 +228,47 @@ class _Reader:
     # ---------------------------------------------------------------------------------- finishing
 
     def finish(self, draft: Draft) -> RMObject:
+        """The RM object of a draft and of the drafts below it (the draft's values are used up)."""
         if draft.rm_type in STRUCTURE_OWNERS:
             self.mandatory_structures(draft)
-        values: dict[str, Any] = {}
-        for attribute, value in draft.values.items():
+        values = draft.values
+        for attribute, value in values.items():  # replaced in place: no key is added or removed
             kind = type(value)
             if kind is Draft:
                 values[attribute] = self.finish(value)
             elif kind is list:
                 values[attribute] = [self.finish(v) if type(v) is Draft else v for v in value]
-            else:
-                values[attribute] = value
         return self.complete(draft.rm_type, draft.constraint, draft.name, values)
 
     def complete(
         self, rm_type: str, constraint: CObject | None, name: str | None, values: dict[str, Any]
     ) -> RMObject:
-        """The RM object from its read ``values`` and the defaults its type and constraint call for."""
+        """The RM object from its read ``values`` and the defaults its type and constraint call for.
+
+        The defaults see every attribute, ``None`` where the document gives nothing.
+        """
         plan = self.plan(rm_type, constraint)
-        if plan.locatable:
-            if "archetype_node_id" not in values:
-                values["archetype_node_id"] = plan.node_id
-            if "name" not in values and name is not None:
-                values["name"] = self.name_value(constraint, name)
-            if plan.details and "archetype_details" not in values:
-                values["archetype_details"] = self.defaults.archetype_details(constraint, rm_type)
-        if plan.type_defaults:
-            for attribute, value in self.defaults.for_type(rm_type, constraint, values).items():
-                if values.get(attribute) is None:
-                    values[attribute] = value
         data = plan.empty.copy()
         given = set()
         for attribute, value in values.items():
             if value is not None:
                 data[attribute] = value
                 given.add(attribute)
+        if plan.locatable:
+            if "archetype_node_id" not in given and plan.node_id is not None:
+                data["archetype_node_id"] = plan.node_id
+                given.add("archetype_node_id")
+            if "name" not in given and name is not None:
+                data["name"] = self.name_value(constraint, name)
+                given.add("name")
+            if plan.details and "archetype_details" not in given:
+                data["archetype_details"] = self.defaults.archetype_details(constraint, rm_type)
+                given.add("archetype_details")
+        if plan.type_defaults:
+            for attribute, value in self.defaults.for_type(rm_type, constraint, data).items():
+                if value is not None and data.get(attribute) is None:
+                    data[attribute] = value
+                    given.add(attribute)
         return assemble(plan.cls, data, given)
 
     def name_value(self, constraint: CObject | None, text: str) -> RMObject:
