@@ -107,6 +107,16 @@ def test_profiles_by_name() -> None:
         profile_named("lenient")
 
 
+def test_profile_docstring_examples() -> None:
+    import doctest
+
+    from cdr.template.validation import profile
+
+    result = doctest.testmod(profile)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
 def test_strict_departs_from_nothing() -> None:
     departures = [f.name for f in dataclasses.fields(ValidationProfile) if f.name != "name"]
     assert departures == ["foreign_element_value"]
