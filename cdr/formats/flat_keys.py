@@ -138,7 +138,7 @@ def parse_flat(flat: dict[str, Any]) -> tuple[dict[str, Any], FlatNode]:
     return ctx, root
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _key_shape(key: str) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
     """A key's steps (:func:`_path_steps`) and its ``|suffix`` (``None`` without ``|``).
 
@@ -154,7 +154,7 @@ def _key_shape(key: str) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
     return steps, suffix if bar else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _path_steps(path: str) -> tuple[tuple[str, int, str], ...]:
     """A key path's steps: id, index (0 where none is written) and the node's key text; empty if a step
     is empty. One tuple per path, so that keys of the same node are seen to share it by identity."""
