@@ -1,11 +1,12 @@
 """FLAT (simSDT) -> canonical COMPOSITION.
 
-The document is split into a key tree (:mod:`.flat_keys`) and walked together with the template's FLAT schema
-(:mod:`.flat_schema`): each schema node's instances become RM objects, the objects the web template folds
-away (HISTORY, ITEM_TREE, a single EVENT, the ELEMENT around a value) are created once per parent and shared,
-values are read by the codecs (:mod:`.flat_datatypes`, :mod:`.flat_parties`), and ``_attr`` steps set RM
-attributes the web template does not show. Missing values the template or ``ctx/`` fix are filled in
-(:mod:`.flat_defaults`). A key that matches nothing is a :class:`FormatError` naming it.
+The document is split into a key tree (:mod:`.flat_keys`) and walked along the template's compiled read plan
+(:mod:`.flat_plan`, over the FLAT schema of :mod:`.flat_schema`): each schema node's instances become RM
+objects, the objects the web template folds away (HISTORY, ITEM_TREE, a single EVENT, the ELEMENT around a
+value) are created once per parent and shared, values are read by the codecs (:mod:`.flat_datatypes`,
+:mod:`.flat_parties`), and ``_attr`` steps set RM attributes the web template does not show. Missing values
+the template or ``ctx/`` fix are filled in (:mod:`.flat_defaults`). A key that matches nothing is a
+:class:`FormatError` naming it.
 """
 
 from __future__ import annotations
