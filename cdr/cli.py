@@ -234,11 +234,13 @@ def example_cmd(template: Path, fmt: str, count: int, seed: int, mode: str, out_
 def _register_operations() -> None:
     """Attach the operations commands (db, serve, import), kept in their own module by concept."""
     from cdr.cli_audit import audit_group
+    from cdr.cli_auth import auth_group
     from cdr.cli_ops import OPERATIONS
 
     for command in OPERATIONS:
         main.add_command(command)
     main.add_command(audit_group)
+    main.add_command(auth_group)
 
 
 _register_operations()

@@ -252,3 +252,13 @@ def test_compose_points_the_server_at_the_healthy_database(compose: dict[str, An
         env["POSTGRES_PASSWORD"],
         env["POSTGRES_DB"],
     )
+
+
+def test_compose_server_authenticates_callers_from_outside_the_container(compose: dict[str, Any]) -> None:
+    # without CDR_AUTH the app serves loopback only, which a published container port never is
+    server = compose["services"]["cdr"]
+    mode = _env(server["environment"]["CDR_AUTH"])
+    assert mode in ("basic", "jwt")
+    users = server["environment"]["CDR_AUTH_BASIC_USERS_FILE"]
+    assert users == f"/run/secrets/{server['secrets'][0]}"
+    assert compose["secrets"][server["secrets"][0]]["file"]
