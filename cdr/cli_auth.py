@@ -1,4 +1,4 @@
-"""``cdr auth``: helpers for configuring authentication (the Basic users file of development and small setups)."""
+"""``cdr auth``: helpers for configuring authentication (the Basic users file of small setups)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def auth_group() -> None:
 @auth_group.command("user")
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, required=True,
-              help="Scope granted to the user (repeat), e.g. cdr/ehr.read, cdr/ehr.write, cdr/query, cdr/admin.")
+              help="Scope granted to the user (repeat), e.g. cdr/ehr.read, cdr/query, cdr/admin.")
 @click.option("--display-name", default=None, help="Human-readable name recorded in the audit trail.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of prompting.")
 def user_cmd(name: str, scopes: tuple[str, ...], display_name: str | None, password_stdin: bool) -> None:

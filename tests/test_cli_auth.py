@@ -1,4 +1,4 @@
-"""``cdr auth user``: the users-file entry it prints authenticates that user in Basic mode, and nobody else."""
+"""``cdr auth user``: the users-file entry it prints authenticates that user in Basic mode, nobody else."""
 
 from __future__ import annotations
 
@@ -46,5 +46,6 @@ def test_printed_entry_authenticates_the_user_with_its_scopes(tmp_path: Path) ->
 def test_scope_is_required_and_empty_password_refused() -> None:
     runner = CliRunner()
     assert runner.invoke(main, ["auth", "user", "kari", "--password-stdin"], input="x\n").exit_code == 2
-    empty = runner.invoke(main, ["auth", "user", "kari", "--scope", "cdr/query", "--password-stdin"], input="\n")
+    args = ["auth", "user", "kari", "--scope", "cdr/query", "--password-stdin"]
+    empty = runner.invoke(main, args, input="\n")
     assert empty.exit_code == 2
