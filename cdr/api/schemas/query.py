@@ -118,14 +118,55 @@ def _string_parameters(values: list[str]) -> dict[str, Any]:
     return out
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL text cannot hold one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+def _checked_query(q: str | None) -> str | None:
+    """The query text, unless it holds a NUL character (a string literal with one would reach PostgreSQL)."""
+    if q is not None and "\x00" in q:
+        raise ApiError(
+            "the query contains a NUL character", details=[Issue("q", "PARAMETER", "NUL character")]
+        )
+    return q
+
+
+def _checked_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` if every value is one a query can bind: a JSON scalar or a flat list of scalars (for
+    ``MATCHES {$list}``), without NUL characters. A list of lists has no AQL type and PostgreSQL refuses a
+    NUL in text, so both are the client's error (400), not the compiler's or the driver's."""
+    for name, value in parameters.items():
+        if _has_nul(name) or _has_nul(value):
+            raise ApiError(
+                f"query parameter {name!r} contains a NUL character",
+                details=[Issue(f"/query_parameters/{name}", "PARAMETER", "NUL character")],
+            )
+        if isinstance(value, list) and any(isinstance(item, list | dict) for item in value):
+            raise ApiError(
+                f"query parameter {name!r}: a list parameter holds strings, numbers or booleans, not lists "
+                "or objects",
+                details=[Issue(f"/query_parameters/{name}", "PARAMETER", "nested list or object in a list")],
+            )
+    return parameters
+
+
 def request_from_args() -> tuple[str | None, QueryRequest]:
     """``q`` and how to run it, from the query string of a GET."""
     loaded = _load(QueryArgs(), request.args.to_dict(), "?")
     parameters = {k: v for k, v in request.args.items() if k not in _PAGING}
     for key in ("query_parameters", "query-parameters"):
         parameters.update(_string_parameters(request.args.getlist(key)))
-    run = QueryRequest(parameters, loaded["fetch"], loaded["offset"], _header_ehr_id(loaded))
-    return loaded["q"], run
+    run = QueryRequest(
+        _checked_parameters(parameters), loaded["fetch"], loaded["offset"], _header_ehr_id(loaded)
+    )
+    return _checked_query(loaded["q"]), run
 
 
 def request_from_body(required: bool) -> tuple[str | None, QueryRequest]:
@@ -147,9 +188,12 @@ def request_from_body(required: bool) -> tuple[str | None, QueryRequest]:
         raise ApiError("the body must be a JSON object")
     loaded = _load(QueryBody(), data, "/")
     run = QueryRequest(
-        loaded["query_parameters"] or {}, loaded["fetch"], loaded["offset"], _header_ehr_id(loaded)
+        _checked_parameters(loaded["query_parameters"] or {}),
+        loaded["fetch"],
+        loaded["offset"],
+        _header_ehr_id(loaded),
     )
-    return loaded["q"], run
+    return _checked_query(loaded["q"]), run
 
 
 def stored_query_text() -> str:
@@ -164,12 +208,12 @@ def stored_query_text() -> str:
         if not isinstance(data, dict) or not isinstance(data.get("q"), str):
             raise ApiError("a JSON body must be an object with the query text in q")
         text: str = data["q"]
-        return text
+        return _checked_query(text) or ""
     if mimetype and not mimetype.startswith("text/"):
         raise UnsupportedMediaType(
             f"Content-Type {mimetype!r}: a query is sent as text/plain (or JSON with q)"
         )
-    return raw
+    return _checked_query(raw) or ""
 
 
 # ---------------------------------------------------------------------------------------------- responses
