@@ -41,10 +41,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)
+    app.before_request(_refuse_nul)
     auth.init_app(app)
     _register_blueprints(app, settings["BASE_PATH"])
     security.init_app(app, settings["BASE_PATH"])
     return app
+
+
+def _refuse_nul() -> None:
+    """A NUL character in the path or query string is a 400 before anything reads it: no identifier or
+    parameter holds one, PostgreSQL text cannot store one, and the audit record of the request (which keeps
+    the path) must not fail on it."""
+    from flask import request
+
+    from cdr.api.errors import ApiError
+
+    if "\x00" in request.path or b"\x00" in request.query_string or b"%00" in request.query_string:
+        raise ApiError("the request URL contains a NUL character")
 
 
 def _register_blueprints(app: Flask, base: str) -> None:
