@@ -433,6 +433,7 @@ INJECTIONS = [
     "') UNION SELECT ehr_id FROM ehr --",
     "%' OR '%'='",
     "x\\' OR 1=1 #",
+    "nul\x00byte",  # PostgreSQL text cannot hold NUL: must be a 400, not a driver error
 ]
 
 
