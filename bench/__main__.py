@@ -12,6 +12,7 @@ SCENARIOS = {
     "foundation": "template loading, web template, canonical JSON parse + validation (issue 2)",
     "formats": "FLAT -> canonical + validation against canonical JSON (issue 3)",
     "commit": "REST commits and reads against raw SQL on PostgreSQL (issue 4)",
+    "aql": "AQL against hand-written SQL on PostgreSQL, 10k and 100k compositions (issue 5)",
 }
 
 
