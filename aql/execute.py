@@ -18,6 +18,7 @@ import aql
 from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.errors import AqlSemanticError
 from aql.result import ResultColumn, ResultSet
+from cdr.security.query_scope import QueryScope
 from cdr.storage.engine import read_transaction
 
 
@@ -38,12 +39,15 @@ def execute(
     fetch: int | None = None,
     offset: int | None = None,
     ehr_id: uuid.UUID | str | None = None,
+    scope: QueryScope | None = None,
 ) -> ResultSet:
     """Run AQL ``query_text`` and return its result set.
 
     ``parameters`` binds ``$name`` placeholders (strings, numbers, booleans, or lists for ``MATCHES``);
     ``fetch``/``offset`` page the result (REST style, not together with a LIMIT in the query); ``ehr_id``
-    restricts every FROM class to that EHR, so the statement touches only its rows.
+    restricts every FROM class to that EHR, so the statement touches only its rows; ``scope`` (from
+    :func:`cdr.security.query_scope.sql_filter`) restricts them to what the caller may read, in the same
+    statement (None: unrestricted, for trusted in-process callers).
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
     query = aql.parse(query_text)
@@ -57,7 +61,9 @@ def execute(
     if offset is not None and fetch is None:
         raise PagingError("offset requires fetch")
     used = {name: parameters[name] for name in query.parameters}
-    compiled = compile_query(query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None)
+    compiled = compile_query(
+        query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None, scope
+    )
     statement = compiled.statement
     if fetch is not None:
         statement = statement.limit(fetch)

@@ -8,13 +8,15 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class ResultColumn:
-    """A column: its name (the alias, or ``#n`` as EHRbase numbers unnamed columns) and its AQL path."""
+    """A column: its name (the alias, or ``#n`` as EHRbase numbers unnamed columns) and its AQL path.
+
+    Functions, aggregates and literals have no path: EHRbase leaves ``path`` out for them."""
 
     name: str
-    path: str
+    path: str | None
 
     def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "path": self.path}
+        return {"name": self.name} if self.path is None else {"name": self.name, "path": self.path}
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,14 +36,16 @@ def check_query(query: ast.Query) -> None:
 
 
 def _defined_variables(query: ast.Query) -> set[str]:
-    defined: set[str] = set()
+    """The FROM variables. One name declared twice for the same class (``EHR_STATUS s CONTAINS EHR_STATUS
+    s``) is accepted, as EHRbase accepts it: nothing can contain itself, so the query has no rows."""
+    defined: dict[str, str] = {}
     for expr in query.class_expressions:
         if expr.variable is None:
             continue
         key = expr.variable.lower()
         if key.upper() in RESERVED_FUNCTION_NAMES:
             raise AqlSemanticError(f"variable '{expr.variable}' is a reserved word")
-        if key in defined:
+        if key in defined and defined[key] != expr.rm_type.upper():
             raise AqlSemanticError(f"duplicate variable '{expr.variable}' in FROM")
-        defined.add(key)
-    return defined
+        defined[key] = expr.rm_type.upper()
+    return set(defined)

@@ -1,6 +1,7 @@
 """AQL to SQL: one statement per query and dialect (``base`` + ``postgres`` / ``sqlite`` overrides).
 
-:func:`compile_query` is cached on (query text, dialect, parameter kinds, EHR scoping): the statement
+:func:`compile_query` is cached on (query text, dialect, parameter kinds, EHR scoping, the caller's query
+scope): the statement
 binds every literal and parameter, so one compiled statement serves every execution with the same shape.
 """
 
@@ -16,6 +17,7 @@ from aql.compiler.binds import bind_values, kind_of
 from aql.compiler.postgres import PostgresCompiler
 from aql.compiler.sqlite import SqliteCompiler
 from aql.errors import AqlUnsupported
+from cdr.security.query_scope import QueryScope
 
 DIALECTS: dict[str, type[Compiler]] = {"postgresql": PostgresCompiler, "sqlite": SqliteCompiler}
 CACHE_SIZE = 512
@@ -29,18 +31,33 @@ def parameter_kinds(parameters: Mapping[str, Any] | None) -> tuple[tuple[str, st
 
 
 def compile_query(
-    text: str, dialect: str, kinds: tuple[tuple[str, str], ...] = (), ehr_scoped: bool = False
+    text: str,
+    dialect: str,
+    kinds: tuple[tuple[str, str], ...] = (),
+    ehr_scoped: bool = False,
+    query_scope: QueryScope | None = None,
 ) -> CompiledQuery:
-    """The compiled statement for AQL ``text`` on ``dialect`` (``postgresql`` or ``sqlite``), cached."""
+    """The compiled statement for AQL ``text`` on ``dialect`` (``postgresql`` or ``sqlite``), cached.
+
+    ``query_scope`` (the caller's readable EHRs and hidden compositions, :mod:`cdr.security.query_scope`)
+    is compiled into the statement, so it is part of the cache key: one caller's statement never serves
+    another whose scope differs.
+    """
     if dialect not in DIALECTS:
         raise AqlUnsupported(f"database dialect {dialect}")
-    return _compile(text, dialect, kinds, ehr_scoped)
+    return _compile(text, dialect, kinds, ehr_scoped, query_scope)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _compile(text: str, dialect: str, kinds: tuple[tuple[str, str], ...], ehr_scoped: bool) -> CompiledQuery:
+def _compile(
+    text: str,
+    dialect: str,
+    kinds: tuple[tuple[str, str], ...],
+    ehr_scoped: bool,
+    query_scope: QueryScope | None,
+) -> CompiledQuery:
     query = aql.parse(text)
-    return DIALECTS[dialect](dict(kinds), ehr_scoped).compile(query)
+    return DIALECTS[dialect](dict(kinds), ehr_scoped, query_scope).compile(query)
 
 
 def clear_cache() -> None:

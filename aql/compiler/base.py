@@ -31,6 +31,7 @@ from aql.compiler.select import OutputColumn, SelectMixin
 from aql.compiler.values import JsonValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
 from aql.format import to_aql
+from cdr.security.query_scope import QueryScope
 from cdr.terminology import codes, group
 
 Expr = sa.ColumnElement[Any]
@@ -49,7 +50,8 @@ class CompiledQuery:
         return [c.value.decode(row[c.start : c.start + c.width]) for c in self.columns]
 
 
-_LIKE_TOKEN = re.compile(r"\\(.)|([*%])|([?_])|(.)", re.DOTALL)
+_LIKE_TOKEN = re.compile(r"\\(.)|(\*)|(\?)|(.)", re.DOTALL)
+"""AQL LIKE: ``*`` any run, ``?`` one character, ``\\`` escapes; ``%`` and ``_`` are plain (EHRbase)."""
 
 
 class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixin):
@@ -57,7 +59,12 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     dialect_name = "generic"
 
-    def __init__(self, parameter_kinds: Mapping[str, str], ehr_scoped: bool = False) -> None:
+    def __init__(
+        self,
+        parameter_kinds: Mapping[str, str],
+        ehr_scoped: bool = False,
+        query_scope: QueryScope | None = None,
+    ) -> None:
         self.binds = Binds(parameter_kinds)
         self.bindings: dict[str, Binding] = {}
         self.anonymous: dict[int, str] = {}
@@ -65,6 +72,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         self.negated_depth = 0
         self._aliases = 0
         self.ehr_id_bind: Any = sa.bindparam("ehr_scope", type_=LenientUuid()) if ehr_scoped else None
+        self.query_scope = query_scope  # the caller's readable rows (cdr.security); None: unrestricted
 
     def alias_name(self, prefix: str) -> str:
         self._aliases += 1
@@ -97,6 +105,8 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         for order_item in query.order_by:
             value = self.path_value(order_item.path, scope)
             for key in value.sort_keys():
+                if isinstance(key, sa.sql.elements.Null | sa.sql.elements.BindParameter):
+                    continue  # a constant sorts nothing (and PostgreSQL rejects a literal sort key)
                 raw_keys.append(key)
                 order.append(key.desc().nulls_first() if order_item.descending else key.asc().nulls_last())
         assert scope.clause is not None
@@ -123,9 +133,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             statement = statement.offset(query.offset)
         return CompiledQuery(statement, tuple(columns), tuple(self.binds.derived), limit is not None)
 
-    def column_path(self, expr: ast.Expression) -> str:
-        """The column's ``path`` as EHRbase reports it: the expression's AQL text."""
-        return to_aql(expr)
+    def column_path(self, expr: ast.Expression) -> str | None:
+        """The column's ``path`` as EHRbase reports it: an identified path's AQL text, else none."""
+        return to_aql(expr) if isinstance(expr, ast.IdentifiedPath) else None
 
     # ----------------------------------------------------------------------- dialect: JSON access
 
@@ -151,6 +161,10 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     def json_sort_key(self, json: Any) -> Expr:
         """A sort key for JSON values: numbers numerically, strings as text."""
+        raise NotImplementedError
+
+    def json_is_integer(self, json: Any) -> Expr:
+        """Whether a JSON number is written without a fraction part (``42``, not ``42.0``)."""
         raise NotImplementedError
 
     def json_count_key(self, json: Any) -> Expr:
@@ -183,18 +197,17 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         return text.like(pattern, escape="\\")
 
     def convert_like_pattern(self, pattern: Any) -> str:
-        """AQL wildcards (``*``/``%`` any run, ``?``/``_`` one character, ``\\`` escapes) as a SQL LIKE
-        pattern with backslash escapes."""
+        """AQL wildcards (``*`` any run, ``?`` one character, ``\\`` escapes) as a SQL LIKE pattern with
+        backslash escapes; SQL's own wildcards ``%`` and ``_`` match only themselves."""
         out = []
         for escaped, many, one, plain in _LIKE_TOKEN.findall(str(pattern)):
-            if escaped:
-                out.append("\\" + escaped if escaped in "%_\\" else escaped)
-            elif many:
+            char = escaped or plain
+            if many:
                 out.append("%")
             elif one:
                 out.append("_")
             else:
-                out.append(plain)
+                out.append("\\" + char if char in "%_\\" else char)
         return "".join(out)
 
     def position(self, needle: Any, haystack: Any) -> Expr:

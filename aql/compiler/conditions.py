@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from aql import ast
+from aql.compiler import leaf as leaf_mod
 from aql.compiler.binds import Scalar
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
@@ -120,6 +121,8 @@ class ConditionMixin:
             expr = value.outputs()[0]
             return expr.is_(None) if op == "=" else expr.is_not(None)
         fn = OPS[op]
+        if isinstance(value, JsonValue) and "whole_type" in value.leaf:
+            return self.compare_whole(value, fn, scalar)
         if scalar.is_number:
             return self._typed(value, "number", fn, self.binds.bind(scalar, float, sa.Float()))
         if scalar.type == ast.AqlType.BOOLEAN:
@@ -135,6 +138,26 @@ class ConditionMixin:
         if isinstance(value, JsonValue) and "code" in value.leaf and op in ("=", "!="):
             return self._typed(value, "code", fn, text_bind)
         return self._typed(value, "text", fn, text_bind)
+
+    def compare_whole(
+        self: Compiler, value: JsonValue, fn: Callable[[Any, Any], Any], scalar: Scalar
+    ) -> Cond:
+        """A whole DV_ORDERED (``.../value = 82.0``) against a literal, as EHRbase compares it: a number with
+        the magnitude (ordinal value, proportion quotient), a date-time or date with DV_DATE_TIME or DV_DATE
+        as instants (equal instants in other zones are equal), a time with DV_TIME; nothing else matches."""
+        column, guard = value.leaf["whole"]
+        value_type = value.leaf["whole_type"][0]
+        if scalar.is_number:
+            rhs = self.binds.bind(scalar, float, sa.Float())
+            return sa.and_(guard, value_type.in_(leaf_mod.ORDERED_NUMERIC), fn(column, rhs))
+        if scalar.type in (ast.AqlType.DATE_TIME, ast.AqlType.DATE):
+            rm_type = "DV_DATE_TIME" if scalar.type == ast.AqlType.DATE_TIME else "DV_DATE"
+            rhs = self.binds.bind(scalar, _to_instant, UtcDateTime())
+            return sa.and_(guard, value_type == rm_type, fn(value.leaf["whole_instant"][0], rhs))
+        if scalar.type == ast.AqlType.TIME:
+            rhs = self.binds.bind(scalar, str, sa.String())
+            return sa.and_(guard, value_type == "DV_TIME", fn(value.leaf["whole_text"][0], rhs))
+        return sa.false()
 
     def _typed(self: Compiler, value: Value, kind: str, fn: Callable[[Any, Any], Any], rhs: Any) -> Cond:
         if isinstance(value, JsonValue) and kind in value.leaf:
@@ -210,13 +233,23 @@ class ConditionMixin:
     # --------------------------------------------------------------------------------------- EXISTS
 
     def exists(self: Compiler, cond: ast.Exists, scope: Scope) -> Cond:
+        """``EXISTS path``: in the main query the path is joined like a selected one (outer), so it is
+        judged per result row (per event when SELECT reaches into events, as EHRbase answers); inside a
+        subquery (NOT CONTAINS, another EXISTS) it becomes a correlated EXISTS."""
+        if scope.outer_paths:
+            return self._present(self.path_value(cond.path, scope))
         sub = Scope(outer_paths=False)
         value = self.path_value(cond.path, sub)
-        present = sa.and_(*(o.is_not(None) for o in value.outputs()))
+        present = self._present(value)
         if sub.clause is None:
             return present
         query = sa.select(sa.literal(1)).select_from(sub.clause).where(*sub.where, present)
         return query.exists()
+
+    def _present(self: Compiler, value: Value) -> Cond:
+        if isinstance(value, JsonValue):
+            return self.json_count_key(value.json).is_not(None)
+        return sa.and_(*(o.is_not(None) for o in value.outputs()))
 
     # ----------------------------------------------------------------------------------- predicates
 

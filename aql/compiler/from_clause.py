@@ -91,6 +91,10 @@ class FromMixin:
     ) -> Binding:
         variable = self._variable_of(expr)
         rm_type = expr.rm_type.upper()
+        if variable in self.bindings:
+            # the same variable declared again (``EHR_STATUS s CONTAINS EHR_STATUS s``): no row matches
+            scope.where.append(sa.false())
+            return self.bindings[variable]
         if rm_type == "EHR":
             binding = Binding(variable, rm_type, "ehr", t.ehr.alias(self.alias_name("ehr")))
             scope.add(binding.table, self._link(parent, binding))
@@ -102,7 +106,7 @@ class FromMixin:
             selector = expr.predicate.selector if isinstance(expr.predicate, ast.VersionPredicate) else None
             if selector != ast.VersionSelector.ALL_VERSIONS:
                 scope.where.append(ov.c.latest == sa.true())
-            self._restrict_ehr(ov.c.ehr_id, scope)
+            self._restrict_ehr(ov.c.ehr_id, scope, ov)
         else:
             binding = self._bind_node(variable, rm_type, expr, parent, scope)
         if self.negated_depth:
@@ -160,7 +164,7 @@ class FromMixin:
             link = self._link(parent, binding)
             conds.append(link if link is not None else sa.true())
             scope.add(unit, sa.and_(*conds))
-            self._restrict_ehr(n.c.ehr_id, scope)
+            self._restrict_ehr(n.c.ehr_id, scope, ov)
         return binding
 
     def _link(self: Compiler, parent: Binding | None, child: Binding) -> Cond | None:
@@ -188,9 +192,19 @@ class FromMixin:
             )
         return sa.false()
 
-    def _restrict_ehr(self: Compiler, column: Any, scope: Scope) -> None:
+    def _restrict_ehr(self: Compiler, column: Any, scope: Scope, ov: Any = None) -> None:
+        """Restrict a FROM class's rows to the requested EHR (``ehr_id`` of ``/query/{name}``) and to what
+        the caller may read (:class:`cdr.security.query_scope.QueryScope`: readable EHRs, and for a version
+        ``ov`` neither a hidden composition nor a hidden template). Every FROM class that ranges over EHRs or
+        versions of its own comes here, also inside NOT CONTAINS, so hidden rows are absent everywhere:
+        in rows, counts and aggregates alike, and as the thing NOT CONTAINS looks for."""
         if self.ehr_id_bind is not None:
             scope.where.append(column == self.ehr_id_bind)
+        if self.query_scope is not None:
+            if ov is None:
+                scope.where.append(self.query_scope.where(column))
+            else:
+                scope.where.append(self.query_scope.where(column, ov.c.vo_id, ov.c.template_id))
 
     def _class_predicate(
         self: Compiler, binding: Binding, predicate: ast.Predicate | None, scope: Scope

@@ -20,7 +20,8 @@ _NUMERIC = ("DV_QUANTITY", "DV_COUNT")
 _TEMPORAL = ("DV_DATE_TIME", "DV_DATE")
 _ORDINALS = ("DV_ORDINAL", "DV_SCALE")
 _TEXTS = ("DV_TEXT", "DV_CODED_TEXT")
-_ORDERED_NUMERIC = ("DV_QUANTITY", "DV_COUNT", "DV_ORDINAL", "DV_SCALE", "DV_PROPORTION", "DV_DURATION")
+ORDERED_NUMERIC = ("DV_QUANTITY", "DV_COUNT", "DV_ORDINAL", "DV_SCALE", "DV_PROPORTION", "DV_DURATION")
+"""Data values a whole-value comparison with a number compares by ``num_value`` (magnitude, ordinal value)."""
 
 # rest of the path after the leaf attribute -> [(projection kind, column, value types)]
 _SUB_PATHS: dict[tuple[str, ...], list[tuple[str, str, tuple[str, ...]]]] = {
@@ -49,6 +50,9 @@ def leaf_columns(
         guard_type = node.c.rm_type == rm_type
         if not sub:
             out["whole"] = (node.c.num_value, guard_type)
+            out["whole_instant"] = (node.c.time_value, guard_type)
+            out["whole_text"] = (node.c.text_value, guard_type)
+            out["whole_type"] = (node.c.value_type, guard_type)
             continue
         for kind, column, value_types in _SUB_PATHS.get(sub, []):
             out[kind] = (node.c[column], sa.and_(guard_type, node.c.value_type.in_(value_types)))

@@ -205,9 +205,11 @@ class ObjectPathMixin:
         return self.null_value()
 
     def _coded_column(self: Compiler, column: Any, group: str, names: tuple[str, ...]) -> Value:
+        """An openEHR-coded column (change type, lifecycle state) as EHRbase shows it: the DV_CODED_TEXT
+        with its rubric as ``value`` (and, for a change type, as the code phrase's ``preferred_term``)."""
         if names == ():
-            return CompositeValue([column], lambda r: None if r[0] is None else coded_text(r[0], group))
-        if names == ("value",):
+            return CompositeValue([column], lambda r: None if r[0] is None else _coded(r[0], group))
+        if names in (("value",), ("defining_code", "preferred_term")):
             whens = [(column == code, sa.literal(rubric(code, group) or code)) for code in codes(group)]
             text = sa.case(*whens, else_=column)
             return ColumnValue(text, "text", text=text)
@@ -216,7 +218,7 @@ class ObjectPathMixin:
         if names == ("defining_code", "terminology_id", "value"):
             return self.constant_value("openehr")
         if names == ("defining_code",):
-            return CompositeValue([column], lambda r: coded_text(r[0], group)["defining_code"])
+            return CompositeValue([column], lambda r: _coded(r[0], group)["defining_code"])
         return self.null_value()
 
     def constant_value(self: Compiler, text: str) -> Value:
@@ -235,6 +237,15 @@ def _uid_part(value: Any, index: int) -> Any:
     if index == 2:
         return int(parts[2]) if parts[2].isdigit() else None
     return parts[1]
+
+
+def _coded(code: str, group: str) -> dict[str, Any]:
+    """:func:`coded_text`; a change type also has its rubric as ``defining_code/preferred_term`` (EHRbase's
+    commit audit shape)."""
+    doc = coded_text(code, group)
+    if group == CHANGE_TYPE:
+        doc["defining_code"]["preferred_term"] = doc["value"]
+    return doc
 
 
 def _ehr_object(r: Sequence[Any]) -> dict[str, Any]:
@@ -257,7 +268,7 @@ def _audit_object(r: Sequence[Any]) -> dict[str, Any]:
         "_type": "AUDIT_DETAILS",
         "system_id": system_id,
         "time_committed": _dv_date_time(time_committed),
-        "change_type": coded_text(change_type, CHANGE_TYPE),
+        "change_type": _coded(change_type, CHANGE_TYPE),
         "committer": committer,
     }
     if description is not None:

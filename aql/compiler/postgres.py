@@ -36,6 +36,10 @@ class PostgresCompiler(Compiler):
     def json_sort_key(self, json: Any) -> Expr:
         return sa.type_coerce(json, JSONB)
 
+    def json_is_integer(self, json: Any) -> Expr:
+        text = json.op("#>>")(sa.text("'{}'"))
+        return sa.and_(sa.func.jsonb_typeof(json) == "number", text.op("~")(r"^-?\d+$"))
+
     def json_count_key(self, json: Any) -> Expr:
         return sa.case((sa.func.jsonb_typeof(json) != "null", json))
 

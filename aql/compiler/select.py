@@ -32,7 +32,7 @@ class OutputColumn:
     """One result column: its value, where its SQL outputs sit in the row, and whether it aggregates."""
 
     name: str
-    path: str
+    path: str | None
     value: Value
     start: int
     width: int
@@ -150,16 +150,22 @@ class SelectMixin:
                 raise AqlUnsupported(f"{function} of {value.description}")
             fn = sa.func.sum if function == "SUM" else sa.func.avg
             arg = sa.distinct(number) if agg.distinct else number
-            return ScalarValue({"number": fn(arg)}, "number", render=_int_or_float)
+            if function == "SUM" and isinstance(value, JsonValue):
+                # EHRbase keeps the type of what it adds: DV_COUNT magnitudes sum to 493, DV_QUANTITY
+                # magnitudes 52.0 + 52.0 to 104.0; a second output says whether any addend had a fraction
+                fractional = sa.func.max(sa.case((self.json_is_integer(value.json), 0), else_=1))
+                return _Sum(fn(arg), fractional)
+            return ScalarValue({"number": fn(arg)}, "number", render=float)
         if function in ("MIN", "MAX"):
             if isinstance(value, JsonValue):
-                key = value.extreme_key()
-                kind = "whole"
-                if key is None:
+                keys = value.extreme_keys()
+                if not keys:
                     kind = "text" if value.primitive in ("str", "bool") else "number"
                     key = value.projection(kind)
-                assert key is not None
-                picked = self.arg_extreme(function, key, value.json, kind)
+                    assert key is not None
+                    keys = [(key, kind)]
+                picks = [self.arg_extreme(function, key, value.json, kind) for key, kind in keys]
+                picked = picks[0] if len(picks) == 1 else sa.func.coalesce(*picks)
                 return JsonValue(self, picked, description="an aggregate")
             for kind in ("instant", "number", "text"):
                 expr = value.projection(kind)
@@ -178,6 +184,23 @@ class _Wrapped(ScalarValue):
 
     def decode(self, values: Any) -> Any:
         return self.inner.decode(values)
+
+
+class _Sum(ScalarValue):
+    """SUM of JSON numbers: an integer when every addend was written as one, else a real."""
+
+    def __init__(self, total: Expr, fractional: Expr) -> None:
+        super().__init__({"number": total}, "number")
+        self.fractional = fractional
+
+    def outputs(self) -> list[Expr]:
+        return [self.kinds["number"], self.fractional]
+
+    def decode(self, values: Any) -> Any:
+        total, fractional = values[0], values[1]
+        if total is None:
+            return None
+        return float(total) if fractional else int(total)
 
 
 def _timezone(now: dt.datetime) -> str:

@@ -47,6 +47,9 @@ class SqliteCompiler(Compiler):
     def json_sort_key(self, json: Any) -> Expr:
         return _arrow(json, "$", "->>")
 
+    def json_is_integer(self, json: Any) -> Expr:
+        return sa.func.json_type(json) == "integer"
+
     def json_count_key(self, json: Any) -> Expr:
         return sa.case((sa.func.json_type(json) != "null", json))
 

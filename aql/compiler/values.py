@@ -48,9 +48,10 @@ class Value:
     def sort_keys(self) -> list[Expr]:
         return self.outputs()
 
-    def extreme_key(self) -> Expr | None:
-        """The sort key for MIN/MAX when the value is an object (DV_ORDERED): None if not orderable."""
-        return None
+    def extreme_keys(self) -> list[tuple[Expr, str]]:
+        """Sort keys for MIN/MAX when the value is an object (DV_ORDERED), each with its kind (``number``,
+        ``instant``, ``text``), in the order they decide: empty if the value is not an orderable object."""
+        return []
 
     def require(self, kind: str) -> Expr:
         expr = self.projection(kind)
@@ -102,10 +103,12 @@ class JsonValue(Value):
             return self.leaf_sort
         return [self.compiler.json_sort_key(self.json)]
 
-    def extreme_key(self) -> Expr | None:
-        if "whole" in self.leaf:
-            return self.leaf_sort[0] if self.leaf_sort else None
-        return None
+    def extreme_keys(self) -> list[tuple[Expr, str]]:
+        if "whole" in self.leaf and len(self.leaf_sort) == 3:
+            # magnitudes, then instants (DV_DATE_TIME, DV_DATE), then ISO text (DV_TIME: same-zone times
+            # sort as text): a node has at most the first of them that applies
+            return list(zip(self.leaf_sort, ("number", "instant", "text"), strict=True))
+        return []
 
 
 @dataclass(eq=False)
@@ -195,7 +198,15 @@ def canonical_output(value: Any, top: bool = True) -> Any:
 
 
 def iso_instant(value: Any) -> Any:
-    """A stored instant as EHRbase writes it (ISO 8601, milliseconds, Z)."""
+    """A stored instant as EHRbase writes it (ISO 8601, milliseconds, Z).
+
+    SQLite hands back the stored UTC text (``2026-11-26 10:32:01.648427``) because selected columns are not
+    read through their column type; it is parsed here so both databases answer alike."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from aql import AqlSemanticError, AqlSyntaxError, to_aql
+from aql import AqlSyntaxError, to_aql
 from aql.parser import parse_uncached
 from tests.aql import CorpusQuery, ehrbase_queries, spec_listings
 from tests.corpus import require_corpus
@@ -27,8 +27,6 @@ NOT_AQL_LISTINGS = {
 EHRBASE_EXCEPTIONS = {
     # the manifest's extraction cut this query short; its full text is the '/expected' entry of the same case
     "WHERE/SIMPLE_COMPARE/compare_by_dv_ordered_cdr_1404#1": (AqlSyntaxError, "truncated before FROM"),
-    # EHRbase answers 0 rows; AQL 1.1 says "a variable name must be unique within an AQL statement"
-    "FROM/EHR_STATUS/from_multiple_ehrs#2": (AqlSemanticError, "duplicate variable"),
 }
 
 
