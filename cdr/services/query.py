@@ -22,10 +22,12 @@ import aql
 from aql import ast
 from aql.execute import execute
 from cdr.errors import InvalidInput
+from cdr.security.query_scope import QueryScope, sql_filter
 from cdr.services.aql_params import missing, substitute
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.errors import InvalidContent, Issue, Unprocessable
+from cdr.storage.engine import read_transaction
 from cdr.storage.queries import StoredQueryRecord, StoredQueryStore, VersionPattern, check_name
 
 QUERY_TYPES = ("AQL",)
@@ -127,6 +129,13 @@ def _parameters(query: ast.Query, request: QueryRequest) -> dict[str, Any]:
     return values
 
 
+def _scope(svc: Services, ctx: RequestContext) -> QueryScope:
+    """What the caller may read, for the compiler to AND into the statement (docs/security.md, "The
+    contract for AQL"): the same decisions REST makes per EHR, taken for all EHRs at once."""
+    with read_transaction(svc.storage.engine) as conn:
+        return sql_filter(ctx.principal, conn, dt.datetime.now(dt.UTC))
+
+
 def run(
     svc: Services, ctx: RequestContext, text: str, request: QueryRequest, *, name: str | None = None
 ) -> QueryResult:
@@ -139,8 +148,11 @@ def run(
     query = parse(text)
     check_paging(query, request)
     values = _parameters(query, request)
+    scope = _scope(svc, ctx)
     try:
-        result = execute(svc.storage.engine, text, values, request.fetch, request.offset, request.ehr_id)
+        result = execute(
+            svc.storage.engine, text, values, request.fetch, request.offset, request.ehr_id, scope
+        )
     except aql.AqlError as exc:
         raise invalid_query(exc) from None
     paged = query
