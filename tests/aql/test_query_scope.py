@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def world(request: pytest.FixtureRequest, new_storage: Callable[[str], Storage])
     return World(storage, mine, shared, theirs, hidden[1].split("::")[0], other_template)
 
 
-def _rows(world: World, query: str, scope: QueryScope | None) -> list[list[object]]:
+def _rows(world: World, query: str, scope: QueryScope | None) -> list[list[Any]]:
     return execute(world.storage, query, scope=scope).rows
 
 
