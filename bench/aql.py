@@ -159,6 +159,16 @@ class Subjects:
 
         return execute(self.storage, w.aql, params).rows
 
+    def run_compiled(self, w: Workload, params: Mapping[str, Any]) -> list[Any]:
+        """The compiler's statement alone (cached compile, no result-set decoding): splits the AQL cost into
+        the SQL's shape and the Python around it."""
+        from aql.compiler import bind_values, compile_query, parameter_kinds
+
+        compiled = compile_query(w.aql, "postgresql", parameter_kinds(params))
+        values = bind_values(list(compiled.derived), dict(params))
+        with self.engine.connect() as conn, conn.begin():
+            return list(conn.execute(compiled.statement, values).all())
+
     def run_sql(self, w: Workload, params: Mapping[str, Any]) -> list[Any]:
         with self.engine.connect() as conn, conn.begin():
             return list(conn.execute(sa.text(w.sql), dict(params)).all())
@@ -207,16 +217,19 @@ def explain_hand(subjects: Subjects, w: Workload) -> str:
     return _explained(subjects.engine, sa.text(w.sql), subjects.params(w))
 
 
-def _pair(subjects: Subjects, w: Workload) -> tuple[Callable[[], object], Callable[[], object]]:
+def _pair(
+    subjects: Subjects, w: Workload, sql_only: bool = False
+) -> tuple[Callable[[], object], Callable[[], object]]:
     """Subject and baseline calls; per-EHR workloads draw one EHR per round, the same for both sides."""
     current: dict[str, Any] = {"params": subjects.params(w)}
+    run = subjects.run_compiled if sql_only else subjects.run_aql
 
     def baseline() -> object:
         current["params"] = subjects.params(w)  # baseline runs first in each round (bench.harness.compare)
         return subjects.run_sql(w, current["params"])
 
     def subject() -> object:
-        return subjects.run_aql(w, current["params"])
+        return run(w, current["params"])
 
     return subject, baseline
 
@@ -231,6 +244,10 @@ def measure_size(
     try:
         with storage.engine.connect() as conn:
             ehr_ids = [r[0] for r in conn.exec_driver_sql("SELECT ehr_id FROM ehr ORDER BY ehr_id")]
+            db_bytes, node_bytes, node_rows = conn.exec_driver_sql(
+                "SELECT pg_database_size(current_database()), pg_total_relation_size('node'), "
+                "(SELECT reltuples FROM pg_class WHERE relname = 'node')"
+            ).one()
         random.Random(1).shuffle(ehr_ids)
         subjects = Subjects(storage, ehr_ids)
         label = f"{ds.compositions // 1000}k"
@@ -244,6 +261,15 @@ def measure_size(
                 "-",
             )
         ]
+        rows.append(
+            Row(
+                f"[{label}] database size (node table with its indexes; node rows)",
+                f"{db_bytes / 1e9:.2f} GB",
+                f"{node_bytes / 1e9:.2f} GB; {node_rows / 1e6:.1f}M rows",
+                "-",
+                "-",
+            )
+        )
         timings: dict[str, tuple[Timing, Timing]] = {}
         for w in WORKLOADS:
             count = _agree(subjects, w)
@@ -264,6 +290,17 @@ def measure_size(
                 )
             )
             rows.append(Row(f"[{label}] ({w.key}) p95", ms(s.p95), ms(b.p95), f"{s.p95 / b.p95:.2f}x", "-"))
+            subject, baseline = _pair(subjects, w, sql_only=True)
+            s, b = compare(subject, baseline, rounds=many, warmup=5)
+            rows.append(
+                Row(
+                    f"[{label}] ({w.key})   its compiled SQL alone, p50",
+                    ms(s.p50),
+                    ms(b.p50),
+                    f"{s.p50 / b.p50:.2f}x",
+                    "-",
+                )
+            )
         rows += _compile_rows(label, rounds)
         return timings, rows
     finally:
