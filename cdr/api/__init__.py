@@ -8,6 +8,7 @@ One blueprint per resource (``ehr``, ``ehr_status``, ``composition``, ``director
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,23 +42,42 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)
-    app.before_request(_refuse_nul)
+    app.before_request(_refuse_nul_url)
     auth.init_app(app)
     _register_blueprints(app, settings["BASE_PATH"])
     security.init_app(app, settings["BASE_PATH"])
+    app.before_request(_refuse_nul_body)
     return app
 
 
-def _refuse_nul() -> None:
-    """A NUL character in the path or query string is a 400 before anything reads it: no identifier or
-    parameter holds one, PostgreSQL text cannot store one, and the audit record of the request (which keeps
-    the path) must not fail on it."""
+# a JSON ``\u0000`` escape, i.e. one not itself escaped by an odd run of backslashes before it
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _refuse_nul_url() -> None:
+    """A NUL character in the path or query string is a 400 before anything reads it, authentication
+    included: no identifier or parameter holds one, and PostgreSQL could not store the audit record of the
+    request (which keeps the path)."""
     from flask import request
 
     from cdr.api.errors import ApiError
 
     if "\x00" in request.path or b"\x00" in request.query_string or b"%00" in request.query_string:
         raise ApiError("the request URL contains a NUL character")
+
+
+def _refuse_nul_body() -> None:
+    """A NUL character in a JSON body (raw, or escaped as ``\\u0000``) is a 400: no RM string holds one,
+    and PostgreSQL's text and jsonb cannot store it (the same composition was a 201 on SQLite and a 500 on
+    PostgreSQL). Installed after authentication, so that only authenticated callers make the server read."""
+    from flask import request
+
+    from cdr.api.errors import ApiError
+
+    if request.mimetype.endswith("json") and request.content_length:
+        body = request.get_data(cache=True)
+        if b"\x00" in body or _JSON_NUL.search(body):
+            raise ApiError("the request body contains a NUL character")
 
 
 def _register_blueprints(app: Flask, base: str) -> None:
