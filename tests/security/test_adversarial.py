@@ -604,3 +604,24 @@ def test_xml_entities_are_refused(world: World, attack: str) -> None:
         text = response.get_data(as_text=True)
         assert "root:" not in text and "aaaaaaaaaaaaaaaaaaaa" not in text, path  # nothing expanded or read
     assert row_counts(db, audit=False) == before
+
+
+def test_a_nul_character_in_a_body_is_400_not_500(world: World) -> None:
+    """JSON may spell NUL as ``\\u0000``; PostgreSQL's jsonb and text refuse it, so it is refused first."""
+    e = world.mine.ehr_id
+    composition = json.loads(world.body)
+    composition["name"]["value"] = "nul\u0000byte"
+    folder = {
+        "_type": "FOLDER",
+        "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+        "name": {"value": "a\u0000"},
+    }
+    for method, path, body in (
+        ("POST", f"/ehr/{e}/composition", composition),
+        ("POST", f"/ehr/{e}/directory", folder),
+        ("POST", f"/ehr/{e}/contribution", _contribution(json.dumps(composition))),
+        ("POST", f"/security/ehr/{e}/care_relation", {"hpr_number": "91\u00004900"}),
+    ):
+        response = world.call(method, path, _writer(world), json=body)
+        assert response.status_code in (400, 409, 422), (path, response.status_code, response.json)
+        assert_error(response, response.status_code)
