@@ -16,34 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdr.template.aom_primitives import (
-    CBoolean,
-    CDate,
-    CDateTime,
-    CDuration,
-    CInteger,
-    CPrimitive,
-    CReal,
-    CString,
-    CTemporal,
-    CTime,
-    Interval,
-)
-
-PRIMITIVES = (
-    CBoolean,
-    CDate,
-    CDateTime,
-    CDuration,
-    CInteger,
-    CPrimitive,
-    CReal,
-    CString,
-    CTemporal,
-    CTime,
-    Interval,
-)
-"""The primitive constraint classes, defined in :mod:`.aom_primitives` and re-exported here."""
+from cdr.template.aom_primitives import *  # noqa: F403  (re-exported: the model is imported from here)
+from cdr.template.aom_primitives import CPrimitive, Interval
 
 # --------------------------------------------------------------------------------------------- basics
 

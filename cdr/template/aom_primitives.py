@@ -11,6 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+__all__ = [
+    "CBoolean",
+    "CDate",
+    "CDateTime",
+    "CDuration",
+    "CInteger",
+    "CPrimitive",
+    "CReal",
+    "CString",
+    "CTemporal",
+    "CTime",
+    "Interval",
+]
+
 T = TypeVar("T")
 
 

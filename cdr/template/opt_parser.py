@@ -9,6 +9,7 @@ name through a cached tag table, and constraint objects are built through a disp
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -349,7 +350,7 @@ class _Context:
         rm_type = self.required_text(g, "rm_type_name", el)
         node_id = self.text(g, "node_id", "") or ""
         occurrences = self.interval(g["occurrences"][0], int) if "occurrences" in g else None
-        return build(self, el, g, rm_type, node_id, occurrences, parent, attr_path)
+        return build(self, _Head(el, g, rm_type, node_id, occurrences, parent, attr_path))
 
     def attributes(self, owner: aom.CComplexObject, els: list[_Element]) -> None:
         base = owner.path
@@ -397,57 +398,56 @@ def _local_name(tag: str) -> str:
     return _NO_NS
 
 
-def _path(parent: aom.CAttribute | None, attr_path: str, node_id: str) -> str:
-    """A node's template path: ``/`` for the outermost object, else its attribute path plus its id."""
-    return "/" if parent is None else child_path(attr_path, node_id)
-
-
 def _has_child(el: _Element, name: str) -> bool:
     return any(isinstance(c.tag, str) and c.tag.endswith("}" + name) for c in el)
 
 
 # ------------------------------------------------------------------------------ object builders
 
-Builder = Callable[
-    [_Context, _Element, Groups, str, str, "aom.Interval[int] | None", "aom.CAttribute | None", str],
-    "aom.CObject | None",
-]
+
+@dataclass(slots=True)
+class _Head:
+    """What every C_OBJECT states, read by :meth:`_Context.c_object` before its type's builder runs."""
+
+    el: _Element
+    g: Groups
+    rm_type: str
+    node_id: str
+    occurrences: aom.Interval[int] | None
+    parent: aom.CAttribute | None
+    attr_path: str
+
+    def path(self, step: str | None = None) -> str:
+        """The node's template path: ``/`` for the outermost object, else its attribute path plus ``step``
+        (its node id unless given: archetype roots step by archetype id)."""
+        return (
+            "/" if self.parent is None else child_path(self.attr_path, self.node_id if step is None else step)
+        )
+
+    def c_object(
+        self, step: str | None = None
+    ) -> tuple[str, str, aom.Interval[int] | None, aom.CAttribute | None, str]:
+        """The C_OBJECT constructor arguments: rm type, node id, occurrences, parent and path."""
+        return self.rm_type, self.node_id, self.occurrences, self.parent, self.path(step)
 
 
-def _complex(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
-    node = aom.CComplexObject(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id))
-    if "attributes" in g:
-        ctx.attributes(node, g["attributes"])
+Builder = Callable[[_Context, _Head], "aom.CObject | None"]
+
+
+def _complex(ctx: _Context, h: _Head) -> aom.CObject:
+    node = aom.CComplexObject(*h.c_object())
+    if "attributes" in h.g:
+        ctx.attributes(node, h.g["attributes"])
     return node
 
 
-def _root(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
+def _root(ctx: _Context, h: _Head) -> aom.CObject:
+    from cdr.template.opt_sections import term_bindings, terms
+
+    g = h.g
     archetype_id = ctx.object_id(g, "archetype_id") or ""
-    path = "/" if parent is None else child_path(attr_path, archetype_id)
     node = aom.CArchetypeRoot(
-        rm_type,
-        node_id,
-        occ,
-        parent,
-        path,
+        *h.c_object(archetype_id),
         archetype_id=archetype_id,
         template_id=ctx.object_id(g, "template_id"),
         default_language=ctx.language,
@@ -461,124 +461,44 @@ def _root(
     return node
 
 
-def terms(ctx: _Context, els: list[_Element]) -> dict[str, aom.ArchetypeTerm]:
-    """ARCHETYPE_TERM elements (``<x code="at0001"><items id="text">...``) by code."""
-    out: dict[str, aom.ArchetypeTerm] = {}
-    for e in els:
-        code = e.get("code")
-        items = ctx.groups(e, "ARCHETYPE_TERM").get("items", [])
-        if code is None:
-            ctx.error(e, "term without a code attribute")
-            continue
-        out[code] = aom.ArchetypeTerm(code, ctx.dictionary(items))
-    return out
-
-
-def term_bindings(ctx: _Context, els: list[_Element]) -> aom.TermBindings:
-    out: aom.TermBindings = {}
-    for e in els:
-        terminology = e.get("terminology") or ""
-        table = out.setdefault(terminology, {})
-        for item in ctx.groups(e, "TermBindingSet").get("items", ()):
-            ig = ctx.groups(item, "TERM_BINDING_ITEM")
-            code = item.get("code")
-            if code is None:
-                ctx.error(item, "term binding without a code attribute")
-            elif "value" in ig:
-                table[code] = ctx.code_phrase(ig["value"][0])
-    return out
-
-
-def _slot(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
+def _slot(ctx: _Context, h: _Head) -> aom.CObject:
     from cdr.template.opt_sections import assertion
 
     return aom.ArchetypeSlot(
-        rm_type,
-        node_id,
-        occ,
-        parent,
-        _path(parent, attr_path, node_id),
-        includes=[assertion(ctx, e) for e in g.get("includes", ())],
-        excludes=[assertion(ctx, e) for e in g.get("excludes", ())],
+        *h.c_object(),
+        includes=[assertion(ctx, e) for e in h.g.get("includes", ())],
+        excludes=[assertion(ctx, e) for e in h.g.get("excludes", ())],
     )
 
 
-def _internal_ref(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
-    target = ctx.required_text(g, "target_path", el)
-    return aom.ArchetypeInternalRef(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), target)
+def _internal_ref(ctx: _Context, h: _Head) -> aom.CObject:
+    return aom.ArchetypeInternalRef(*h.c_object(), ctx.required_text(h.g, "target_path", h.el))
 
 
-def _constraint_ref(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
-    ref = ctx.required_text(g, "reference", el)
-    return aom.ConstraintRef(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), ref)
+def _constraint_ref(ctx: _Context, h: _Head) -> aom.CObject:
+    return aom.ConstraintRef(*h.c_object(), ctx.required_text(h.g, "reference", h.el))
 
 
-def _primitive_object(
-    ctx: _Context,
-    el: _Element,
-    g: Groups,
-    rm_type: str,
-    node_id: str,
-    occ: aom.Interval[int] | None,
-    parent: aom.CAttribute | None,
-    attr_path: str,
-) -> aom.CObject:
+def _primitive_object(ctx: _Context, h: _Head) -> aom.CObject:
     from cdr.template.opt_sections import primitive
 
     item = None
-    if "item" in g:
-        item_el = g["item"][0]
+    if "item" in h.g:
+        item_el = h.g["item"][0]
         kind = _xsi_type(item_el)
         if kind not in C_PRIMITIVE_TYPES:
             ctx.error(item_el, f"unknown primitive constraint xsi:type={kind!r}")
         else:
             item = primitive(ctx, item_el, kind)
-    return aom.CPrimitiveObject(rm_type, node_id, occ, parent, _path(parent, attr_path, node_id), item)
+    return aom.CPrimitiveObject(*h.c_object(), item)
 
 
 def _domain(name: str) -> Builder:
-    def build(
-        ctx: _Context,
-        el: _Element,
-        g: Groups,
-        rm_type: str,
-        node_id: str,
-        occ: aom.Interval[int] | None,
-        parent: aom.CAttribute | None,
-        attr_path: str,
-    ) -> aom.CObject | None:
+    def build(ctx: _Context, h: _Head) -> aom.CObject | None:
         from cdr.template import opt_sections
 
-        node: aom.CObject = opt_sections.DOMAIN_TYPES[name](rm_type, node_id, occ, parent, attr_path)
-        node.path = _path(parent, attr_path, node_id)
-        opt_sections.fill_domain(ctx, node, g)
+        node: aom.CObject = opt_sections.DOMAIN_TYPES[name](*h.c_object())
+        opt_sections.fill_domain(ctx, node, h.g)
         return node
 
     return build

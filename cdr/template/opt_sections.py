@@ -267,9 +267,35 @@ def _description(ctx: _Context, el: _Element) -> aom.ResourceDescription:
     return desc
 
 
-def ontology(ctx: _Context, el: _Element) -> aom.ArchetypeOntology:
-    from cdr.template.opt_parser import term_bindings, terms
+def terms(ctx: _Context, els: list[_Element]) -> dict[str, aom.ArchetypeTerm]:
+    """ARCHETYPE_TERM elements (``<x code="at0001"><items id="text">...``) by code."""
+    out: dict[str, aom.ArchetypeTerm] = {}
+    for e in els:
+        code = e.get("code")
+        items = ctx.groups(e, "ARCHETYPE_TERM").get("items", [])
+        if code is None:
+            ctx.error(e, "term without a code attribute")
+            continue
+        out[code] = aom.ArchetypeTerm(code, ctx.dictionary(items))
+    return out
 
+
+def term_bindings(ctx: _Context, els: list[_Element]) -> aom.TermBindings:
+    out: aom.TermBindings = {}
+    for e in els:
+        terminology = e.get("terminology") or ""
+        table = out.setdefault(terminology, {})
+        for item in ctx.groups(e, "TermBindingSet").get("items", ()):
+            ig = ctx.groups(item, "TERM_BINDING_ITEM")
+            code = item.get("code")
+            if code is None:
+                ctx.error(item, "term binding without a code attribute")
+            elif "value" in ig:
+                table[code] = ctx.code_phrase(ig["value"][0])
+    return out
+
+
+def ontology(ctx: _Context, el: _Element) -> aom.ArchetypeOntology:
     g = ctx.groups(el, "FLAT_ARCHETYPE_ONTOLOGY")
     onto = aom.ArchetypeOntology(el.get("archetype_id") or "")
     for key, target in (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from cdr.template.aom import (
+from cdr.template.aom_primitives import (
     CBoolean,
     CDate,
     CDateTime,
