@@ -14,9 +14,11 @@ from lxml import etree
 
 from cdr.template import aom
 from cdr.template.opt_schema import EXPR_TYPES, OPERATOR_MATCHES, OPERATOR_OR
+from cdr.template.opt_xml import xsi_type
 
 if TYPE_CHECKING:
-    from cdr.template.opt_parser import Groups, _Context
+    from cdr.template.opt_parser import _Context
+    from cdr.template.opt_xml import Groups
 
 _Element = etree._Element
 
@@ -139,9 +141,7 @@ def _quantity_item(ctx: _Context, el: _Element) -> aom.CQuantityItem:
 
 
 def _state(ctx: _Context, el: _Element) -> aom.State:
-    from cdr.template.opt_parser import _xsi_type
-
-    kind = _xsi_type(el) or "TERMINAL_STATE"
+    kind = xsi_type(el) or "TERMINAL_STATE"
     if kind not in ("TERMINAL_STATE", "NON_TERMINAL_STATE"):
         ctx.error(el, f"unknown state type xsi:type={kind!r}")
         kind = "TERMINAL_STATE"
@@ -183,9 +183,7 @@ def assertion(ctx: _Context, el: _Element) -> aom.Assertion:
 
 
 def _collect_patterns(ctx: _Context, el: _Element, out: list[str]) -> None:
-    from cdr.template.opt_parser import _xsi_type
-
-    kind = _xsi_type(el)
+    kind = xsi_type(el)
     if kind not in EXPR_TYPES:
         ctx.error(el, f"unknown expression type xsi:type={kind!r}")
         return
@@ -199,14 +197,14 @@ def _collect_patterns(ctx: _Context, el: _Element, out: list[str]) -> None:
                 _collect_patterns(ctx, g[side][0], out)
     elif op == OPERATOR_MATCHES and "right_operand" in g:
         right = g["right_operand"][0]
-        if _xsi_type(right) != "EXPR_LEAF":
+        if xsi_type(right) != "EXPR_LEAF":
             return
         rg = ctx.groups(right, "EXPR_LEAF")
-        if "left_operand" in g and _xsi_type(g["left_operand"][0]) == "EXPR_LEAF":
+        if "left_operand" in g and xsi_type(g["left_operand"][0]) == "EXPR_LEAF":
             ctx.groups(g["left_operand"][0], "EXPR_LEAF")
         if "item" in rg:
             item = rg["item"][0]
-            if _xsi_type(item) == "C_STRING":
+            if xsi_type(item) == "C_STRING":
                 pattern = ctx.text(ctx.groups(item, "C_STRING"), "pattern")
                 if pattern is not None:
                     out.append(pattern)
@@ -361,13 +359,11 @@ def _t_attribute(ctx: _Context, el: _Element) -> aom.TAttribute:
 
 def default_value(el: _Element) -> Any:
     """Free-form RM data (assumed/default values) as canonical-JSON-like dicts, ``_type`` from xsi:type."""
-    from cdr.template.opt_parser import _xsi_type
-
     kids = [c for c in el if isinstance(c.tag, str)]
     if not kids:
         return (el.text or "").strip()
     out: dict[str, Any] = {}
-    kind = _xsi_type(el)
+    kind = xsi_type(el)
     if kind:
         out["_type"] = kind
     for c in kids:
