@@ -1,0 +1,223 @@
+"""Security overhead (issue 6): commits and reads with JWT authentication, the policy and the audit trail on,
+as a ratio to the same requests with the security layer off. Target: <= 1.15x at p50.
+
+Subject and baseline are two in-process apps (flask's test client: no sockets, so the ratio is the layer's
+own cost and not diluted by HTTP) over **one** database, interleaved round by round:
+
+- *on*: ``CDR_AUTH=jwt`` with an RS256 key published in a JWKS file; every request carries a HelseID-shaped
+  access token (one token reused, as a client reuses its token for its lifetime, so the signature is still
+  verified on every request); the caller is a nurse whose HPR number has a care relation with the EHR; the
+  policy decides every access and every request writes its hash-chained audit record (writes in their own
+  transaction, reads in a second one after the answer).
+- *off*: the same app factory with the security hooks taken out (no authentication, no policy decision, no
+  audit record): what the API did before issue 6.
+
+Data: the Corona_Anamnese composition of the corpus with its template, as ``bench commit`` uses (the shipped
+NEWS2 template and composition if the corpus is missing). Database: a scratch PostgreSQL database (from
+``CDR_BENCH_POSTGRES_URL``, ``CDR_TEST_POSTGRES_URL`` or the local default) when one can be created, else a
+SQLite file; the figure names say which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.commit import _postgres_url, scratch_database
+from bench.foundation import CORONA_COMPOSITION, CORONA_OPT, REPO, Row
+from bench.harness import Timing, compare, ms
+
+BASE = "/openehr/v1"
+ISSUER = "https://helseid-sts.bench.invalid"
+AUDIENCE = "kommune:cdr"
+NURSE_HPR = "9144900"
+TARGET = "<= 1.15x"
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[tuple[str, str]]:
+    """A scratch PostgreSQL database if the server answers, else a SQLite file; yields (URL, label)."""
+    try:
+        with scratch_database(_postgres_url()) as url:
+            yield url.replace("postgresql://", "postgresql+psycopg://", 1), "PostgreSQL"
+            return
+    except Exception as exc:
+        reason = type(exc).__name__
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}", f"SQLite (PostgreSQL unavailable: {reason})"
+
+
+def _data() -> tuple[bytes, bytes]:
+    """The template and the composition (compact canonical JSON) the scenario commits."""
+    if CORONA_OPT.is_file() and CORONA_COMPOSITION.is_file():
+        opt, composition = CORONA_OPT.read_bytes(), CORONA_COMPOSITION.read_text(encoding="utf-8")
+    else:
+        opt = (REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt").read_bytes()
+        composition = (REPO / "tests" / "data" / "compositions" / "valid_normal.json").read_text(
+            encoding="utf-8"
+        )
+    body = json.dumps(json.loads(composition), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return opt, body
+
+
+class _Keys:
+    """An RS256 key of this run, its JWKS file, and tokens it signs."""
+
+    def __init__(self, folder: Path) -> None:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self._jwt = jwt
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+        self.jwks_file = folder / "jwks.json"
+        self.jwks_file.write_text(
+            json.dumps({"keys": [{**jwk, "kid": "bench", "use": "sig", "alg": "RS256"}]})
+        )
+
+    def bearer(self, scopes: list[str], **claims: Any) -> dict[str, str]:
+        now = int(time.time())
+        body = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "sub": f"bench-{uuid.uuid4().hex[:8]}",
+            "client_id": "bench",
+            "scope": scopes,
+            **claims,
+        }
+        token = self._jwt.encode(body, self.private, algorithm="RS256", headers={"kid": "bench"})
+        return {"Authorization": f"Bearer {token}"}
+
+
+class _Side:
+    """One app, its test client, the headers it sends and the EHR it writes to."""
+
+    def __init__(self, app: Any, headers: dict[str, str]) -> None:
+        self.client = app.test_client()
+        self.headers = headers
+        self.ehr_id = ""
+        self.uids: list[str] = []
+        self._turn = 0
+
+    def expect(self, status: int, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        response = self.client.open(BASE + path, method=method, headers=headers, **kwargs)
+        if response.status_code != status:
+            raise SystemExit(
+                f"{method} {path}: expected {status}, got {response.status_code}: {response.json}"
+            )
+        return response
+
+    def create_ehr(self) -> None:
+        response = self.expect(201, "POST", "/ehr", headers={"Prefer": "return=minimal"})
+        self.ehr_id = str(response.headers["Location"]).rsplit("/", 1)[1]
+
+    def commit(self, body: bytes) -> None:
+        response = self.expect(
+            201,
+            "POST",
+            f"/ehr/{self.ehr_id}/composition",
+            data=body,
+            headers={"Content-Type": "application/json", "Prefer": "return=minimal"},
+        )
+        self.uids.append(str(response.headers["ETag"]).strip('"'))
+
+    def read(self) -> None:
+        self._turn += 1
+        uid = self.uids[self._turn % len(self.uids)]
+        self.expect(
+            200, "GET", f"/ehr/{self.ehr_id}/composition/{uid}", headers={"Accept": "application/json"}
+        )
+
+
+def _without_security(app: Any) -> Any:
+    """The app as it was before the security layer: its hooks and access log taken out."""
+    from cdr.api import security
+
+    app.before_request_funcs[None] = [
+        f for f in app.before_request_funcs.get(None, []) if f is not security._authenticate
+    ]
+    app.after_request_funcs[None] = [
+        f for f in app.after_request_funcs.get(None, []) if f is not security._audit_response
+    ]
+    app.extensions["cdr_access_log"] = None
+    return app
+
+
+def _sides(url: str, folder: Path, opt: bytes) -> tuple[_Side, _Side]:
+    from cdr.api import create_app
+    from cdr.security import AuthConfig
+    from cdr.security.helseid import HPR_NUMBER
+    from cdr.storage import Storage
+
+    storage = Storage.open(url, "bench.cdr")
+    keys = _Keys(folder)
+    auth = AuthConfig.load(issuer=ISSUER, audience=[AUDIENCE], jwks_file=keys.jwks_file)
+    on = _Side(
+        create_app({"STORAGE": storage, "AUTH": auth}),
+        keys.bearer(["cdr/ehr.read", "cdr/ehr.write"], **{HPR_NUMBER: NURSE_HPR}),
+    )
+    off = _Side(_without_security(create_app({"STORAGE": storage})), {})
+    modeler = keys.bearer(["cdr/definition"])
+    on.expect(
+        201,
+        "POST",
+        "/definition/template/adl1.4",
+        data=opt,
+        headers={**modeler, "Content-Type": "application/xml"},
+    )
+    on.create_ehr()
+    off.create_ehr()
+    coordinator = keys.bearer(["cdr/care_relation"])
+    on.expect(
+        201,
+        "POST",
+        f"/security/ehr/{on.ehr_id}/care_relation",
+        json={"hpr_number": NURSE_HPR},
+        headers=coordinator,
+    )
+    return on, off
+
+
+def _rows(name: str, on: Timing, off: Timing) -> list[Row]:
+    return [
+        Row(f"{name} p50", ms(on.p50), ms(off.p50), f"{on.p50 / off.p50:.2f}x", TARGET),
+        Row(f"{name} p95", ms(on.p95), ms(off.p95), f"{on.p95 / off.p95:.2f}x", "-"),
+    ]
+
+
+def run(rounds: int = 30) -> list[Row]:
+    """Commit and read figures, security on against off; ``rounds`` interleaved samples each."""
+    opt, body = _data()
+    with _database() as (url, label), tempfile.TemporaryDirectory() as folder:
+        on, off = _sides(url, Path(folder), opt)
+        commit_on, commit_off = compare(lambda: on.commit(body), lambda: off.commit(body), rounds=rounds)
+        read_on, read_off = compare(on.read, off.read, rounds=rounds * 3)
+        audited = _audit_records(url)
+    rows = _rows(f"commit, JWT + policy + audit vs off, in-process, {label}", commit_on, commit_off)
+    rows += _rows(f"read by version uid, JWT + policy + audit vs off, in-process, {label}", read_on, read_off)
+    rows.append(Row("  audit records written by the 'on' side", str(audited), "-", "-", "one per request"))
+    return rows
+
+
+def _audit_records(url: str) -> int:
+    import sqlalchemy as sa
+
+    from cdr.storage import create_engine
+    from cdr.storage.schema import audit_event
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(audit_event)).scalar_one())
+    finally:
+        engine.dispose()
