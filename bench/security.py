@@ -117,8 +117,10 @@ class _Side:
             )
         return response
 
-    def create_ehr(self) -> None:
-        response = self.expect(201, "POST", "/ehr", headers={"Prefer": "return=minimal"})
+    def create_ehr(self, subject: str) -> None:
+        response = self.expect(
+            201, "POST", "/ehr", json=_status(subject), headers={"Prefer": "return=minimal"}
+        )
         self.ehr_id = str(response.headers["Location"]).rsplit("/", 1)[1]
 
     def commit(self, body: bytes) -> None:
@@ -137,6 +139,18 @@ class _Side:
         self.expect(
             200, "GET", f"/ehr/{self.ehr_id}/composition/{uid}", headers={"Accept": "application/json"}
         )
+
+
+def _status(subject: str) -> dict[str, Any]:
+    """An EHR_STATUS whose subject is a fødselsnummer: municipal patients always have one, and the audit
+    record names the patient from the policy's facts (an EHR without a subject would cost a second lookup)."""
+    status: dict[str, Any] = json.loads(
+        (REPO / "tests" / "data" / "ehr_status" / "ehr_status_nb.json").read_text()
+    )
+    ref = status["subject"]["external_ref"]
+    ref["id"] = {"_type": "GENERIC_ID", "value": subject, "scheme": "fnr"}
+    ref["namespace"] = "fnr"
+    return status
 
 
 def _without_security(app: Any) -> Any:
@@ -175,8 +189,8 @@ def _sides(url: str, folder: Path, opt: bytes) -> tuple[_Side, _Side]:
         data=opt,
         headers={**modeler, "Content-Type": "application/xml"},
     )
-    on.create_ehr()
-    off.create_ehr()
+    on.create_ehr("13116900216")
+    off.create_ehr("01019010046")
     coordinator = keys.bearer(["cdr/care_relation"])
     on.expect(
         201,
