@@ -39,23 +39,12 @@ def commit_contribution(
     """
     if not changes:
         raise InvalidInput("a contribution needs at least one version")
-    require_ehr(conn, ehr_id)
     now = dt.datetime.now(dt.UTC)
     contribution_id = contribution_id or uuid.uuid4()
     codes = {code_of(CHANGE_TYPE, c.change_type) for c in changes}
     code = code_of(CHANGE_TYPE, change_type) if change_type else codes.pop() if len(codes) == 1 else "251"
     details = AuditDetails(system_id, now, code, audit.committer, audit.description)
-    conn.execute(
-        sa.insert(t.contribution).values(
-            ehr_id=ehr_id,
-            contribution_id=contribution_id,
-            system_id=system_id,
-            time_committed=now,
-            change_type=code,
-            committer=audit.committer,
-            description=audit.description,
-        )
-    )
+    _insert_contribution(conn, ehr_id, contribution_id, details)
     versions = [
         commit_version(
             conn,
@@ -70,6 +59,30 @@ def commit_contribution(
     ]
     record = ContributionRecord(ehr_id, contribution_id, details, tuple(v.uid for v in versions))
     return record, versions
+
+
+def _insert_contribution(
+    conn: Connection, ehr_id: uuid.UUID, contribution_id: uuid.UUID, details: AuditDetails
+) -> None:
+    """Insert the contribution row if the EHR exists (``INSERT ... SELECT ... FROM ehr``): the existence
+    check and the write are one statement; :class:`NotFound` when nothing was inserted."""
+    c = t.contribution
+    values = {
+        "ehr_id": ehr_id,
+        "contribution_id": contribution_id,
+        "system_id": details.system_id,
+        "time_committed": details.time_committed,
+        "change_type": details.change_type,
+        "committer": details.committer,
+        "description": details.description,
+    }
+    source = sa.select(*(sa.literal(v, c.c[name].type).label(name) for name, v in values.items())).where(
+        t.ehr.c.ehr_id == ehr_id
+    )
+    # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT
+    inserted = sa.insert(c).from_select(list(values), source).returning(c.c.contribution_id)
+    if conn.execute(inserted).first() is None:
+        raise NotFound(f"EHR {ehr_id} not found")
 
 
 class ContributionStore:

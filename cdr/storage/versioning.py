@@ -39,6 +39,7 @@ from cdr.storage.records import (
     VersionUid,
     code_of,
 )
+from cdr.storage.write_path import insert_nodes, new_rows_only
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -124,8 +125,7 @@ def commit_version(
     conn.execute(sa.insert(t.object_version), _version_row(record))
     nodes = decompose(data) if data is not None else []
     if nodes:
-        key = {"ehr_id": ehr_id, "vo_id": vo_id, "version": version}
-        conn.execute(sa.insert(t.node), [{**key, **n.columns()} for n in nodes])
+        insert_nodes(conn, {"ehr_id": ehr_id, "vo_id": vo_id, "version": version}, nodes)
     _SIDE_EFFECTS[change.kind](conn, record, nodes)
     return record
 
@@ -151,13 +151,16 @@ def _template_id(data: JsonObject | None) -> str | None:
 def _create_versioned_object(
     conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID, kind: str, now: dt.datetime
 ) -> None:
+    """Insert the versioned object unless its id is taken: one statement on success (a taken id, the rare
+    case, costs a second one for the message)."""
     vo = t.versioned_object
-    exists = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).first()
-    if exists is not None:
-        raise Conflict(f"{exists.kind} {vo_id} already exists in EHR {ehr_id}")
-    conn.execute(
-        sa.insert(vo).values(ehr_id=ehr_id, vo_id=vo_id, kind=kind, time_created=now, latest_version=1)
+    insert = new_rows_only(conn, vo).values(
+        ehr_id=ehr_id, vo_id=vo_id, kind=kind, time_created=now, latest_version=1
     )
+    # RETURNING, not rowcount: psycopg reports no row count for these inserts
+    if conn.execute(insert.returning(vo.c.vo_id)).first() is None:
+        taken = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).scalar()
+        raise Conflict(f"{taken} {vo_id} already exists in EHR {ehr_id}")
 
 
 def _supersede(
