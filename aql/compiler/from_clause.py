@@ -62,7 +62,7 @@ class FromMixin:
         elif isinstance(expr, ast.ContainsOr):
             present: list[Cond] = []
             for operand in expr.operands:
-                sub = Scope()
+                sub = Scope(defer_on=True)
                 first = self._first_binding(operand)
                 self.compile_from(operand, parent, sub)
                 assert sub.clause is not None

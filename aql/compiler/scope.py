@@ -39,6 +39,9 @@ class Scope:
     """
 
     outer_paths: bool = True  # path joins are LEFT OUTER (main query) or inner (EXISTS subqueries)
+    # inner-join conditions go to ``where`` (an OR alternative: its join group is attached with one ON
+    # holding them all, since an ON inside a parenthesised join group cannot see the tables outside it)
+    defer_on: bool = False
     clause: FromClause | None = None
     where: list[sa.ColumnElement[bool]] = field(default_factory=list)
     cache: dict[Any, Any] = field(default_factory=dict)
@@ -51,6 +54,9 @@ class Scope:
                 self.where.append(on)
         elif outer:
             self.clause = self.clause.outerjoin(target, on_clause)
+        elif self.defer_on:
+            self.clause = self.clause.join(target, sa.true())
+            self.where.append(on_clause)
         else:
             self.clause = self.clause.join(target, on_clause)
 

@@ -186,11 +186,11 @@ IMPLIED_TYPES = frozenset({"ARCHETYPED", "ARCHETYPE_ID", "TEMPLATE_ID", "HISTORY
 
 def canonical_output(value: Any, top: bool = True) -> Any:
     """Stored canonical JSON as EHRbase returns it in a result: ``_type`` of :data:`IMPLIED_TYPES` dropped
-    below the top object."""
+    below the top object, and of a LINK everywhere."""
     if isinstance(value, dict):
         out = {k: canonical_output(v, False) for k, v in value.items()}
-        if not top and out.get("_type") in IMPLIED_TYPES:
-            del out["_type"]
+        if (not top and out.get("_type") in IMPLIED_TYPES) or out.get("_type") == "LINK":
+            del out["_type"]  # a LINK has none even as a whole cell (``SELECT o/links``)
         return out
     if isinstance(value, list):
         return [canonical_output(v, False) for v in value]
