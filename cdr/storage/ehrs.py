@@ -30,9 +30,20 @@ def default_ehr_status() -> JsonObject:
     }
 
 
+def ehr_access_document(access_id: uuid.UUID, system_id: str) -> JsonObject:
+    """The EHR_ACCESS an EHR gets at creation (as EHRbase creates it): no settings, version 1."""
+    return {
+        "_type": "EHR_ACCESS",
+        "name": {"_type": "DV_TEXT", "value": "EHR access"},
+        "archetype_node_id": "openEHR-EHR-EHR_ACCESS.generic.v1",
+        "uid": {"_type": "OBJECT_VERSION_ID", "value": f"{access_id}::{system_id}::1"},
+    }
+
+
 # Children first, so that the deletion does not depend on the database enforcing ON DELETE CASCADE; every
 # table carries ehr_id (the distribution column), so each is one indexed statement.
 _EHR_TABLES = (
+    t.ehr_access,
     t.folder_item,
     t.node,
     t.object_version,
@@ -43,7 +54,15 @@ _EHR_TABLES = (
 
 
 def _record(row: Row[Any]) -> EhrRecord:
-    return EhrRecord(row.ehr_id, row.system_id, row.time_created, row.ehr_status_id, row.directory_id)
+    return EhrRecord(
+        row.ehr_id, row.system_id, row.time_created, row.ehr_status_id, row.directory_id, row.access_id
+    )
+
+
+def _select_ehr() -> sa.Select[Any]:
+    """The EHR row with its EHR_ACCESS id: one statement."""
+    e, a = t.ehr, t.ehr_access
+    return sa.select(e, a.c.access_id).outerjoin(a, a.c.ehr_id == e.c.ehr_id)
 
 
 class EhrStore:
@@ -61,8 +80,8 @@ class EhrStore:
         status: RMObject | JsonObject | None = None,
         conn: Connection | None = None,
     ) -> tuple[EhrRecord, VersionRecord]:
-        """A new EHR and version 1 of its EHR_STATUS, in one contribution and one transaction (``conn``'s,
-        when given, so that the caller's access record commits with the EHR).
+        """A new EHR, version 1 of its EHR_STATUS and its EHR_ACCESS, in one contribution and one transaction
+        (``conn``'s, when given, so that the caller's access record commits with the EHR).
 
         :class:`~cdr.errors.Conflict` if ``ehr_id`` is taken or the status's subject has an EHR already.
         """
@@ -75,16 +94,27 @@ class EhrStore:
             change = VersionChange(
                 "EHR_STATUS", "creation", status if status is not None else default_ehr_status()
             )
-            _, versions = commit_contribution(
+            contribution, versions = commit_contribution(
                 conn, ehr_id=ehr_id, changes=[change], audit=audit, system_id=self.system_id
             )
-        record = EhrRecord(ehr_id, self.system_id, now, versions[0].vo_id, None)
+            access_id = uuid.uuid4()
+            conn.execute(
+                sa.insert(t.ehr_access).values(
+                    ehr_id=ehr_id,
+                    access_id=access_id,
+                    system_id=self.system_id,
+                    contribution_id=contribution.contribution_id,
+                    time_committed=contribution.audit.time_committed,
+                    data=ehr_access_document(access_id, self.system_id),
+                )
+            )
+        record = EhrRecord(ehr_id, self.system_id, now, versions[0].vo_id, None, access_id)
         return record, versions[0]
 
     def get(self, ehr_id: uuid.UUID) -> EhrRecord:
         """The EHR; :class:`~cdr.errors.NotFound` if there is none."""
         with read_transaction(self.engine) as conn:
-            row = conn.execute(sa.select(t.ehr).where(t.ehr.c.ehr_id == ehr_id)).first()
+            row = conn.execute(_select_ehr().where(t.ehr.c.ehr_id == ehr_id)).first()
         if row is None:
             raise NotFound(f"EHR {ehr_id} not found")
         return _record(row)
@@ -97,7 +127,7 @@ class EhrStore:
         """The EHR whose current EHR_STATUS subject has this external_ref id and namespace."""
         e, s = t.ehr, t.ehr_subject
         query = (
-            sa.select(e)
+            _select_ehr()
             .join(s, s.c.ehr_id == e.c.ehr_id)
             .where(s.c.subject_namespace == namespace, s.c.subject_id == subject_id)
         )

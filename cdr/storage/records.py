@@ -201,6 +201,8 @@ class EhrRecord:
     time_created: dt.datetime
     ehr_status_id: uuid.UUID | None
     directory_id: uuid.UUID | None
+    ehr_access_id: uuid.UUID | None = None
+    """versioned object id of the EHR_ACCESS (``None`` only while an EHR is being created)"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,10 @@ see ``docs/scale.md``):
     The EHR root, and the unique (namespace, id) of its subject, kept from the latest EHR_STATUS.
 ``contribution``
     One row per CONTRIBUTION, with its AUDIT_DETAILS in columns.
+``ehr_access``
+    The EHR's one EHR_ACCESS (version 1, written in the EHR's creation contribution, as EHRbase does). It has
+    no API that changes it, so it is a row of its own rather than a versioned object: ``object_version`` holds
+    only what AQL ``FROM VERSION`` and the version APIs should return.
 ``versioned_object``, ``object_version``
     Every versioned object (COMPOSITION, EHR_STATUS, FOLDER) and every ORIGINAL_VERSION of it. A version's uid
     is ``vo_id::system_id::version``. ``latest`` marks the newest version and ``[time_committed,
@@ -102,6 +106,24 @@ contribution = Table(
     Column("description", Text, nullable=True),
     PrimaryKeyConstraint("ehr_id", "contribution_id"),
     ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+)
+
+ehr_access = Table(
+    "ehr_access",
+    metadata,
+    Column("ehr_id", Uuid, primary_key=True),
+    Column("access_id", Uuid, nullable=False, comment="versioned object id of the EHR_ACCESS"),
+    Column("system_id", String(ID), nullable=False),
+    Column("contribution_id", Uuid, nullable=False, comment="the EHR's creation contribution"),
+    Column("time_committed", UtcDateTime, nullable=False),
+    Column("data", JsonDocument, nullable=False, comment="EHR_ACCESS, canonical JSON"),
+    ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(
+        ["ehr_id", "contribution_id"],
+        ["contribution.ehr_id", "contribution.contribution_id"],
+        ondelete="CASCADE",
+    ),
+    comment="the one EHR_ACCESS of an EHR, kept out of object_version so AQL FROM VERSION never sees it",
 )
 
 versioned_object = Table(

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from cdr.errors import Conflict, InvalidInput, NotFound
 from cdr.storage import Audit, Storage, VersionChange
@@ -94,3 +95,27 @@ def test_corpus_ehr_status_round_trip(storage: Storage, rel: str) -> None:
     if ref is not None:
         found = storage.ehrs.find_by_subject(ref["id"]["value"], ref["namespace"])
         assert found is not None and found.ehr_id == ehr.ehr_id
+
+
+def test_an_ehr_gets_one_ehr_access_in_its_creation_contribution(storage: Storage) -> None:
+    """EHR_ACCESS is stored with the EHR (as EHRbase does) but never as a version: AQL FROM VERSION and the
+    version APIs read object_version, which holds only the EHR_STATUS."""
+    from cdr.storage import schema as t
+    from cdr.storage.engine import read_transaction
+
+    record, status = storage.ehrs.create(Audit.by("Kari Nordmann"))
+    assert record.ehr_access_id is not None
+    assert storage.ehrs.get(record.ehr_id).ehr_access_id == record.ehr_access_id
+    with read_transaction(storage.engine) as conn:
+        access = conn.execute(sa.select(t.ehr_access).where(t.ehr_access.c.ehr_id == record.ehr_id)).one()
+        kinds = conn.execute(
+            sa.select(t.object_version.c.kind).where(t.object_version.c.ehr_id == record.ehr_id)
+        )
+        assert list(kinds.scalars()) == ["EHR_STATUS"]
+    assert access.access_id == record.ehr_access_id
+    assert access.contribution_id == status.contribution_id
+    assert access.data["_type"] == "EHR_ACCESS"
+    assert access.data["uid"]["value"] == f"{record.ehr_access_id}::{storage.system_id}::1"
+    storage.ehrs.delete(record.ehr_id)
+    with read_transaction(storage.engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.ehr_access)).scalar() == 0
