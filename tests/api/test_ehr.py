@@ -136,3 +136,20 @@ def test_get_ehr_shows_directory_once_created(api: Api) -> None:
     folder = {"_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": {"value": "r"}}
     assert api.post(f"/ehr/{ehr_id}/directory", json=folder).status_code == 201
     assert api.get(f"/ehr/{ehr_id}").json["directory"]["type"] == "FOLDER"
+
+
+def test_ehr_access_is_an_object_ref_on_create_and_read(api: Api) -> None:
+    """ITS-REST EHR: ``ehr_access`` references the EHR's one EHR_ACCESS, the same on every read; it is not a
+    version (AQL over VERSION finds only the EHR_STATUS)."""
+    body = api.post("/ehr", headers={"Prefer": "return=representation"}).json
+    access = body["ehr_access"]
+    assert access["type"] == "EHR_ACCESS" and access["namespace"] == "local"
+    assert access["id"]["_type"] == "HIER_OBJECT_ID" and uuid.UUID(access["id"]["value"])
+    ehr_id = body["ehr_id"]["value"]
+    read = api.get(f"/ehr/{ehr_id}").json
+    assert read is not None and read["ehr_access"] == access
+    query = {"q": f"SELECT v/uid/value FROM EHR e[ehr_id/value='{ehr_id}'] CONTAINS VERSION v"}
+    result = api.post("/query/aql", json=query).json
+    assert result is not None
+    rows = result["rows"]
+    assert [row[0].split("::")[0] for row in rows] == [body["ehr_status"]["id"]["value"].split("::")[0]]

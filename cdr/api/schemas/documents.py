@@ -22,7 +22,8 @@ def date_time(moment: Any) -> dict[str, Any]:
 
 
 def ehr_document(view: EhrView) -> dict[str, Any]:
-    """The EHR resource: ids, the current EHR_STATUS version and directory, time created."""
+    """The EHR resource: ids, the current EHR_STATUS version, the EHR_ACCESS and directory, time created
+    (ITS-REST EHR: ``ehr_access`` is an OBJECT_REF to the VERSIONED_EHR_ACCESS)."""
     ehr = view.ehr
     doc: dict[str, Any] = {
         "_type": "EHR",
@@ -31,6 +32,8 @@ def ehr_document(view: EhrView) -> dict[str, Any]:
         "time_created": date_time(ehr.time_created),
         "ehr_status": object_ref(view.status.uid, "EHR_STATUS", "OBJECT_VERSION_ID"),
     }
+    if ehr.ehr_access_id is not None:
+        doc["ehr_access"] = object_ref(ehr.ehr_access_id, "EHR_ACCESS")
     if ehr.directory_id is not None:
         doc["directory"] = object_ref(ehr.directory_id, "FOLDER")
     return doc
