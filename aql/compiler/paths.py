@@ -137,16 +137,18 @@ class PathMixin:
         node, ov = binding.table, binding.ov
 
         def compare(op: str, scalar: Any) -> Any:
-            if op != "=" or scalar.is_list or scalar.type.value not in ("STRING",):
+            if op not in ("=", "!=") or scalar.is_list or scalar.type.value not in ("STRING",):
                 return None
             vo = self.binds.bind(scalar, lambda s: _uid_part(s, 0), LenientUuid())
             system = self.binds.bind(scalar, lambda s: _uid_part(s, 1), sa.String())
             version = self.binds.bind(scalar, lambda s: _uid_part(s, 2), sa.Integer())
-            return sa.and_(
+            same = sa.and_(
                 node.c.vo_id == vo,
                 sa.or_(system.is_(None), ov.c.system_id == system),
                 sa.or_(version.is_(None), ov.c.version == version),
             )
+            # != is the negation on the same key columns (the JSON uid may name another system id)
+            return same if op == "=" else sa.not_(sa.and_(vo.is_not(None), same))
 
         return compare
 
