@@ -22,6 +22,7 @@ from aql.compiler.binds import Scalar
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
+from cdr.rm.data_types.iso8601 import duration_seconds
 from cdr.storage.leaf_values import instant
 from cdr.storage.types import UtcDateTime
 
@@ -50,6 +51,11 @@ def _python_compare(op: str, a: Any, b: Any) -> bool:
 
 def _to_instant(value: Any) -> Any:
     return instant(str(value)) if value is not None else None
+
+
+def _duration_seconds(value: Any) -> float | None:
+    """An ISO 8601 duration literal in seconds, as ``node.num_value`` holds DV_DURATION (None otherwise)."""
+    return duration_seconds(value) if isinstance(value, str) else None
 
 
 def _full_date(value: Any) -> Any:
@@ -144,7 +150,8 @@ class ConditionMixin:
     ) -> Cond:
         """A whole DV_ORDERED (``.../value = 82.0``) against a literal, as EHRbase compares it: a number with
         the magnitude (ordinal value, proportion quotient), a date-time or date with DV_DATE_TIME or DV_DATE
-        as instants (equal instants in other zones are equal), a time with DV_TIME; nothing else matches."""
+        as instants (equal instants in other zones are equal), a time with DV_TIME, a duration with
+        DV_DURATION by length; nothing else matches."""
         column, guard = value.leaf["whole"]
         value_type = value.leaf["whole_type"][0]
         if scalar.is_number:
@@ -157,6 +164,10 @@ class ConditionMixin:
         if scalar.type == ast.AqlType.TIME:
             rhs = self.binds.bind(scalar, str, sa.String())
             return sa.and_(guard, value_type == "DV_TIME", fn(value.leaf["whole_text"][0], rhs))
+        if scalar.type == ast.AqlType.STRING:
+            # an ISO 8601 duration against a DV_DURATION: by length (``= 'PT1800S'`` matches PT30M)
+            rhs = self.binds.bind(scalar, _duration_seconds, sa.Float())
+            return sa.and_(guard, value_type == "DV_DURATION", fn(column, rhs))
         return sa.false()
 
     def _typed(self: Compiler, value: Value, kind: str, fn: Callable[[Any, Any], Any], rhs: Any) -> Cond:
