@@ -51,7 +51,7 @@ from cdr.security.policy import (
 from cdr.security.principal import AuthMethod
 from cdr.security.scopes import ApiArea, with_roles
 from cdr.services.context import AccessRecord
-from cdr.storage.access_control import AccessControlStore
+from cdr.storage.access_control import AccessControlStore, RequestConnection, RequestFacts
 from cdr.storage.audit import AuditStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def init_app(app: Flask, base: str) -> None:
     app.register_error_handler(NotFound, _not_found)
     app.before_request(_authenticate)
     app.after_request(_audit_response)
+    app.teardown_request(_release)
     app.register_blueprint(bp, url_prefix=base)
 
 
@@ -216,10 +217,33 @@ def _authenticate() -> None:
     access.touches_patient = "ehr_id" in (request.view_args or {})
     g.cdr_access = access
     g.cdr_policy = EnforcingPolicy(
-        current_app.extensions["cdr_access_control"],
+        _facts(),
         access,
         emergency_minutes=current_app.config["EMERGENCY_MINUTES"],
     )
+
+
+def _db() -> RequestConnection:
+    """The request's connection for its policy facts and its audit record (see RequestConnection)."""
+    db: RequestConnection | None = g.get("cdr_db")
+    if db is None:
+        db = g.cdr_db = RequestConnection(current_app.extensions["cdr"].storage.engine)
+    return db
+
+
+def _facts() -> RequestFacts:
+    """The request's view of the access-control store: each EHR's facts loaded once, in one statement."""
+    facts: RequestFacts | None = g.get("cdr_facts")
+    if facts is None:
+        store: AccessControlStore = current_app.extensions["cdr_access_control"]
+        facts = g.cdr_facts = RequestFacts(store.engine, _db())
+    return facts
+
+
+def _release(_exc: BaseException | None) -> None:
+    db: RequestConnection | None = g.pop("cdr_db", None)
+    if db is not None:
+        db.close()
 
 
 # --- the audit record of each request ----------------------------------------------------------------------
@@ -254,7 +278,7 @@ def _event(
     if patient_id is None and request.args.get("subject_id"):
         patient_id, namespace = request.args.get("subject_id"), request.args.get("subject_namespace")
     if patient_id is None and ehr_id is not None and outcome is not Outcome.DENIED:
-        facts, _ = current_app.extensions["cdr_access_control"].facts(ehr_id, utc_now())
+        facts, _ = _facts().facts(ehr_id, utc_now())
         patient_id, namespace = facts.subject_id, facts.subject_namespace
     return AuditEvent(
         time=utc_now(),
@@ -330,7 +354,8 @@ def _audit_response(response: Response) -> Response:
             outcome=outcome,
             status=response.status_code,
         )
-        current_app.extensions["cdr_audit"].append(event)
+        with _db().transaction(write=True) as conn:  # the request's connection: no second checkout
+            current_app.extensions["cdr_audit"].append(event, conn)
     except Exception:
         log.exception("the audit record of %s %s could not be written", request.method, request.path)
         return error_response(500, "the access could not be audited, so it is refused")
@@ -423,7 +448,7 @@ def _ehr(ehr_id: str) -> uuid.UUID:
 
 
 def _access() -> tuple[RequestAccess, AccessControlStore]:
-    return g.cdr_access, current_app.extensions["cdr_access_control"]
+    return g.cdr_access, _facts()
 
 
 def _is_self(access: RequestAccess, store: AccessControlStore, ehr_id: uuid.UUID) -> bool:

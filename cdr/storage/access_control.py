@@ -8,8 +8,11 @@ and why, stays available to whoever investigates an access later.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +22,8 @@ from cdr.errors import NotFound
 from cdr.security.policy import CareRelation, EhrFacts, EmergencyGrant, PatientControl, Target
 from cdr.security.principal import Principal
 from cdr.storage import schema as t
-from cdr.storage.engine import read_transaction, write_transaction
+from cdr.storage.engine import _WRITE, read_transaction, write_transaction
+from cdr.storage.types import UtcDateTime
 
 
 def _relation(row: Any) -> CareRelation:
@@ -30,32 +34,194 @@ def _control(row: Any) -> PatientControl:
     return PatientControl.model_validate(dict(row._mapping))
 
 
-def _grant(row: Any) -> EmergencyGrant:
-    return EmergencyGrant.model_validate(dict(row._mapping))
+# One statement for all of an EHR's facts: a UNION ALL whose branches share typed slots (a kind, two uuids,
+# seven strings, three instants). The NULLs are cast so that PostgreSQL can match the branches' types and so
+# that SQLAlchemy reads every slot back with its column type (UUIDs and aware instants on SQLite too).
+_UUIDS = ("u1", "u2")
+_TEXTS = tuple(f"s{i}" for i in range(1, 8))
+_TIMES = ("t1", "t2", "t3")
+
+
+def _branch(kind: str, source: Any, where: Any, **slots: Any) -> sa.Select[Any]:
+    typed: list[tuple[str, sa.types.TypeEngine[Any]]] = [(name, sa.Uuid()) for name in _UUIDS]
+    typed += [(name, sa.Text()) for name in _TEXTS]
+    typed += [(name, UtcDateTime()) for name in _TIMES]
+    columns: list[Any] = [sa.literal_column(f"'{kind}'").label("kind")]
+    for name, type_ in typed:
+        value = slots.get(name)
+        columns.append((sa.cast(sa.null(), type_) if value is None else value).label(name))
+    return sa.select(*columns).select_from(source).where(where)
+
+
+@functools.cache
+def facts_statement(with_target: bool) -> Any:
+    """The one query behind :func:`load_facts`: the EHR and its subject, the open care relations, the
+    controls not lifted, the grants not expired and (``with_target``) the templates of a composition.
+
+    Built once per shape (its parameters: ``ehr_id``, ``now``, ``composition_id``), so that a request pays
+    neither for building it nor, after the first, for compiling it.
+    """
+    ehr_id = sa.bindparam("ehr_id", type_=sa.Uuid())
+    now = sa.bindparam("now", type_=UtcDateTime())
+    e, es, cr, pc, eg, ov = (
+        t.ehr,
+        t.ehr_subject,
+        t.care_relation,
+        t.patient_control,
+        t.emergency_grant,
+        t.object_version,
+    )
+    branches = [
+        _branch(
+            "ehr",
+            e.outerjoin(es, es.c.ehr_id == e.c.ehr_id),
+            e.c.ehr_id == ehr_id,
+            s1=es.c.subject_id,
+            s2=es.c.subject_namespace,
+        ),
+        _branch(
+            "relation",
+            cr,
+            sa.and_(cr.c.ehr_id == ehr_id, cr.c.ended_at.is_(None)),
+            u1=cr.c.relation_id,
+            s1=cr.c.hpr_number,
+            s2=cr.c.organisation,
+            s3=cr.c.created_by,
+            s4=cr.c.reason,
+            t1=cr.c.valid_from,
+            t2=cr.c.valid_to,
+            t3=cr.c.ended_at,
+        ),
+        _branch(
+            "control",
+            pc,
+            sa.and_(pc.c.ehr_id == ehr_id, pc.c.lifted_at.is_(None)),
+            u1=pc.c.control_id,
+            u2=pc.c.overrides,
+            s1=pc.c.kind,
+            s2=pc.c.target_kind,
+            s3=pc.c.target,
+            s4=pc.c.party_kind,
+            s5=pc.c.party,
+            s6=pc.c.created_by,
+            s7=pc.c.note,
+            t1=pc.c.valid_from,
+            t2=pc.c.valid_to,
+            t3=pc.c.lifted_at,
+        ),
+        _branch(
+            "grant",
+            eg,
+            sa.and_(eg.c.ehr_id == ehr_id, eg.c.expires_at > now),
+            u1=eg.c.grant_id,
+            s1=eg.c.actor_subject,
+            s2=eg.c.actor_hpr,
+            s3=eg.c.reason_code,
+            s4=eg.c.reason_text,
+            t1=eg.c.granted_at,
+            t2=eg.c.expires_at,
+        ),
+    ]
+    if with_target:
+        composition_id = sa.bindparam("composition_id", type_=sa.Uuid())
+        templates = (
+            sa.select(ov.c.template_id)
+            .where(ov.c.ehr_id == ehr_id, ov.c.vo_id == composition_id, ov.c.template_id.is_not(None))
+            .distinct()
+            .subquery("templates")
+        )
+        branches.append(_branch("target", templates, sa.true(), s1=templates.c.template_id))
+    return sa.union_all(*branches)
+
+
+def load_facts_and_target(
+    conn: Connection, ehr_id: uuid.UUID, now: dt.datetime, composition_id: uuid.UUID | None = None
+) -> tuple[EhrFacts, Target | None]:
+    """The policy's facts about ``ehr_id`` (subject, relations, controls in force or future, live grants)
+    and, with ``composition_id``, the :class:`Target` it names: one statement."""
+    exists, subject_id, namespace = False, None, None
+    relations: list[CareRelation] = []
+    controls: list[PatientControl] = []
+    grants: list[EmergencyGrant] = []
+    templates: set[str] = set()
+    params: dict[str, Any] = {"ehr_id": ehr_id, "now": now}
+    if composition_id is not None:
+        params["composition_id"] = composition_id
+    for row in conn.execute(facts_statement(composition_id is not None), params):
+        match row.kind:
+            case "ehr":
+                if not exists:
+                    exists, subject_id, namespace = True, row.s1, row.s2
+            case "relation":
+                relations.append(
+                    CareRelation(
+                        relation_id=row.u1,
+                        ehr_id=ehr_id,
+                        hpr_number=row.s1,
+                        organisation=row.s2,
+                        created_by=row.s3,
+                        reason=row.s4,
+                        valid_from=row.t1,
+                        valid_to=row.t2,
+                        ended_at=row.t3,
+                    )
+                )
+            case "control":
+                controls.append(
+                    PatientControl.model_validate(
+                        {
+                            "control_id": row.u1,
+                            "ehr_id": ehr_id,
+                            "overrides": row.u2,
+                            "kind": row.s1,
+                            "target_kind": row.s2,
+                            "target": row.s3,
+                            "party_kind": row.s4,
+                            "party": row.s5,
+                            "created_by": row.s6,
+                            "note": row.s7,
+                            "valid_from": row.t1,
+                            "valid_to": row.t2,
+                            "lifted_at": row.t3,
+                        }
+                    )
+                )
+            case "grant":
+                grants.append(
+                    EmergencyGrant(
+                        grant_id=row.u1,
+                        ehr_id=ehr_id,
+                        actor_subject=row.s1,
+                        actor_hpr=row.s2,
+                        reason_code=row.s3,
+                        reason_text=row.s4,
+                        granted_at=row.t1,
+                        expires_at=row.t2,
+                    )
+                )
+            case "target":
+                templates.add(str(row.s1))
+    target = (
+        None
+        if composition_id is None
+        else Target(composition_id=composition_id, template_ids=frozenset(templates))
+    )
+    if not exists:
+        return EhrFacts(ehr_id=ehr_id, exists=False), target
+    facts = EhrFacts(
+        ehr_id=ehr_id,
+        subject_id=subject_id,
+        subject_namespace=namespace,
+        relations=tuple(relations),
+        controls=tuple(controls),
+        grants=tuple(grants),
+    )
+    return facts, target
 
 
 def load_facts(conn: Connection, ehr_id: uuid.UUID, now: dt.datetime) -> EhrFacts:
     """The policy's facts about ``ehr_id``: subject, relations, controls in force or future, live grants."""
-    exists = conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is not None
-    if not exists:
-        return EhrFacts(ehr_id=ehr_id, exists=False)
-    subject = conn.execute(
-        sa.select(t.ehr_subject.c.subject_id, t.ehr_subject.c.subject_namespace).where(
-            t.ehr_subject.c.ehr_id == ehr_id
-        )
-    ).first()
-    cr, pc, eg = t.care_relation, t.patient_control, t.emergency_grant
-    relations = conn.execute(sa.select(cr).where(cr.c.ehr_id == ehr_id, cr.c.ended_at.is_(None))).all()
-    controls = conn.execute(sa.select(pc).where(pc.c.ehr_id == ehr_id, pc.c.lifted_at.is_(None))).all()
-    grants = conn.execute(sa.select(eg).where(eg.c.ehr_id == ehr_id, eg.c.expires_at > now)).all()
-    return EhrFacts(
-        ehr_id=ehr_id,
-        subject_id=None if subject is None else subject.subject_id,
-        subject_namespace=None if subject is None else subject.subject_namespace,
-        relations=tuple(_relation(r) for r in relations),
-        controls=tuple(_control(r) for r in controls),
-        grants=tuple(_grant(r) for r in grants),
-    )
+    return load_facts_and_target(conn, ehr_id, now)[0]
 
 
 def load_target(conn: Connection, ehr_id: uuid.UUID, composition_id: uuid.UUID) -> Target:
@@ -79,9 +245,7 @@ class AccessControlStore:
         self, ehr_id: uuid.UUID, now: dt.datetime, composition_id: uuid.UUID | None = None
     ) -> tuple[EhrFacts, Target | None]:
         with read_transaction(self.engine) as conn:
-            facts = load_facts(conn, ehr_id, now)
-            target = None if composition_id is None else load_target(conn, ehr_id, composition_id)
-        return facts, target
+            return load_facts_and_target(conn, ehr_id, now, composition_id)
 
     def add_relation(self, relation: CareRelation, now: dt.datetime) -> CareRelation:
         with write_transaction(self.engine) as conn:
@@ -180,3 +344,86 @@ def candidate_ehrs(conn: Connection, principal: Principal, now: dt.datetime) -> 
     if subjects:
         found |= set(conn.execute(sa.select(es.c.ehr_id).where(es.c.subject_id.in_(subjects))).scalars())
     return found
+
+
+class RequestConnection:
+    """One pooled connection for the security work of one request, checked out on first use and given back
+    by :meth:`close` (the API calls it when the request is torn down).
+
+    The policy's facts and the audit record of a read share it, so that a request checks out (and, with
+    ``pool_pre_ping``, pings) one connection for them instead of one per transaction. On PostgreSQL the
+    facts' read stays in the transaction the audit record then commits (READ COMMITTED: every statement
+    sees what is committed when it runs, and no row is locked until the audit's head), which saves a COMMIT
+    and a BEGIN per read; a request that writes no audit record here rolls it back in :meth:`close`. On
+    SQLite each use is its own short transaction: a read transaction held open could not later become the
+    audit's write transaction once another connection has committed.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._hold = engine.dialect.name == "postgresql"
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """A transaction on the request's connection; ``write`` commits it (on SQLite with ``BEGIN
+        IMMEDIATE``), a read leaves it to the next use on PostgreSQL."""
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        if not self._hold:
+            if write:
+                conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+            return
+        try:
+            yield conn  # SQLAlchemy begins the transaction with the first statement
+        except BaseException:
+            conn.rollback()
+            raise
+        if write:
+            conn.commit()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()  # rolls back what is still open
+
+
+class RequestFacts(AccessControlStore):
+    """The access-control store as one request sees it: each EHR's facts loaded once, in one statement, on
+    the request's connection, and kept for the rest of the request (the policy is asked up to three times
+    per commit: by the handler, the use case and the commit). A grant the request records is added to the
+    kept facts, so that a later decision in the same request sees it as it would have seen the stored row.
+    """
+
+    def __init__(self, engine: Engine, db: RequestConnection) -> None:
+        super().__init__(engine)
+        self.db = db
+        self._facts: dict[uuid.UUID, EhrFacts] = {}
+        self._targets: dict[tuple[uuid.UUID, uuid.UUID], Target] = {}
+
+    def facts(
+        self, ehr_id: uuid.UUID, now: dt.datetime, composition_id: uuid.UUID | None = None
+    ) -> tuple[EhrFacts, Target | None]:
+        facts = self._facts.get(ehr_id)
+        key = None if composition_id is None else (ehr_id, composition_id)
+        target = None if key is None else self._targets.get(key)
+        if facts is None:
+            with self.db.transaction() as conn:
+                facts, target = load_facts_and_target(conn, ehr_id, now, composition_id)
+            self._facts[ehr_id] = facts
+        elif key is not None and target is None:
+            with self.db.transaction() as conn:
+                target = load_target(conn, ehr_id, key[1])
+        if key is not None and target is not None:
+            self._targets[key] = target
+        return facts, target
+
+    def add_grant(self, grant: EmergencyGrant) -> EmergencyGrant:
+        super().add_grant(grant)
+        kept = self._facts.get(grant.ehr_id)
+        if kept is not None:
+            self._facts[grant.ehr_id] = kept.model_copy(update={"grants": (*kept.grants, grant)})
+        return grant

@@ -1,15 +1,17 @@
 """The audit trail's table: append (inside the caller's transaction), read, verify and purge; never update.
 
-Appends are serialised so that the chain has one order: on PostgreSQL by a transaction-level advisory lock
-taken before the head is read (held to commit, so the next writer sees this record), on SQLite by the write
-lock every write transaction takes with ``BEGIN IMMEDIATE``. The one-row ``audit_head`` table holds the
-newest position and hash, so that removing the chain's tail is detected too. Hashing and verification are
-in :mod:`cdr.security.audit`; this module only moves rows.
+Appends are serialised so that the chain has one order: on PostgreSQL by the lock on the head row, taken as
+the head is read (``SELECT ... FOR UPDATE``, held to commit, so the next writer sees this record; a
+transaction-level advisory lock stands in before the chain has a head, and serialises purges), on SQLite by
+the write lock every write transaction takes with ``BEGIN IMMEDIATE``. The one-row ``audit_head`` table
+holds the newest position and hash, so that removing the chain's tail is detected too. Hashing and
+verification are in :mod:`cdr.security.audit`; this module only moves rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -31,27 +33,62 @@ def _lock(conn: Connection) -> None:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
 
 
-def _head(conn: Connection) -> tuple[int, str] | None:
-    row = conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.hash)).first()
+def _head(conn: Connection, *, for_update: bool = False) -> tuple[int, str] | None:
+    query = sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == _HEAD_ID)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     return None if row is None else (int(row.seq), str(row.hash))
 
 
+def _locked_head(conn: Connection) -> tuple[int, str] | None:
+    """The chain's head, read so that no other append can pass this one until it commits.
+
+    On PostgreSQL the head row's lock (``SELECT ... FOR UPDATE``) is the serialisation: a second writer
+    waits on it and then reads the head the first one committed. Before the first record there is no row to
+    lock, so the advisory lock serialises the writers that start the chain (and the head is read again under
+    it, locked, in case another writer created it meanwhile). On SQLite the write transaction's lock is
+    already held.
+    """
+    head = _head(conn, for_update=True)
+    if head is None and conn.dialect.name == "postgresql":
+        _lock(conn)
+        head = _head(conn, for_update=True)
+    return head
+
+
+@functools.cache
+def _statements() -> tuple[Any, Any, Any]:
+    """The INSERT of a record, the head's UPDATE, and both as one statement (PostgreSQL), built once with
+    one parameter per column (the record's fields), so that an append neither builds nor recompiles them."""
+    ev, head = t.audit_event, t.audit_head
+    binds = {c.name: sa.bindparam(c.name, type_=c.type) for c in ev.c}
+    insert = sa.insert(ev).values(binds)
+    move = sa.update(head).where(head.c.id == _HEAD_ID).values(seq=binds["seq"], hash=binds["hash"])
+    return insert, move, move.add_cte(insert.cte("appended"))
+
+
 def append(conn: Connection, event: AuditEvent) -> int:
-    """Add ``event`` at the end of the chain on ``conn`` (commits or rolls back with it); its position."""
-    _lock(conn)
-    head = _head(conn)
+    """Add ``event`` at the end of the chain on ``conn`` (commits or rolls back with it); its position.
+
+    Two statements on PostgreSQL once the chain has a head: the locked head, then the record's INSERT and
+    the head's UPDATE as one statement (a data-modifying ``WITH``); SQLite sends the two separately.
+    """
+    head = _locked_head(conn)
     seq, prev = (head[0] + 1, head[1]) if head is not None else (1, GENESIS)
     row: dict[str, Any] = {**event.model_dump(), "seq": seq, "prev_hash": prev}
     row["targets"] = list(event.targets)
     row["outcome"] = event.outcome.value
     row["hash"] = record_hash(row)
-    conn.execute(sa.insert(t.audit_event).values(**row))
+    insert, move, both = _statements()
     if head is None:
+        conn.execute(insert, row)
         conn.execute(sa.insert(t.audit_head).values(id=_HEAD_ID, seq=seq, hash=row["hash"]))
+    elif conn.dialect.name == "postgresql":
+        conn.execute(both, row)
     else:
-        conn.execute(
-            sa.update(t.audit_head).where(t.audit_head.c.id == _HEAD_ID).values(seq=seq, hash=row["hash"])
-        )
+        conn.execute(insert, row)
+        conn.execute(move, {"seq": seq, "hash": row["hash"]})
     return seq
 
 

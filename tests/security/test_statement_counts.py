@@ -1,0 +1,101 @@
+"""How many statements the security layer costs: a composition read and a commit with authentication, the
+policy and the audit trail on, on SQLite and PostgreSQL, counted with SQLAlchemy event listeners (a
+``before_cursor_execute`` per statement sent; BEGIN/COMMIT are not statements) and pool checkouts (each a
+connection check with ``pool_pre_ping``).
+
+The policy's facts are one statement per request however often the policy is asked; the audit record is
+the locked head and one INSERT (with the head update, on PostgreSQL in the same statement). The rest is the
+storage's own work, counted by ``tests/storage/test_write_path.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from tests.security.test_api_security import NURSE, NURSE_HPR, Client, Record, api, app, record, storage  # noqa: F401
+from tests.storage.conftest import engine, postgres, postgres_engine  # noqa: F401  (fixtures, both dialects)
+
+
+@dataclass
+class Traffic:
+    statements: list[str] = field(default_factory=list)
+    checkouts: int = 0
+
+    def named(self, table: str) -> list[str]:
+        return [s for s in self.statements if table in s]
+
+
+@contextmanager
+def traffic(db: sa.Engine) -> Iterator[Traffic]:
+    seen = Traffic()
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        if text.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            seen.statements.append(text)
+
+    def checkout(*_args: Any) -> None:
+        seen.checkouts += 1
+
+    event.listen(db, "before_cursor_execute", statement)
+    event.listen(db.pool, "checkout", checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(db, "before_cursor_execute", statement)
+        event.remove(db.pool, "checkout", checkout)
+
+
+def _engine(api: Client) -> sa.Engine:  # noqa: F811
+    db: sa.Engine = api.app.extensions["cdr"].storage.engine
+    return db
+
+
+def _security_part(db: sa.Engine, seen: Traffic) -> tuple[int, int]:
+    """(statements loading the policy's facts, statements writing the audit record)."""
+    facts = [s for s in seen.statements if "UNION ALL" in s and "care_relation" in s]
+    audit = seen.named("audit_head") + [s for s in seen.named("audit_event") if "audit_head" not in s]
+    return len(facts), len(audit)
+
+
+def test_a_composition_read_with_security_on(api: Client, record: Record) -> None:  # noqa: F811
+    db = _engine(api)
+    path = f"/ehr/{record.ehr_id}/composition/{record.version_uid}"
+    api.call("GET", path, NURSE, headers={"Accept": "application/json"})  # compiled-statement caches warm
+    with traffic(db) as seen:
+        got = api.call("GET", path, NURSE, headers={"Accept": "application/json"})
+    assert got.status_code == 200
+    # the locked head, then the record's INSERT and the head's UPDATE (one statement on PostgreSQL)
+    audit = 2 if db.dialect.name == "postgresql" else 3
+    assert _security_part(db, seen) == (1, audit)
+    # the storage's part: EHR exists, the version; security: facts, audit
+    assert len(seen.statements) == 3 + audit
+    # the storage's two transactions, and one connection for the facts and the audit record
+    assert seen.checkouts == 3
+
+
+def test_a_commit_with_security_on(api: Client, record: Record) -> None:  # noqa: F811
+    db = _engine(api)
+    path = f"/ehr/{record.ehr_id}/composition"
+    with traffic(db) as seen:
+        got = api.call("POST", path, NURSE, data=record.body, content_type="application/json")
+    assert got.status_code == 201
+    audit = 2 if db.dialect.name == "postgresql" else 3
+    # the policy is asked three times (handler, use case, commit) and loads the facts once
+    assert _security_part(db, seen) == (1, audit)
+    assert len(seen.statements) <= 10 + audit  # the storage's commit path is counted in tests/storage
+    assert seen.checkouts <= 4
+
+
+def test_the_audit_record_of_a_read_is_chained_like_any_other(api: Client, record: Record) -> None:  # noqa: F811
+    path = f"/ehr/{record.ehr_id}/composition/{record.version_uid}"
+    for _ in range(3):
+        assert api.call("GET", path, NURSE, headers={"Accept": "application/json"}).status_code == 200
+    assert api.app.extensions["cdr_audit"].verify().ok
+    reads = api.audit(operation="ehr:read", actor_hpr=NURSE_HPR)
+    assert len(reads) >= 3 and all(r["patient_id"] for r in reads)
