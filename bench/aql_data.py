@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import multiprocessing
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,8 +222,16 @@ def _prepared_chunks(size: int, seed: int, ehr_ids: list[uuid.UUID]) -> Iterator
         for first in range(0, size, CHUNK)
     ]
     workers = max(1, multiprocessing.cpu_count() or 2)
+    ahead = 2 * workers  # bounded: the workers outrun the inserts, and 1M prepared compositions is ~30 GB
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_prepare, tasks)
+        queue = iter(tasks)
+        pending = deque(pool.apply_async(_prepare, (task,)) for task in itertools.islice(queue, ahead))
+        while pending:
+            done = pending.popleft().get()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.apply_async(_prepare, (following,)))
+            yield done
 
 
 def _rows(prepared: list[_Prepared], now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
