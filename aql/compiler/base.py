@@ -14,6 +14,7 @@ is.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ _LIKE_TOKEN = re.compile(r"\\(.)|(\*)|(\?)|(.)", re.DOTALL)
 """AQL LIKE: ``*`` any run, ``?`` one character, ``\\`` escapes; ``%`` and ``_`` are plain (EHRbase)."""
 
 
-class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixin):
+class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixin, ABC):
     """One compilation (not reusable): holds the aliases and bind parameters of the statement it builds."""
 
     dialect_name = "generic"
@@ -139,41 +140,41 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     # ----------------------------------------------------------------------- dialect: JSON access
 
+    @abstractmethod
     def json_get(self, doc: Any, keys: list[str]) -> Expr:
         """The JSON value at ``keys`` below ``doc`` (NULL if absent)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_at(self, doc: Any, json_path: Any) -> Expr:
         """The JSON value of ``doc`` at an SQL/JSON path held in a column (``node.json_path``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_text(self, json: Any) -> Expr:
         """The string, if the JSON value is a string."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_number(self, json: Any) -> Expr:
         """The number, if the JSON value is a number."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_bool(self, json: Any) -> Expr:
         """The boolean, if the JSON value is one."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_sort_key(self, json: Any) -> Expr:
         """A sort key for JSON values: numbers numerically, strings as text."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_is_integer(self, json: Any) -> Expr:
         """Whether a JSON number is written without a fraction part (``42``, not ``42.0``)."""
-        raise NotImplementedError
 
     def json_count_key(self, json: Any) -> Expr:
         """What COUNT (DISTINCT) counts for a JSON value (JSON null is not a value)."""
         return json
 
+    @abstractmethod
     def json_unnest(self, doc: Any, keys: list[str], scope: Scope) -> Expr:
         """Join one row per element of the JSON array at ``keys`` below ``doc``; returns the element."""
-        raise NotImplementedError
 
     def json_column_path(self, column: Any, keys: tuple[str, ...]) -> Value:
         return JsonValue(self, self.json_get(column, list(keys)) if keys else column)
@@ -184,9 +185,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     # ------------------------------------------------------------------------ dialect: other SQL
 
+    @abstractmethod
     def text_instant(self, text: Any) -> Expr:
         """An ISO 8601 date/time text as a comparable instant (NULL if it is not one)."""
-        raise NotImplementedError
 
     def uuid_text(self, column: Any) -> Expr:
         """A UUID column as its canonical text."""
@@ -230,9 +231,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     def round(self, x: Any, digits: Any) -> Expr:
         return sa.func.round(x, digits)
 
+    @abstractmethod
     def arg_extreme(self, function: str, key: Any, value: Any, kind: str) -> Expr:
         """The ``value`` of the row with the smallest (MIN) or largest (MAX) non-NULL ``key``."""
-        raise NotImplementedError
 
     # -------------------------------------------------------------------------------- terminology
 
