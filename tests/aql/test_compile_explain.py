@@ -14,7 +14,7 @@ from aql.compiler import compile_query, parameter_kinds
 from aql.compiler.binds import bind_values
 from cdr.storage import Storage
 from tests.aql.cases.ehrbase import Loader, Suite
-from tests.aql.cases.fixtures import aql_postgres, aql_postgres_engine, ehrbase_data, new_storage  # noqa: F401
+from tests.aql.cases.fixtures import ehrbase_data, new_storage, postgres, postgres_engine  # noqa: F401
 
 BP = "openEHR-EHR-OBSERVATION.blood_pressure.v2"
 ONE_EHR = "SELECT c/uid/value, c/name/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c"

@@ -17,7 +17,7 @@ from aql.errors import AqlError
 from aql.execute import PagingError, execute
 from cdr.storage import Storage
 from tests.aql.cases.ehrbase import Loader, Suite
-from tests.aql.cases.fixtures import DIALECTS, aql_postgres, aql_postgres_engine, ehrbase_data, new_storage  # noqa: F401
+from tests.aql.cases.fixtures import DIALECTS, ehrbase_data, new_storage, postgres, postgres_engine  # noqa: F401
 
 CASES = json.loads((Path(__file__).parent / "cases" / "own_cases.json").read_text(encoding="utf-8"))
 

@@ -16,10 +16,10 @@ from cdr.storage import Storage
 from tests.aql.cases.ehrbase import load_suites, run_suite
 from tests.aql.cases.fixtures import (  # noqa: F401
     DIALECTS,
-    aql_postgres,
-    aql_postgres_engine,
     ehrbase_data,
     new_storage,
+    postgres,
+    postgres_engine,
 )
 
 PASSING = Path(__file__).parent / "cases" / "ehrbase_passing.txt"

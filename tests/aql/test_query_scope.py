@@ -18,7 +18,7 @@ import pytest
 from aql.execute import execute
 from cdr.security.query_scope import QueryScope
 from cdr.storage import Storage
-from tests.aql.cases.fixtures import DIALECTS, aql_postgres, aql_postgres_engine, new_storage  # noqa: F401
+from tests.aql.cases.fixtures import DIALECTS, new_storage, postgres, postgres_engine  # noqa: F401
 from tests.aql.test_execute_cases import load
 
 COMPOSITIONS = (

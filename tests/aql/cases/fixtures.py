@@ -1,7 +1,8 @@
 """Databases for AQL tests: a fresh SQLite file or a scratch PostgreSQL database per use.
 
-PostgreSQL comes from ``CDR_TEST_POSTGRES_URL`` through the storage tests' :class:`PostgresServer` (scratch
-databases created and dropped on that server); without it the PostgreSQL cases skip with that reason.
+PostgreSQL comes from ``CDR_TEST_POSTGRES_URL`` through the storage tests' ``postgres`` and
+``postgres_engine`` fixtures (scratch databases created and dropped on that server); without it the PostgreSQL
+cases skip with that reason.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
 
 from cdr.storage import Storage, create_engine, upgrade
 from cdr.storage.schema import metadata
 from tests.corpus import require_corpus
-from tests.storage.conftest import NO_POSTGRES, POSTGRES_URL, PostgresServer
+from tests.storage.conftest import postgres, postgres_engine  # noqa: F401  (fixtures shared with storage)
 
 DIALECTS = ["sqlite", "postgresql"]
 
@@ -23,24 +23,6 @@ DIALECTS = ["sqlite", "postgresql"]
 def ehrbase_data() -> Path:
     """The EHRbase integration-test data of the shared corpus (skips the test where it is absent)."""
     return require_corpus() / "ehrbase-integration-tests"
-
-
-@pytest.fixture(scope="session")
-def aql_postgres() -> Iterator[PostgresServer]:
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    server = PostgresServer(POSTGRES_URL)
-    yield server
-    server.drop_all()
-
-
-@pytest.fixture(scope="session")
-def aql_postgres_engine(aql_postgres: PostgresServer) -> Iterator[Engine]:
-    """One migrated PostgreSQL database for the session, emptied before each use."""
-    engine = create_engine(aql_postgres.create_database())
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -56,7 +38,7 @@ def new_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Call
             storage = Storage(engine, system_id="test.cdr")
             opened.append(storage)
             return storage
-        engine = request.getfixturevalue("aql_postgres_engine")
+        engine = request.getfixturevalue("postgres_engine")
         tables = ", ".join(table.name for table in metadata.sorted_tables)
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
