@@ -11,6 +11,7 @@ the value (:mod:`cdr.storage.leaf_values`), that column is the projection, so fi
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,13 +27,14 @@ Expr = sa.ColumnElement[Any]
 KINDS = ("number", "text", "bool", "instant")
 
 
-class Value:
+class Value(ABC):
     """Base: something selectable, maybe comparable."""
 
     description = "value"
 
+    @abstractmethod
     def outputs(self) -> list[Expr]:
-        raise NotImplementedError
+        """The SQL columns that carry this value in a SELECT list."""
 
     def decode(self, values: Sequence[Any]) -> Any:
         return values[0]

@@ -13,6 +13,7 @@ and choices:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ UNBOUNDED = 1 << 30
 """The ``high`` of a child whose occurrences have no upper bound."""
 
 
-class Node:
+class Node(ABC):
     """Something that makes the RM object for one constraint; ``variants`` counts its ELEMENT choices."""
 
     __slots__ = ("variants",)
@@ -35,8 +36,9 @@ class Node:
     def __init__(self) -> None:
         self.variants = 1
 
+    @abstractmethod
     def make(self, draw: Draw, variant: int) -> Any:
-        raise NotImplementedError
+        """The RM object (or value) for this constraint, drawn with ``draw``; ``variant`` picks a choice."""
 
 
 class ValueNode(Node):
