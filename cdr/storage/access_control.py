@@ -262,15 +262,10 @@ class AccessControlStore:
     def end_relation(self, ehr_id: uuid.UUID, relation_id: uuid.UUID, now: dt.datetime) -> CareRelation:
         cr = t.care_relation
         with write_transaction(self.engine) as conn:
-            row = conn.execute(
-                sa.select(cr).where(cr.c.ehr_id == ehr_id, cr.c.relation_id == relation_id)
-            ).first()
+            row = _close_once(conn, cr, cr.c.relation_id, relation_id, ehr_id, cr.c.ended_at, now)
             if row is None:
                 raise NotFound(f"no care relation {relation_id} for EHR {ehr_id}")
-            if row.ended_at is None:
-                conn.execute(sa.update(cr).where(cr.c.relation_id == relation_id).values(ended_at=now))
-            relation = _relation(conn.execute(sa.select(cr).where(cr.c.relation_id == relation_id)).one())
-        return relation
+        return _relation(row)
 
     def add_control(self, control: PatientControl, now: dt.datetime) -> PatientControl:
         with write_transaction(self.engine) as conn:
@@ -288,15 +283,10 @@ class AccessControlStore:
     def lift_control(self, ehr_id: uuid.UUID, control_id: uuid.UUID, now: dt.datetime) -> PatientControl:
         pc = t.patient_control
         with write_transaction(self.engine) as conn:
-            row = conn.execute(
-                sa.select(pc).where(pc.c.ehr_id == ehr_id, pc.c.control_id == control_id)
-            ).first()
+            row = _close_once(conn, pc, pc.c.control_id, control_id, ehr_id, pc.c.lifted_at, now)
             if row is None:
                 raise NotFound(f"no restriction, block or consent {control_id} for EHR {ehr_id}")
-            if row.lifted_at is None:
-                conn.execute(sa.update(pc).where(pc.c.control_id == control_id).values(lifted_at=now))
-            control = _control(conn.execute(sa.select(pc).where(pc.c.control_id == control_id)).one())
-        return control
+        return _control(row)
 
     def add_grant(self, grant: EmergencyGrant) -> EmergencyGrant:
         with write_transaction(self.engine) as conn:
@@ -427,3 +417,23 @@ class RequestFacts(AccessControlStore):
         if kept is not None:
             self._facts[grant.ehr_id] = kept.model_copy(update={"grants": (*kept.grants, grant)})
         return grant
+
+def _close_once(
+    conn: Connection,
+    table: sa.Table,
+    key: sa.Column[Any],
+    key_value: uuid.UUID,
+    ehr_id: uuid.UUID,
+    closed_at: sa.Column[Any],
+    now: dt.datetime,
+) -> sa.Row[Any] | None:
+    """Set ``closed_at`` of the row ``key_value`` of ``ehr_id`` unless already set; the row as it now is.
+
+    Ending a care relation and lifting a patient control are the same act: idempotent, and the first time is
+    the one recorded. ``None`` when the EHR has no such row.
+    """
+    where = (key == key_value, table.c.ehr_id == ehr_id)
+    if conn.execute(sa.select(key).where(*where)).first() is None:
+        return None
+    conn.execute(sa.update(table).where(*where, closed_at.is_(None)).values({closed_at.name: now}))
+    return conn.execute(sa.select(table).where(*where)).one()
