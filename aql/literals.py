@@ -2,9 +2,9 @@ r"""Literal text: string escapes and the ISO 8601 forms that make a string a DAT
 
 AQL 1.1 ("Dates and Times") treats temporal values as quoted strings whose type the processor infers; we
 type a string by its ISO 8601 *extended* form, as the spec's examples do, and leave the basic form
-(``'19860101'``) a plain string. Escapes ``\\``, ``\'``, ``\"``, ``\n``, ``\r``, ``\t`` and ``\uXXXX`` are
-decoded; any other backslash pair is kept as written, because LIKE gives ``\*``, ``\?``, ``\%`` and ``\_`` a
-meaning of their own.
+(``'19860101'``) a plain string. Escapes ``\\``, ``\'``, ``\"``, ``\n``, ``\r``, ``\t`` and ``\u``
+with four hex digits are decoded; any other backslash pair is kept as written, because LIKE gives
+``\*``, ``\?``, ``\%`` and ``\_`` a meaning of their own.
 """
 
 from __future__ import annotations
