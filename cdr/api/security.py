@@ -256,11 +256,11 @@ def _path_ehr_id() -> uuid.UUID | None:
         return None
 
 
-def _targets(extra: str | None = None) -> tuple[str, ...]:
+def _targets(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The uids in the path, then those the use case names (a write: every version it committed)."""
     found = [str(v) for k, v in (request.view_args or {}).items() if k in _TARGET_ARGS and v]
-    if extra and extra not in found:
-        found.append(extra)
-    return tuple(found)
+    found += [uid for uid in extra if uid]
+    return tuple(dict.fromkeys(found))
 
 
 def _event(
@@ -271,7 +271,7 @@ def _event(
     operation: str,
     outcome: Outcome,
     status: int | None,
-    target: str | None = None,
+    targets: tuple[str, ...] = (),
 ) -> AuditEvent:
     patient_id = decision.patient_id if decision else None
     namespace = decision.patient_namespace if decision else None
@@ -290,7 +290,7 @@ def _event(
         operation=operation,
         method=request.method,
         path=request.path,
-        targets=_targets(target),
+        targets=_targets(targets),
         basis=decision.basis.value if decision else None,
         purpose=decision.purpose if decision else None,
         emergency=bool(decision and decision.emergency),
@@ -317,7 +317,7 @@ def _access_log(conn: Connection | None, record: AccessRecord) -> None:
         operation=record.action.value,
         outcome=Outcome.SUCCESS,
         status=None,
-        target=record.target,
+        targets=(record.target or "", *record.touched),
     )
     current_app.extensions["cdr_audit"].append(event, conn)
     access.audited = True

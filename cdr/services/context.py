@@ -64,6 +64,8 @@ class AccessRecord:
     ehr_id: uuid.UUID | None
     target: str | None
     outcome: str = "ok"
+    touched: tuple[str, ...] = ()
+    """the uids of every version (and the contribution) a write committed, for the audit record"""
 
 
 AccessLog = Callable[[Connection | None, AccessRecord], None]
@@ -97,9 +99,16 @@ class RequestContext:
             raise Forbidden(f"{self.principal.display_name} may not perform {action.value}")
 
     def record(
-        self, conn: Connection | None, action: Action, ehr_id: uuid.UUID | None, target: str | None
+        self,
+        conn: Connection | None,
+        action: Action,
+        ehr_id: uuid.UUID | None,
+        target: str | None,
+        touched: tuple[str, ...] = (),
     ) -> None:
         """Hand one access record to the access log, if one is installed."""
         if self.access_log is not None:
-            entry = AccessRecord(self.request_id, self.principal.display_name, action, ehr_id, target)
+            entry = AccessRecord(
+                self.request_id, self.principal.display_name, action, ehr_id, target, touched=touched
+            )
             self.access_log(conn, entry)

@@ -65,7 +65,8 @@ class Services:
             record, versions = commit_contribution(
                 conn, ehr_id=ehr_id, changes=changes, audit=ctx.audit(), system_id=self.system_id
             )
-            ctx.record(conn, Action.WRITE_EHR, ehr_id, target or str(record.contribution_id))
+            touched = (*(v.uid for v in versions), str(record.contribution_id))
+            ctx.record(conn, Action.WRITE_EHR, ehr_id, target, touched)
         return record, versions
 
     def require_ehr(self, ehr_id: uuid.UUID) -> None:

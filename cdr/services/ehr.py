@@ -35,7 +35,8 @@ def create_ehr(
         check_status(status, new_ehr=True)
     with write_transaction(svc.storage.engine) as conn:
         record, version = svc.storage.ehrs.create(ctx.audit(), ehr_id=ehr_id, status=status, conn=conn)
-        ctx.record(conn, Action.CREATE_EHR, record.ehr_id, str(record.ehr_id))
+        touched = (version.uid, str(version.contribution_id))
+        ctx.record(conn, Action.CREATE_EHR, record.ehr_id, str(record.ehr_id), touched)
     return EhrView(record, version)
 
 
