@@ -99,6 +99,7 @@ def serve_cmd(
     """
     from cdr.server import ServerError, run
 
+    _check_auth(host)
     if validation_profile is not None:
         # the app reads its settings from CDR_* variables (cdr.api.config); setting the variable here
         # reaches the app of this process and of every forked worker alike
@@ -115,6 +116,35 @@ def serve_cmd(
         )
     except ServerError as exc:
         fail(exc.message)
+
+
+def _check_auth(host: str) -> None:
+    """Refuse to start, before the database is opened or anything listens, with authentication settings
+    the app could not use, or with ``CDR_AUTH=none`` on an address other machines can reach.
+
+    Without ``CDR_AUTH`` the app runs with authentication off but answers loopback clients only (a
+    developer's machine, the container's own health check); that is allowed on any address, with a warning
+    when the address is not loopback, since a reverse proxy on the same machine would make every client
+    look local.
+    """
+    from cdr.api.security import auth_config
+    from cdr.security import AuthMode, check_auth_mode
+    from cdr.security.config import is_loopback
+    from cdr.security.errors import AuthConfigError
+
+    explicit = os.environ.get("CDR_AUTH", "").strip()
+    try:
+        if explicit:
+            check_auth_mode(explicit, host)
+        config = auth_config({}, os.environ)
+    except AuthConfigError as exc:
+        fail(exc.message)
+    if config.mode is AuthMode.NONE and not is_loopback(host):
+        click.echo(
+            f"warning: CDR_AUTH is not set, so authentication is off and only loopback clients are served "
+            f"on {host}; set CDR_AUTH=jwt (HelseID) or basic to serve other machines",
+            err=True,
+        )
 
 
 @click.command("import")
