@@ -122,9 +122,12 @@ def listen(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 8000,
     """A waitress server for ``app`` bound to ``host:port`` (or serving already bound ``sockets``)."""
     from waitress.server import create_server
 
+    from cdr.server_headers import accept_openehr_headers
+
     where = {"sockets": sockets} if sockets is not None else {"host": host, "port": port}
     try:
-        return create_server(app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=True, **where)
+        server = create_server(app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=True, **where)
+        return accept_openehr_headers(server)
     except OSError as exc:
         raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

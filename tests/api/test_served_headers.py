@@ -1,0 +1,131 @@
+"""openEHR headers with underscores in their names reach the app through waitress, as ``cdr serve`` runs it.
+
+The flask test client hands headers straight to the app, so only a real HTTP server shows whether
+``openEHR-TEMPLATE_ID``, ``openEHR-AUDIT_DETAILS`` and ``openEHR-VERSION.lifecycle_state`` arrive: waitress
+drops header names with ``_`` unless :mod:`cdr.server_headers` spells them with ``-`` first. On SQLite and
+PostgreSQL (the ``app`` fixture), served by :func:`cdr.server.listen` on a free port in a thread.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from cdr.server import _close, listen
+from cdr.server_headers import openehr_names
+from tests.api.conftest import BASE, FLAT, NB_TEMPLATE, NB_TEMPLATE_ID, shipped
+
+
+class Http:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def __call__(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, BASE + path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[Http]:
+    server = listen(app, threads=2, port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield Http(int(server.effective_port))
+    finally:
+        _close(server)
+        thread.join(10)
+
+
+def _ehr(http: Http) -> str:
+    status, headers, _ = http("POST", "/ehr")
+    assert status == 201
+    return headers["location"].rsplit("/", 1)[1]
+
+
+def _upload(http: Http) -> None:
+    status, _, body = http(
+        "POST", "/definition/template/adl1.4", NB_TEMPLATE.read_bytes(), {"Content-Type": "application/xml"}
+    )
+    assert status == 201, body[:300]
+
+
+def _flat_example(http: Http) -> bytes:
+    status, _, body = http("GET", f"/definition/template/adl1.4/{NB_TEMPLATE_ID}/example?format=FLAT")
+    assert status == 200, body[:300]
+    return body
+
+
+def test_flat_commit_reads_the_template_id_header(served: Http) -> None:
+    _upload(served)
+    ehr = _ehr(served)
+    headers = {
+        "Content-Type": FLAT,
+        "Accept": FLAT,
+        "openEHR-TEMPLATE_ID": NB_TEMPLATE_ID,
+        "Prefer": "return=representation",
+    }
+    status, _, body = served("POST", f"/ehr/{ehr}/composition", _flat_example(served), headers)
+    assert status == 201, body[:300]
+    assert any(key.endswith("/_uid") for key in json.loads(body))
+
+
+def test_audit_details_and_lifecycle_headers_are_recorded(served: Http) -> None:
+    _upload(served)
+    ehr = _ehr(served)
+    headers = {
+        "Content-Type": "application/json",
+        "openEHR-AUDIT_DETAILS": 'committer.name="Dr. Underscore"',
+        "openEHR-VERSION.lifecycle_state": 'code_string="553"',
+    }
+    status, answer, body = served(
+        "POST", f"/ehr/{ehr}/composition", json.dumps(shipped("valid_normal.json")).encode(), headers
+    )
+    assert status == 201, body[:300]
+    vo = answer["etag"].strip('"').split("::")[0]
+    status, _, body = served("GET", f"/ehr/{ehr}/versioned_composition/{vo}/version")
+    version: dict[str, Any] = json.loads(body)
+    assert version["commit_audit"]["committer"]["name"] == "Dr. Underscore"
+    assert version["lifecycle_state"]["defining_code"]["code_string"] == "553"
+
+
+def test_1_0_3_committer_spelling_is_recorded(served: Http) -> None:
+    _upload(served)
+    ehr = _ehr(served)
+    headers = {"Content-Type": "application/json", "openEHR-AUDIT_DETAILS.committer": 'name="Dr. Dotted"'}
+    status, answer, body = served(
+        "POST", f"/ehr/{ehr}/composition", json.dumps(shipped("valid_normal.json")).encode(), headers
+    )
+    assert status == 201, body[:300]
+    vo = answer["etag"].strip('"').split("::")[0]
+    _, _, body = served("GET", f"/ehr/{ehr}/versioned_composition/{vo}/version")
+    assert json.loads(body)["commit_audit"]["committer"]["name"] == "Dr. Dotted"
+
+
+def test_only_openehr_header_names_are_respelled() -> None:
+    head = b"\r\n".join(
+        [
+            b"POST /x HTTP/1.1",
+            b"openEHR-TEMPLATE_ID: a_b",
+            b"X_Forwarded_For: 1.2.3.4",
+            b"OPENEHR-AUDIT_DETAILS: c",
+        ]
+    )
+    out = openehr_names(head).split(b"\r\n")
+    assert out[0] == b"POST /x HTTP/1.1"
+    assert out[1] == b"openEHR-TEMPLATE-ID: a_b"  # the value keeps its underscore
+    assert out[2] == b"X_Forwarded_For: 1.2.3.4"  # still dropped by waitress, as before
+    assert out[3] == b"OPENEHR-AUDIT-DETAILS: c"
