@@ -1,21 +1,29 @@
 # cdr: the openEHR CDR REST server. Build: docker build -t cdr .   Run: docker run -p 8000:8000 cdr
 # With PostgreSQL: docker compose up (docker-compose.yml). Without CDR_DATABASE_URL the server keeps an
-# embedded SQLite database in the volume /var/lib/cdr/cdr-data.
+# embedded SQLite database in the volume /var/lib/cdr/cdr-data. The database is migrated on every start.
+#
+# BASE_IMAGE is any Debian-like image with python3 (3.11+) and its venv module. The default is the public
+# image; without a registry, build a local one with scripts/docker-base-image and pass
+# --build-arg BASE_IMAGE=local/debian-python:bookworm (docs/docker.md).
+ARG BASE_IMAGE=python:3.11-slim
 
 # Build stage: install cdr and its dependencies (all ship wheels: no compiler needed) into a venv.
-FROM python:3.11-slim AS build
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN python -m venv /opt/cdr
+RUN python3 -m venv /opt/cdr
 WORKDIR /src
+# The dependencies first, from pyproject.toml alone (no packages found yet), so that a change to the
+# sources reuses this layer; then cdr itself without touching them.
 COPY pyproject.toml README.md ./
+RUN /opt/cdr/bin/pip install .
 COPY cdr ./cdr
 COPY aql ./aql
-RUN /opt/cdr/bin/pip install .
+RUN /opt/cdr/bin/pip install --no-deps --force-reinstall .
 
 # Run stage: the venv only, no sources or build tools, as an unprivileged user.
-FROM python:3.11-slim
+FROM ${BASE_IMAGE}
 ENV PATH=/opt/cdr/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/cdr --shell /usr/sbin/nologin cdr \
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /var/lib/cdr --shell /usr/sbin/nologin cdr \
     && mkdir -p /var/lib/cdr/cdr-data \
     && chown -R cdr:cdr /var/lib/cdr
 COPY --from=build /opt/cdr /opt/cdr
