@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from cdr.security.errors import Forbidden
@@ -23,10 +23,12 @@ from cdr.security.policy import (
     Decision,
     EmergencyGrant,
     EmergencyRequest,
+    composition_decisions,
     decide,
+    restricts_parts,
 )
 from cdr.security.principal import AuthMethod, Principal
-from cdr.services.context import Action
+from cdr.services.context import Action, Refusal
 from cdr.storage.access_control import AccessControlStore
 
 Clock = Callable[[], dt.datetime]
@@ -107,6 +109,49 @@ class EnforcingPolicy:
             return True
         return self._decide(principal, _ACCESS[action], ehr_id)
 
+    def hidden(
+        self,
+        principal: Principal,
+        ehr_id: uuid.UUID,
+        object_ids: Collection[uuid.UUID],
+        *,
+        refuse: Refusal = "never",
+    ) -> frozenset[uuid.UUID]:
+        """The compositions among ``object_ids`` whose own read :func:`decide` would refuse (a composition or
+        template restriction without consent or emergency access), so that a listing leaves them out; with
+        ``refuse`` ("all": every one is hidden, "any": one is) raises :class:`PolicyDenied` instead. One
+        shown only by consent or emergency access makes that the request's decision (flagged in its audit
+        record; an emergency reason sent now is recorded as a grant, as for the composition's own read).
+
+        Costs nothing beyond the request's facts unless such a restriction names the caller.
+        """
+        now = self.clock()
+        facts, _ = self.store.facts(ehr_id, now)
+        if not object_ids or not restricts_parts(principal, facts, now):
+            return frozenset()
+        templates = self.store.templates(ehr_id, object_ids)
+        compositions = {i: templates.get(i, frozenset()) for i in object_ids}
+        decisions = composition_decisions(
+            principal, facts, now, compositions, emergency=self.access.emergency
+        )
+        refused = [d for d in decisions.values() if not d.allowed]
+        if refused and (refuse == "any" or (refuse == "all" and len(refused) == len(decisions))):
+            decision = refused[0]
+            if refuse == "any":  # a change of the listing would drop what the caller cannot see
+                reason = f"{decision.reason}; it holds compositions restricted from the caller"
+                decision = decision.model_copy(update={"reason": reason})
+            self.access.decisions.append((ehr_id, decision))
+            raise PolicyDenied(decision)
+        overriding = sorted(
+            (d for d in decisions.values() if d.allowed and (d.emergency or d.consent_override)),
+            key=lambda d: not d.emergency,
+        )
+        if overriding:
+            self.access.decisions.append((ehr_id, overriding[0]))
+            if overriding[0].new_grant:
+                self._grant(principal, ehr_id, now)
+        return frozenset(i for i, d in decisions.items() if not d.allowed)
+
     def _decide(self, principal: Principal, access: Access, ehr_id: uuid.UUID) -> bool:
         now = self.clock()
         self.access.touches_patient = True
@@ -115,7 +160,13 @@ class EnforcingPolicy:
         self.access.decisions.append((ehr_id, decision))
         if not decision.allowed:
             raise PolicyDenied(decision)
-        if decision.new_grant and self.access.emergency is not None:
+        if decision.new_grant:
+            self._grant(principal, ehr_id, now)
+        return True
+
+    def _grant(self, principal: Principal, ehr_id: uuid.UUID, now: dt.datetime) -> None:
+        """Record the emergency access the request's reason opened, for ``emergency_minutes``."""
+        if self.access.emergency is not None:
             self.store.add_grant(
                 EmergencyGrant(
                     ehr_id=ehr_id,
@@ -127,4 +178,3 @@ class EnforcingPolicy:
                     expires_at=now + dt.timedelta(minutes=self.emergency_minutes),
                 )
             )
-        return True

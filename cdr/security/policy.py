@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -372,3 +373,43 @@ def _consented(principal: Principal, facts: EhrFacts, now: dt.datetime, restrict
         and c.overrides in (None, restriction.control_id)
         for c in facts.controls
     )
+
+
+def restricts_parts(principal: Principal, facts: EhrFacts, now: dt.datetime) -> bool:
+    """Whether a composition or template restriction in force names ``principal``: only then can a listing
+    of the EHR's compositions (a contribution, the directory) hold something hidden from them."""
+    return any(
+        c.kind is ControlKind.RESTRICTION
+        and c.target_kind in (TargetKind.COMPOSITION, TargetKind.TEMPLATE)
+        and c.active(now)
+        and c.names(principal)
+        for c in facts.controls
+    )
+
+
+def composition_decisions(
+    principal: Principal,
+    facts: EhrFacts,
+    now: dt.datetime,
+    compositions: Mapping[uuid.UUID, frozenset[str]],
+    *,
+    emergency: EmergencyRequest | None = None,
+) -> dict[uuid.UUID, Decision]:
+    """The read decision for each composition (object id -> its template ids) a listing names.
+
+    A listing (a contribution's versions, the directory's items) shows a composition exactly when reading
+    that composition would be allowed: the same :func:`decide`, with the composition as its target, so that
+    it cannot reveal the uid of a composition whose GET answers 403; an allowed one may owe that to consent
+    or emergency access, which the request's audit record must then flag.
+    """
+    return {
+        composition_id: decide(
+            principal,
+            Access.READ,
+            facts,
+            now,
+            target=Target(composition_id=composition_id, template_ids=template_ids),
+            emergency=emergency,
+        )
+        for composition_id, template_ids in compositions.items()
+    }

@@ -11,10 +11,10 @@ change it describes commit or roll back together.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -40,10 +40,24 @@ ANONYMOUS = Principal(subject="anonymous", auth_method=AuthMethod.NONE, name="an
 """The caller when nobody authenticated (the CLI, tests of the services)."""
 
 
+Refusal = Literal["never", "all", "any"]
+"""When :meth:`Policy.hidden` refuses instead of hiding: never, when every object is hidden, or when any is."""
+
+
 class Policy(Protocol):
-    """Decides whether a principal may perform an action (on an EHR, when one is concerned)."""
+    """Decides whether a principal may perform an action (on an EHR, when one is concerned), and which of
+    the compositions a listing names (a contribution's versions, the directory's items) it must hide."""
 
     def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool: ...
+
+    def hidden(
+        self,
+        principal: Principal,
+        ehr_id: uuid.UUID,
+        object_ids: Collection[uuid.UUID],
+        *,
+        refuse: Refusal = "never",
+    ) -> frozenset[uuid.UUID]: ...
 
 
 class RolePolicy:
@@ -52,6 +66,16 @@ class RolePolicy:
 
     def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool:
         return action != Action.ADMIN or principal.is_admin
+
+    def hidden(
+        self,
+        principal: Principal,
+        ehr_id: uuid.UUID,
+        object_ids: Collection[uuid.UUID],
+        *,
+        refuse: Refusal = "never",
+    ) -> frozenset[uuid.UUID]:
+        return frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +121,12 @@ class RequestContext:
         """:class:`~cdr.services.errors.Forbidden` unless the policy allows ``action``."""
         if not self.policy.allows(self.principal, action, ehr_id):
             raise Forbidden(f"{self.principal.display_name} may not perform {action.value}")
+
+    def hidden(
+        self, ehr_id: uuid.UUID, object_ids: Collection[uuid.UUID], *, refuse: Refusal = "never"
+    ) -> frozenset[uuid.UUID]:
+        """Which of ``object_ids`` (compositions a listing names) the caller may not see (see Policy)."""
+        return self.policy.hidden(self.principal, ehr_id, object_ids, refuse=refuse)
 
     def record(
         self,

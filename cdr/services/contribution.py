@@ -7,6 +7,7 @@ of a composition inside one are reported as 400, with every issue's path under `
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -15,12 +16,12 @@ from cdr.formats.canonical_json import to_json
 from cdr.formats.contribution_json import parse_contribution_json
 from cdr.rm.base import RMObject
 from cdr.services.composition import check_composition
-from cdr.services.context import RequestContext
+from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.ehr_status import check_status
 from cdr.services.errors import InvalidContent, Issue, Unprocessable
 from cdr.services.rm_checks import require_valid
-from cdr.storage import Audit, ContributionRecord, VersionChange, VersionRecord
+from cdr.storage import Audit, ContributionRecord, VersionChange, VersionRecord, VersionUid
 from cdr.storage.records import CHANGE_TYPE, COMPLETE, DELETED, LIFECYCLE_STATE, code_of
 
 KINDS = ("COMPOSITION", "EHR_STATUS", "FOLDER")
@@ -127,13 +128,22 @@ def commit_contribution(
 
 
 def get_contribution(svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, uid: str) -> ContributionRecord:
-    """A contribution of the EHR; :class:`NotFound` for unknown EHRs and ids (also ids that are no uuid)."""
-    from cdr.services.context import Action
+    """A contribution of the EHR; :class:`NotFound` for unknown EHRs and ids (also ids that are no uuid).
 
+    Versions of compositions the patient restricted from the caller are left out of ``versions``, as they
+    are left out of query results, so that the contribution does not reveal uids whose own read would be
+    refused; a contribution of nothing but such versions is refused like them (403).
+    """
     ctx.authorize(Action.READ_EHR, ehr_id)
     svc.require_ehr(ehr_id)
     try:
         contribution_id = uuid.UUID(uid)
     except ValueError:
         raise NotFound(f"contribution {uid!r} not found in EHR {ehr_id}") from None
-    return svc.storage.contributions.get(ehr_id, contribution_id)
+    record = svc.storage.contributions.get(ehr_id, contribution_id)
+    objects = {uid: VersionUid.parse(uid).object_id for uid in record.version_uids}
+    hidden = ctx.hidden(ehr_id, set(objects.values()), refuse="all")
+    if not hidden:
+        return record
+    shown = tuple(uid for uid, object_id in objects.items() if object_id not in hidden)
+    return dataclasses.replace(record, version_uids=shown)

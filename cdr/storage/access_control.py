@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -235,6 +235,26 @@ def load_target(conn: Connection, ehr_id: uuid.UUID, composition_id: uuid.UUID) 
     return Target(composition_id=composition_id, template_ids=frozenset(str(r) for r in rows))
 
 
+def load_templates(
+    conn: Connection, ehr_id: uuid.UUID, object_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[str]]:
+    """The template ids each of ``object_ids`` (versioned objects of ``ehr_id``) was committed with; objects
+    without a template (folders, EHR_STATUS, unknown ids) map to the empty set."""
+    wanted = sorted(set(object_ids))
+    found: dict[uuid.UUID, set[str]] = {vo_id: set() for vo_id in wanted}
+    if not wanted:
+        return {}
+    ov = t.object_version
+    rows = conn.execute(
+        sa.select(ov.c.vo_id, ov.c.template_id)
+        .where(ov.c.ehr_id == ehr_id, ov.c.vo_id.in_(wanted), ov.c.template_id.is_not(None))
+        .distinct()
+    )
+    for vo_id, template_id in rows:
+        found[vo_id].add(str(template_id))
+    return {vo_id: frozenset(templates) for vo_id, templates in found.items()}
+
+
 class AccessControlStore:
     """Reads and writes of care relations, patient controls and emergency grants over one engine."""
 
@@ -246,6 +266,13 @@ class AccessControlStore:
     ) -> tuple[EhrFacts, Target | None]:
         with read_transaction(self.engine) as conn:
             return load_facts_and_target(conn, ehr_id, now, composition_id)
+
+    def templates(
+        self, ehr_id: uuid.UUID, object_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, frozenset[str]]:
+        """See :func:`load_templates`."""
+        with read_transaction(self.engine) as conn:
+            return load_templates(conn, ehr_id, object_ids)
 
     def add_relation(self, relation: CareRelation, now: dt.datetime) -> CareRelation:
         with write_transaction(self.engine) as conn:
@@ -411,12 +438,19 @@ class RequestFacts(AccessControlStore):
             self._targets[key] = target
         return facts, target
 
+    def templates(
+        self, ehr_id: uuid.UUID, object_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, frozenset[str]]:
+        with self.db.transaction() as conn:
+            return load_templates(conn, ehr_id, object_ids)
+
     def add_grant(self, grant: EmergencyGrant) -> EmergencyGrant:
         super().add_grant(grant)
         kept = self._facts.get(grant.ehr_id)
         if kept is not None:
             self._facts[grant.ehr_id] = kept.model_copy(update={"grants": (*kept.grants, grant)})
         return grant
+
 
 def _close_once(
     conn: Connection,
