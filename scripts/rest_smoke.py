@@ -367,9 +367,23 @@ def json_diff(sent: Any, back: Any, path: str = "") -> list[str]:
             return [f"{path} length {len(sent)} != {len(back)}"]
         for i, (a, b) in enumerate(zip(sent, back, strict=True)):
             out += json_diff(a, b, f"{path}/{i}")
-    elif sent != back and not _same_number(sent, back):
+    elif sent != back and not _same_number(sent, back) and not same_instant(sent, back):
         out.append(f"{path}: {sent!r} != {back!r}")
     return out
+
+
+def same_instant(a: Any, b: Any) -> bool:
+    """ISO 8601 date/times equal but for spelling (basic/extended, ',' or '.', '+00:00' or 'Z')."""
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return False
+
+    def norm(v: str) -> str:
+        v = v.replace(",", ".").replace("-", "").replace(":", "")
+        for utc in ("+0000", "Z"):
+            v = v.removesuffix(utc) + "Z" if v.endswith(utc) else v
+        return v
+
+    return norm(a) == norm(b)
 
 
 def _same_number(a: Any, b: Any) -> bool:
@@ -404,8 +418,11 @@ def xml_diff(sent: bytes, back: bytes) -> list[str]:
     remaining = list(got)
     missing = []
     for leaf in leaves(sent):
+        match = next((g for g in remaining if g[0] == leaf[0] and same_instant(g[1], leaf[1])), None)
         if leaf in remaining:
             remaining.remove(leaf)
+        elif match is not None:
+            remaining.remove(match)
         else:
             missing.append(f"{leaf[0]} = {leaf[1]!r} missing")
     return missing
@@ -416,7 +433,8 @@ def ehr_area(c: Client) -> None:
     valid = sorted((SUITE / "ehr" / "valid").glob("*.json"))
     for f in valid:
         doc = json.loads(f.read_text(encoding="utf-8"))
-        doc["subject"]["external_ref"]["id"]["value"] = str(uuid.uuid4())
+        if "external_ref" in doc.get("subject", {}):
+            doc["subject"]["external_ref"]["id"]["value"] = str(uuid.uuid4())
         r = c("POST", "/ehr", json=doc, headers={"Prefer": "return=representation"})
         if c.status(f"POST /ehr {f.name}", r, 201):
             body = r.json()
@@ -438,7 +456,8 @@ def ehr_area(c: Client) -> None:
                     diff = json_diff(doc["other_details"], got.get("other_details"))
                     c.check(f"other_details round-trip {f.name}", not diff, "same", diff)
         # PUT with the same body on a new id
-        doc["subject"]["external_ref"]["id"]["value"] = str(uuid.uuid4())
+        if "external_ref" in doc.get("subject", {}):
+            doc["subject"]["external_ref"]["id"]["value"] = str(uuid.uuid4())
         r = c("PUT", f"/ehr/{uuid.uuid4()}", json=doc)
         c.status(f"PUT /ehr/{{new}} {f.name}", r, 201)
     for f in sorted((SUITE / "ehr" / "invalid").glob("*.json")):
@@ -949,13 +968,16 @@ def contribution_area(c: Client) -> None:
         c.check("Location", cuid in r.headers.get("Location", ""), cuid, r.headers.get("Location"))
     r = c(
         "POST",
-        f"/ehr/{ehr}/contribution",
+        f"/ehr/{c.new_ehr()}/contribution",
         data=(valid / "minimal_evaluation.contribution.json").read_bytes(),
         headers={"Content-Type": JSON},
     )
     if c.status("minimal contribution minimal", r, 201):
         c.check("minimal no body", not r.content, "", r.text[:100])
     for f in sorted(valid.glob("*.json")):
+        text = f.read_text(encoding="utf-8")
+        if "replaceme" in text or "CONTRIBUTION_CREATE_DTO" in text:
+            continue  # placeholders the suites fill in, or EHRbase's own DTO type
         e = c.new_ehr()
         r = c("POST", f"/ehr/{e}/contribution", data=f.read_bytes(), headers={"Content-Type": JSON})
         # files that modify or delete need an earlier version; a creation-only file must commit
@@ -1375,6 +1397,7 @@ def run_all(base: str) -> Results:
     except Exception as exc:  # a crash of one area is a failure; the sweep goes on
         c.check("area crashed", False, "", repr(exc))
     for area in (
+        admin_area,
         lambda cl: compositions(cl, loaded),
         lambda cl: example_roundtrip(cl, loaded),
         composition_area,
@@ -1382,7 +1405,6 @@ def run_all(base: str) -> Results:
         contribution_area,
         directory_area,
         stored_query_area,
-        admin_area,
         headers_area,
     ):
         guarded(c, area)

@@ -83,12 +83,11 @@ def update_composition(
     svc.require_ehr(ehr_id)
     vo_id = _object_id(object_id)
     preceding = versions.parse_version_uid(preceding_version_uid)
-    if preceding.object_id != vo_id:
-        raise InvalidInput(f"If-Match {preceding} is not a version of composition {vo_id}")
+    # an unknown composition is 404 whatever If-Match says (EHRbase's suites, ITS-REST)
+    latest = svc.storage.compositions.latest(ehr_id, vo_id)
     body_uid = (comp.__dict__.get("uid").__dict__.get("value") or "") if comp.__dict__.get("uid") else ""
     if body_uid and body_uid.split("::")[0] != str(vo_id):
         raise InvalidInput(f"the composition's uid {body_uid} does not match {vo_id} in the URL")
-    latest = svc.storage.compositions.latest(ehr_id, vo_id)
     if latest.deleted:
         raise NotFound(f"composition {vo_id} is deleted")
     if str(preceding) != latest.uid:
