@@ -172,3 +172,21 @@ def test_cli_verify(store: AuditStore, tmp_path: Path) -> None:
     assert "position 4" in broken.output
     unusable = CliRunner().invoke(main, ["audit", "verify", "--db", "nonsense://"])
     assert unusable.exit_code == 2
+
+
+def test_cli_purge_keeps_the_retention_period(store: AuditStore) -> None:
+    url = store.engine.url.render_as_string(hide_password=False)
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    store.append(event(6, time=recent))
+    unset = CliRunner().invoke(main, ["audit", "purge", "--db", url], env={"CDR_AUDIT_RETENTION_DAYS": ""})
+    assert unset.exit_code == 2 and "CDR_AUDIT_RETENTION_DAYS" in unset.output
+    purged = CliRunner().invoke(main, ["audit", "purge", "--db", url], env={"CDR_AUDIT_RETENTION_DAYS": "30"})
+    assert purged.exit_code == 0, purged.output
+    assert "removed 5 audit records" in purged.output
+    kept = store.records()
+    assert [(r["seq"], r["kind"]) for r in kept] == [(6, "access"), (7, "checkpoint")]
+    assert kept[0]["time"] == recent
+    again = CliRunner().invoke(main, ["audit", "purge", "--db", url, "--retain-days", "3"])
+    assert again.exit_code == 0 and "removed 0" in again.output, again.output
+    verified = CliRunner().invoke(main, ["audit", "verify", "--db", url])
+    assert verified.exit_code == 0, verified.output
