@@ -162,6 +162,8 @@ def run(
     offset: int | None = None
     if paged.limit is not None:
         fetch, offset = paged.limit, paged.offset or 0
+    for ehr_id in sorted(scope.emergency_ehr_ids):  # read by emergency access: flag it in the audit record
+        ctx.authorize(Action.READ_EHR, ehr_id)
     ctx.record(None, Action.READ_EHR, request.ehr_id, name or "AQL")
     return QueryResult(
         q=text,

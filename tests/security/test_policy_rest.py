@@ -146,3 +146,22 @@ def test_aql_honours_restrictions_and_blocks_in_its_statement(api: Client, recor
     assert _uids(_aql(api, "SELECT e/ehr_id/value FROM EHR e")) == set() and _count(api) == 0
     queries = api.audit(actor_hpr=NURSE_HPR, path="/openehr/v1/query/aql")
     assert len(queries) == 10 and {q["operation"] for q in queries} == {"ehr:read"}  # one record per query
+
+
+def test_aql_over_an_emergency_grant_is_flagged(api: Client, record: Record) -> None:
+    stranger = token(
+        [*CLINICAL, "cdr/query"], sub="stranger", **{HPR_NUMBER: STRANGER_HPR, ORGNR_PARENT: world.OTHER_ORG}
+    )
+    query = {"q": ROWS}
+    assert api.call("POST", "/query/aql", stranger, json=query).json["rows"] == []  # no basis: nothing
+    opened = api.call("GET", f"/ehr/{record.ehr_id}", stranger, headers=world.EMERGENCY)
+    assert opened.status_code == 200
+    answer = api.call("POST", "/query/aql", stranger, json=query)
+    assert _uids(answer) == {record.object_id}  # the grant lasts, for AQL too
+    flagged = api.audit(actor_hpr=STRANGER_HPR)[-1]
+    assert flagged["path"].endswith("/query/aql") and flagged["emergency"] is True
+    assert flagged["emergency_code"] == world.EMERGENCY["X-Cdr-Emergency-Reason-Code"]
+    assert str(flagged["ehr_id"]) == record.ehr_id and flagged["patient_id"] == PATIENT
+    log = api.call("GET", f"/security/ehr/{record.ehr_id}/access_log", SELF).json
+    queries = [e for e in log if e["actor"]["hpr_number"] == STRANGER_HPR and e["emergency"]]
+    assert len(queries) == 2  # the emergency read and the query, both flagged in the patient's log
