@@ -1,14 +1,19 @@
-"""The container files, checked without a Docker engine (there is none where the tests run).
+"""The container files: checked without a Docker engine, and built and run where one is available.
 
-What can be checked here is: the Dockerfile's instructions (slim base, non-root user, health check on the
-health endpoint, the entry command), that what it copies exists and is not excluded by ``.dockerignore``,
-that its entry command and health check work when run directly with the same arguments, and that
-``docker-compose.yml`` wires the server to a healthy PostgreSQL 15 with a volume.
+Without an engine (CI has none): the Dockerfile's instructions (slim base as a build ARG, non-root user,
+health check on the health endpoint, the entry command), that what it copies exists and is not excluded by
+``.dockerignore``, that its entry command and health check work when run directly with the same arguments,
+and that ``docker-compose.yml`` wires the server to a healthy PostgreSQL 15 with a volume.
+
+With an engine (``docker info`` answers): the image is built (base from ``CDR_DOCKER_BASE_IMAGE``, else the
+Dockerfile's default; see docs/docker.md for a registry-free one) and run, on its SQLite volume and on a
+scratch PostgreSQL database, through template upload, EHR, composition and AQL; otherwise those tests skip.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import http.client
 import json
 import os
 import re
@@ -18,12 +23,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_serve import STARTUP_LIMIT_S, STOP_LIMIT_S, cdr_command, free_port
+from tests.storage.conftest import NO_POSTGRES, POSTGRES_URL, PostgresServer
+from tests.test_serve import BASE, NB_OPT, NORMAL, STARTUP_LIMIT_S, STOP_LIMIT_S, cdr_command, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPO / "Dockerfile"
@@ -292,3 +300,182 @@ def test_compose_server_authenticates_callers_from_outside_the_container(compose
     users = server["environment"]["CDR_AUTH_BASIC_USERS_FILE"]
     assert users == f"/run/secrets/{server['secrets'][0]}"
     assert compose["secrets"][server["secrets"][0]]["file"]
+
+
+# --- the image, built and run where a Docker engine answers ----------------------------------------------
+
+BASE_IMAGE_ENV = "CDR_DOCKER_BASE_IMAGE"
+BUILD_LIMIT_S = 1800  # ceilings for a cold build and a first health check on a loaded machine, not figures
+HEALTHY_LIMIT_S = 120
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    if check and done.returncode != 0:
+        pytest.fail(f"docker {' '.join(args)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done
+
+
+def no_engine_reason() -> str | None:
+    """Why the image cannot be built here, or None when a Docker engine answers."""
+    if shutil.which("docker") is None:
+        return "no docker command"
+    try:
+        info = docker("info", "--format", "{{.ServerVersion}}", timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        return "docker info did not answer"
+    if info.returncode != 0:
+        lines = info.stderr.strip().splitlines()
+        return f"no Docker engine ({lines[-1] if lines else 'docker info failed'})"
+    return None
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[str]:
+    reason = no_engine_reason()
+    if reason:
+        pytest.skip(f"{reason}: the image is built and run only where a Docker engine runs")
+    base = os.environ.get(BASE_IMAGE_ENV) or build_args()["BASE_IMAGE"]
+    local = docker("image", "inspect", base, check=False).returncode == 0
+    if not local and docker("pull", base, timeout=600, check=False).returncode != 0:
+        pytest.skip(
+            f"base image {base} is not here and cannot be pulled: make one with "
+            f"scripts/docker-base-image and set {BASE_IMAGE_ENV} (docs/docker.md)"
+        )
+    tag = f"cdr-test:{uuid.uuid4().hex[:12]}"
+    docker("build", "--build-arg", f"BASE_IMAGE={base}", "--tag", tag, str(REPO), timeout=BUILD_LIMIT_S)
+    try:
+        yield tag
+    finally:
+        docker("rmi", "--force", tag, check=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def image_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: the image's own SQLite database in its volume; else a scratch PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(POSTGRES_URL)
+    try:
+        yield server.create_database().render_as_string(hide_password=False)
+    finally:
+        server.drop_all()
+
+
+def call(
+    port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request to 127.0.0.1:port; ``body`` is bytes as they are, anything else as JSON."""
+    data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=data, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def wait_until(ready: Any, container: str, what: str, limit: float) -> None:
+    """Poll ``ready()`` until it is true; fail with the container's log if it exits or ``limit`` passes."""
+    deadline = time.monotonic() + limit
+    while not ready():
+        state = docker("inspect", "--format", "{{.State.Status}}", container).stdout.strip()
+        if state != "running" or time.monotonic() > deadline:
+            logs = docker("logs", container, check=False)
+            pytest.fail(f"{what} never happened; the container is {state}:\n{logs.stdout}{logs.stderr}")
+        time.sleep(0.5)
+
+
+def answers_health(port: int) -> bool:
+    try:
+        return call(port, "GET", "/health")[0] == 200
+    except OSError:
+        return False
+
+
+def test_the_image_commits_and_queries_a_composition_and_stops_cleanly(
+    image: str, image_database: str | None
+) -> None:
+    """The host's network (so that the host's PostgreSQL is reachable and callers are loopback, which
+    the server accepts without authentication), a free port instead of 8000, everything else as shipped."""
+    port = free_port()
+    env = ["--env", f"CDR_DATABASE_URL={image_database}"] if image_database else []
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    container = docker("run", "--detach", "--network", "host", *env, image, *serve).stdout.strip()
+    try:
+        wait_until(lambda: answers_health(port), container, "/health answering 200", STARTUP_LIMIT_S)
+        status, _, body = call(
+            port,
+            "POST",
+            f"{BASE}/definition/template/adl1.4",
+            NB_OPT.read_bytes(),
+            {"Content-Type": "application/xml"},
+        )
+        assert status == 201, body
+        status, headers, body = call(port, "POST", f"{BASE}/ehr", headers={"Prefer": "return=minimal"})
+        assert status == 201, body
+        ehr_id = headers["etag"].strip('"')
+        status, headers, body = call(
+            port,
+            "POST",
+            f"{BASE}/ehr/{ehr_id}/composition",
+            NORMAL.read_bytes(),
+            {"Content-Type": "application/json", "Prefer": "return=minimal"},
+        )
+        assert status == 201, body
+        version_uid = headers["etag"].strip('"')
+        query = {
+            "q": "SELECT c/uid/value, c/archetype_details/template_id/value "
+            "FROM EHR e CONTAINS COMPOSITION c WHERE e/ehr_id/value = $ehr_id",
+            "query_parameters": {"ehr_id": ehr_id},
+        }
+        status, _, body = call(port, "POST", f"{BASE}/query/aql", query, {"Content-Type": "application/json"})
+        assert status == 200, body
+        template_id = json.loads(NORMAL.read_bytes())["archetype_details"]["template_id"]["value"]
+        assert json.loads(body)["rows"] == [[version_uid, template_id]]
+
+        probe = [p.replace(":8000/", f":{port}/") for p in health_command()]
+        assert docker("exec", container, *probe, check=False).returncode == 0  # the HEALTHCHECK command
+        assert docker("exec", container, "id", "-u").stdout.strip() not in ("", "0")
+        if image_database is None:  # the SQLite database lives in the image's volume
+            volume = exec_form(dict(final_stage())["VOLUME"])[0]
+            assert docker("exec", container, "test", "-s", f"{volume}/cdr.db", check=False).returncode == 0
+    finally:
+        docker("stop", "--time", str(STOP_LIMIT_S), container, check=False)
+        exit_code = docker("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
+        logs = docker("logs", container, check=False)
+        docker("rm", "--force", "--volumes", container, check=False)
+    output = logs.stdout + logs.stderr
+    assert exit_code == "0", output
+    assert "stopped (SIGTERM)" in output
+    assert "Traceback" not in output
+
+
+def test_the_image_as_shipped_turns_healthy_and_serves_outside_callers_only_with_authentication(
+    image: str,
+) -> None:
+    """Entry command, port and health check exactly as the image has them, on Docker's own network: the
+    engine's health check passes, and a caller through the published port is not loopback, so the API
+    refuses it while authentication is off (why docker-compose.yml sets CDR_AUTH)."""
+    container = docker("run", "--detach", "--publish", "127.0.0.1::8000", image).stdout.strip()
+    try:
+
+        def healthy() -> bool:
+            health = docker("inspect", "--format", "{{.State.Health.Status}}", container).stdout.strip()
+            assert health != "unhealthy", docker("inspect", container).stdout
+            return health == "healthy"
+
+        wait_until(healthy, container, "the HEALTHCHECK passing", HEALTHY_LIMIT_S)
+        port = int(docker("port", container, "8000/tcp").stdout.splitlines()[0].rpartition(":")[2])
+        assert call(port, "GET", "/health")[0] == 200
+        status, _, body = call(port, "POST", f"{BASE}/ehr")
+        assert status == 401, body
+        assert b"loopback" in body
+    finally:
+        docker("rm", "--force", "--volumes", container, check=False)
