@@ -165,3 +165,29 @@ def test_aql_over_an_emergency_grant_is_flagged(api: Client, record: Record) -> 
     log = api.call("GET", f"/security/ehr/{record.ehr_id}/access_log", SELF).json
     queries = [e for e in log if e["actor"]["hpr_number"] == STRANGER_HPR and e["emergency"]]
     assert len(queries) == 2  # the emergency read and the query, both flagged in the patient's log
+
+
+def test_subject_ids_are_checked_on_every_status_write(api: Client, record: Record) -> None:
+    bad = world.status_for("13116900217")  # a fødselsnummer with a wrong check digit
+    updated = api.call(
+        "PUT",
+        f"/ehr/{record.ehr_id}/ehr_status",
+        world.NURSE,
+        json=bad,
+        headers={"If-Match": record.status_uid},
+    )
+    assert assert_error(updated, 400)["details"][0]["code"] == "INVALID_SUBJECT_ID"
+    version = world._contribution(record.body)["versions"][0]
+    version["data"] = bad
+    version["preceding_version_uid"] = {"value": record.status_uid}
+    version["commit_audit"]["change_type"] = world._coded("modification", "251")
+    body = {"versions": [version], "audit": version["commit_audit"]}
+    refused = assert_error(
+        api.call("POST", f"/ehr/{record.ehr_id}/contribution", world.NURSE, json=body), 400
+    )
+    assert "INVALID_SUBJECT_ID" in json.dumps(refused), refused
+    for namespace, number in (("dnr", "41018036736"), ("hnr", "01418010181")):  # valid D- and H-nummer
+        assert (
+            api.call("POST", "/ehr", world.NURSE, json=world.status_for(number, namespace)).status_code == 201
+        )
+    assert etag(api.call("GET", f"/ehr/{record.ehr_id}/ehr_status", SELF)) == record.status_uid  # unchanged
