@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
 import aql
+from aql.cache import CACHE_SIZE
 from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.errors import AqlSemanticError
 from aql.result import ResultColumn, ResultSet
@@ -30,6 +32,14 @@ class PagingError(AqlSemanticError):
 
 class _HasEngine(Protocol):
     engine: Engine
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _shape(query_text: str) -> tuple[tuple[str, ...], bool]:
+    """The parameter names of a query and whether it has its own LIMIT (or TOP), by query text: finding
+    the names walks the whole AST, which costs more than running a small query's statement."""
+    query = aql.parse(query_text)
+    return query.parameters, query.limit is not None or query.select.top is not None
 
 
 def execute(
@@ -50,17 +60,16 @@ def execute(
     statement (None: unrestricted, for trusted in-process callers).
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
-    query = aql.parse(query_text)
-    parameters = dict(parameters or {})
-    missing = [name for name in query.parameters if name not in parameters]
+    names, has_limit = _shape(query_text)
+    parameters = parameters or {}
+    missing = [name for name in names if name not in parameters]
     if missing:
         raise AqlSemanticError(f"no value given for parameter ${missing[0]}")
-    has_limit = query.limit is not None or query.select.top is not None
     if has_limit and (fetch is not None or offset is not None):
         raise PagingError("Query contains a LIMIT clause, fetch and offset parameters must not be used")
     if offset is not None and fetch is None:
         raise PagingError("offset requires fetch")
-    used = {name: parameters[name] for name in query.parameters}
+    used = {name: parameters[name] for name in names}
     compiled = compile_query(
         query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None, scope
     )

@@ -65,8 +65,10 @@ WORKLOADS = (
         "SELECT c/uid/value, c/context/start_time/value "
         "FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c "
         "ORDER BY c/context/start_time/value DESC LIMIT 10",
-        # the root node carries the start time in time_value; ehr_id leads the primary key
-        """SELECT c.data #> '{uid,value}', c.data #> '{context,start_time,value}'
+        # the root node carries the start time in time_value; ehr_id leads the primary key; the stored uid
+        # is the version row's vo_id::system_id::version (commit_version writes it so)
+        """SELECT v.vo_id::text || '::' || v.system_id || '::' || v.version,
+                  c.data #> '{context,start_time,value}'
            FROM node c JOIN object_version v
              ON v.ehr_id = c.ehr_id AND v.vo_id = c.vo_id AND v.version = c.version AND v.latest
           WHERE c.ehr_id = :ehr_id AND c.num = 0 AND c.rm_type = 'COMPOSITION'
@@ -78,14 +80,14 @@ WORKLOADS = (
         f"population: systolic > {THRESHOLD:g}, LIMIT 50",
         f"SELECT c/uid/value, {SYSTOLIC} FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[{BP}] "
         f"WHERE {SYSTOLIC} > $x LIMIT 50",
-        # straight into ix_node_num_value (archetype_id, archetype_node_id, num_value), then the root by key
-        f"""SELECT c.data #> '{{uid,value}}', p.num_value
+        # straight into ix_node_num_value (archetype_id, archetype_node_id, num_value), then the version by
+        # key, whose vo_id::system_id::version is the composition's stored uid
+        f"""SELECT v.vo_id::text || '::' || v.system_id || '::' || v.version, p.num_value
            FROM node p
            JOIN object_version v
              ON v.ehr_id = p.ehr_id AND v.vo_id = p.vo_id AND v.version = p.version AND v.latest
-           JOIN node c ON c.ehr_id = p.ehr_id AND c.vo_id = p.vo_id AND c.version = p.version AND c.num = 0
           WHERE p.archetype_id = '{BP}' AND p.archetype_node_id = 'at0004'
-            AND p.archetype_path = '{SYSTOLIC_PATH}' AND p.num_value > :x AND c.rm_type = 'COMPOSITION'
+            AND p.archetype_path = '{SYSTOLIC_PATH}' AND p.num_value > :x AND v.kind = 'COMPOSITION'
           LIMIT 50""",
         False,
     ),

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from aql import ast
 from aql.compiler.binds import Binds, Derived, LenientUuid
 from aql.compiler.conditions import ConditionMixin
-from aql.compiler.from_clause import FromMixin
+from aql.compiler.from_clause import FromMixin, stand_ins, version_roots
 from aql.compiler.objects import ObjectPathMixin
 from aql.compiler.paths import PathMixin
 from aql.compiler.scope import Binding, Scope
@@ -72,6 +72,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         self.negated: set[str] = set()
         self.negated_depth = 0
         self._aliases = 0
+        self.restricted: set[int] = set()  # ids of the ehr_id columns _restrict_ehr has restricted
+        self.stand_ins: set[str] = set()  # FROM variables reached only through one leaf (no row of their own)
+        self.version_roots: set[str] = set()  # COMPOSITION variables bound to their version row alone
         self.ehr_id_bind: Any = sa.bindparam("ehr_scope", type_=LenientUuid()) if ehr_scoped else None
         self.query_scope = query_scope  # the caller's readable rows (cdr.security); None: unrestricted
 
@@ -82,6 +85,8 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     # ------------------------------------------------------------------------------------- compile
 
     def compile(self, query: ast.Query) -> CompiledQuery:
+        self.stand_ins = stand_ins(query, self.binds.parameter_kinds)
+        self.version_roots = version_roots(query)
         scope = Scope()
         self.compile_from(query.from_, None, scope)
         where = [self.condition(query.where, scope)] if query.where is not None else []

@@ -15,6 +15,7 @@ be there; ``NOT CONTAINS`` is a correlated ``NOT EXISTS``.
 # (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -44,6 +45,9 @@ class FromMixin:
         if isinstance(expr, ast.ClassExpression):
             self._bind_class(expr, parent, scope)
         elif isinstance(expr, ast.Contains):
+            if self._ehr_by_contents(expr, parent, scope):
+                self._bind_ehr_by_contents(expr, scope)
+                return
             outer = self._bind_class(expr.outer, parent, scope)
             if expr.negated:
                 sub = Scope(outer_paths=False)
@@ -86,6 +90,41 @@ class FromMixin:
 
     # ------------------------------------------------------------------------------------- bindings
 
+    def _ehr_by_contents(self: Compiler, expr: ast.Contains, parent: Binding | None, scope: Scope) -> bool:
+        """Whether ``EHR e CONTAINS X`` can do without the ``ehr`` row: every row of X carries ``ehr_id`` and
+        a foreign key guarantees the EHR, so ``e`` is X's ``ehr_id`` unless a path needs more of the EHR.
+        Only where X is inner-joined first (not an OR alternative, not NOT CONTAINS)."""
+        return (
+            parent is None
+            and not expr.negated
+            and not scope.defer_on
+            and expr.outer.rm_type.upper() == "EHR"
+            and self._variable_of(expr.outer) not in self.bindings
+            and _first_link_inner(expr.inner)
+        )
+
+    def _bind_ehr_by_contents(self: Compiler, expr: ast.Contains, scope: Scope) -> None:
+        """``EHR e CONTAINS X`` with ``e`` known by X's ``ehr_id`` (see :meth:`_ehr_by_contents`); the EHR's
+        restriction and predicate apply to that column once X is bound."""
+        variable = self._variable_of(expr.outer)
+        binding = Binding(variable, "EHR", "ehr", t.ehr.alias(self.alias_name("ehr")), row_joined=False)
+        binding.home = scope
+        self.bindings[variable] = binding
+        self.compile_from(expr.inner, binding, scope)
+        assert binding.ehr_id is not None  # set by the first contained class's link
+        if id(binding.ehr_id) not in self.restricted:
+            self._restrict_ehr(binding.ehr_id, scope)
+        self._class_predicate(binding, expr.outer.predicate, scope)
+
+    def ehr_row(self: Compiler, binding: Binding) -> None:
+        """Join the ``ehr`` row of an EHR known only by its id, into the scope it was bound in (an inner join:
+        the foreign keys guarantee the row)."""
+        if binding.row_joined:
+            return
+        assert binding.home is not None
+        binding.home.add(binding.table, binding.table.c.ehr_id == binding.ehr_id)
+        binding.row_joined = True
+
     def _bind_class(
         self: Compiler, expr: ast.ClassExpression, parent: Binding | None, scope: Scope
     ) -> Binding:
@@ -97,6 +136,7 @@ class FromMixin:
             return self.bindings[variable]
         if rm_type == "EHR":
             binding = Binding(variable, rm_type, "ehr", t.ehr.alias(self.alias_name("ehr")))
+            binding.ehr_id, binding.home = binding.table.c.ehr_id, scope
             scope.add(binding.table, self._link(parent, binding))
             self._restrict_ehr(binding.table.c.ehr_id, scope)
         elif rm_type in VERSION_TYPES:
@@ -129,6 +169,8 @@ class FromMixin:
             host, prefix = rm_model.PSEUDO_TYPES[rm_type]
         elif not rm_model.is_known(rm_type) or not rm_model.is_locatable(rm_type):
             raise AqlUnsupported(f"FROM class {expr.rm_type}")
+        if variable in self.version_roots and (parent is None or parent.kind == "ehr"):
+            return self._bind_version_root(variable, rm_type, parent, scope)
         n = t.node.alias(self.alias_name("n"))
         root = host in ("COMPOSITION", "EHR_STATUS")
         binding = Binding(variable, rm_type, "node", n, walk_type=host, prefix=prefix, root=root)
@@ -150,12 +192,21 @@ class FromMixin:
             binding.ov = parent.ov
             conds.append(_same_version(n, parent.ov))
             scope.add(n, sa.and_(*conds))
+        elif inside_parent and variable in self.stand_ins:
+            assert parent is not None
+            binding.ov, binding.container = parent.ov, parent  # no row of its own: see stand_ins
         elif inside_parent:
             assert parent is not None
             binding.ov = parent.ov
             conds.append(_same_version(n, parent.table))
-            low = parent.table.c.num <= n.c.num if prefix or parent.prefix else parent.table.c.num < n.c.num
-            conds.append(sa.and_(low, n.c.num <= parent.table.c.last_num))
+            if parent.root and not (root or prefix or parent.prefix):
+                # inside the version's root (num 0): every other node of the version is
+                conds.append(n.c.num > 0)
+            else:
+                low = (
+                    parent.table.c.num <= n.c.num if prefix or parent.prefix else parent.table.c.num < n.c.num
+                )
+                conds.append(sa.and_(low, n.c.num <= parent.table.c.last_num))
             scope.add(n, sa.and_(*conds))
         else:
             ov = t.object_version.alias(self.alias_name("v"))
@@ -167,13 +218,38 @@ class FromMixin:
             self._restrict_ehr(n.c.ehr_id, scope, ov)
         return binding
 
+    def _bind_version_root(
+        self: Compiler, variable: str, rm_type: str, parent: Binding | None, scope: Scope
+    ) -> Binding:
+        """A COMPOSITION bound to its latest version row alone (see :func:`version_roots`)."""
+        ov = t.object_version.alias(self.alias_name("v"))
+        binding = Binding(
+            variable,
+            rm_type,
+            "node",
+            ov,
+            ov=ov,
+            walk_type=rm_type,
+            root=True,
+            own_version=True,
+            row_is_version=True,
+        )
+        link = self._link(parent, binding)
+        conds = [ov.c.latest == sa.true(), ov.c.kind == rm_type, ov.c.data.is_not(None)]
+        scope.add(ov, sa.and_(*conds, *([link] if link is not None else [])))
+        self._restrict_ehr(ov.c.ehr_id, scope, ov)
+        return binding
+
     def _link(self: Compiler, parent: Binding | None, child: Binding) -> Cond | None:
         """The containment condition of ``child`` in ``parent`` across versions (None at the top)."""
         if parent is None:
             return None
         table = child.table if child.kind != "version" else child.ov
         if parent.kind == "ehr":
-            return table.c.ehr_id == parent.table.c.ehr_id
+            if parent.ehr_id is None:  # the EHR is known by its first contained class (no ehr row)
+                parent.ehr_id = table.c.ehr_id
+                return None
+            return table.c.ehr_id == parent.ehr_id
         if parent.kind == "node" and parent.walk_type == "FOLDER":
             fi = t.folder_item.alias(self.alias_name("fi"))
             f = parent.table
@@ -198,6 +274,7 @@ class FromMixin:
         ``ov`` neither a hidden composition nor a hidden template). Every FROM class that ranges over EHRs or
         versions of its own comes here, also inside NOT CONTAINS, so hidden rows are absent everywhere:
         in rows, counts and aggregates alike, and as the thing NOT CONTAINS looks for."""
+        self.restricted.add(id(column))
         if self.ehr_id_bind is not None:
             scope.where.append(column == self.ehr_id_bind)
         if self.query_scope is not None:
@@ -214,7 +291,10 @@ class FromMixin:
         if isinstance(predicate, ast.ArchetypePredicate):
             predicate = ast.NodePredicate(node_id=predicate.archetype_id)
         if binding.kind == "node" and not binding.prefix:
-            scope.where.extend(self.node_predicate(binding.table, predicate))
+            if binding.row_is_version:  # the version row says the root's archetype node id
+                scope.where.append(binding.table.c.archetype_id == predicate.node_id)
+            elif binding.container is None:  # a stand-in's leaves carry its archetype id
+                scope.where.extend(self.node_predicate(binding.table, predicate))
             if isinstance(predicate.node_id, str) and rm_model_is_archetype(predicate.node_id):
                 binding.archetype_id = predicate.node_id
             conditions = predicate.conditions
@@ -224,6 +304,180 @@ class FromMixin:
             conditions = predicate.conditions
         for cond in conditions:
             scope.where.append(self.predicate_condition(binding, cond, scope))
+
+
+def stand_ins(query: ast.Query, parameter_kinds: Mapping[str, str]) -> set[str]:
+    """FROM variables whose own ``node`` row the statement can leave out: each is reached through one leaf.
+
+    ``... CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.x.v1] WHERE o/data[at0001]/.../value/magnitude > 1``
+    asks for the leaf ELEMENT nodes whose nearest archetype root is such an OBSERVATION, which the leaf's own
+    ``archetype_id`` and ``archetype_path`` say; o's row adds nothing when (1) o is an innermost class inside
+    another node class (no OR, no NOT), (2) its archetype names an RM type of o's class whose roots never
+    nest, so each leaf lies in exactly one o, (3) every path on o ends in the same leaf node through at-code
+    steps, and (4) a WHERE conjunct compares that leaf with a value, so an o without the leaf yields no row
+    either way.
+    """
+    found: set[str] = set()
+    conjuncts = query.where.operands if isinstance(query.where, ast.And) else (query.where,)
+    paths = [
+        n
+        for part in (query.select, query.where, query.order_by)
+        for n in ast.walk(part)
+        if isinstance(n, ast.IdentifiedPath)
+    ]
+    for variable, expr in _innermost(query.from_, None):
+        archetype = _archetype_of(expr.predicate)
+        rm_type = rm_model.archetype_rm_type(archetype) if archetype else None
+        if archetype is None or rm_type is None or not rm_model.roots_never_nest(archetype):
+            continue
+        if rm_type not in rm_model.concrete_subtypes(expr.rm_type.upper()):
+            continue
+        mine = [p for p in paths if p.variable.lower() == variable]
+        prefixes = {_leaf_prefix(expr.rm_type.upper(), p) for p in mine}
+        if len(prefixes) != 1 or None in prefixes:
+            continue
+        if any(_rejects_null(c, mine, parameter_kinds) for c in conjuncts):
+            found.add(variable)
+    return found
+
+
+def version_roots(query: ast.Query) -> set[str]:
+    """COMPOSITION variables the statement can take from their version row alone, without the root node.
+
+    Every stored version's data carries ``uid`` = ``vo_id::system_id::version`` of its row (the write path
+    sets it), so ``c/uid/value`` needs no node; the row's ``archetype_id`` is the root's archetype node id;
+    and classes inside ``c`` are in its version (every node but the root is inside it). So a top-level
+    COMPOSITION (alone or in an EHR) that the query uses only as ``c/uid/value``, with no predicate but an
+    archetype id and only non-root LOCATABLEs directly inside, is its ``object_version`` row (with data:
+    a deleted version has no nodes).
+    """
+    found: set[str] = set()
+    paths = [
+        n
+        for part in (query.select, query.where, query.order_by)
+        for n in ast.walk(part)
+        if isinstance(n, ast.IdentifiedPath)
+    ]
+    top = query.from_
+    if isinstance(top, ast.Contains) and not top.negated and top.outer.rm_type.upper() == "EHR":
+        top = top.inner
+    expr, inner = (top.outer, top.inner) if isinstance(top, ast.Contains) else (top, None)
+    if (
+        not isinstance(expr, ast.ClassExpression)
+        or expr.rm_type.upper() != "COMPOSITION"
+        or not expr.variable
+    ):
+        return found
+    if expr.predicate is not None and _archetype_of(expr.predicate) is None:
+        return found
+    if inner is not None and not all(_in_version(c) for c in _direct_classes(inner)):
+        return found
+    variable = expr.variable.lower()
+    if all(
+        p.predicate is None and p.path == (ast.PathStep("uid"), ast.PathStep("value"))
+        for p in paths
+        if p.variable.lower() == variable
+    ):
+        found.add(variable)
+    return found
+
+
+def _direct_classes(expr: ast.FromExpression) -> list[ast.ClassExpression]:
+    """The classes a CONTAINS links directly to its outer class."""
+    if isinstance(expr, ast.ClassExpression):
+        return [expr]
+    if isinstance(expr, ast.Contains):
+        return [expr.outer]
+    return [c for operand in expr.operands for c in _direct_classes(operand)]
+
+
+def _in_version(expr: ast.ClassExpression) -> bool:
+    """Whether the class is a non-root LOCATABLE node (found inside a root by version key alone)."""
+    rm_type = expr.rm_type.upper()
+    excluded = (*VERSION_TYPES, "EHR", *rm_model.PSEUDO_TYPES, *rm_model.VERSIONED_ROOTS)
+    return rm_type not in excluded and rm_model.is_known(rm_type) and rm_model.is_locatable(rm_type)
+
+
+def _innermost(
+    expr: ast.FromExpression, outer: ast.ClassExpression | None
+) -> list[tuple[str, ast.ClassExpression]]:
+    """Innermost classes directly inside a node class, along plain CONTAINS and AND (not OR, not NOT)."""
+    if isinstance(expr, ast.ClassExpression):
+        if (
+            outer is None
+            or expr.variable is None
+            or outer.rm_type.upper() in ("EHR", "FOLDER", *VERSION_TYPES, *rm_model.PSEUDO_TYPES)
+            or expr.rm_type.upper() in (*VERSION_TYPES, *rm_model.PSEUDO_TYPES, *rm_model.VERSIONED_ROOTS)
+        ):
+            return []
+        return [(expr.variable.lower(), expr)]
+    if isinstance(expr, ast.Contains):
+        return [] if expr.negated else _innermost(expr.inner, expr.outer)
+    if isinstance(expr, ast.ContainsAnd):
+        return [found for operand in expr.operands for found in _innermost(operand, outer)]
+    return []
+
+
+def _archetype_of(predicate: ast.Predicate | None) -> str | None:
+    """The archetype id a class predicate is exactly (``[openEHR-EHR-...]``, nothing more)."""
+    if isinstance(predicate, ast.ArchetypePredicate):
+        node_id: Any = predicate.archetype_id
+    elif isinstance(predicate, ast.NodePredicate) and predicate.name is None and not predicate.conditions:
+        node_id = predicate.node_id
+    else:
+        return None
+    return node_id if isinstance(node_id, str) and rm_model_is_archetype(node_id) else None
+
+
+def _leaf_prefix(walk_type: str, path: ast.IdentifiedPath) -> tuple[ast.PathStep, ...] | None:
+    """The steps of ``path`` up to its last node, if they are at-code node steps and data steps follow."""
+    if path.predicate is not None:
+        return None
+    ends = rm_model.locatable_ends(walk_type, tuple(s.attribute for s in path.path))
+    if not ends or ends[-1] == len(path.path) - 1:
+        return None
+    prefix = path.path[: ends[-1] + 1]
+    for i, step in enumerate(prefix):
+        if i not in ends:
+            if step.predicate is not None:
+                return None
+            continue
+        pred = step.predicate
+        if not (
+            isinstance(pred, ast.NodePredicate)
+            and isinstance(pred.node_id, str)
+            and not rm_model_is_archetype(pred.node_id)
+            and pred.name is None
+            and not pred.conditions
+        ):
+            return None
+    return prefix
+
+
+def _rejects_null(
+    cond: ast.Condition | None, paths: list[ast.IdentifiedPath], kinds: Mapping[str, str]
+) -> bool:
+    """Whether ``cond`` is false or unknown wherever one of ``paths`` has no node: a comparison of it with a
+    non-null value."""
+    if not isinstance(cond, ast.Comparison):
+        return False
+    sides = (cond.left, cond.right)
+    if not any(any(side is p for p in paths) for side in sides):
+        return False
+    other = cond.right if any(cond.left is p for p in paths) else cond.left
+    if isinstance(other, ast.Literal):
+        return other.type != ast.AqlType.NULL
+    if isinstance(other, ast.Parameter):
+        kind = kinds.get(other.name, "NULL")
+        return kind != "NULL" and not kind.startswith("LIST:")
+    return False
+
+
+def _first_link_inner(expr: ast.FromExpression) -> bool:
+    """Whether the first class linked to an enclosing FROM class is inner-joined (no OR on the way)."""
+    while isinstance(expr, ast.ContainsAnd):
+        expr = expr.operands[0]
+    return isinstance(expr, ast.ClassExpression | ast.Contains)
 
 
 def rm_model_is_archetype(node_id: str) -> bool:

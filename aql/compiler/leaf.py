@@ -43,11 +43,15 @@ def leaf_columns(
     comparison is ``guard AND column op x``, which an index on the column can serve.
     """
     out: dict[str, tuple[Expr, Expr]] = {}
+    by_attribute: dict[tuple[str, ...], list[str]] = {}
     for rm_type, attribute in LEAF_ATTRIBUTES.items():
-        if rm_type not in node_types or data_steps[: len(attribute)] != attribute:
-            continue
+        if rm_type in node_types and data_steps[: len(attribute)] == attribute:
+            by_attribute.setdefault(attribute, []).append(rm_type)
+    # several node types may keep the value at the same attribute (POINT_EVENT and INTERVAL_EVENT ``time``):
+    # the guard admits all of them
+    for attribute, rm_types in by_attribute.items():
         sub = data_steps[len(attribute) :]
-        guard_type = node.c.rm_type == rm_type
+        guard_type = node.c.rm_type == rm_types[0] if len(rm_types) == 1 else node.c.rm_type.in_(rm_types)
         if not sub:
             out["whole"] = (node.c.num_value, guard_type)
             out["whole_instant"] = (node.c.time_value, guard_type)

@@ -21,8 +21,9 @@ from aql.compiler import leaf as leaf_mod
 from aql.compiler import rm_model
 from aql.compiler.binds import LenientUuid
 from aql.compiler.from_clause import rm_model_is_archetype
+from aql.compiler.objects import ObjectPathMixin
 from aql.compiler.scope import Binding, Scope
-from aql.compiler.values import JsonValue, ScalarValue, Value
+from aql.compiler.values import ColumnValue, JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
 from cdr.storage import schema as t
 
@@ -89,32 +90,41 @@ class PathMixin:
         steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
         return self.node_path(binding, steps, scope)
 
+    def ehr_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+        """An EHR path: ``ehr_id/value`` is the id column the EHR is known by (its row may be absent from
+        the FROM, see ``FromMixin._ehr_by_contents``); any other path joins the row first."""
+        if tuple(s.attribute for s in steps) == ("ehr_id", "value") and all(
+            s.predicate is None for s in steps
+        ):
+            return self.uuid_value(binding.ehr_id, "an EHR id")
+        self.ehr_row(binding)
+        return ObjectPathMixin.ehr_path(self, binding, steps, scope)
+
     def null_value(self: Compiler) -> Value:
         return ScalarValue({"json": sa.null()}, "json", description="an absent value")
 
     # ------------------------------------------------------------------------------------ node paths
 
     def node_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
+        if binding.root and not binding.prefix and steps == (ast.PathStep("uid"), ast.PathStep("value")):
+            return self._version_uid(binding)
         groups: list[tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]] = []
-        pending: list[ast.PathStep] = []
-        owner: str | None = binding.walk_type
+        owner: str = binding.walk_type
         data_owner: str | None = owner
         rest_start = 0
-        for i, step in enumerate(steps):
-            attr = rm_model.attribute(owner, step.attribute) if owner else None
-            if attr is None:
-                break
-            if attr.locatable:
-                if any(p.predicate is not None for p in pending):
-                    raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
-                attrs = (*(p.attribute for p in pending), step.attribute)
-                groups.append((attrs, step.predicate, attr.targets))
-                pending = []
-                rest_start = i + 1
-                data_owner = rm_model.common_owner(attr.targets)
-            else:
-                pending.append(step)
-            owner = rm_model.common_owner(attr.targets) if attr.targets else None
+        for end in rm_model.locatable_ends(owner, tuple(s.attribute for s in steps)):
+            pending, step = steps[rest_start:end], steps[end]
+            if any(p.predicate is not None for p in pending):
+                raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
+            for p in pending:
+                attr = rm_model.attribute(owner, p.attribute)
+                assert attr is not None
+                owner = rm_model.common_owner(attr.targets)
+            attr = rm_model.attribute(owner, step.attribute)
+            assert attr is not None
+            groups.append(((*(p.attribute for p in pending), step.attribute), step.predicate, attr.targets))
+            rest_start = end + 1
+            owner = data_owner = rm_model.common_owner(attr.targets)
         data_steps = steps[rest_start:]
         node, node_types, root = binding.table, rm_model.concrete_subtypes(binding.walk_type), binding.root
         if groups:
@@ -126,10 +136,21 @@ class PathMixin:
             value = JsonValue(self, whole, description="a whole object")
             value.leaf_sort = [self.json_sort_key(whole)]
             return value
-        data = self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
-        if root and tuple(s.attribute for s in data_steps) == ("uid", "value"):
-            data.compare_hook = self._root_uid_compare(binding)
-        return data
+        return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+
+    def _version_uid(self: Compiler, binding: Binding) -> Value:
+        """``uid/value`` of a version's root: the version row's ``vo_id::system_id::version``, which the write
+        path (``cdr.storage.versioning.commit_version``) stores as the data's uid, so no node row is read."""
+        ov = binding.ov
+        text = self.uuid_text(ov.c.vo_id) + "::" + ov.c.system_id + "::" + sa.cast(ov.c.version, sa.String)
+        return ColumnValue(
+            text,
+            "text",
+            render=str,
+            text=text,
+            description="a version uid",
+            compare_hook=self._root_uid_compare(binding),
+        )
 
     def _root_uid_compare(self: Compiler, binding: Binding) -> Any:
         """``c/uid/value = 'x'`` on a version's root: the key columns, not the JSON (as EHRbase: an object
@@ -164,22 +185,40 @@ class PathMixin:
         parent = binding.table
         if all(_plain(g[1]) for g in groups[:-1]) and isinstance(_node_id(groups[-1][1]), str):
             leaf = t.node.alias(self.alias_name("p"))
-            suffix = "".join("/" + "/".join(attrs) + f"[{_node_id(pred)}]" for attrs, pred, _ in groups)
-            archetype = binding.archetype_id
-            for _, pred, _ in groups:
+            steps = ["/" + "/".join(attrs) + f"[{_node_id(pred)}]" for attrs, pred, _ in groups]
+            suffix = "".join(steps)
+            # the leaf's nearest archetype root and its path from there: the stored archetype_id and
+            # archetype_path columns, which the leaf-value indexes lead with
+            archetype, archetype_path, own_root = (
+                binding.archetype_id,
+                suffix,
+                binding.archetype_id is not None,
+            )
+            for i, (_, pred, _) in enumerate(groups):
                 node_id = _node_id(pred)
                 if isinstance(node_id, str) and rm_model_is_archetype(node_id):
-                    archetype = node_id
+                    archetype, archetype_path, own_root = node_id, "".join(steps[i + 1 :]) or "/", False
+            container = binding.container
+            if container is not None:  # the binding has no row: the leaf stands in for it (see stand_ins)
+                parent = container.table
             conds: list[Cond] = [
                 leaf.c.ehr_id == parent.c.ehr_id,
                 leaf.c.vo_id == parent.c.vo_id,
                 leaf.c.version == parent.c.version,
-                leaf.c.num > parent.c.num,
-                leaf.c.num <= parent.c.last_num,
-                leaf.c.path == (sa.literal(suffix) if binding.root else self._base_path(parent) + suffix),
             ]
+            if binding.root:
+                conds += [leaf.c.num > 0, leaf.c.path == suffix]
+            elif container is not None and container.root:
+                conds.append(leaf.c.num > 0)
+            elif container is not None:
+                conds += [leaf.c.num > parent.c.num, leaf.c.num <= parent.c.last_num]
+            else:
+                conds += [leaf.c.num > parent.c.num, leaf.c.num <= parent.c.last_num]
+                if not (own_root and archetype is not None and rm_model.roots_never_nest(archetype)):
+                    # the leaf's nearest root may be another one inside this node: say where it is
+                    conds.append(leaf.c.path == self._base_path(parent) + suffix)
             if archetype is not None:
-                conds.append(leaf.c.archetype_id == archetype)
+                conds += [leaf.c.archetype_id == archetype, leaf.c.archetype_path == archetype_path]
             last = groups[-1][1]
             assert last is not None
             conds.extend(self.node_predicate(leaf, last))
@@ -213,7 +252,10 @@ class PathMixin:
             scope.add_path(unit, sa.and_(*inner))
             scope.cache[key] = leaf
             return leaf
-        scope.add_path(leaf, sa.and_(*conds))
+        if binding.container is not None:
+            scope.add(leaf, sa.and_(*conds))  # inner: it is the FROM row
+        else:
+            scope.add_path(leaf, sa.and_(*conds))
         scope.cache[key] = leaf
         return leaf
 
@@ -279,4 +321,9 @@ class PathMixin:
             value.leaf = leaf_mod.leaf_columns(node, node_types, names)
             if "whole" in value.leaf:
                 value.leaf_sort = leaf_mod.whole_value_sort(node)
+            elif "instant" in value.leaf:
+                # a date/time sorts by its instant (the text order is wrong across UTC offsets); values of
+                # other types and unreadable ones after that by their JSON
+                column, guard = value.leaf["instant"]
+                value.leaf_sort = [sa.case((guard, column)), self.json_sort_key(json)]
         return value

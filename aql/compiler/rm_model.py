@@ -127,3 +127,39 @@ def _reaches_locatable(rm_type: str, seen: frozenset[str]) -> bool:
                 if target is not None and _reaches_locatable(target, seen):
                     return True
     return False
+
+
+def archetype_rm_type(archetype_id: str) -> str | None:
+    """The RM type an archetype id names (``openEHR-EHR-OBSERVATION.blood_pressure.v2``: OBSERVATION)."""
+    head = archetype_id.split(".", 1)[0].split("-")
+    return head[2].upper() if len(head) == 3 and head[2] else None
+
+
+_UNNESTED_ROOTS = ("ENTRY", "COMPOSITION", "EHR_STATUS")
+
+
+def roots_never_nest(archetype_id: str) -> bool:
+    """Whether a root of this archetype can never lie inside another root of its RM type (an ENTRY holds no
+    ENTRY, a COMPOSITION no COMPOSITION), so a node whose nearest archetype root is of this archetype lies in
+    exactly one such root: the one a containment range names."""
+    rm_type = archetype_rm_type(archetype_id)
+    return (
+        rm_type is not None and is_known(rm_type) and any(is_rm_subtype(rm_type, t) for t in _UNNESTED_ROOTS)
+    )
+
+
+@cache
+def locatable_ends(walk_type: str, attributes: tuple[str, ...]) -> tuple[int, ...]:
+    """Indexes of the steps of a path from a ``walk_type`` node that reach another LOCATABLE (a ``node`` row
+    of its own); the steps after the last of them are read from that node's JSON. Stops at an attribute the
+    RM does not know."""
+    ends: list[int] = []
+    owner: str | None = walk_type
+    for i, name in enumerate(attributes):
+        attr = attribute(owner, name) if owner else None
+        if attr is None:
+            break
+        if attr.locatable:
+            ends.append(i)
+        owner = common_owner(attr.targets) if attr.targets else None
+    return tuple(ends)

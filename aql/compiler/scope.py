@@ -28,6 +28,12 @@ class Binding:
     root: bool = False  # the node is its version's root (path '/', json_path '$')
     archetype_id: str | None = None  # known archetype root id of the node, if any
     own_version: bool = False  # the node binding joined its own version row
+    # an EHR known by the ehr_id of what it contains, its own row joined only when a path needs one
+    ehr_id: Any = None
+    row_joined: bool = True
+    home: Scope | None = None  # the scope the binding's FROM class was compiled into
+    container: Binding | None = None  # set when the node's own row is left out: the class it is inside
+    row_is_version: bool = False  # a COMPOSITION known by its version row alone (no node row joined)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,244 @@
+"""The benchmark's query shapes (``bench.aql``) give the answers the stored JSON gives, on both databases.
+
+The compiler answers them with fewer joins than a literal reading of the FROM clause (an EHR known by its
+compositions' ``ehr_id``, an OBSERVATION reached only through one leaf, a COMPOSITION known by its version
+row); these tests compute each answer again by walking the compositions' canonical JSON in Python and
+compare. Times carry different UTC offsets, so ORDER BY has to sort instants, not text; events are both
+POINT_EVENT and INTERVAL_EVENT, and one composition holds two blood pressure observations.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects import postgresql
+
+from aql.compiler import compile_query, parameter_kinds
+from aql.execute import execute
+from cdr.formats.canonical_json import to_json
+from cdr.storage import Audit, Storage
+from cdr.template import parse_opt
+from cdr.template.example import generate
+from tests.aql.cases.fixtures import DIALECTS, new_storage, postgres, postgres_engine  # noqa: F401
+
+BP = "openEHR-EHR-OBSERVATION.blood_pressure.v2"
+EVENT = "o/data[at0001]/events[at0006]"
+SYSTOLIC = f"{EVENT}/data[at0003]/items[at0004]/value/magnitude"
+FROM_BP = f"FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o[{BP}]"
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "kommunal_vitalparametre_news2.nb.opt"
+OFFSETS = ("+02:00", "Z", "-05:00", "+09:30", "-01:00")
+
+
+@dataclass
+class World:
+    storage: Storage
+    ehrs: list[uuid.UUID]
+    compositions: dict[str, tuple[uuid.UUID, dict[str, Any]]]  # uid -> (EHR, stored JSON)
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _observations(node: Any) -> Iterator[dict[str, Any]]:
+    """Every blood pressure OBSERVATION in a composition's JSON, in document order."""
+    if isinstance(node, dict):
+        if node.get("_type") == "OBSERVATION" and node.get("archetype_node_id") == BP:
+            yield node
+        for value in node.values():
+            yield from _observations(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _observations(item)
+
+
+def _events(observation: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for event in observation.get("data", {}).get("events", []):
+        if event.get("archetype_node_id") == "at0006":
+            yield event
+
+
+def _systolic(event: dict[str, Any]) -> float | None:
+    for item in event.get("data", {}).get("items", []):
+        if item.get("archetype_node_id") == "at0004":
+            return item.get("value", {}).get("magnitude")
+    return None
+
+
+def _retime(rng: random.Random, base: dt.datetime, data: dict[str, Any]) -> None:
+    """Start and event times at random minutes, each written with another UTC offset."""
+
+    def stamp() -> str:
+        moment = base + dt.timedelta(minutes=rng.randrange(0, 600))
+        offset = rng.choice(OFFSETS)
+        zone = dt.UTC if offset == "Z" else dt.datetime.strptime(offset, "%z").tzinfo
+        text = moment.astimezone(zone).isoformat(timespec="seconds")
+        return text.replace("+00:00", "Z")
+
+    data["context"]["start_time"]["value"] = stamp()
+    for observation in _observations(data):
+        for event in _events(observation):
+            event["time"]["value"] = stamp()
+
+
+@pytest.fixture(params=DIALECTS)
+def world(request: pytest.FixtureRequest, new_storage: Callable[[str], Storage]) -> World:  # noqa: F811
+    storage = new_storage(request.param)
+    opt_bytes = TEMPLATE.read_bytes()
+    storage.templates.upload(opt_bytes)
+    audit = Audit({"_type": "PARTY_IDENTIFIED", "name": "shapes test"})
+    ehrs = [storage.ehrs.create(audit)[0].ehr_id for _ in range(2)]
+    rng = random.Random(5)
+    base = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
+    compositions: dict[str, tuple[uuid.UUID, dict[str, Any]]] = {}
+    doubled = False
+    for i, comp in enumerate(generate(parse_opt(opt_bytes), 12, seed=11)):
+        data = to_json(comp)
+        first = next(_observations(data), None)
+        if first is not None and not doubled:  # two blood pressure observations in one composition
+            data["content"].append(copy.deepcopy(first))
+            doubled = True
+        _retime(rng, base, data)
+        ehr = ehrs[i % 2]
+        record = storage.compositions.create(ehr, data, audit)
+        compositions[record.uid] = (ehr, {**data, "uid": {"value": record.uid}})
+    return World(storage, ehrs, compositions)
+
+
+def _threshold(world: World) -> float:
+    values = sorted(
+        v
+        for _, data in world.compositions.values()
+        for o in _observations(data)
+        for e in _events(o)
+        if (v := _systolic(e)) is not None
+    )
+    assert len(values) >= 4, "the generated data has too few blood pressure values"
+    return values[len(values) // 2]
+
+
+def _matches(world: World, x: float) -> list[tuple[str, float]]:
+    return [
+        (uid, v)
+        for uid, (_, data) in world.compositions.items()
+        for o in _observations(data)
+        for e in _events(o)
+        if (v := _systolic(e)) is not None and v > x
+    ]
+
+
+def test_population_filter_and_count_equal_a_walk_of_the_json(world: World) -> None:
+    x = _threshold(world)
+    want = _matches(world, x)
+    rows = execute(
+        world.storage, f"SELECT c/uid/value, {SYSTOLIC} {FROM_BP} WHERE {SYSTOLIC} > $x", {"x": x}
+    ).rows
+    assert sorted((r[0], float(r[1])) for r in rows) == sorted(want)
+    count = execute(
+        world.storage, f"SELECT COUNT(c/uid/value) {FROM_BP} WHERE {SYSTOLIC} > $x", {"x": x}
+    ).rows
+    assert count == [[len(want)]]
+    limited = execute(
+        world.storage, f"SELECT c/uid/value {FROM_BP} WHERE {SYSTOLIC} > $x LIMIT 2", {"x": x}
+    ).rows
+    assert len(limited) == min(2, len(want)) and all(r[0] in {u for u, _ in want} for r in limited)
+
+
+def test_two_observations_of_one_composition_are_two_rows(world: World) -> None:
+    doubled = [uid for uid, (_, data) in world.compositions.items() if len(list(_observations(data))) == 2]
+    assert doubled, "the fixture holds a composition with two blood pressure observations"
+    rows = execute(
+        world.storage, f"SELECT c/uid/value, {SYSTOLIC} {FROM_BP} WHERE {SYSTOLIC} > $x", {"x": -1}
+    ).rows
+    assert sum(1 for r in rows if r[0] == doubled[0]) == 2
+
+
+def test_latest_compositions_sort_by_start_instant_across_offsets(world: World) -> None:
+    for ehr in world.ehrs:
+        rows = execute(
+            world.storage,
+            "SELECT c/uid/value, c/context/start_time/value FROM EHR e[ehr_id/value=$ehr_id] "
+            "CONTAINS COMPOSITION c ORDER BY c/context/start_time/value DESC LIMIT 4",
+            {"ehr_id": str(ehr)},
+        ).rows
+        mine = [
+            (uid, d["context"]["start_time"]["value"])
+            for uid, (e, d) in world.compositions.items()
+            if e == ehr
+        ]
+        want = sorted(mine, key=lambda r: _instant(r[1]), reverse=True)[:4]
+        assert [_instant(r[1]) for r in rows] == [_instant(r[1]) for r in want]
+        assert {r[0] for r in rows} == {r[0] for r in want}
+
+
+def test_event_times_sort_and_compare_as_instants_for_point_and_interval_events(world: World) -> None:
+    events = [
+        (e["_type"], e["time"]["value"], _systolic(e))
+        for ehr in world.ehrs
+        for _, (owner, data) in world.compositions.items()
+        if owner == ehr
+        for o in _observations(data)
+        for e in _events(o)
+    ]
+    assert {t for t, _, _ in events} == {"POINT_EVENT", "INTERVAL_EVENT"}, "both event types are generated"
+    for ehr in world.ehrs:
+        rows = execute(
+            world.storage,
+            f"SELECT {SYSTOLIC}, {EVENT}/time/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c "
+            f"CONTAINS OBSERVATION o[{BP}] ORDER BY {EVENT}/time/value DESC LIMIT 5",
+            {"ehr_id": str(ehr)},
+        ).rows
+        mine = [
+            (e["time"]["value"], _systolic(e))
+            for _, (owner, data) in world.compositions.items()
+            if owner == ehr
+            for o in _observations(data)
+            for e in _events(o)
+        ]
+        want = sorted(mine, key=lambda r: _instant(r[0]), reverse=True)[:5]
+        assert [_instant(r[1]) for r in rows] == [_instant(t) for t, _ in want]
+    middle = sorted(_instant(t) for _, t, _ in events)[len(events) // 2]
+    later = execute(
+        world.storage,
+        f"SELECT {EVENT}/time/value {FROM_BP} WHERE {EVENT}/time/value > $t",
+        {"t": middle.isoformat()},
+    ).rows
+    assert sorted(_instant(r[0]) for r in later) == sorted(
+        _instant(t) for _, t, _ in events if _instant(t) > middle
+    )
+
+
+def test_ehr_attributes_and_deleted_compositions(world: World) -> None:
+    rows = execute(
+        world.storage,
+        "SELECT e/ehr_id/value, e/system_id/value, c/uid/value FROM EHR e CONTAINS COMPOSITION c",
+    ).rows
+    assert sorted((uuid.UUID(r[0]), r[2]) for r in rows) == sorted(
+        (e, u) for u, (e, _) in world.compositions.items()
+    )
+    assert {r[1] for r in rows} == {"test.cdr"}
+    gone = next(uid for uid, (_, data) in world.compositions.items() if next(_observations(data), None))
+    ehr = world.compositions[gone][0]
+    world.storage.compositions.delete(ehr, gone, Audit({"_type": "PARTY_IDENTIFIED", "name": "shapes test"}))
+    alone = execute(world.storage, "SELECT c/uid/value FROM COMPOSITION c").rows
+    assert sorted(r[0] for r in alone) == sorted(u for u in world.compositions if u != gone)
+    inside = execute(world.storage, f"SELECT c/uid/value {FROM_BP} WHERE {SYSTOLIC} > $x", {"x": -1}).rows
+    assert gone not in {r[0] for r in inside} and inside
+
+
+def test_population_statement_joins_only_what_it_reads() -> None:
+    text = f"SELECT c/uid/value, {SYSTOLIC} {FROM_BP} WHERE {SYSTOLIC} > $x LIMIT 50"
+    compiled = compile_query(text, "postgresql", parameter_kinds({"x": 1.0}))
+    sql = str(compiled.statement.compile(dialect=postgresql.dialect()))
+    # no ehr row (every row carries ehr_id), no OBSERVATION row (the leaf's archetype columns say it), no
+    # root node (the version row gives the uid): the leaf and its version, as written by hand
+    assert "ehr AS" not in sql and sql.count("node AS") == 1 and sql.count("object_version AS") == 1, sql
+    assert "archetype_path" in sql and " path =" not in sql, sql
