@@ -41,7 +41,7 @@ ANONYMOUS = Principal(subject="anonymous", auth_method=AuthMethod.NONE, name="an
 
 
 Refusal = Literal["never", "all", "any"]
-"""When :meth:`Policy.hidden` refuses instead of hiding: never, when every object is hidden, or when any is."""
+"""When :meth:`Policy.hidden` refuses instead of hiding: never, when all objects are hidden, or any is."""
 
 
 class Policy(Protocol):
