@@ -18,11 +18,12 @@ patient controls and the patient's access log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
@@ -50,9 +51,11 @@ from cdr.security.policy import (
 )
 from cdr.security.principal import AuthMethod
 from cdr.security.scopes import ApiArea, with_roles
+from cdr.security.tokens import VerifiedTokens
 from cdr.services.context import AccessRecord
 from cdr.storage.access_control import AccessControlStore, RequestConnection, RequestFacts
 from cdr.storage.audit import AuditStore
+from cdr.storage.engine import bind, unbind
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,8 @@ def auth_config(config: Mapping[str, Any], environ: Mapping[str, str]) -> AuthCo
 def init_app(app: Flask, base: str) -> None:
     """Install authentication, the policy, the audit trail and the security endpoints on ``app``."""
     storage = app.extensions["cdr"].storage
-    app.extensions["cdr_auth"] = auth_config(app.config, os.environ)
+    app.extensions["cdr_auth"] = config = auth_config(app.config, os.environ)
+    app.extensions["cdr_tokens"] = VerifiedTokens(config)
     app.extensions["cdr_audit"] = AuditStore(storage.engine)
     app.extensions["cdr_access_control"] = AccessControlStore(storage.engine)
     app.extensions["cdr_access_log"] = _access_log
@@ -130,7 +134,8 @@ def _not_found(exc: NotFound) -> Response:
 
 def _principal(config: AuthConfig) -> Principal:
     if config.mode is not AuthMode.NONE:
-        return with_roles(authenticate(dict(request.headers.items()), config), config.scopes)
+        tokens: VerifiedTokens = current_app.extensions["cdr_tokens"]
+        return with_roles(authenticate(dict(request.headers.items()), config, tokens), config.scopes)
     if not is_loopback(request.remote_addr or ""):
         raise Unauthenticated(
             "authentication is off (CDR_AUTH=none), which serves loopback clients only", error=None
@@ -223,11 +228,60 @@ def _authenticate() -> None:
     )
 
 
-def _db() -> RequestConnection:
-    """The request's connection for its policy facts and its audit record (see RequestConnection)."""
-    db: RequestConnection | None = g.get("cdr_db")
+class RequestDb(RequestConnection):
+    """The request's connection, which on PostgreSQL also carries the storage's transactions of the request
+    (it is bound to the engine, see :func:`cdr.storage.engine.bind`): the policy's facts, the data read or
+    written and the audit record then take one pooled connection, and a read's audit record commits in the
+    transaction that read the data.
+
+    Blocks nest: an inner block joins the outermost one, and only the outermost commits (when it or any block
+    inside it wrote) or rolls back (when an exception leaves it), so a write stays all or nothing. A
+    read-only outermost block leaves its transaction open for the audit record (see RequestConnection).
+    """
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self._depth = 0
+        self._wrote = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether the storage's transactions join this connection (PostgreSQL only: on SQLite a read
+        transaction held open could not become a write transaction later)."""
+        return self._hold
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        if not self._hold:
+            with super().transaction(write=write) as conn:
+                yield conn
+            return
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn, outermost = self._conn, self._depth == 0
+        self._depth += 1
+        self._wrote |= write
+        try:
+            yield conn
+        except BaseException:
+            if outermost:
+                self._wrote = False
+                conn.rollback()
+            raise
+        finally:
+            self._depth -= 1
+        if outermost and self._wrote:
+            self._wrote = False
+            conn.commit()
+
+
+def _db() -> RequestDb:
+    """The request's connection for its policy facts, its audit record and (PostgreSQL) its data."""
+    db: RequestDb | None = g.get("cdr_db")
     if db is None:
-        db = g.cdr_db = RequestConnection(current_app.extensions["cdr"].storage.engine)
+        db = g.cdr_db = RequestDb(current_app.extensions["cdr"].storage.engine)
+        if db.shared:
+            g.cdr_db_binding = bind(db)
     return db
 
 
@@ -241,7 +295,10 @@ def _facts() -> RequestFacts:
 
 
 def _release(_exc: BaseException | None) -> None:
-    db: RequestConnection | None = g.pop("cdr_db", None)
+    binding = g.pop("cdr_db_binding", None)
+    if binding is not None:
+        unbind(binding)
+    db: RequestDb | None = g.pop("cdr_db", None)
     if db is not None:
         db.close()
 
@@ -328,6 +385,8 @@ def _operation(access: RequestAccess) -> str:
         return f"security:{(request.endpoint or '').removeprefix('security.')}"
     if request.blueprint == "admin":
         return "admin"
+    if request.blueprint in ("query", "aql"):  # running AQL reads, also when it is POSTed
+        return "ehr:read"
     return "ehr:read" if request.method in ("GET", "HEAD") else "ehr:write"
 
 
@@ -385,8 +444,6 @@ class RelationIn(BaseModel):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError("times need a time zone (e.g. 2026-01-01T08:00:00Z)")
         if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
-    if request.blueprint in ("query", "aql"):  # running AQL reads, also when it is POSTed
-        return "ehr:read"
             raise ValueError("valid_to must come after valid_from")
         return self
 

@@ -23,7 +23,7 @@ from cdr.security.errors import AuthConfigError, Unauthenticated
 from cdr.security.helseid import principal_from_claims
 from cdr.security.passwords import hash_password, verify_password
 from cdr.security.principal import AuthMethod, Principal
-from cdr.security.tokens import verify_token
+from cdr.security.tokens import VerifiedTokens, verify_token
 
 
 @functools.cache
@@ -83,8 +83,12 @@ def _basic(credentials: str, config: AuthConfig) -> Principal:
     )
 
 
-def authenticate(headers: Mapping[str, str], config: AuthConfig) -> Principal:
+def authenticate(
+    headers: Mapping[str, str], config: AuthConfig, tokens: VerifiedTokens | None = None
+) -> Principal:
     """The caller identified by the request ``headers``, or :class:`Unauthenticated` (401) saying why.
+
+    ``tokens``, when it belongs to ``config``, spares the signature check of a bearer token it has verified.
 
     Raises :class:`cdr.security.errors.AuthUnavailable` (503) when tokens cannot be checked because the
     signing keys cannot be loaded. Never looks at anything but the ``Authorization`` header.
@@ -107,4 +111,6 @@ def authenticate(headers: Mapping[str, str], config: AuthConfig) -> Principal:
         raise Unauthenticated(f"empty {expected} credentials", scheme=expected, realm=config.realm)
     if config.mode is AuthMode.BASIC:
         return _basic(credentials, config)
+    if tokens is not None and tokens.config is config:
+        return principal_from_claims(tokens.verify(credentials))
     return principal_from_claims(verify_token(credentials, config))

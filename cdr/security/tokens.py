@@ -5,10 +5,20 @@ key comes from the source that fits the algorithm: HMAC algorithms only ever get
 asymmetric ones only ever a public key from the JWKS. That is what defeats the classic attacks: ``alg: none``
 (refused outright) and "HMAC signed with the public key" (the public key is never handed to HMAC). PyJWT then
 verifies the signature and the registered claims with a small leeway for clock skew.
+
+The signature check is most of a request's authentication cost and a client reuses its token for minutes, so
+:class:`VerifiedTokens` keeps the claims of tokens that passed :func:`verify_token`, keyed by the token's
+SHA-256, and re-checks only the lifetime at each use.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -85,3 +95,70 @@ def verify_token(token: str, config: AuthConfig) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise _refuse(config, "the token cannot be verified") from exc
     return claims
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    claims: dict[str, Any]
+    not_before: float  # nbf - leeway (or -inf)
+    expires: float  # exp + leeway
+    fresh_until: float  # verified at + jwks_cache_seconds
+
+
+class VerifiedTokens:
+    """The claims of tokens :func:`verify_token` accepted under ``config``, for reuse until they expire.
+
+    Only a token that passed every check is stored, under the SHA-256 of its exact text, so a token differing
+    in any byte is verified afresh. At each use its ``exp`` and ``nbf`` are checked against the clock again
+    (with the configured leeway) and a token outside them is refused as :func:`verify_token` refuses it. An
+    entry is verified afresh ``jwks_cache_seconds`` after its verification (no caching when that is 0), the
+    time within which a key withdrawn from the key set stops being trusted anyway. At most ``size`` tokens
+    are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, config: AuthConfig, size: int = 1024, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.size = size
+        self._clock = clock
+        self._entries: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of ``token`` (a copy), from the cache when it holds them, else from :func:`verify_token`
+        (then cached); :class:`Unauthenticated` as that raises it."""
+        key = hashlib.sha256(token.encode("utf-8")).digest()
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now >= entry.fresh_until:
+                del self._entries[key]
+                entry = None
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is None:
+            claims = verify_token(token, self.config)
+            self._remember(key, claims, now)
+            return dict(claims)
+        if now >= entry.expires:
+            raise _refuse(self.config, "the token has expired")
+        if now < entry.not_before:
+            raise _refuse(self.config, "the token is not valid yet (nbf or iat in the future)")
+        return dict(entry.claims)
+
+    def _remember(self, key: bytes, claims: dict[str, Any], now: float) -> None:
+        max_age = self.config.jwks_cache_seconds
+        if max_age <= 0 or self.size <= 0:
+            return
+        leeway = self.config.leeway_seconds
+        nbf = claims.get("nbf")
+        entry = _Verified(
+            claims=claims,
+            not_before=float(nbf) - leeway if isinstance(nbf, int | float) else float("-inf"),
+            expires=float(claims["exp"]) + leeway,
+            fresh_until=now + max_age,
+        )
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

@@ -5,15 +5,26 @@ statements: pysqlite's own implicit transaction handling is switched off so that
 are real SQLite transactions (DDL included, which the migrations rely on) and so that a write transaction can
 start with ``BEGIN IMMEDIATE``, taking the write lock up front instead of failing on a lock upgrade under
 concurrency.
+
+PostgreSQL connections are not pinged on checkout (``pool_pre_ping`` costs a round trip per transaction):
+a pooled connection whose server went away (restart, terminated backend) has its socket closed by the server,
+which a zero-timeout poll of the socket sees without a round trip, and the pool then replaces it;
+``pool_recycle`` bounds the age of a connection whose peer vanished silently (a firewall's idle timeout).
+
+A request can bind one connection (:class:`ConnectionScope`) to the engine for its duration: the stores'
+:func:`read_transaction` and :func:`write_transaction` then run on it, so that the request's security facts,
+its data and its audit record share one connection and, on PostgreSQL, one transaction.
 """
 
 from __future__ import annotations
 
 import json
+import select
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -23,7 +34,36 @@ DEFAULT_URL = "sqlite:///./cdr-data/cdr.db"
 """The embedded default: a SQLite file under ``./cdr-data`` (created on first use)."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_SECONDS = 1800
 _WRITE = "cdr_write"  # execution option: this transaction writes
+
+
+class ConnectionScope(Protocol):
+    """One connection that the transactions of a unit of work (a request) share; see :func:`bind`."""
+
+    engine: Engine
+
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]: ...
+
+
+_scope: ContextVar[ConnectionScope | None] = ContextVar("cdr_connection_scope", default=None)
+
+
+def bind(scope: ConnectionScope) -> Token[ConnectionScope | None]:
+    """Run this context's transactions on ``scope.engine`` on ``scope`` until :func:`unbind`."""
+    return _scope.set(scope)
+
+
+def unbind(token: Token[ConnectionScope | None]) -> None:
+    try:
+        _scope.reset(token)
+    except ValueError:  # reset from another context: clear this one's binding instead
+        _scope.set(None)
+
+
+def _bound(engine: Engine) -> ConnectionScope | None:
+    scope = _scope.get()
+    return scope if scope is not None and scope.engine is engine else None
 
 
 def _dumps(value: Any) -> str:
@@ -41,7 +81,24 @@ def create_engine(url: str | sa.URL = DEFAULT_URL, **kwargs: Any) -> Engine:
         u = u.set(drivername="postgresql+psycopg")
     if u.get_backend_name() == "sqlite":
         return _sqlite_engine(u, **kwargs)
-    return sa.create_engine(u, json_serializer=_dumps, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
+    engine = sa.create_engine(u, json_serializer=_dumps, **kwargs)
+    event.listen(engine, "checkout", _replace_if_closed)
+    return engine
+
+
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """:class:`~sqlalchemy.exc.DisconnectionError` (the pool then connects anew) when the server has closed
+    a pooled connection: an idle connection's socket is readable only when the server sent something on its
+    own, i.e. a termination notice or end of file. One poll of the socket, no round trip."""
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
+        raise sa.exc.DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
@@ -69,7 +126,14 @@ def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed when the block ends, rolled back (all of it) if it raises."""
+    """One write transaction: committed when the block ends, rolled back (all of it) if it raises.
+
+    In a bound :class:`ConnectionScope` of the engine it is the scope's transaction (see its rules)."""
+    scope = _bound(engine)
+    if scope is not None:
+        with scope.transaction(write=True) as shared:
+            yield shared
+        return
     with engine.connect() as conn:
         conn = conn.execution_options(**{_WRITE: True})
         with conn.begin():
@@ -89,6 +153,13 @@ def writing(engine: Engine, conn: Connection | None = None) -> Iterator[Connecti
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """One read transaction: a consistent snapshot on SQLite; statements see committed data on PostgreSQL."""
+    """One read transaction: a consistent snapshot on SQLite; statements see committed data on PostgreSQL.
+
+    In a bound :class:`ConnectionScope` of the engine it is the scope's transaction."""
+    scope = _bound(engine)
+    if scope is not None:
+        with scope.transaction() as shared:
+            yield shared
+        return
     with engine.connect() as conn, conn.begin():
         yield conn
