@@ -86,7 +86,10 @@ def _header_attributes(name: str) -> dict[str, str]:
         head, dot, attribute = lowered.partition(".")
         attribute = attribute.replace("-", "_")  # WSGI turns the header name's "_" into "-"
         if dot and head in wanted:
-            found.update({f"{attribute}.{k}": v for k, v in _pairs(value).items()})
+            pairs = _pairs(value)
+            found.update({f"{attribute}.{k}": v for k, v in pairs.items()})
+            if not pairs and value.strip():  # the bare value: openEHR-VERSION.lifecycle_state: incomplete
+                found[attribute] = value.strip().strip('"')
     return found
 
 
