@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from cdr.errors import Conflict, InvalidInput, NotFound
+from cdr.formats.canonical_form import canonical_form
 from cdr.formats.canonical_json import to_json
 from cdr.rm.base import RMObject
 from cdr.storage import schema as t
@@ -135,7 +136,8 @@ def _data_of(change: VersionChange, change_type: str) -> JsonObject | None:
         return None
     if change.data is None:
         raise InvalidInput(f"a {change.change_type!r} version needs data")
-    data = to_json(change.data) if isinstance(change.data, RMObject) else dict(change.data)
+    doc = to_json(change.data) if isinstance(change.data, RMObject) else change.data
+    data = dict(canonical_form(doc))  # one lexical form per value, as EHRbase stores it
     if data.get("_type") != change.kind:
         raise InvalidInput(f"the data of a {change.kind} version is a {data.get('_type')}")
     return data

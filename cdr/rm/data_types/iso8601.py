@@ -148,6 +148,65 @@ def is_valid_date_time(value: str) -> bool:
     return parse_date_time(value) is not None
 
 
+def _extended_date(parts: DateParts) -> str:
+    month = "" if parts.month is None else f"-{parts.month:02d}"
+    day = "" if parts.day is None else f"-{parts.day:02d}"
+    return f"{parts.year:04d}{month}{day}"
+
+
+def _extended_time(parts: TimeParts) -> str:
+    text = f"{parts.hour:02d}"
+    if parts.minute is not None:
+        text += f":{parts.minute:02d}"
+    if parts.second is not None:
+        text += f":{parts.second:02d}"
+    if parts.fraction:
+        text += "." + parts.fraction
+    offset = parts.offset_minutes
+    if offset == 0:
+        text += "Z"
+    elif offset is not None:
+        hours, minutes = divmod(abs(offset), 60)
+        text += f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"
+    return text
+
+
+def extended_date(value: str) -> str | None:
+    """The extended form of an ISO 8601 (possibly partial) date, ``None`` when it is not one.
+
+    >>> extended_date("20190114"), extended_date("2019-01")
+    ('2019-01-14', '2019-01')
+    """
+    parts = parse_date(value)
+    return None if parts is None else _extended_date(parts)
+
+
+def extended_time(value: str) -> str | None:
+    """The extended form of an ISO 8601 (possibly partial) time: ``:`` separators, ``.`` before the
+    fraction, a zero offset as ``Z`` and any other as ``±hh:mm``; the precision sent is kept. ``None`` when
+    it is not a time.
+
+    >>> extended_time("102030,5+0000"), extended_time("10:20+01"), extended_time("10")
+    ('10:20:30.5Z', '10:20+01:00', '10')
+    """
+    parts = parse_time(value)
+    return None if parts is None else _extended_time(parts)
+
+
+def extended_date_time(value: str) -> str | None:
+    """The extended form of an ISO 8601 (possibly partial) date-time, as :func:`extended_date` and
+    :func:`extended_time` write its parts; ``None`` when it is not one.
+
+    >>> extended_date_time("20190128T212249.426+00:00")
+    '2019-01-28T21:22:49.426Z'
+    """
+    parsed = parse_date_time(value)
+    if parsed is None:
+        return None
+    date, time = parsed
+    return _extended_date(date) if time is None else f"{_extended_date(date)}T{_extended_time(time)}"
+
+
 def duration_seconds(value: str) -> float | None:
     """The length of an ISO 8601 duration in seconds (openEHR average month and year), ``None`` if invalid.
 
