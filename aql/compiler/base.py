@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from aql import ast
 from aql.compiler.binds import Binds, Derived, LenientUuid
 from aql.compiler.conditions import ConditionMixin
-from aql.compiler.from_clause import FromMixin, stand_ins, version_roots
+from aql.compiler.from_clause import FromMixin, identified_paths, stand_ins, version_roots
 from aql.compiler.objects import ObjectPathMixin
 from aql.compiler.paths import PathMixin
 from aql.compiler.scope import Binding, Scope
@@ -85,8 +85,9 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     # ------------------------------------------------------------------------------------- compile
 
     def compile(self, query: ast.Query) -> CompiledQuery:
-        self.stand_ins = stand_ins(query, self.binds.parameter_kinds)
-        self.version_roots = version_roots(query)
+        paths = identified_paths(query)
+        self.stand_ins = stand_ins(query, paths, self.binds.parameter_kinds)
+        self.version_roots = version_roots(query, paths)
         scope = Scope()
         self.compile_from(query.from_, None, scope)
         where = [self.condition(query.where, scope)] if query.where is not None else []

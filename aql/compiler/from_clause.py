@@ -306,7 +306,15 @@ class FromMixin:
             scope.where.append(self.predicate_condition(binding, cond, scope))
 
 
-def stand_ins(query: ast.Query, parameter_kinds: Mapping[str, str]) -> set[str]:
+def identified_paths(query: ast.Query) -> list[ast.IdentifiedPath]:
+    """Every identified path of SELECT, WHERE and ORDER BY (what the FROM variables are used for)."""
+    parts = (query.select, query.where, query.order_by)
+    return [n for part in parts for n in ast.walk(part) if isinstance(n, ast.IdentifiedPath)]
+
+
+def stand_ins(
+    query: ast.Query, paths: list[ast.IdentifiedPath], parameter_kinds: Mapping[str, str]
+) -> set[str]:
     """FROM variables whose own ``node`` row the statement can leave out: each is reached through one leaf.
 
     ``... CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.x.v1] WHERE o/data[at0001]/.../value/magnitude > 1``
@@ -319,12 +327,6 @@ def stand_ins(query: ast.Query, parameter_kinds: Mapping[str, str]) -> set[str]:
     """
     found: set[str] = set()
     conjuncts = query.where.operands if isinstance(query.where, ast.And) else (query.where,)
-    paths = [
-        n
-        for part in (query.select, query.where, query.order_by)
-        for n in ast.walk(part)
-        if isinstance(n, ast.IdentifiedPath)
-    ]
     for variable, expr in _innermost(query.from_, None):
         archetype = _archetype_of(expr.predicate)
         rm_type = rm_model.archetype_rm_type(archetype) if archetype else None
@@ -341,7 +343,7 @@ def stand_ins(query: ast.Query, parameter_kinds: Mapping[str, str]) -> set[str]:
     return found
 
 
-def version_roots(query: ast.Query) -> set[str]:
+def version_roots(query: ast.Query, paths: list[ast.IdentifiedPath]) -> set[str]:
     """COMPOSITION variables the statement can take from their version row alone, without the root node.
 
     Every stored version's data carries ``uid`` = ``vo_id::system_id::version`` of its row (the write path
@@ -352,12 +354,6 @@ def version_roots(query: ast.Query) -> set[str]:
     a deleted version has no nodes).
     """
     found: set[str] = set()
-    paths = [
-        n
-        for part in (query.select, query.where, query.order_by)
-        for n in ast.walk(part)
-        if isinstance(n, ast.IdentifiedPath)
-    ]
     top = query.from_
     if isinstance(top, ast.Contains) and not top.negated and top.outer.rm_type.upper() == "EHR":
         top = top.inner
