@@ -266,7 +266,7 @@ def _env(value: str) -> str:
 
 def test_compose_runs_postgres_15_with_a_volume_and_a_health_check(compose: dict[str, Any]) -> None:
     db = compose["services"]["db"]
-    assert re.fullmatch(r"postgres:15(\.\d+)?(-\w+)?", db["image"])
+    assert re.fullmatch(r"postgres:15(\.\d+)?(-\w+)?", _env(db["image"]))
     volume, _, target = db["volumes"][0].partition(":")
     assert target == "/var/lib/postgresql/data"
     assert volume in compose["volumes"]
