@@ -52,6 +52,18 @@ STRUCTURED = "application/openehr.wt.structured+json"
 WT = "application/openehr.wt+json"
 PG_ADMIN = os.environ.get("CDR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PG_PREFIX = "cdr_restsmoke_"
+PLACEHOLDERS = (b"__THIS_SHOULD_BE_MODIFIED", b"__TO_BE_REPLACED", b"replaceme")
+# EHRbase's XML writer spells ARCHETYPE_ID out into these; they are not RM attributes
+XML_NOT_RM = {
+    "qualifiedRmEntity",
+    "domainConcept",
+    "rmOriginator",
+    "rmName",
+    "rmEntity",
+    "specialisation",
+    "versionID",
+    "versionId",
+}
 
 
 # ---------------------------------------------------------------------------------------------- results
@@ -135,12 +147,16 @@ def database(kind: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def server(db_url: str, log: Path) -> Iterator[str]:
+def server(db_url: str, log: Path, profile: str = "strict") -> Iterator[str]:
     """``cdr serve`` on ``db_url``; yields the base URL once /health answers."""
     port = free_port()
     cdr = str(Path(sys.executable).parent / "cdr")
     with open(log, "wb") as out:
-        proc = subprocess.Popen([cdr, "serve", "--port", str(port), "--db", db_url], stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [cdr, "serve", "--port", str(port), "--db", db_url, "--validation-profile", profile],
+            stdout=out,
+            stderr=out,
+        )
         try:
             root = f"http://127.0.0.1:{port}"
             for _ in range(300):
@@ -279,28 +295,38 @@ def templates(c: Client) -> dict[str, str]:
 
 
 def example_roundtrip(c: Client, loaded: dict[str, str]) -> None:
-    """The JSON and FLAT examples of every template commit back (201)."""
+    """The examples of every template in every format commit back (201) and read back unchanged."""
     c.area = "TEMPLATE example commit"
     ehr = c.new_ehr()
     for tid in sorted(loaded):
         q = requests.utils.quote(tid, safe="")
-        for fmt, ctype in (("JSON", JSON), ("FLAT", FLAT)):
+        for fmt, ctype in (("JSON", JSON), ("XML", XML), ("FLAT", FLAT), ("STRUCTURED", STRUCTURED)):
             ex = c("GET", f"/definition/template/adl1.4/{q}/example", params={"format": fmt})
-            if ex.status_code != 200:
+            if not c.status(f"{fmt} example of {tid}", ex, 200):
                 continue
             r = c(
                 "POST",
                 f"/ehr/{ehr}/composition",
                 data=ex.content,
-                headers={"Content-Type": ctype, "openEHR-TEMPLATE_ID": tid},
+                headers={
+                    "Content-Type": ctype,
+                    "openEHR-TEMPLATE_ID": tid,
+                    "Prefer": "return=representation",
+                },
             )
-            c.status(f"commit {fmt} example of {tid}", r, 201)
+            if not c.status(f"commit {fmt} example of {tid}", r, 201) or fmt != "JSON":
+                continue
+            back = c("GET", f"/ehr/{ehr}/composition/{etag(r)}", headers={"Accept": JSON})
+            if c.status(f"read JSON example of {tid}", back, 200):
+                diff = json_diff(ex.json(), back.json())
+                c.check(f"JSON example round-trip {tid}", not diff, "no difference", diff[:5])
 
 
 def compositions(c: Client, loaded: dict[str, str]) -> None:
     """Every corpus composition of an uploaded template: commit, read back in every format."""
-    ehr = c.new_ehr()
-    tree_to_tid = {tree: tid for tid, tree in loaded.items() if tree}
+    trees: dict[str, list[str]] = {}
+    for tid, tree in loaded.items():
+        trees.setdefault(tree, []).append(tid)
     kinds = (
         ("composition/canonical_json", JSON),
         ("composition/canonical_xml", XML),
@@ -309,21 +335,28 @@ def compositions(c: Client, loaded: dict[str, str]) -> None:
     )
     for kind, ctype in kinds:
         c.area = f"COMPOSITION corpus {kind.split('/')[1]}"
-        for rel, tid in sorted(index(kind)):
-            if tid.startswith("tree:"):
-                tid = tree_to_tid.get(tid[5:], "")
-            if tid not in loaded or "invalid" in rel.lower() or "ecisflat" in rel:
+        for rel, named in sorted(index(kind)):
+            # FLAT/STRUCTURED name only their tree id, which several templates may share: try each
+            candidates = trees.get(named[5:], []) if named.startswith("tree:") else [named]
+            candidates = [t for t in candidates if t in loaded]
+            if not candidates or "invalid" in rel.lower() or "ecisflat" in rel:
                 continue
             data = (CORPUS / rel).read_bytes()
+            if any(mark in data for mark in PLACEHOLDERS):
+                continue  # ids the suites fill in before they commit
             if ctype == XML and b"<version" in data[:400].lower():
                 continue  # VERSION<COMPOSITION> wrappers, not compositions
-            headers = {
-                "Content-Type": ctype,
-                "Accept": ctype,
-                "openEHR-TEMPLATE_ID": tid,
-                "Prefer": "return=representation",
-            }
-            r = c("POST", f"/ehr/{ehr}/composition", data=data, headers=headers)
+            ehr = c.new_ehr()  # files with a fixed uid must not meet each other
+            for tid in candidates:
+                headers = {
+                    "Content-Type": ctype,
+                    "Accept": ctype,
+                    "openEHR-TEMPLATE_ID": tid,
+                    "Prefer": "return=representation",
+                }
+                r = c("POST", f"/ehr/{ehr}/composition", data=data, headers=headers)
+                if r.status_code == 201:
+                    break
             if not c.status(f"commit {rel}", r, 201):
                 continue
             uid = etag(r)
@@ -339,7 +372,8 @@ def compositions(c: Client, loaded: dict[str, str]) -> None:
                 g = c("GET", f"/ehr/{ehr}/composition/{uid}", headers={"Accept": JSON})
                 if g.status_code == 200:
                     sent, back = json.loads(data), g.json()
-                    diff = json_diff(sent, back)
+                    ignored = ignored_pointers(r)
+                    diff = [d for d in json_diff(sent, back) if d.split(" ")[0].split(":")[0] not in ignored]
                     c.check(f"canonical JSON round-trip {rel}", not diff, "no difference", diff[:5])
             if ctype == XML:
                 g = c("GET", f"/ehr/{ehr}/composition/{uid}", headers={"Accept": XML})
@@ -370,6 +404,12 @@ def json_diff(sent: Any, back: Any, path: str = "") -> list[str]:
     elif sent != back and not _same_number(sent, back) and not same_instant(sent, back):
         out.append(f"{path}: {sent!r} != {back!r}")
     return out
+
+
+def ignored_pointers(r: requests.Response) -> set[str]:
+    """JSON pointers the server said it skipped (``Cdr-Ignored-Attributes``, URI-fragment encoded)."""
+    raw = r.headers.get("Cdr-Ignored-Attributes", "")
+    return {requests.utils.unquote(p.strip().lstrip("#")) for p in raw.split(",") if p.strip()}
 
 
 def same_instant(a: Any, b: Any) -> bool:
@@ -403,7 +443,7 @@ def xml_diff(sent: bytes, back: bytes) -> list[str]:
         def walk(el: ElementTree.Element, path: str) -> None:
             tag = el.tag.rsplit("}", 1)[-1]
             here = f"{path}/{tag}"
-            if tag == "uid":
+            if tag == "uid" or tag in XML_NOT_RM:
                 return
             kids = list(el)
             if not kids and (el.text or "").strip():
@@ -430,7 +470,7 @@ def xml_diff(sent: bytes, back: bytes) -> list[str]:
 
 def ehr_area(c: Client) -> None:
     c.area = "EHR"
-    valid = sorted((SUITE / "ehr" / "valid").glob("*.json"))
+    valid = sorted(p for p in (SUITE / "ehr" / "valid").glob("*.json") if "ecis" not in p.name)
     for f in valid:
         doc = json.loads(f.read_text(encoding="utf-8"))
         if "external_ref" in doc.get("subject", {}):
@@ -1047,13 +1087,12 @@ def contribution_area(c: Client) -> None:
         r = c("POST", f"/ehr/{e}/contribution", json=mod, headers={"Prefer": "return=representation"})
         if c.status("persistent modification", r, 201):
             c.check("::2", "::2" in json.dumps(r.json()["versions"]), "::2", r.json()["versions"])
-        r = c(
-            "POST",
-            f"/ehr/{e}/contribution",
-            data=(per / "minimal_persistent.contribution.json").read_bytes(),
-            headers={"Content-Type": JSON},
+        bad = suite_json(
+            "contributions/invalid/minimal_persistent/minimal_persistent.contribution.modification.json"
         )
-        c.status("second persistent creation -> 400/409", r, 400, 409)
+        bad["versions"][0]["preceding_version_uid"]["value"] = vid
+        r = c("POST", f"/ehr/{e}/contribution", json=bad)
+        c.status("creation with a preceding version -> 400", r, 400)
 
 
 def directory_area(c: Client) -> None:
@@ -1424,6 +1463,9 @@ def main(argv: list[str] | None = None) -> int:
         "--db", action="append", choices=["sqlite", "postgres"], help="repeatable; default both"
     )
     parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument(
+        "--profile", choices=["strict", "ehrbase"], default="strict", help="the server's validation profile"
+    )
     parser.add_argument("--base", help="an already running server's openEHR base URL instead of starting one")
     args = parser.parse_args(argv)
     if not (CORPUS / "INDEX.tsv").is_file():
