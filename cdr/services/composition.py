@@ -134,11 +134,14 @@ def get_composition(
 ) -> VersionRecord:
     """A version by version uid, or by object id the latest one (or the one current at ``at``)."""
     ctx.authorize(Action.READ_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
     store = svc.storage.compositions
-    if "::" in uid_based_id:
-        return versions.version(store, ehr_id, uid_based_id)
-    return versions.at_time_or_latest(store, ehr_id, _object_id(uid_based_id), at)
+    try:
+        if "::" in uid_based_id:
+            return versions.version(store, ehr_id, uid_based_id)
+        return versions.at_time_or_latest(store, ehr_id, _object_id(uid_based_id), at)
+    except NotFound:
+        svc.require_ehr(ehr_id)  # the EHR is asked about only when nothing was found: one statement less
+        raise
 
 
 def versioned_composition(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,7 +26,6 @@ from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecor
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
 from cdr.storage.engine import read_transaction, write_transaction
-from cdr.storage.versioning import get_latest
 from cdr.template.validation.profile import STRICT, ValidationProfile
 
 
@@ -102,14 +102,29 @@ def _template_of(change: VersionChange) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _modifiable_query() -> sa.Select[Any]:
+    """The EHR and its latest EHR_STATUS's ``is_modifiable``, in one statement (the status's JSON stays in
+    the database)."""
+    ov = t.object_version
+    status = sa.and_(
+        ov.c.ehr_id == t.ehr.c.ehr_id,
+        ov.c.vo_id == t.ehr.c.ehr_status_id,
+        ov.c.kind == "EHR_STATUS",
+        ov.c.latest == sa.true(),
+    )
+    flag = ov.c.data["is_modifiable"].as_json()
+    return sa.select(t.ehr.c.ehr_id, flag.label("is_modifiable")).select_from(t.ehr.outerjoin(ov, status))
+
+
+_MODIFIABLE = _modifiable_query()
+
+
 def _modifiable(conn: Connection, ehr_id: uuid.UUID) -> bool:
-    row = conn.execute(sa.select(t.ehr.c.ehr_status_id).where(t.ehr.c.ehr_id == ehr_id)).first()
+    row = conn.execute(_MODIFIABLE.where(t.ehr.c.ehr_id == ehr_id)).first()
     if row is None:
         raise NotFound(f"EHR {ehr_id} not found")
-    if row.ehr_status_id is None:
-        return True
-    status = get_latest(conn, ehr_id, "EHR_STATUS", row.ehr_status_id).data or {}
-    return status.get("is_modifiable") is not False
+    # JSON false arrives as False (PostgreSQL) or 0 (SQLite's json_extract); no status or no flag as None
+    return row.is_modifiable is None or bool(row.is_modifiable)
 
 
 def require_modifiable(conn: Connection, ehr_id: uuid.UUID) -> None:

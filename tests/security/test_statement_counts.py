@@ -81,12 +81,13 @@ def test_a_composition_read_with_security_on(api: Client, record: Record) -> Non
     # the locked head, then the record's INSERT and the head's UPDATE (one statement on PostgreSQL)
     audit = 2 if db.dialect.name == "postgresql" else 3
     assert _security_part(db, seen) == (1, audit)
-    # the storage's part: EHR exists, the version; security: facts, audit
-    assert len(seen.statements) == 3 + audit
+    # the storage's part: the version (the EHR is asked about only when it is not found); security: facts,
+    # audit
+    assert len(seen.statements) == 2 + audit
     if db.dialect.name == "postgresql":  # one connection, one transaction: facts, data, audit record
         assert (seen.checkouts, seen.commits) == (1, 1)
-    else:  # the storage's two transactions, and one connection for the facts and the audit record
-        assert (seen.checkouts, seen.commits) == (3, 4)  # SQLite: the facts commit on their own
+    else:  # the storage's transaction, and one connection for the facts and the audit record
+        assert (seen.checkouts, seen.commits) == (2, 3)  # SQLite: the facts commit on their own
 
 
 def test_a_commit_with_security_on(api: Client, record: Record) -> None:  # noqa: F811
@@ -98,7 +99,9 @@ def test_a_commit_with_security_on(api: Client, record: Record) -> None:  # noqa
     audit = 2 if db.dialect.name == "postgresql" else 3
     # the policy is asked three times (handler, use case, commit) and loads the facts once
     assert _security_part(db, seen) == (1, audit)
-    assert len(seen.statements) <= 10 + audit  # the storage's commit path is counted in tests/storage
+    # EHR exists (404 before validation), template, EHR and its status's is_modifiable in one, template
+    # share lock, the four inserts of the storage's write path (tests/storage), facts, audit
+    assert len(seen.statements) == 9 + audit
     if db.dialect.name == "postgresql":  # the facts' read and the write share the connection
         assert (seen.checkouts, seen.commits) == (1, 1)
     else:
