@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from cdr.formats.canonical_json import to_json
@@ -54,8 +54,8 @@ class NodeRow:
     def columns(self) -> dict[str, Any]:
         """The row's ``node`` column values (the typed value spread out)."""
         row = {name: getattr(self, name) for name in _COLUMNS}
-        leaf = asdict(self.value) if self.value is not None else dict.fromkeys(_VALUE_COLUMNS)
-        row.update(leaf)
+        value = self.value  # its fields are scalars: no deep copy (dataclasses.asdict) needed
+        row.update((name, None if value is None else getattr(value, name)) for name in _VALUE_COLUMNS)
         return row
 
 

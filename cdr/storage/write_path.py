@@ -41,16 +41,25 @@ def _json_default(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_KEY = ("ehr_id", "vo_id", "version")  # the version's key: bind parameters, not repeated in every row
+
+
 def _recordset_insert() -> sa.TextClause:
-    """``INSERT INTO node (...) SELECT ... FROM jsonb_to_recordset(:rows)`` over every ``node`` column, with
-    each column's PostgreSQL type (so the server converts text to uuid, timestamptz and jsonb itself)."""
+    """``INSERT INTO node (...) SELECT :key..., ... FROM jsonb_to_recordset(:rows)`` over every ``node``
+    column, with each column's PostgreSQL type (so the server converts text to uuid, timestamptz and jsonb
+    itself); the version's key columns are parameters of their own."""
     dialect = postgresql.dialect()
-    names = [c.name for c in t.node.columns]
-    types = [dialect.type_compiler_instance.process(c.type.dialect_impl(dialect)) for c in t.node.columns]
-    record = ", ".join(f"{name} {type_}" for name, type_ in zip(names, types, strict=True))
-    listed = ", ".join(names)
+
+    def type_of(column: sa.Column[Any]) -> str:
+        return str(dialect.type_compiler_instance.process(column.type.dialect_impl(dialect)))
+
+    keyed = [c for c in t.node.columns if c.name in _KEY]
+    rest = [c for c in t.node.columns if c.name not in _KEY]
+    record = ", ".join(f"{c.name} {type_of(c)}" for c in rest)
+    listed = ", ".join(c.name for c in (*keyed, *rest))
+    keys = ", ".join(f"CAST(:{c.name} AS {type_of(c)})" for c in keyed)
     return sa.text(
-        f"INSERT INTO node ({listed}) SELECT {listed} "
+        f"INSERT INTO node ({listed}) SELECT {keys}, {', '.join(c.name for c in rest)} "
         f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({record})"
     )
 
@@ -59,9 +68,9 @@ _RECORDSET_INSERT = _recordset_insert()
 
 
 def _insert_nodes_postgresql(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]) -> None:
-    rows = [{**key, **node.columns()} for node in nodes]
+    rows = [node.columns() for node in nodes]
     text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-    conn.execute(_RECORDSET_INSERT, {"rows": text})
+    conn.execute(_RECORDSET_INSERT, {**{name: key[name] for name in _KEY}, "rows": text})
 
 
 def _insert_nodes_executemany(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]) -> None:
