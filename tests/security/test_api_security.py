@@ -36,8 +36,10 @@ EMERGENCY = {"X-Cdr-Emergency-Reason-Code": "AKUTT", "X-Cdr-Emergency-Reason-Tex
 
 
 def token(scopes: list[str], **claims: Any) -> dict[str, str]:
+    """A bearer token; the callers below are made once, at import, so they must outlive a long test session
+    (other modules import them and may run many minutes later)."""
     now = int(time.time())
-    body = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 300, "scope": scopes, **claims}
+    body = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 12 * 3600, "scope": scopes, **claims}
     body.setdefault("sub", f"sub-{uuid.uuid4().hex[:8]}")
     return {"Authorization": "Bearer " + jwt.encode(body, SECRET, algorithm="HS256")}
 
