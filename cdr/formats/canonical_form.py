@@ -22,28 +22,38 @@ argument and returns it as it is when nothing needed rewriting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
+import cdr.rm  # noqa: F401  (defines every RM class and fills RM_TYPES)
+from cdr.rm.base import RM_TYPES, rm_fields
 from cdr.rm.data_types.iso8601 import extended_date, extended_date_time, extended_time
 
 __all__ = ["canonical_form"]
 
 JsonObject = dict[str, Any]
 
-_TEMPORAL_VALUES: dict[str, Callable[[str], str | None]] = {
-    "DV_DATE_TIME": extended_date_time,
-    "DV_DATE": extended_date,
-    "DV_TIME": extended_time,
-}
+
+_DATE = r"\d{4}(?:-\d{2}(?:-\d{2})?)?"
+_TIME = r"\d{2}(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-](?!00:00)\d{2}:\d{2})?"
 
 
-def _temporal(node: JsonObject, extended: Callable[[str], str | None]) -> JsonObject:
-    value = node.get("value")
-    if not isinstance(value, str):
-        return node
-    canonical = extended(value)
-    return node if canonical is None or canonical == value else {**node, "value": canonical}
+def _temporal(
+    extended: Callable[[str], str | None], canonical_pattern: str
+) -> Callable[[JsonObject], JsonObject]:
+    """The rewrite of one temporal type; values already in the extended form (most) skip the parse."""
+    canonical = re.compile(canonical_pattern).fullmatch
+
+    def rewrite(node: JsonObject) -> JsonObject:
+        value = node.get("value")
+        if not isinstance(value, str) or canonical(value):
+            return node
+        new = extended(value)
+        return node if new is None or new == value else {**node, "value": new}
+
+    return rewrite
 
 
 def _interval(node: JsonObject) -> JsonObject:
@@ -57,30 +67,71 @@ def _interval(node: JsonObject) -> JsonObject:
     return {**node, **filled} if filled else node
 
 
-def _rewrite(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _object(value)
-    if isinstance(value, list):
-        items = [_rewrite(item) for item in value]
-        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
-    return value
+_REWRITES: dict[Any, Callable[[JsonObject], JsonObject]] = {
+    "DV_DATE_TIME": _temporal(extended_date_time, rf"\d{{4}}-\d{{2}}-\d{{2}}T{_TIME}|{_DATE}"),
+    "DV_DATE": _temporal(extended_date, _DATE),
+    "DV_TIME": _temporal(extended_time, _TIME),
+    "DV_INTERVAL": _interval,
+}
+
+
+@cache
+def _holders() -> frozenset[str]:
+    """The RM types that are, or through their attributes may hold, a value rewritten here; objects of
+    other types (DV_TEXT, CODE_PHRASE, PARTY_SELF, ...) are not walked, which halves the work per commit."""
+    found = set(_REWRITES)
+    targets = {name: [f.target for f in rm_fields(cls) if f.is_object] for name, cls in RM_TYPES.items()}
+    grown = True
+    while grown:
+        holders = [RM_TYPES[name] for name in found]
+        grown = False
+        for name, declared in targets.items():
+            if name not in found and any(issubclass(h, d) for d in declared for h in holders):
+                found.add(name)
+                grown = True
+    return frozenset(found)
+
+
+def _list(items: list[Any]) -> list[Any]:
+    out: list[Any] | None = None
+    for i, item in enumerate(items):
+        new: Any
+        if type(item) is dict:
+            new = _object(item)
+        elif type(item) is list:
+            new = _list(item)
+        else:
+            continue
+        if new is not item:
+            if out is None:
+                out = list(items)
+            out[i] = new
+    return items if out is None else out
 
 
 def _object(node: JsonObject) -> JsonObject:
-    changed: JsonObject = {}
+    # runs once per object of every committed document: copies only what changes
+    if node.get("_type") not in _HOLDERS:
+        return node
+    changed: JsonObject | None = None
     for key, value in node.items():
-        if isinstance(value, dict | list):
-            rewritten = _rewrite(value)
-            if rewritten is not value:
-                changed[key] = rewritten
-    out = {**node, **changed} if changed else node
-    type_name = out.get("_type")
-    extended = _TEMPORAL_VALUES.get(type_name) if isinstance(type_name, str) else None
-    if extended is not None:
-        return _temporal(out, extended)
-    if type_name == "DV_INTERVAL":
-        return _interval(out)
-    return out
+        new: Any
+        if type(value) is dict:
+            new = _object(value)
+        elif type(value) is list:
+            new = _list(value)
+        else:
+            continue
+        if new is not value:
+            if changed is None:
+                changed = {}
+            changed[key] = new
+    out = node if changed is None else {**node, **changed}
+    rewrite = _REWRITES.get(out.get("_type"))
+    return out if rewrite is None else rewrite(out)
+
+
+_HOLDERS = _holders()
 
 
 def canonical_form(doc: JsonObject) -> JsonObject:

@@ -31,6 +31,21 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"_type": "DV_DATE_TIME", "value": "2019-01-28T21:22:49.426Z"},
     ),
     (
+        "time with a negative zero offset, and an hour-only offset",
+        {"_type": "DV_TIME", "value": "10:20:30-00:00"},
+        {"_type": "DV_TIME", "value": "10:20:30Z"},
+    ),
+    (
+        "date-time with an hour-only offset",
+        {"_type": "DV_DATE_TIME", "value": "2019-01-28T21:22+01"},
+        {"_type": "DV_DATE_TIME", "value": "2019-01-28T21:22+01:00"},
+    ),
+    (
+        "extended values stay as they are",
+        {"_type": "DV_DATE_TIME", "value": "2019-01-28T21:22:49.4260-05:30"},
+        {"_type": "DV_DATE_TIME", "value": "2019-01-28T21:22:49.4260-05:30"},
+    ),
+    (
         "date basic",
         {"_type": "DV_DATE", "value": "20190114"},
         {"_type": "DV_DATE", "value": "2019-01-14"},
@@ -159,6 +174,6 @@ def test_canonical_data_is_returned_as_it_is() -> None:
 
 def test_rm_object_reads_back_canonical() -> None:
     """The canonical form is still canonical JSON of the same RM type."""
-    doc = element(CASES[4][1])
+    doc = element(CASES[7][1])
     out = canonical_form(doc)
     assert to_json(parse_json(out)) == out
