@@ -125,8 +125,12 @@ def listen(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 8000,
     from cdr.server_headers import accept_openehr_headers
 
     where = {"sockets": sockets} if sockets is not None else {"host": host, "port": port}
+    # with PROXY_FIX the app's ProxyFix reads X-Forwarded-*: waitress must pass them on, not clear them
+    clear = not (getattr(app, "config", None) or {}).get("PROXY_FIX")
     try:
-        server = create_server(app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=True, **where)
+        server = create_server(
+            app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=clear, **where
+        )
         return accept_openehr_headers(server)
     except OSError as exc:
         raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

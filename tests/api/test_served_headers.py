@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from cdr.api import create_app
 from cdr.server import _close, listen
 from cdr.server_headers import openehr_names
+from cdr.storage import Storage
 from tests.api.conftest import BASE, FLAT, NB_TEMPLATE, NB_TEMPLATE_ID, shipped
 
 
@@ -129,3 +131,20 @@ def test_only_openehr_header_names_are_respelled() -> None:
     assert out[1] == b"openEHR-TEMPLATE-ID: a_b"  # the value keeps its underscore
     assert out[2] == b"X_Forwarded_For: 1.2.3.4"  # still dropped by waitress, as before
     assert out[3] == b"OPENEHR-AUDIT-DETAILS: c"
+
+
+def test_proxy_fix_reaches_the_app_through_waitress(storage: Storage) -> None:
+    """With PROXY_FIX, Location follows X-Forwarded-* (EHRbase's suites); without it they are ignored."""
+    forwarded = {"X-Forwarded-Host": "example.com", "X-Forwarded-Port": "333", "X-Forwarded-Proto": "https"}
+    for proxy_fix, expected in ((True, "https://example.com:333/"), (False, "http://127.0.0.1:")):
+        app = create_app({"STORAGE": storage, "TESTING": True, "PROXY_FIX": proxy_fix})
+        server = listen(app, threads=1, port=0)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            status, headers, _ = Http(int(server.effective_port))("POST", "/ehr", headers=forwarded)
+        finally:
+            _close(server)
+            thread.join(10)
+        assert status == 201
+        assert headers["location"].startswith(expected + ("openehr/v1/ehr/" if proxy_fix else "")), headers
