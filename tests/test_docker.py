@@ -127,9 +127,26 @@ def test_the_base_image_is_a_build_arg_defaulting_to_the_public_image() -> None:
 
 
 def _ignored(relative: str, patterns: list[str]) -> bool:
-    return any(
-        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(relative.split("/", 1)[0], p) for p in patterns
-    )
+    """Docker's rule: the last pattern matching the path or one of its parent directories decides, and a
+    pattern starting with ``!`` keeps what it matches; ``**/`` also matches no directory at all."""
+    parts = relative.split("/")
+    paths = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        glob = pattern.removeprefix("!")
+        globs = {glob, glob.removeprefix("**/")}
+        if any(fnmatch.fnmatch(path, g) for path in paths for g in globs):
+            ignored = not pattern.startswith("!")
+    return ignored
+
+
+def test_ignored_follows_dockers_last_match_rule() -> None:
+    patterns = ["*", "!cdr", "**/__pycache__"]
+    assert _ignored(".venv/bin/python", patterns)
+    assert not _ignored("cdr/terminology/data/x.json", patterns)
+    assert _ignored("cdr/__pycache__/cli.cpython-311.pyc", patterns)
+    assert _ignored("__pycache__", patterns)
+    assert not _ignored("tests/x.py", ["tests/y.py"])
 
 
 def test_dockerfile_copies_what_exists_and_the_build_context_keeps_it() -> None:
@@ -146,7 +163,11 @@ def test_dockerfile_copies_what_exists_and_the_build_context_keeps_it() -> None:
         for source in sources:
             assert (REPO / source).exists(), source
             assert not _ignored(source, patterns), f"{source} is excluded by .dockerignore"
-    for local_state in (".venv", ".git", "cdr-data", "tests"):
+            kept = [p for p in (REPO / source).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+            for path in kept:  # the package data too, e.g. cdr/terminology/data
+                relative = path.relative_to(REPO).as_posix()
+                assert not _ignored(relative, patterns), f"{relative} is excluded by .dockerignore"
+    for local_state in (".venv", ".git", "cdr-data", "tests", ".env", "cdr-users.json", "cdr/__pycache__"):
         assert _ignored(local_state, patterns), local_state
     readme = re.search(r'readme\s*=\s*"([^"]+)"', (REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert readme is not None
