@@ -130,6 +130,35 @@ def record_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def content_digest(row: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of a record's content (its :class:`AuditEvent` fields, without its
+    position and the previous hash): what :func:`chained_hash` binds to a chain position."""
+    content = {name: _plain(row.get(name)) for name in AuditEvent.model_fields}
+    content["targets"] = content["targets"] or []
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chained_hash(seq: int, prev_hash: str, digest: str) -> str:
+    """A record's hash in the form a database can compute while it appends (one statement on PostgreSQL):
+    SHA-256 over ``"<seq>:<prev_hash>:<content digest>"``. It covers what :func:`record_hash` covers.
+
+    >>> row = {"seq": 1, "prev_hash": GENESIS, "operation": "ehr:read", "targets": []}
+    >>> chained_hash(1, GENESIS, content_digest(row)) != chained_hash(2, GENESIS, content_digest(row))
+    True
+    """
+    return hashlib.sha256(f"{seq}:{prev_hash}:{digest}".encode()).hexdigest()
+
+
+def hash_matches(row: Mapping[str, Any]) -> bool:
+    """Whether a stored record's ``hash`` is its :func:`record_hash` or its :func:`chained_hash` (both forms
+    bind the whole content to the position and the previous hash)."""
+    stored = row["hash"]
+    if record_hash(row) == stored:
+        return True
+    return chained_hash(int(row["seq"]), str(row["prev_hash"]), content_digest(row)) == stored
+
+
 class ChainReport(BaseModel):
     """The result of :func:`verify_chain`: ``ok``, how many records were checked, and the first break."""
 
@@ -178,7 +207,7 @@ def verify_chain(rows: Iterable[Mapping[str, Any]], head: tuple[int, str] | None
             )
         if row["prev_hash"] != expected_prev:
             return broken(position, seq, "prev_hash does not match the previous record: removed or reordered")
-        if record_hash(row) != row["hash"]:
+        if not hash_matches(row):
             return broken(position, seq, "the record does not match its hash: it was edited")
         expected_seq, expected_prev = seq + 1, str(row["hash"])
         last = (seq, str(row["hash"]))

@@ -19,7 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cdr.security.audit import GENESIS, AuditEvent, ChainReport, Outcome, record_hash, verify_chain
+from cdr.security.audit import (
+    GENESIS,
+    AuditEvent,
+    ChainReport,
+    Outcome,
+    content_digest,
+    record_hash,
+    verify_chain,
+)
 from cdr.storage import schema as t
 from cdr.storage.engine import read_transaction, write_transaction
 
@@ -65,29 +73,61 @@ def _statements() -> tuple[Any, Any, Any]:
     binds = {c.name: sa.bindparam(c.name, type_=c.type) for c in ev.c}
     insert = sa.insert(ev).values(binds)
     move = sa.update(head).where(head.c.id == _HEAD_ID).values(seq=binds["seq"], hash=binds["hash"])
-    return insert, move, move.add_cte(insert.cte("appended"))
+    return insert, move, _chained_append()
+
+
+def _chained_append() -> Any:
+    """PostgreSQL's append in ONE statement: lock and read the head, insert the record at the next position
+    with its :func:`~cdr.security.audit.chained_hash` computed by the server (``sha256``), move the head;
+    returns the new position, or no row when the chain has no head yet (then nothing was inserted).
+
+    A concurrent appender waits on the head's row lock and then reads the head that was committed (READ
+    COMMITTED re-reads a locked row), so positions stay gap-free and in commit order."""
+    ev, head = t.audit_event, t.audit_head
+    current = sa.select(head.c.seq, head.c.hash).where(head.c.id == _HEAD_ID).with_for_update().cte("head")
+    seq = current.c.seq + 1
+    text = sa.cast(seq, sa.Text) + ":" + current.c.hash + ":" + sa.bindparam("digest", type_=sa.String)
+    chained = sa.func.encode(sa.func.sha256(sa.func.convert_to(text, "UTF8")), "hex")
+    content = [c for c in ev.c if c.name not in ("seq", "prev_hash", "hash")]
+    values = [sa.bindparam(c.name, type_=c.type) for c in content]
+    source = sa.select(*values, seq, current.c.hash, chained).select_from(current)
+    names = [*(c.name for c in content), "seq", "prev_hash", "hash"]
+    appended = sa.insert(ev).from_select(names, source).returning(ev.c.seq, ev.c.hash).cte("appended")
+    return (
+        sa.update(head)
+        .where(head.c.id == _HEAD_ID)
+        .values(seq=appended.c.seq, hash=appended.c.hash)
+        .returning(head.c.seq)
+    )
+
+
+def _content(event: AuditEvent) -> dict[str, Any]:
+    row: dict[str, Any] = event.model_dump()
+    row["targets"] = list(event.targets)
+    row["outcome"] = event.outcome.value
+    return row
 
 
 def append(conn: Connection, event: AuditEvent) -> int:
     """Add ``event`` at the end of the chain on ``conn`` (commits or rolls back with it); its position.
 
-    Two statements on PostgreSQL once the chain has a head: the locked head, then the record's INSERT and
-    the head's UPDATE as one statement (a data-modifying ``WITH``); SQLite sends the two separately.
+    PostgreSQL: one statement once the chain has a head (see :func:`_chained_append`). SQLite, and the first
+    record: the locked head, then the record's INSERT and the head's UPDATE.
     """
+    row = _content(event)
+    insert, move, chained = _statements()
+    if conn.dialect.name == "postgresql":
+        seq = conn.execute(chained, {**row, "digest": content_digest(row)}).scalar()
+        if seq is not None:
+            return int(seq)
     head = _locked_head(conn)
     seq, prev = (head[0] + 1, head[1]) if head is not None else (1, GENESIS)
-    row: dict[str, Any] = {**event.model_dump(), "seq": seq, "prev_hash": prev}
-    row["targets"] = list(event.targets)
-    row["outcome"] = event.outcome.value
+    row.update(seq=seq, prev_hash=prev)
     row["hash"] = record_hash(row)
-    insert, move, both = _statements()
+    conn.execute(insert, row)
     if head is None:
-        conn.execute(insert, row)
         conn.execute(sa.insert(t.audit_head).values(id=_HEAD_ID, seq=seq, hash=row["hash"]))
-    elif conn.dialect.name == "postgresql":
-        conn.execute(both, row)
     else:
-        conn.execute(insert, row)
         conn.execute(move, {"seq": seq, "hash": row["hash"]})
     return seq
 
