@@ -125,15 +125,26 @@ def listen(app: Any, *, threads: int, host: str = "127.0.0.1", port: int = 8000,
     from cdr.server_headers import accept_openehr_headers
 
     where = {"sockets": sockets} if sockets is not None else {"host": host, "port": port}
-    # with PROXY_FIX the app's ProxyFix reads X-Forwarded-*: waitress must pass them on, not clear them
-    clear = not (getattr(app, "config", None) or {}).get("PROXY_FIX")
     try:
-        server = create_server(
-            app, threads=threads, ident="cdr", clear_untrusted_proxy_headers=clear, **where
-        )
+        server = create_server(app, threads=threads, ident="cdr", **where, **_proxy_options(app))
         return accept_openehr_headers(server)
     except OSError as exc:
         raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _proxy_options(app: Any) -> dict[str, Any]:
+    """How waitress treats X-Forwarded-*: with PROXY_FIX it passes them on to the app's ProxyFix; otherwise
+    it clears them, except Host/Proto/Port from a loopback peer (a proxy on this machine; gunicorn trusts
+    loopback by default too), which then shape the URLs we answer with (``Location``). X-Forwarded-For is
+    never taken, so the client address the security layer sees stays the peer's."""
+    if (getattr(app, "config", None) or {}).get("PROXY_FIX"):
+        return {"clear_untrusted_proxy_headers": False}
+    return {
+        "clear_untrusted_proxy_headers": True,
+        "trusted_proxy": "127.0.0.1",
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-host", "x-forwarded-proto", "x-forwarded-port"},
+    }
 
 
 def serve_until_stopped(server: Any, app: Any) -> list[int]:
