@@ -1415,9 +1415,9 @@ def headers_area(c: Client) -> None:
         headers={"X-Forwarded-Host": "example.com", "X-Forwarded-Port": "333", "X-Forwarded-Proto": "https"},
     )
     c.check(
-        "X-Forwarded ignored without PROXY_FIX",
-        r.headers.get("Location", "").startswith("http://127.0.0.1"),
-        "http://127.0.0.1",
+        "X-Forwarded-Host/Port/Proto from loopback shape Location",
+        r.headers.get("Location", "").startswith("https://example.com:333/openehr/v1/ehr/"),
+        "https://example.com:333/openehr/v1/ehr/...",
         r.headers.get("Location"),
     )
     c.status("OPTIONS base", c("OPTIONS", ""), 200)
