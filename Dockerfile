@@ -18,7 +18,9 @@ COPY pyproject.toml README.md ./
 RUN /opt/cdr/bin/pip install .
 COPY cdr ./cdr
 COPY aql ./aql
-RUN /opt/cdr/bin/pip install --no-deps --force-reinstall .
+# pip and setuptools are build tools: the run stage gets the venv without them (a fifth of its size)
+RUN /opt/cdr/bin/pip install --no-deps --force-reinstall . \
+    && /opt/cdr/bin/pip uninstall --yes pip setuptools
 
 # Run stage: the venv only, no sources or build tools, as an unprivileged user.
 FROM ${BASE_IMAGE}
