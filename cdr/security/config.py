@@ -54,13 +54,19 @@ def is_loopback(host: str) -> bool:
 
 
 class BasicUser(BaseModel):
-    """A development user: a scrypt hash (see :func:`cdr.security.passwords.hash_password`) and scopes."""
+    """A development user: a scrypt hash (see :func:`cdr.security.passwords.hash_password`) and scopes, and
+    the identity HelseID would state for them (HPR number, national id, organisation and unit numbers), so
+    that the need-to-know policy can find a basis for them (a care relation, their own record)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     password_hash: str
     scopes: frozenset[str] = frozenset()
     name: str | None = None
+    hpr_number: str | None = Field(default=None, pattern=r"^\d{1,9}$")
+    pid: str | None = Field(default=None, pattern=r"^\d{11}$")
+    orgnr_parent: str | None = Field(default=None, pattern=r"^\d{9}$")
+    orgnr_child: str | None = Field(default=None, pattern=r"^\d{9}$")
 
     @model_validator(mode="after")
     def _hashed(self) -> BasicUser:

@@ -79,7 +79,14 @@ def _basic(credentials: str, config: AuthConfig) -> Principal:
     if user is None or not ok:
         raise refuse("wrong user name or password")
     return Principal(
-        subject=username, auth_method=AuthMethod.BASIC, scopes=user.scopes, name=user.name or username
+        subject=username,
+        auth_method=AuthMethod.BASIC,
+        scopes=user.scopes,
+        name=user.name or username,
+        hpr_number=user.hpr_number,
+        pid=user.pid,
+        orgnr_parent=user.orgnr_parent,
+        orgnr_child=user.orgnr_child,
     )
 
 

@@ -381,3 +381,27 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     assert set(config.basic_users) == {"kari"}
     with pytest.raises(AuthConfigError, match="CDR_AUTH_ISSUER"):
         AuthConfig.from_env({"CDR_AUTH": "jwt"})
+
+
+def test_basic_users_carry_a_helseid_like_identity() -> None:
+    entry = {
+        "password_hash": hash_password("pw", log2_n=4),
+        "scopes": ["cdr/ehr.read"],
+        "hpr_number": "9144900",
+        "orgnr_parent": "912159523",
+        "orgnr_child": "922734046",
+    }
+    config = AuthConfig.load(
+        mode="basic", basic_users={"nina": entry, "pia": {**entry, "pid": "13116900216"}}
+    )
+    nina = authenticate(basic("nina", "pw"), config)
+    assert (nina.hpr_number, nina.orgnr_parent, nina.orgnr_child, nina.pid) == (
+        "9144900",
+        "912159523",
+        "922734046",
+        None,
+    )
+    assert authenticate(basic("pia", "pw"), config).pid == "13116900216"
+    for wrong in ({"hpr_number": "HPR-1"}, {"orgnr_child": "123"}, {"hpr_nummer": "9144900"}):
+        with pytest.raises(AuthConfigError):
+            AuthConfig.load(mode="basic", basic_users={"x": {**entry, **wrong}})

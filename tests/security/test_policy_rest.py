@@ -5,12 +5,14 @@ counts)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from werkzeug.test import TestResponse
 
 from cdr.security.helseid import HPR_NUMBER, ORGNR_CHILD, ORGNR_PARENT
+from cdr.storage import Storage
 from tests.api.conftest import assert_error, etag
 from tests.security import test_api_security as world
 from tests.security.test_api_security import (
@@ -191,3 +193,46 @@ def test_subject_ids_are_checked_on_every_status_write(api: Client, record: Reco
             api.call("POST", "/ehr", world.NURSE, json=world.status_for(number, namespace)).status_code == 201
         )
     assert etag(api.call("GET", f"/ehr/{record.ehr_id}/ehr_status", SELF)) == record.status_uid  # unchanged
+
+
+def test_basic_users_with_an_identity_work_under_the_policy(storage: Storage) -> None:
+    from cdr.api import create_app
+    from cdr.security import AuthConfig
+    from cdr.security.passwords import hash_password
+
+    def user(scopes: list[str], **identity: str) -> dict[str, Any]:
+        return {"password_hash": hash_password("pw", log2_n=4), "scopes": scopes, **identity}
+
+    users = {
+        "modeler": user(["cdr/definition"]),
+        "nina": user([*CLINICAL, "cdr/query"], hpr_number=NURSE_HPR, orgnr_parent=ORG, orgnr_child=UNIT),
+        "coordinator": user(["cdr/care_relation"], orgnr_parent=ORG),
+        "pia": user(["cdr/patient"], pid=PATIENT),
+    }
+    basic_app = create_app(
+        {"STORAGE": storage, "TESTING": True, "AUTH": AuthConfig.load(mode="basic", basic_users=users)}
+    )
+    client = Client(basic_app)
+
+    def as_(name: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{name}:pw".encode()).decode()}
+
+    template = world.NB_TEMPLATE.read_bytes()
+    uploaded = client.call(
+        "POST", "/definition/template/adl1.4", as_("modeler"), data=template, content_type="application/xml"
+    )
+    assert uploaded.status_code == 201
+    created = client.call("POST", "/ehr", as_("nina"), json=world.status_for(PATIENT))
+    ehr_id = str(created.headers["Location"]).rsplit("/", 1)[1]
+    body = (world.COMPOSITIONS / "valid_normal.json").read_text(encoding="utf-8")
+    path = f"/ehr/{ehr_id}/composition"
+    assert_error(client.call("POST", path, as_("nina"), data=body, content_type="application/json"), 403)
+    relation = {"organisation": UNIT, "reason": "hjemmesykepleie"}
+    made = client.call("POST", f"/security/ehr/{ehr_id}/care_relation", as_("coordinator"), json=relation)
+    assert made.status_code == 201, made.json
+    committed = client.call("POST", path, as_("nina"), data=body, content_type="application/json")
+    assert committed.status_code == 201, committed.json
+    rows = client.call("POST", "/query/aql", as_("nina"), json={"q": ROWS}).json["rows"]
+    assert [str(r[0]) for r in rows] == [etag(committed)]
+    log = client.call("GET", f"/security/ehr/{ehr_id}/access_log", as_("pia")).json
+    assert {e["actor"]["hpr_number"] for e in log} == {NURSE_HPR}
