@@ -35,8 +35,9 @@ class QueryScope(BaseModel):
     """The rows a query may return for one caller (see the module docstring).
 
     ``all_ehrs`` is only true with authentication off (loopback development); otherwise ``ehr_ids`` lists the
-    readable EHRs, ``emergency_ehr_ids`` those readable only by emergency access (the query's audit record
-    must flag them), and ``hidden_compositions`` / ``hidden_templates`` the (EHR, composition object id) and
+    readable EHRs, ``emergency_ehr_ids`` those readable only by emergency access and ``consent_ehr_ids``
+    those readable only because a consent overrides a restriction of the whole EHR (the query's audit record
+    must flag both), and ``hidden_compositions`` / ``hidden_templates`` the (EHR, composition object id) and
     (EHR, template id) pairs restricted from the caller inside readable EHRs.
     """
 
@@ -45,6 +46,7 @@ class QueryScope(BaseModel):
     all_ehrs: bool = False
     ehr_ids: frozenset[uuid.UUID] = frozenset()
     emergency_ehr_ids: frozenset[uuid.UUID] = frozenset()
+    consent_ehr_ids: frozenset[uuid.UUID] = frozenset()
     hidden_compositions: frozenset[tuple[uuid.UUID, uuid.UUID]] = frozenset()
     hidden_templates: frozenset[tuple[uuid.UUID, str]] = frozenset()
 
@@ -75,6 +77,7 @@ def query_scope(principal: Principal, facts: Iterable[EhrFacts], now: dt.datetim
         return QueryScope(all_ehrs=True)
     readable: set[uuid.UUID] = set()
     emergency: set[uuid.UUID] = set()
+    consent: set[uuid.UUID] = set()
     hidden_compositions: set[tuple[uuid.UUID, uuid.UUID]] = set()
     hidden_templates: set[tuple[uuid.UUID, str]] = set()
     for ehr in facts:
@@ -84,6 +87,8 @@ def query_scope(principal: Principal, facts: Iterable[EhrFacts], now: dt.datetim
         readable.add(ehr.ehr_id)
         if decision.emergency:
             emergency.add(ehr.ehr_id)
+        elif decision.consent_override:
+            consent.add(ehr.ehr_id)
         for control in ehr.controls:
             if control.kind is not ControlKind.RESTRICTION or control.target is None:
                 continue
@@ -98,6 +103,7 @@ def query_scope(principal: Principal, facts: Iterable[EhrFacts], now: dt.datetim
     return QueryScope(
         ehr_ids=frozenset(readable),
         emergency_ehr_ids=frozenset(emergency),
+        consent_ehr_ids=frozenset(consent),
         hidden_compositions=frozenset(hidden_compositions),
         hidden_templates=frozenset(hidden_templates),
     )

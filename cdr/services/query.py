@@ -162,7 +162,8 @@ def run(
     offset: int | None = None
     if paged.limit is not None:
         fetch, offset = paged.limit, paged.offset or 0
-    for ehr_id in sorted(scope.emergency_ehr_ids):  # read by emergency access: flag it in the audit record
+    # EHRs read only by consent or emergency access: decided once more, so that the audit record flags them
+    for ehr_id in [*sorted(scope.consent_ehr_ids), *sorted(scope.emergency_ehr_ids)]:
         ctx.authorize(Action.READ_EHR, ehr_id)
     ctx.record(None, Action.READ_EHR, request.ehr_id, name or "AQL")
     return QueryResult(

@@ -236,3 +236,20 @@ def test_basic_users_with_an_identity_work_under_the_policy(storage: Storage) ->
     assert [str(r[0]) for r in rows] == [etag(committed)]
     log = client.call("GET", f"/security/ehr/{ehr_id}/access_log", as_("pia")).json
     assert {e["actor"]["hpr_number"] for e in log} == {NURSE_HPR}
+
+
+def test_aql_under_a_whole_ehr_restriction_and_its_consent(api: Client, record: Record) -> None:
+    controls = f"/security/ehr/{record.ehr_id}"
+    restriction = api.call(
+        "POST", f"{controls}/restriction", SELF, json={"party_kind": "unit", "party": UNIT}
+    )
+    assert restriction.status_code == 201
+    assert _count(api) == 0  # the nurse's unit is restricted from the whole EHR
+    consent = {"party_kind": "hpr", "party": NURSE_HPR, "overrides": restriction.json["control_id"]}
+    assert api.call("POST", f"{controls}/consent", SELF, json=consent).status_code == 201
+    assert _count(api) == 1
+    flagged = api.audit(actor_hpr=NURSE_HPR, path="/openehr/v1/query/aql")
+    assert [q["consent_override"] for q in flagged] == [False, True]
+    assert str(flagged[-1]["ehr_id"]) == record.ehr_id and flagged[-1]["patient_id"] == PATIENT
+    log = api.call("GET", f"{controls}/access_log", SELF).json
+    assert [e["consent_override"] for e in log if e["operation"] == "ehr:read"][-1] is True
