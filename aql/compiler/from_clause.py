@@ -174,6 +174,16 @@ class FromMixin:
         n = t.node.alias(self.alias_name("n"))
         root = host in ("COMPOSITION", "EHR_STATUS")
         binding = Binding(variable, rm_type, "node", n, walk_type=host, prefix=prefix, root=root)
+        inside_parent = (
+            parent is not None
+            and parent.kind == "node"
+            and not (root and not parent.prefix and parent.walk_type == "FOLDER")
+            and not (parent.walk_type == "FOLDER" and host != "FOLDER")
+        )
+        if inside_parent and variable in self.stand_ins:
+            assert parent is not None
+            binding.ov, binding.container = parent.ov, parent  # no row of its own: see stand_ins
+            return binding
         conds: list[Cond] = []
         if host != rm_model.LOCATABLE:
             types = rm_model.concrete_subtypes(host)
@@ -182,19 +192,10 @@ class FromMixin:
             conds.append(n.c.num == 0)
         if prefix:
             conds.append(self.json_get(n.c.data, list(prefix)).is_not(None))
-        inside_parent = (
-            parent is not None
-            and parent.kind == "node"
-            and not (root and not parent.prefix and parent.walk_type == "FOLDER")
-            and not (parent.walk_type == "FOLDER" and host != "FOLDER")
-        )
         if parent is not None and parent.kind == "version":
             binding.ov = parent.ov
             conds.append(_same_version(n, parent.ov))
             scope.add(n, sa.and_(*conds))
-        elif inside_parent and variable in self.stand_ins:
-            assert parent is not None
-            binding.ov, binding.container = parent.ov, parent  # no row of its own: see stand_ins
         elif inside_parent:
             assert parent is not None
             binding.ov = parent.ov
