@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from aql import ast
+from aql.compiler import leaf as leaf_mod
 from aql.compiler import rm_model
 from aql.compiler.scope import Binding, Scope
 from aql.errors import AqlSemanticError, AqlUnsupported
@@ -187,7 +188,7 @@ class FromMixin:
         conds: list[Cond] = []
         if host != rm_model.LOCATABLE:
             types = rm_model.concrete_subtypes(host)
-            conds.append(n.c.rm_type == types[0] if len(types) == 1 else n.c.rm_type.in_(types))
+            conds.append(leaf_mod.one_of(n.c.rm_type, types))
         if root:
             conds.append(n.c.num == 0)
         if prefix:

@@ -8,6 +8,7 @@ to exactly the values the JSON path would reach.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,12 @@ _SUB_PATHS: dict[tuple[str, ...], list[tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
+def one_of(column: Any, values: Sequence[str]) -> Expr:
+    """``column`` equals one of a few constant ``values``: ORed equalities, not IN, whose list SQLAlchemy
+    expands into the SQL text again on every execution."""
+    return column == values[0] if len(values) == 1 else sa.or_(*(column == v for v in values))
+
+
 def leaf_columns(
     node: Any, node_types: tuple[str, ...], data_steps: tuple[str, ...]
 ) -> dict[str, tuple[Expr, Expr]]:
@@ -51,7 +58,7 @@ def leaf_columns(
     # the guard admits all of them
     for attribute, rm_types in by_attribute.items():
         sub = data_steps[len(attribute) :]
-        guard_type = node.c.rm_type == rm_types[0] if len(rm_types) == 1 else node.c.rm_type.in_(rm_types)
+        guard_type = one_of(node.c.rm_type, rm_types)
         if not sub:
             out["whole"] = (node.c.num_value, guard_type)
             out["whole_instant"] = (node.c.time_value, guard_type)
@@ -59,7 +66,7 @@ def leaf_columns(
             out["whole_type"] = (node.c.value_type, guard_type)
             continue
         for kind, column, value_types in _SUB_PATHS.get(sub, []):
-            out[kind] = (node.c[column], sa.and_(guard_type, node.c.value_type.in_(value_types)))
+            out[kind] = (node.c[column], sa.and_(guard_type, one_of(node.c.value_type, value_types)))
     return out
 
 
