@@ -95,7 +95,11 @@ def _chained_append() -> Any:
     appended = sa.insert(ev).from_select(names, source).returning(ev.c.seq, ev.c.hash).cte("appended")
     return (
         sa.update(head)
-        .where(head.c.id == _HEAD_ID)
+        # The statement's snapshot may show the head as it was before a concurrent append that this one
+        # waited for committed; the condition holds for that version and for the current one, so the UPDATE
+        # reaches the row and updates its current version (an equality would drop the older one, and the
+        # record would be inserted without its head moving). It also joins the two FROM items.
+        .where(head.c.id == _HEAD_ID, head.c.seq < appended.c.seq)
         .values(seq=appended.c.seq, hash=appended.c.hash)
         .returning(head.c.seq)
     )
