@@ -7,10 +7,13 @@ own cost and not diluted by HTTP) over **one** database, interleaved round by ro
 - *on*: ``CDR_AUTH=jwt`` with an RS256 key published in a JWKS file; every request carries a HelseID-shaped
   access token (one token reused, as a client reuses its token for its lifetime, so the signature is still
   verified on every request); the caller is a nurse whose HPR number has a care relation with the EHR; the
-  policy decides every access and every request writes its hash-chained audit record (writes in their own
-  transaction, reads in a second one after the answer).
+  policy decides every access and every request writes its hash-chained audit record (a write's in its
+  write transaction; on PostgreSQL a read's in the transaction that read the facts and the data).
 - *off*: the same app factory with the security hooks taken out (no authentication, no policy decision, no
   audit record): what the API did before issue 6.
+
+Besides the wall-time ratios, the process's CPU time per request (client and in-process server together,
+the database server left out) for each side: a figure that moves far less with the machine's load.
 
 Data: the Corona_Anamnese composition of the corpus with its template, as ``bench commit`` uses (the shipped
 NEWS2 template and composition if the corpus is missing). Database: a scratch PostgreSQL database (from
@@ -25,7 +28,7 @@ import json
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,10 +220,28 @@ def run(rounds: int = 30) -> list[Row]:
         commit_on, commit_off = compare(lambda: on.commit(body), lambda: off.commit(body), rounds=rounds)
         read_on, read_off = compare(on.read, off.read, rounds=rounds * 3)
         audited = _audit_records(url)
+        cpu = {
+            "commit": (_cpu(lambda: on.commit(body), rounds), _cpu(lambda: off.commit(body), rounds)),
+            "read by version uid": (_cpu(on.read, rounds * 3), _cpu(off.read, rounds * 3)),
+        }
     rows = _rows(f"commit, JWT + policy + audit vs off, in-process, {label}", commit_on, commit_off)
     rows += _rows(f"read by version uid, JWT + policy + audit vs off, in-process, {label}", read_on, read_off)
+    for name, (cpu_on, cpu_off) in cpu.items():
+        rows.append(
+            Row(f"  {name}: Python CPU per request", ms(cpu_on), ms(cpu_off), f"{cpu_on / cpu_off:.2f}x", "-")
+        )
     rows.append(Row("  audit records written by the 'on' side", str(audited), "-", "-", "one per request"))
     return rows
+
+
+def _cpu(call: Callable[[], object], rounds: int) -> float:
+    """This process's CPU seconds per call (client and server: the app runs in-process), averaged over
+    ``rounds`` calls; unlike wall time it hardly moves with the machine's load, but it leaves the database
+    server's CPU out."""
+    start = time.process_time()
+    for _ in range(rounds):
+        call()
+    return (time.process_time() - start) / rounds
 
 
 def _audit_records(url: str) -> int:
