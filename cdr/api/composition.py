@@ -49,10 +49,13 @@ MEDIA_TYPES = {
 MEDIA_OF = {Format.JSON: JSON, Format.XML: XML, Format.FLAT: FLAT, Format.STRUCTURED: STRUCTURED}
 _ALL = tuple(MEDIA_TYPES)
 _WRITE_HEADERS = ("Prefer", "openEHR-TEMPLATE_ID", "openEHR-VERSION", "openEHR-AUDIT_DETAILS")
+# built once: a marshmallow schema's construction costs more than loading a query string with it
+_FORMAT_QUERY = CompositionQuery()
+_AT_TIME = VersionAtTime()
 
 
 def _format_param() -> Format | None:
-    value = parse_args(CompositionQuery())["format"]
+    value = parse_args(_FORMAT_QUERY)["format"]
     if value is None:
         return None
     try:
@@ -144,7 +147,7 @@ def create_composition(ehr_id: str) -> Response:
 @documented(200, 204, 400, 404, 406, tag="COMPOSITION", query=("version_at_time", "format"), produces=_ALL)
 def get_composition(ehr_id: str, uid_based_id: str) -> Response:
     """Get a COMPOSITION by version uid, or the latest (or at ``version_at_time``) by object id."""
-    at = parse_args(VersionAtTime())["version_at_time"]
+    at = parse_args(_AT_TIME)["version_at_time"]
     record = service.get_composition(svc(), ctx(), ehr_uuid(ehr_id), uid_based_id, at)
     return _answer(record, ehr_id, 200)
 
@@ -207,7 +210,7 @@ def _version_location(ehr_id: str, record: VersionRecord) -> str:
 @documented(200, 400, 404, tag="COMPOSITION", query=("version_at_time",), produces=(JSON, XML))
 def composition_version_at_time(ehr_id: str, versioned_object_uid: str) -> Response:
     """Get the composition VERSION current at ``version_at_time`` (the latest without it)."""
-    at = parse_args(VersionAtTime())["version_at_time"]
+    at = parse_args(_AT_TIME)["version_at_time"]
     record = service.composition_version(svc(), ctx(), ehr_uuid(ehr_id), versioned_object_uid, at=at)
     return original_version_response(record, _version_location(ehr_id, record))
 
