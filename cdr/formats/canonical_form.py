@@ -16,15 +16,15 @@ that: the same instant and the same value, never a different one.
   is the validator's business, not a rewrite.
 
 The function works on canonical JSON (``_type`` on every object, as
-:func:`cdr.formats.canonical_json.to_json` writes it), because that is what is stored; it never changes its
-argument and returns it as it is when nothing needed rewriting.
+:func:`cdr.formats.canonical_json.to_json` writes it), because that is what is stored; an object without
+``_type`` is left as it is. It never changes its argument and returns it as it is when nothing needed
+rewriting.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import cdr.rm  # noqa: F401  (defines every RM class and fills RM_TYPES)
@@ -75,10 +75,9 @@ _REWRITES: dict[Any, Callable[[JsonObject], JsonObject]] = {
 }
 
 
-@cache
 def _holders() -> frozenset[str]:
     """The RM types that are, or through their attributes may hold, a value rewritten here; objects of
-    other types (DV_TEXT, CODE_PHRASE, PARTY_SELF, ...) are not walked, which halves the work per commit."""
+    other types (DV_TEXT, CODE_PHRASE, PARTY_SELF, ...) are not walked."""
     found = set(_REWRITES)
     targets = {name: [f.target for f in rm_fields(cls) if f.is_object] for name, cls in RM_TYPES.items()}
     grown = True
