@@ -57,7 +57,8 @@ def execute(
     ``fetch``/``offset`` page the result (REST style, not together with a LIMIT in the query); ``ehr_id``
     restricts every FROM class to that EHR, so the statement touches only its rows; ``scope`` (from
     :func:`cdr.security.query_scope.sql_filter`) restricts them to what the caller may read, in the same
-    statement (None: unrestricted, for trusted in-process callers).
+    statement (None: unrestricted, for trusted in-process callers). The result names the EHRs behind its
+    rows (``ehr_ids``, from a hidden column of the same statement), for the audit record.
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
     names, has_limit = _shape(query_text)
@@ -81,7 +82,11 @@ def execute(
     values = bind_values(list(compiled.derived), used)
     if ehr_id is not None:
         values["ehr_scope"] = ehr_id
+    ehr_ids: set[uuid.UUID] = set()
     with read_transaction(engine) as conn:
-        rows = [compiled.decode_row(row) for row in conn.execute(statement, values)]
+        raw = conn.execute(statement, values).all()
+    rows = [compiled.decode_row(row) for row in raw]
+    for row in raw:
+        ehr_ids |= compiled.row_ehr_ids(row)
     columns = tuple(ResultColumn(c.name, c.path) for c in compiled.columns)
-    return ResultSet(query_text, columns, rows, fetch=fetch, offset=offset)
+    return ResultSet(query_text, columns, rows, fetch=fetch, offset=offset, ehr_ids=frozenset(ehr_ids))

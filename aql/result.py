@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,8 @@ class ResultSet:
     """Columns and rows; a row holds canonical JSON objects for RM objects and primitives for primitives.
 
     ``executed_aql`` is the query text with the effective fetch/offset applied (``meta._executed_aql``);
-    ``fetch`` and ``offset`` are the paging that was applied on top of the query, if any.
+    ``fetch`` and ``offset`` are the paging that was applied on top of the query, if any; ``ehr_ids`` are the
+    EHRs behind the rows returned (the audit record names them; they are not part of the RESULT_SET).
     """
 
     query: str
@@ -32,6 +34,7 @@ class ResultSet:
     rows: list[list[Any]] = field(default_factory=list)
     fetch: int | None = None
     offset: int | None = None
+    ehr_ids: frozenset[uuid.UUID] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """``{"q", "columns", "rows"}`` (the REST layer adds ``meta``)."""

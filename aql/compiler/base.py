@@ -14,6 +14,7 @@ is.
 from __future__ import annotations
 
 import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,10 +47,27 @@ class CompiledQuery:
     columns: tuple[OutputColumn, ...]
     derived: tuple[Derived, ...]
     limited: bool  # the query has its own LIMIT (or TOP)
+    ehr_column: int | None = None  # the hidden column naming the EHR(s) behind each row, if the FROM has any
 
     def decode_row(self, row: Sequence[Any]) -> list[Any]:
         return [c.value.decode(row[c.start : c.start + c.width]) for c in self.columns]
 
+    def row_ehr_ids(self, row: Sequence[Any]) -> set[uuid.UUID]:
+        """The EHRs behind ``row`` (for the audit record): one id, or a comma-separated list of them when the
+        row aggregates (GROUP BY, DISTINCT)."""
+        if self.ehr_column is None:
+            return set()
+        value = row[self.ehr_column]
+        if value is None:
+            return set()
+        if isinstance(value, uuid.UUID):
+            return {value}
+        return {uuid.UUID(part) for part in str(value).split(",") if part}
+
+
+_CONSTANTS = (sa.sql.elements.Null, sa.sql.elements.BindParameter)
+_ONE_GROUP: Expr = sa.literal_column("(1 + 0)")
+"""Groups every row into one (not a bare integer, which GROUP BY reads as a column position)."""
 
 _LIKE_TOKEN = re.compile(r"\\(.)|(\*)|(\?)|(.)", re.DOTALL)
 """AQL LIKE: ``*`` any run, ``?`` one character, ``\\`` escapes; ``%`` and ``_`` are plain (EHRbase)."""
@@ -122,13 +140,29 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             # (hidden columns after the outputs; rows are decoded from the outputs alone)
             outputs = outputs + [k for k in raw_keys if not any(k is x for x in outputs)]
         labelled = [sa.type_coerce(o, sa.types.NullType()).label(f"c{i}") for i, o in enumerate(outputs)]
+        aggregated = any(c.aggregate for c in columns)
+        # DISTINCT without aggregates becomes GROUP BY over the selected expressions (the same set of rows),
+        # so that each row can name every EHR behind it; with aggregates the rows are already distinct in
+        # their grouped columns, so the hidden column changes nothing DISTINCT compares
+        grouped = query.select.distinct and not aggregated
+        root_ehr_id = self.root_ehr_id(query)
+        ehr_column: int | None = None
+        if root_ehr_id is not None:
+            ehr_column = len(labelled)
+            hidden = self.ehr_id_list(root_ehr_id) if aggregated or grouped else root_ehr_id
+            labelled.append(hidden.label("ehr_ids"))
         statement = sa.select(*labelled).select_from(scope.clause).where(*scope.where, *where)
-        if any(c.aggregate for c in columns):
+        if aggregated:
             plain = [o for c in columns if not c.aggregate for o in outputs[c.start : c.start + c.width]]
             if plain:
                 statement = statement.group_by(*plain)
         if query.select.distinct:
-            statement = statement.distinct()
+            if grouped and root_ehr_id is not None:
+                # a constant groups nothing (and PostgreSQL would read a literal integer as a position)
+                keys = [o for o in outputs if not isinstance(o, _CONSTANTS)]
+                statement = statement.group_by(*keys) if keys else statement.group_by(_ONE_GROUP)
+            else:
+                statement = statement.distinct()
         if order:
             statement = statement.order_by(*order)
         limit = (
@@ -138,7 +172,24 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             statement = statement.limit(limit)
         if query.offset is not None:
             statement = statement.offset(query.offset)
-        return CompiledQuery(statement, tuple(columns), tuple(self.binds.derived), limit is not None)
+        return CompiledQuery(
+            statement, tuple(columns), tuple(self.binds.derived), limit is not None, ehr_column
+        )
+
+    def root_ehr_id(self, query: ast.Query) -> Expr | None:
+        """The ``ehr_id`` column of the outermost FROM class (an EHR variable's id, else its row's
+        ``ehr_id``): which patient each result row is about, for the audit record."""
+        binding = self.bindings.get(self._first_binding(query.from_))
+        if binding is None:
+            return None
+        if binding.kind == "ehr":
+            return binding.ehr_id
+        table = binding.container.table if binding.container is not None else binding.table
+        return table.c.ehr_id
+
+    def ehr_id_list(self, ehr_id: Any) -> Expr:
+        """The distinct EHR ids behind a grouped row, as one comma-separated text."""
+        return sa.func.string_agg(sa.distinct(sa.cast(ehr_id, sa.Text)), sa.literal_column("','"))
 
     def column_path(self, expr: ast.Expression) -> str | None:
         """The column's ``path`` as EHRbase reports it: an identified path's AQL text, else none."""

@@ -133,3 +133,6 @@ class SqliteCompiler(Compiler):
         fn = sa.func.max if function == "MAX" else sa.func.min
         extreme = fn(packed)
         return sa.func.substr(extreme, sa.func.instr(extreme, _SEPARATOR) + 1)
+
+    def ehr_id_list(self, ehr_id: Any) -> Expr:
+        return sa.func.group_concat(sa.distinct(ehr_id))

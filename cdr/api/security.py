@@ -329,6 +329,7 @@ def _event(
     outcome: Outcome,
     status: int | None,
     targets: tuple[str, ...] = (),
+    ehr_ids: tuple[uuid.UUID, ...] = (),
 ) -> AuditEvent:
     patient_id = decision.patient_id if decision else None
     namespace = decision.patient_namespace if decision else None
@@ -356,6 +357,7 @@ def _event(
         consent_override=bool(decision and decision.consent_override),
         outcome=outcome,
         status=status,
+        ehr_ids=ehr_ids,
         # managing relations and controls, and reading the log, is not access to the record's content
         internal=is_internal(access.principal, patient_id) or request.blueprint == "security",
     )
@@ -364,17 +366,21 @@ def _event(
 def _access_log(conn: Connection | None, record: AccessRecord) -> None:
     """The services' access-log hook: the request's audit record, in the write transaction when given."""
     access: RequestAccess | None = g.get("cdr_access")
-    if access is None or record.ehr_id is None:  # template changes are not patient data
+    if access is None or (record.ehr_id is None and not record.ehr_ids):  # e.g. templates: not patient data
         return
     decision = access.decision_for(record.ehr_id)
+    ehr_id = record.ehr_id
+    if ehr_id is None and decision is not None:  # AQL: the EHR of the flagged decision, as after_request
+        ehr_id = next((e for e, d in reversed(access.decisions) if d is decision), None)
     event = _event(
         access,
-        record.ehr_id,
+        ehr_id,
         decision,
         operation=record.action.value,
         outcome=Outcome.SUCCESS,
         status=None,
         targets=(record.target or "", *record.touched),
+        ehr_ids=record.ehr_ids,
     )
     current_app.extensions["cdr_audit"].append(event, conn)
     access.audited = True

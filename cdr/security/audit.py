@@ -70,6 +70,8 @@ class AuditEvent(BaseModel):
     internal: bool = False
     checkpoint_seq: int | None = None
     checkpoint_hash: str | None = None
+    ehr_ids: tuple[uuid.UUID, ...] = ()
+    """the EHRs an AQL query's result held (stored in ``audit_ehr``, one row each, for the patient's log)"""
 
 
 def actor_fields(principal: Principal) -> dict[str, Any]:
@@ -115,6 +117,17 @@ HASHED = (*AuditEvent.model_fields, "seq", "prev_hash")
 """The fields a record's hash covers: all of its content, its position and the previous hash."""
 
 
+def _canonical(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The hashed fields of ``row`` as plain JSON values. ``ehr_ids`` (sorted) counts only when there are
+    any, so that records written before the field existed keep their hashes."""
+    content = {name: _plain(row.get(name)) for name in names}
+    content["targets"] = content["targets"] or []
+    ehr_ids = content.pop("ehr_ids", None)
+    if ehr_ids:
+        content["ehr_ids"] = sorted(ehr_ids)
+    return content
+
+
 def record_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the :data:`HASHED` fields of ``row`` (a stored or new record).
 
@@ -124,8 +137,7 @@ def record_hash(row: Mapping[str, Any]) -> str:
     >>> record_hash(row) != record_hash({**row, "seq": 2})
     True
     """
-    content = {name: _plain(row.get(name)) for name in HASHED}
-    content["targets"] = content["targets"] or []
+    content = _canonical(row, HASHED)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -133,8 +145,7 @@ def record_hash(row: Mapping[str, Any]) -> str:
 def content_digest(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of a record's content (its :class:`AuditEvent` fields, without its
     position and the previous hash): what :func:`chained_hash` binds to a chain position."""
-    content = {name: _plain(row.get(name)) for name in AuditEvent.model_fields}
-    content["targets"] = content["targets"] or []
+    content = _canonical(row, tuple(AuditEvent.model_fields))
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

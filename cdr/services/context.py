@@ -90,6 +90,8 @@ class AccessRecord:
     outcome: str = "ok"
     touched: tuple[str, ...] = ()
     """the uids of every version (and the contribution) a write committed, for the audit record"""
+    ehr_ids: tuple[uuid.UUID, ...] = ()
+    """the EHRs in an AQL query's result, for the audit record (and so the patients' access logs)"""
 
 
 AccessLog = Callable[[Connection | None, AccessRecord], None]
@@ -135,10 +137,17 @@ class RequestContext:
         ehr_id: uuid.UUID | None,
         target: str | None,
         touched: tuple[str, ...] = (),
+        ehr_ids: tuple[uuid.UUID, ...] = (),
     ) -> None:
         """Hand one access record to the access log, if one is installed."""
         if self.access_log is not None:
             entry = AccessRecord(
-                self.request_id, self.principal.display_name, action, ehr_id, target, touched=touched
+                self.request_id,
+                self.principal.display_name,
+                action,
+                ehr_id,
+                target,
+                touched=touched,
+                ehr_ids=ehr_ids,
             )
             self.access_log(conn, entry)

@@ -165,7 +165,8 @@ def run(
     # EHRs read only by consent or emergency access: decided once more, so that the audit record flags them
     for ehr_id in [*sorted(scope.consent_ehr_ids), *sorted(scope.emergency_ehr_ids)]:
         ctx.authorize(Action.READ_EHR, ehr_id)
-    ctx.record(None, Action.READ_EHR, request.ehr_id, name or "AQL")
+    # the audit record names the EHRs in the result, so that each patient's access log lists the query
+    ctx.record(None, Action.READ_EHR, request.ehr_id, name or "AQL", ehr_ids=tuple(sorted(result.ehr_ids)))
     return QueryResult(
         q=text,
         executed_aql=aql.to_aql(substitute(paged, values)),

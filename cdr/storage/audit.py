@@ -112,6 +112,13 @@ def _content(event: AuditEvent) -> dict[str, Any]:
     return row
 
 
+def _name_ehrs(conn: Connection, seq: int, ehr_ids: tuple[uuid.UUID, ...]) -> None:
+    """The record's ``audit_ehr`` rows, in its transaction (one batched INSERT)."""
+    if ehr_ids:
+        rows = [{"ehr_id": e, "audit_seq": seq} for e in sorted(set(ehr_ids))]
+        conn.execute(sa.insert(t.audit_ehr), rows)
+
+
 def append(conn: Connection, event: AuditEvent) -> int:
     """Add ``event`` at the end of the chain on ``conn`` (commits or rolls back with it); its position.
 
@@ -123,6 +130,7 @@ def append(conn: Connection, event: AuditEvent) -> int:
     if conn.dialect.name == "postgresql":
         seq = conn.execute(chained, {**row, "digest": content_digest(row)}).scalar()
         if seq is not None:
+            _name_ehrs(conn, int(seq), event.ehr_ids)
             return int(seq)
     head = _locked_head(conn)
     seq, prev = (head[0] + 1, head[1]) if head is not None else (1, GENESIS)
@@ -133,15 +141,25 @@ def append(conn: Connection, event: AuditEvent) -> int:
         conn.execute(sa.insert(t.audit_head).values(id=_HEAD_ID, seq=seq, hash=row["hash"]))
     else:
         conn.execute(move, {"seq": seq, "hash": row["hash"]})
+    _name_ehrs(conn, seq, event.ehr_ids)
     return seq
 
 
 def _rows(conn: Connection, where: Any = None) -> Iterator[dict[str, Any]]:
-    query = sa.select(t.audit_event).order_by(t.audit_event.c.seq)
+    """Records in chain order, each with the ``ehr_ids`` its ``audit_ehr`` rows name (sorted)."""
+    ev, named = t.audit_event, t.audit_ehr
+    query = sa.select(ev).order_by(ev.c.seq)
+    names = sa.select(named.c.audit_seq, named.c.ehr_id).order_by(named.c.audit_seq, named.c.ehr_id)
     if where is not None:
         query = query.where(where)
+        names = names.where(named.c.audit_seq.in_(sa.select(ev.c.seq).where(where)))
+    ehr_ids: dict[int, list[uuid.UUID]] = {}
+    for seq, ehr_id in conn.execute(names):
+        ehr_ids.setdefault(int(seq), []).append(ehr_id)
     for row in conn.execute(query).mappings():
-        yield dict(row)
+        record = dict(row)
+        record["ehr_ids"] = tuple(ehr_ids.get(int(record["seq"]), ()))
+        yield record
 
 
 class AuditStore:
@@ -158,8 +176,12 @@ class AuditStore:
             return append(own, event)
 
     def records(self, ehr_ids: list[uuid.UUID] | None = None) -> list[dict[str, Any]]:
-        """Every record in chain order, or those about ``ehr_ids``."""
-        where = None if ehr_ids is None else t.audit_event.c.ehr_id.in_(ehr_ids)
+        """Every record in chain order, or those about ``ehr_ids``: their own ``ehr_id``, or one their
+        ``audit_ehr`` rows name (an AQL query whose result held the EHR); both lookups are indexed."""
+        where = None
+        if ehr_ids is not None:
+            named = sa.select(t.audit_ehr.c.audit_seq).where(t.audit_ehr.c.ehr_id.in_(ehr_ids))
+            where = sa.or_(t.audit_event.c.ehr_id.in_(ehr_ids), t.audit_event.c.seq.in_(named))
         with read_transaction(self.engine) as conn:
             return list(_rows(conn, where))
 
@@ -201,5 +223,6 @@ class AuditStore:
                 checkpoint_hash=str(last_purged.hash),
             )
             append(conn, checkpoint)
+            conn.execute(sa.delete(t.audit_ehr).where(t.audit_ehr.c.audit_seq <= last_purged.seq))
             removed = conn.execute(sa.delete(ev).where(ev.c.seq <= last_purged.seq)).rowcount
         return int(removed)

@@ -369,6 +369,16 @@ audit_event = Table(
     comment="append-only, hash-chained audit trail (cdr.security.audit)",
 )
 
+audit_ehr = Table(
+    "audit_ehr",
+    metadata,
+    Column("ehr_id", Uuid, primary_key=True, comment="no foreign key: the trail outlives a deleted EHR"),
+    Column("audit_seq", BigInteger, primary_key=True, comment="the audit_event that names this EHR"),
+    Index(None, "audit_seq"),
+    comment="the EHRs an audit record names besides its own ehr_id (an AQL query's result), for the "
+    "patient's access log; the record's hash covers them",
+)
+
 audit_head = Table(
     "audit_head",
     metadata,
