@@ -53,8 +53,8 @@ class CompiledQuery:
         return [c.value.decode(row[c.start : c.start + c.width]) for c in self.columns]
 
     def row_ehr_ids(self, row: Sequence[Any]) -> set[uuid.UUID]:
-        """The EHRs behind ``row`` (for the audit record): one id, or a comma-separated list of them when the
-        row aggregates (GROUP BY, DISTINCT)."""
+        """The EHRs behind ``row`` (for the audit record): one id, or when the row aggregates (GROUP BY,
+        DISTINCT) a list of them (an array, or comma-separated text where the database has no arrays)."""
         if self.ehr_column is None:
             return set()
         value = row[self.ehr_column]
@@ -62,6 +62,8 @@ class CompiledQuery:
             return set()
         if isinstance(value, uuid.UUID):
             return {value}
+        if isinstance(value, list | tuple):
+            return {v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value if v is not None}
         return {uuid.UUID(part) for part in str(value).split(",") if part}
 
 
@@ -188,7 +190,8 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         return table.c.ehr_id
 
     def ehr_id_list(self, ehr_id: Any) -> Expr:
-        """The distinct EHR ids behind a grouped row, as one comma-separated text."""
+        """The distinct EHR ids behind a grouped row (here as one comma-separated text; the dialects
+        override it with what their database does best)."""
         return sa.func.string_agg(sa.distinct(sa.cast(ehr_id, sa.Text)), sa.literal_column("','"))
 
     def column_path(self, expr: ast.Expression) -> str | None:

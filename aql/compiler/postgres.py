@@ -65,3 +65,7 @@ class PostgresCompiler(Compiler):
             key.is_not(None)
         )
         return sa.type_coerce(agg, ARRAY(JSONB))[1]
+
+    def ehr_id_list(self, ehr_id: Any) -> Expr:
+        # an array of uuids: DISTINCT compares 16 bytes, not collated text
+        return sa.func.array_agg(sa.distinct(ehr_id), type_=ARRAY(sa.Uuid()))
