@@ -118,14 +118,25 @@ HASHED = (*AuditEvent.model_fields, "seq", "prev_hash")
 
 
 def _canonical(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The hashed fields of ``row`` as plain JSON values. ``ehr_ids`` (sorted) counts only when there are
-    any, so that records written before the field existed keep their hashes."""
-    content = {name: _plain(row.get(name)) for name in names}
+    """The hashed fields of ``row`` as plain JSON values. ``ehr_ids`` counts (by :func:`ehr_ids_digest`) only
+    when there are any, so that records written before the field existed keep their hashes."""
+    content = {name: _plain(row.get(name)) for name in names if name != "ehr_ids"}
     content["targets"] = content["targets"] or []
-    ehr_ids = content.pop("ehr_ids", None)
+    ehr_ids = row.get("ehr_ids")
     if ehr_ids:
-        content["ehr_ids"] = sorted(ehr_ids)
+        content["ehr_ids"] = ehr_ids_digest(ehr_ids)
     return content
+
+
+def ehr_ids_digest(ehr_ids: Iterable[uuid.UUID]) -> str:
+    """SHA-256 over the sorted 16-byte EHR ids a record names: what its hash covers of the list (a population
+    query names thousands; their bytes hash several times faster than their text forms).
+
+    >>> a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    >>> ehr_ids_digest([a, b]) == ehr_ids_digest([b, a]) != ehr_ids_digest([a])
+    True
+    """
+    return hashlib.sha256(b"".join(sorted({e.bytes for e in ehr_ids}))).hexdigest()
 
 
 def record_hash(row: Mapping[str, Any]) -> str:
