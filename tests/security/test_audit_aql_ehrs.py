@@ -8,7 +8,9 @@ fetch/offset, no rows), each named patient's access log must list the query and 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 from werkzeug.test import TestResponse
 
+from cdr.security.audit import AuditEvent
 from cdr.storage import Storage
 from cdr.storage import schema as t
 from cdr.storage.audit import AuditStore
@@ -127,16 +130,55 @@ def test_a_page_names_only_the_ehrs_on_it(three: Three) -> None:
     assert three.named() == {everything[-1]}
 
 
+def _without_triggers(db: sa.Engine, change: Callable[[sa.Connection], object]) -> None:
+    """Tamper as an insider with DDL rights would: with the append-only triggers out of the way."""
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit_ehr DISABLE TRIGGER audit_ehr_append_only")
+            change(conn)
+            conn.exec_driver_sql("ALTER TABLE audit_ehr ENABLE TRIGGER audit_ehr_append_only")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_ehr_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_ehr_no_delete")
+            change(conn)
+
+
+def test_the_ehr_list_is_append_only(three: Three) -> None:
+    three.query(f"SELECT e/ehr_id/value {EHRS} {TWO}", query_parameters=three.two())
+    seq = three.last_query_record()["seq"]
+    named = t.audit_ehr
+    for change in (
+        sa.delete(named).where(named.c.audit_seq == seq),
+        sa.update(named).where(named.c.audit_seq == seq).values(ehr_id=uuid.UUID(three.third.ehr_id)),
+    ):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), three.audit.engine.begin() as conn:
+            conn.execute(change)
+    assert three.named() == set(three.two().values()) and three.audit.verify().ok
+
+
 def test_verify_finds_a_changed_ehr_list(three: Three) -> None:
     three.query(f"SELECT e/ehr_id/value {EHRS} {TWO}", query_parameters=three.two())
     seq = three.last_query_record()["seq"]
     assert three.audit.verify().ok
     named = t.audit_ehr
-    with three.audit.engine.begin() as conn:
+    with three.audit.engine.begin() as conn:  # adding a name is an INSERT, which no trigger refuses
         conn.execute(sa.insert(named).values(ehr_id=uuid.UUID(three.third.ehr_id), audit_seq=seq))
     report = three.audit.verify()
     assert not report.ok and report.broken_at == seq  # a patient added to the record
-    with three.audit.engine.begin() as conn:
-        conn.execute(sa.delete(named).where(named.c.audit_seq == seq))
+    _without_triggers(three.audit.engine, lambda conn: conn.execute(sa.delete(named)))
     report = three.audit.verify()
     assert not report.ok and report.broken_at == seq  # every patient removed from it
+
+
+def test_a_purge_takes_the_ehr_lists_of_the_records_it_removes(engine: sa.Engine) -> None:  # noqa: F811
+    store = AuditStore(engine)
+    old, new = dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime.now(dt.UTC)
+    first, kept = uuid.uuid4(), uuid.uuid4()
+    store.append(AuditEvent(time=old, operation="ehr:read", targets=("AQL",), ehr_ids=(first, kept)))
+    store.append(AuditEvent(time=new, operation="ehr:read", targets=("AQL",), ehr_ids=(kept,)))
+    assert store.purge(new - dt.timedelta(days=1), "retention") == 1
+    assert store.verify().ok
+    assert store.records([first]) == []
+    assert [r["ehr_ids"] for r in store.records([kept])] == [(kept,)]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(t.audit_ehr.c.ehr_id)).scalars().all() == [kept]
