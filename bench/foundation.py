@@ -47,8 +47,15 @@ def run(rounds: int = 30) -> list[Row]:
     load, lxml_parse = compare(
         lambda: parse_opt(opt_bytes), lambda: etree.fromstring(opt_bytes), rounds=rounds
     )
-    rows.append(Row("OPT load (Corona_Anamnese.opt, 1.2 MB)", ms(load.p50), ms(lxml_parse.p50),
-                    f"{load.p50 / lxml_parse.p50:.2f}x", "<= 5x lxml parse"))
+    rows.append(
+        Row(
+            "OPT load (Corona_Anamnese.opt, 1.2 MB)",
+            ms(load.p50),
+            ms(lxml_parse.p50),
+            f"{load.p50 / lxml_parse.p50:.2f}x",
+            "<= 5x lxml parse",
+        )
+    )
 
     opt = parse_opt(opt_bytes)
     wt = measure(lambda: build_web_template(opt), rounds=rounds)
@@ -59,11 +66,25 @@ def run(rounds: int = 30) -> list[Row]:
 
     issues = parse_and_validate()
     pv, jl = compare(parse_and_validate, lambda: json.loads(comp_text), rounds=rounds * 5, inner=5)
-    rows.append(Row(f"JSON parse + model + validate (Corona composition, {len(comp_text) // 1024} KB)",
-                    ms(pv.p50), ms(jl.p50), f"{pv.p50 / jl.p50:.1f}x", "<= 3 ms"))
+    rows.append(
+        Row(
+            f"JSON parse + model + validate (Corona composition, {len(comp_text) // 1024} KB)",
+            ms(pv.p50),
+            ms(jl.p50),
+            f"{pv.p50 / jl.p50:.1f}x",
+            "<= 3 ms",
+        )
+    )
     rows.append(Row("  issues reported on that composition", str(len(issues)), "-", "-", "0"))  # type: ignore[arg-type]
 
     size, _ = retained_bytes(lambda: parse_opt(opt_bytes))
-    rows.append(Row("memory per loaded template (Corona_Anamnese)", f"{size / 1e6:.1f} MB",
-                    f"{len(opt_bytes) / 1e6:.1f} MB file", "-", "-"))
+    rows.append(
+        Row(
+            "memory per loaded template (Corona_Anamnese)",
+            f"{size / 1e6:.1f} MB",
+            f"{len(opt_bytes) / 1e6:.1f} MB file",
+            "-",
+            "-",
+        )
+    )
     return rows

@@ -37,8 +37,14 @@ def _time_once(fn: Callable[[], object], inner: int) -> float:
     return (time.perf_counter() - start) / inner
 
 
-def compare(subject: Callable[[], object], baseline: Callable[[], object], *, rounds: int = 30,
-            inner: int = 1, warmup: int = 3) -> tuple[Timing, Timing]:
+def compare(
+    subject: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    rounds: int = 30,
+    inner: int = 1,
+    warmup: int = 3,
+) -> tuple[Timing, Timing]:
     """Time ``subject`` and ``baseline`` alternately, ``rounds`` samples each of ``inner`` calls."""
     for _ in range(warmup):
         subject()

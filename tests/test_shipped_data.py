@@ -208,8 +208,11 @@ def test_opt_exercises_the_constraint_kinds_we_promise() -> None:
     assert {"DV_COUNT", "DV_PROPORTION", "DV_BOOLEAN", "DV_DATE_TIME", "DV_TEXT", "DV_CODED_TEXT"} <= rm_types
     items = {c.get(XSI_TYPE) for c in root.iter(q("item"))}
     assert {"C_BOOLEAN", "C_INTEGER", "C_REAL", "C_DATE_TIME", "C_STRING"} <= items
-    terminologies = {_text(c, "o:terminology_id/o:value") for c in root.iter(q("children"))
-                     if c.get(XSI_TYPE) == "C_CODE_PHRASE"}
+    terminologies = {
+        _text(c, "o:terminology_id/o:value")
+        for c in root.iter(q("children"))
+        if c.get(XSI_TYPE) == "C_CODE_PHRASE"
+    }
     assert {"local", "openehr", "SNOMED-CT"} <= terminologies
     names = [a for a in root.iter(q("attributes")) if _text(a, "o:rm_attribute_name") == "name"]
     assert names, "no name constraint"
@@ -307,8 +310,11 @@ def constraint_value_types(tree: etree._ElementTree) -> dict[str, set[str]]:
                 node = _text(child, "o:archetype_id/o:value") or _text(child, "o:node_id")
                 child_path = f"{path}/{name}" + (f"[{node}]" if node else "")
                 if _text(child, "o:rm_type_name") == "ELEMENT":
-                    values = [a for a in child.findall("o:attributes", NS)
-                              if _text(a, "o:rm_attribute_name") == "value"]
+                    values = [
+                        a
+                        for a in child.findall("o:attributes", NS)
+                        if _text(a, "o:rm_attribute_name") == "value"
+                    ]
                     out[child_path] = {
                         _text(v, "o:rm_type_name") for a in values for v in a.findall("o:children", NS)
                     }

@@ -165,9 +165,7 @@ def _resolve_type(type_name: Any, target: _Target) -> _ClassInfo:
     return info
 
 
-def _reader(
-    strict: bool, skipped: list[tuple[int, str]] | None = None
-) -> Callable[[Any, _Target], RMObject]:
+def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Callable[[Any, _Target], RMObject]:
     """The recursive object reader; ``strict`` decides whether unknown attributes are errors or skipped.
 
     When skipping, ``skipped`` (if given) receives (id of the object read, attribute) for every dropped
