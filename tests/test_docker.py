@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.storage.conftest import NO_POSTGRES, POSTGRES_URL, PostgresServer
+from tests.storage.conftest import scratch_postgres_url
 from tests.test_serve import BASE, NB_OPT, NORMAL, STARTUP_LIMIT_S, STOP_LIMIT_S, cdr_command, free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -379,13 +379,8 @@ def image_database(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    server = PostgresServer(POSTGRES_URL)
-    try:
-        yield server.create_database().render_as_string(hide_password=False)
-    finally:
-        server.drop_all()
+    with scratch_postgres_url() as url:
+        yield url
 
 
 def call(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.storage.conftest import NO_POSTGRES, POSTGRES_URL, PostgresServer
+from tests.storage.conftest import scratch_postgres_url
 
 REPO = Path(__file__).resolve().parent.parent
 NB_OPT = REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt"
@@ -105,13 +105,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'cdr.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    server = PostgresServer(POSTGRES_URL)
-    try:
-        yield server.create_database().render_as_string(hide_password=False)
-    finally:
-        server.drop_all()
+    with scratch_postgres_url() as url:
+        yield url
 
 
 def test_serve_commits_the_shipped_composition_and_stops_on_sigterm(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,19 @@ class PostgresServer:
             for name in self.created:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         self.admin.dispose()
+
+
+@contextmanager
+def scratch_postgres_url() -> Iterator[str]:
+    """The URL (password kept) of a new database on the test server for one test, dropped after it; skips
+    without a server. For tests that hand the URL to another process (``cdr serve``, a container)."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(POSTGRES_URL)
+    try:
+        yield server.create_database().render_as_string(hide_password=False)
+    finally:
+        server.drop_all()
 
 
 @pytest.fixture(scope="session")
