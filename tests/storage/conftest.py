@@ -38,6 +38,9 @@ class PostgresServer:
         name = f"cdr_storage_test_{uuid.uuid4().hex[:12]}"
         with self.admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        # no idle maintenance connection until the drop: every test module that imports these fixtures has
+        # its own server object, and their idle connections added up towards max_connections
+        self.admin.dispose()
         self.created.append(name)
         return self.url.set(database=name)
 
