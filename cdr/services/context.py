@@ -61,8 +61,9 @@ class Policy(Protocol):
 
 
 class RolePolicy:
-    """The policy until the security issue brings a real one: everybody may use the openEHR API, only
-    principals with the ``admin`` role may use the admin API."""
+    """The policy where the security layer is not installed (in-process callers, apps built without it):
+    everybody may use the openEHR API, only principals with the ``admin`` role the admin API; nothing is
+    hidden from listings. The need-to-know policy is :class:`cdr.security.enforcement.EnforcingPolicy`."""
 
     def allows(self, principal: Principal, action: Action, ehr_id: uuid.UUID | None) -> bool:
         return action != Action.ADMIN or principal.is_admin
