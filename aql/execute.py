@@ -58,7 +58,8 @@ def execute(
     restricts every FROM class to that EHR, so the statement touches only its rows; ``scope`` (from
     :func:`cdr.security.query_scope.sql_filter`) restricts them to what the caller may read, in the same
     statement (None: unrestricted, for trusted in-process callers). The result names the EHRs behind its
-    rows (``ehr_ids``, from a hidden column of the same statement), for the audit record.
+    rows (``ehr_ids``, from a hidden column of the same statement), for the audit record, and those whose
+    rows hold a composition the scope shows only by consent or emergency access (``override_ehr_ids``).
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
     names, has_limit = _shape(query_text)
@@ -83,10 +84,21 @@ def execute(
     if ehr_id is not None:
         values["ehr_scope"] = ehr_id
     ehr_ids: set[uuid.UUID] = set()
+    override_ehr_ids: set[uuid.UUID] = set()
     with read_transaction(engine) as conn:
         raw = conn.execute(statement, values).all()
     rows = [compiled.decode_row(row) for row in raw]
     for row in raw:
         ehr_ids |= compiled.row_ehr_ids(row)
+        if compiled.override_column is not None:
+            override_ehr_ids |= compiled.row_override_ehr_ids(row)
     columns = tuple(ResultColumn(c.name, c.path) for c in compiled.columns)
-    return ResultSet(query_text, columns, rows, fetch=fetch, offset=offset, ehr_ids=frozenset(ehr_ids))
+    return ResultSet(
+        query_text,
+        columns,
+        rows,
+        fetch=fetch,
+        offset=offset,
+        ehr_ids=frozenset(ehr_ids),
+        override_ehr_ids=frozenset(override_ehr_ids),
+    )

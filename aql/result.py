@@ -26,7 +26,9 @@ class ResultSet:
 
     ``executed_aql`` is the query text with the effective fetch/offset applied (``meta._executed_aql``);
     ``fetch`` and ``offset`` are the paging that was applied on top of the query, if any; ``ehr_ids`` are the
-    EHRs behind the rows returned (the audit record names them; they are not part of the RESULT_SET).
+    EHRs behind the rows returned (the audit record names them; they are not part of the RESULT_SET), and
+    ``override_ehr_ids`` those of them whose rows hold a composition the caller reads only by consent or
+    emergency access (the audit record flags them).
     """
 
     query: str
@@ -35,6 +37,7 @@ class ResultSet:
     fetch: int | None = None
     offset: int | None = None
     ehr_ids: frozenset[uuid.UUID] = frozenset()
+    override_ehr_ids: frozenset[uuid.UUID] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """``{"q", "columns", "rows"}`` (the REST layer adds ``meta``)."""

@@ -48,6 +48,9 @@ class CompiledQuery:
     derived: tuple[Derived, ...]
     limited: bool  # the query has its own LIMIT (or TOP)
     ehr_column: int | None = None  # the hidden column naming the EHR(s) behind each row, if the FROM has any
+    # the hidden column naming the EHR(s) of each row that holds a version the caller reads only by consent
+    # or emergency access (cdr.security.query_scope.QueryScope.overridden), if the scope has such versions
+    override_column: int | None = None
 
     def decode_row(self, row: Sequence[Any]) -> list[Any]:
         return [c.value.decode(row[c.start : c.start + c.width]) for c in self.columns]
@@ -55,16 +58,24 @@ class CompiledQuery:
     def row_ehr_ids(self, row: Sequence[Any]) -> set[uuid.UUID]:
         """The EHRs behind ``row`` (for the audit record): one id, or when the row aggregates (GROUP BY,
         DISTINCT) a list of them (an array, or comma-separated text where the database has no arrays)."""
-        if self.ehr_column is None:
-            return set()
-        value = row[self.ehr_column]
-        if value is None:
-            return set()
-        if isinstance(value, uuid.UUID):
-            return {value}
-        if isinstance(value, list | tuple):
-            return {v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value if v is not None}
-        return {uuid.UUID(part) for part in str(value).split(",") if part}
+        return _ehr_ids(row, self.ehr_column)
+
+    def row_override_ehr_ids(self, row: Sequence[Any]) -> set[uuid.UUID]:
+        """The EHRs of ``row`` whose versions in it the caller reads only by consent or emergency access."""
+        return _ehr_ids(row, self.override_column)
+
+
+def _ehr_ids(row: Sequence[Any], column: int | None) -> set[uuid.UUID]:
+    if column is None:
+        return set()
+    value = row[column]
+    if value is None:
+        return set()
+    if isinstance(value, uuid.UUID):
+        return {value}
+    if isinstance(value, list | tuple):
+        return {v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in value if v is not None}
+    return {uuid.UUID(part) for part in str(value).split(",") if part}
 
 
 _CONSTANTS = (sa.sql.elements.Null, sa.sql.elements.BindParameter)
@@ -97,6 +108,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         self.version_roots: set[str] = set()  # COMPOSITION variables bound to their version row alone
         self.ehr_id_bind: Any = sa.bindparam("ehr_scope", type_=LenientUuid()) if ehr_scoped else None
         self.query_scope = query_scope  # the caller's readable rows (cdr.security); None: unrestricted
+        self.overridden_rows: list[Any] = []  # conditions: a main-statement version row shown by override
 
     def alias_name(self, prefix: str) -> str:
         self._aliases += 1
@@ -153,6 +165,12 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             ehr_column = len(labelled)
             hidden = self.ehr_id_list(root_ehr_id) if aggregated or grouped else root_ehr_id
             labelled.append(hidden.label("ehr_ids"))
+        override_column: int | None = None
+        if root_ehr_id is not None and self.overridden_rows:
+            override_column = len(labelled)
+            flagged = sa.case((sa.or_(*self.overridden_rows), root_ehr_id))
+            shown = self.ehr_id_list(flagged) if aggregated or grouped else flagged
+            labelled.append(shown.label("override_ehr_ids"))
         statement = sa.select(*labelled).select_from(scope.clause).where(*scope.where, *where)
         if aggregated:
             plain = [o for c in columns if not c.aggregate for o in outputs[c.start : c.start + c.width]]
@@ -175,7 +193,12 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         if query.offset is not None:
             statement = statement.offset(query.offset)
         return CompiledQuery(
-            statement, tuple(columns), tuple(self.binds.derived), limit is not None, ehr_column
+            statement,
+            tuple(columns),
+            tuple(self.binds.derived),
+            limit is not None,
+            ehr_column,
+            override_column,
         )
 
     def root_ehr_id(self, query: ast.Query) -> Expr | None:

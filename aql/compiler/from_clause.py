@@ -284,6 +284,11 @@ class FromMixin:
                 scope.where.append(self.query_scope.where(column))
             else:
                 scope.where.append(self.query_scope.where(column, ov.c.vo_id, ov.c.template_id))
+                # a row of the main statement (not of NOT CONTAINS or an EXISTS subquery) shown only by
+                # consent or emergency access: the hidden column naming such EHRs for the audit record
+                shown = self.query_scope.overridden(column, ov.c.vo_id, ov.c.template_id)
+                if shown is not None and scope.outer_paths and not self.negated_depth:
+                    self.overridden_rows.append(shown)
 
     def _class_predicate(
         self: Compiler, binding: Binding, predicate: ast.Predicate | None, scope: Scope

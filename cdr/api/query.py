@@ -5,6 +5,12 @@
 (a partial version resolves to the latest match) and ``GET /definition/query[/{prefix}]`` lists them.
 Handlers only read the request (:mod:`cdr.api.schemas.query`), call :mod:`cdr.services.query` and write
 the answer.
+
+Emergency access (break-glass) reaches AQL as it reaches a composition read: the
+``X-Cdr-Emergency-Reason-Code`` and ``-Text`` headers, both or 400 (checked with authentication,
+:mod:`cdr.api.security`), decided by the same policy and recorded as a grant. A reason opens one patient's
+record, so a query sending one must name that EHR (``ehr_id`` or ``openEHR-EHR-id``; 400 otherwise): a
+population query cannot break the glass.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from cdr.api.schemas.query import (
     stored_query_document,
     stored_query_text,
 )
+from cdr.api.security import EMERGENCY_CODE, EMERGENCY_TEXT
 from cdr.services import query as service
-from cdr.services.query import QueryResult
+from cdr.services.query import QueryRequest, QueryResult
 
 bp = Blueprint("query", __name__)
 
 _RUN_ARGS = ("q", "fetch", "offset", "ehr_id", "query_parameters")
+_RUN_HEADERS = (EHR_ID_HEADER, EMERGENCY_CODE, EMERGENCY_TEXT)
 _TEXT = "text/plain"
 
 
@@ -44,33 +52,39 @@ def _href(path: str) -> str | None:
     return absolute_url(path) if request.method == "GET" else None
 
 
+def _one_patient(run: QueryRequest) -> QueryRequest:
+    """``run``, unless it sends an emergency reason without naming the one EHR it is for (400)."""
+    if run.ehr_id is None and (EMERGENCY_CODE in request.headers or EMERGENCY_TEXT in request.headers):
+        raise ApiError(
+            "emergency access through AQL opens one patient's record: give ehr_id (or the "
+            f"{EHR_ID_HEADER} header) with {EMERGENCY_CODE} and {EMERGENCY_TEXT}"
+        )
+    return run
+
+
 def _name_path(name: str, version: str | None = None) -> str:
     return quote(name, safe=":") + (f"/{quote(version, safe='')}" if version is not None else "")
 
 
 @bp.route("/query/aql", methods=["GET", "POST"])
-@documented(200, 400, 415, 422, tag="QUERY", query=_RUN_ARGS, headers=(EHR_ID_HEADER,), consumes=(JSON,))
+@documented(200, 400, 415, 422, tag="QUERY", query=_RUN_ARGS, headers=_RUN_HEADERS, consumes=(JSON,))
 def execute_adhoc() -> Response:
     """Run an ad hoc AQL query (``q`` in the query string for GET, in the JSON body for POST)."""
     q, run = request_from_args() if request.method == "GET" else request_from_body(required=True)
     if q is None or not q.strip():
         raise ApiError("no query given: q is required", details=[])
-    return _answer(service.run(svc(), ctx(), q, run), _href("/query/aql"))
+    return _answer(service.run(svc(), ctx(), q, _one_patient(run)), _href("/query/aql"))
 
 
 @bp.route("/query/<name>", methods=["GET", "POST"])
-@documented(
-    200, 400, 404, 415, 422, tag="QUERY", query=_RUN_ARGS[1:], headers=(EHR_ID_HEADER,), consumes=(JSON,)
-)
+@documented(200, 400, 404, 415, 422, tag="QUERY", query=_RUN_ARGS[1:], headers=_RUN_HEADERS, consumes=(JSON,))
 def execute_stored(name: str) -> Response:
     """Run the latest version of a stored query."""
     return _run_stored(name, None)
 
 
 @bp.route("/query/<name>/<version>", methods=["GET", "POST"])
-@documented(
-    200, 400, 404, 415, 422, tag="QUERY", query=_RUN_ARGS[1:], headers=(EHR_ID_HEADER,), consumes=(JSON,)
-)
+@documented(200, 400, 404, 415, 422, tag="QUERY", query=_RUN_ARGS[1:], headers=_RUN_HEADERS, consumes=(JSON,))
 def execute_stored_version(name: str, version: str) -> Response:
     """Run a stored query at a version (a ``major`` or ``major.minor`` prefix runs the latest match)."""
     return _run_stored(name, version)
@@ -78,7 +92,7 @@ def execute_stored_version(name: str, version: str) -> Response:
 
 def _run_stored(name: str, version: str | None) -> Response:
     _q, run = request_from_args() if request.method == "GET" else request_from_body(required=False)
-    result = service.run_stored(svc(), ctx(), name, version, run)
+    result = service.run_stored(svc(), ctx(), name, version, _one_patient(run))
     return _answer(result, _href(f"/query/{_name_path(name, version)}"))
 
 

@@ -368,13 +368,14 @@ def _access_log(conn: Connection | None, record: AccessRecord) -> None:
     access: RequestAccess | None = g.get("cdr_access")
     if access is None or (record.ehr_id is None and not record.ehr_ids):  # e.g. templates: not patient data
         return
-    decision = access.decision_for(record.ehr_id)
-    ehr_id = record.ehr_id
-    if ehr_id is None and decision is not None:  # AQL: the EHR of the flagged decision, as after_request
-        ehr_id = next((e for e, d in reversed(access.decisions) if d is decision), None)
+    # AQL names its decision (an EHR read by consent or emergency access) or none: a query over many EHRs
+    # takes no other EHR's decision, so its flags stay on the EHRs they are about
+    decision = record.decision
+    if decision is None and record.ehr_id is not None:
+        decision = access.decision_for(record.ehr_id)
     event = _event(
         access,
-        ehr_id,
+        record.ehr_id,
         decision,
         operation=record.action.value,
         outcome=Outcome.SUCCESS,

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy.engine import Connection
 
+from cdr.security.policy import Decision
 from cdr.security.principal import AuthMethod, Principal
 from cdr.services.errors import Forbidden
 from cdr.storage import Audit
@@ -93,6 +94,10 @@ class AccessRecord:
     """the uids of every version (and the contribution) a write committed, for the audit record"""
     ehr_ids: tuple[uuid.UUID, ...] = ()
     """the EHRs in an AQL query's result, for the audit record (and so the patients' access logs)"""
+    decision: Decision | None = None
+    """the decision whose basis and flags the record carries, when the use case knows it (an AQL query's
+    record of an EHR it read only by consent or emergency access); else the request's decision about
+    ``ehr_id``"""
 
 
 AccessLog = Callable[[Connection | None, AccessRecord], None]
@@ -139,6 +144,7 @@ class RequestContext:
         target: str | None,
         touched: tuple[str, ...] = (),
         ehr_ids: tuple[uuid.UUID, ...] = (),
+        decision: Decision | None = None,
     ) -> None:
         """Hand one access record to the access log, if one is installed."""
         if self.access_log is not None:
@@ -150,5 +156,6 @@ class RequestContext:
                 target,
                 touched=touched,
                 ehr_ids=ehr_ids,
+                decision=decision,
             )
             self.access_log(conn, entry)

@@ -136,6 +136,27 @@ def _scope(svc: Services, ctx: RequestContext) -> QueryScope:
         return sql_filter(ctx.principal, conn, dt.datetime.now(dt.UTC))
 
 
+def _audit(
+    ctx: RequestContext,
+    scope: QueryScope,
+    ehr_ids: frozenset[uuid.UUID],
+    override_ehr_ids: frozenset[uuid.UUID],
+    ehr_id: uuid.UUID | None,
+    target: str,
+) -> None:
+    """The query's audit records: they name the EHRs in the result, so that each patient's access log lists
+    the query. An EHR whose data in the result the caller reads only by consent or emergency access (the
+    whole EHR, or a composition of it that the statement's hidden column names) gets a record of its own,
+    flagged with that decision (the emergency reason, ``consent_override``) and naming its patient; one
+    record names the rest (also when there is nothing: a query that found nothing is a query)."""
+    flags = scope.flags(ehr_ids, override_ehr_ids)
+    plain = tuple(sorted(e for e in ehr_ids if e not in flags))
+    if plain or not flags:
+        ctx.record(None, Action.READ_EHR, ehr_id, target, ehr_ids=plain)
+    for flagged in sorted(flags):
+        ctx.record(None, Action.READ_EHR, flagged, target, ehr_ids=(flagged,), decision=flags[flagged])
+
+
 def run(
     svc: Services, ctx: RequestContext, text: str, request: QueryRequest, *, name: str | None = None
 ) -> QueryResult:
@@ -162,11 +183,7 @@ def run(
     offset: int | None = None
     if paged.limit is not None:
         fetch, offset = paged.limit, paged.offset or 0
-    # EHRs read only by consent or emergency access: decided once more, so that the audit record flags them
-    for ehr_id in [*sorted(scope.consent_ehr_ids), *sorted(scope.emergency_ehr_ids)]:
-        ctx.authorize(Action.READ_EHR, ehr_id)
-    # the audit record names the EHRs in the result, so that each patient's access log lists the query
-    ctx.record(None, Action.READ_EHR, request.ehr_id, name or "AQL", ehr_ids=tuple(sorted(result.ehr_ids)))
+    _audit(ctx, scope, result.ehr_ids, result.override_ehr_ids, request.ehr_id, name or "AQL")
     return QueryResult(
         q=text,
         executed_aql=aql.to_aql(substitute(paged, values)),
