@@ -10,7 +10,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc
 from cdr.api.errors import ApiError, UnsupportedMediaType
-from cdr.api.headers import if_match, set_version_headers, template_id_header, wants_representation
+from cdr.api.headers import (
+    if_match,
+    set_version_headers,
+    template_id_header,
+    version_to_delete,
+    wants_representation,
+)
 from cdr.api.openapi import documented
 from cdr.api.representation import (
     JSON,
@@ -29,7 +35,8 @@ from cdr.api.schemas.documents import revision_history_document, versioned_objec
 from cdr.rm.base import RMObject
 from cdr.services import composition as service
 from cdr.services.composition_io import Format, read_composition, render_composition
-from cdr.storage import VersionRecord
+from cdr.services.errors import NotLatestVersion
+from cdr.storage import StaleVersion, VersionRecord
 
 bp = Blueprint("composition", __name__)
 
@@ -179,10 +186,21 @@ def update_composition(ehr_id: str, uid_based_id: str) -> Response:
 
 
 @bp.delete("/ehr/<ehr_id>/composition/<uid_based_id>")
-@documented(204, 400, 404, 409, tag="COMPOSITION", headers=("openEHR-AUDIT_DETAILS",), produces=())
+@documented(
+    204, 400, 404, 409, 412, tag="COMPOSITION", headers=("If-Match", "openEHR-AUDIT_DETAILS"), produces=()
+)
 def delete_composition(ehr_id: str, uid_based_id: str) -> Response:
-    """Delete a COMPOSITION logically; the path names its latest version."""
-    record = service.delete_composition(svc(), ctx(), ehr_uuid(ehr_id), uid_based_id)
+    """Delete a COMPOSITION logically; the path names its latest version (or the versioned object, when an
+    ``If-Match`` names the latest version)."""
+    eid = ehr_uuid(ehr_id)
+    expected = if_match(required=False)
+    target = version_to_delete(uid_based_id, expected)
+    try:
+        record = service.delete_composition(svc(), ctx(), eid, target)
+    except NotLatestVersion as exc:
+        if target == uid_based_id:
+            raise
+        raise StaleVersion(str(exc), exc.latest_uid) from None  # If-Match was not the latest version
     return set_version_headers(empty(204), record, f"/ehr/{ehr_id}/composition/{record.uid}")
 
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from email.utils import format_datetime
 from typing import Any
 
 from flask import Response, current_app, request
 
 from cdr.api.errors import ApiError
-from cdr.storage import VersionRecord
+from cdr.errors import InvalidInput, PreconditionFailed
+from cdr.services.versions import parse_version_uid
+from cdr.storage import VersionRecord, VersionUid
 from cdr.storage.records import CHANGE_TYPE, LIFECYCLE_STATE, code_of
 
+_DIGITS = re.compile(r"[0-9]+")
 _PAIR = re.compile(r'\s*([A-Za-z_][\w.]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,|$)')
 
 
@@ -33,16 +37,49 @@ def quoted(uid: str) -> str:
 
 
 def if_match(required: bool = True) -> str | None:
-    """The version uid of ``If-Match`` (quotes and a weak ``W/`` prefix removed)."""
+    """The version uid ``If-Match`` names, quotes and a weak ``W/`` prefix removed.
+
+    ITS-REST's If-Match is always one quoted version uid (the preceding version), so ``*``, lists and
+    anything that is not an OBJECT_VERSION_ID are 400 here, before any lookup, on every endpoint alike; a
+    well-formed uid that is not the latest version is the service's 412.
+    """
     raw = request.headers.get("If-Match")
     if raw is None or not raw.strip():
         if required:
             raise ApiError("the If-Match header (the latest version uid) is required")
         return None
     value = raw.strip().removeprefix("W/").strip().strip('"')
-    if not value:
-        raise ApiError(f"If-Match {raw!r} names no version")
-    return value
+    if value == "*":
+        raise ApiError("If-Match '*' is not accepted: it must name the latest version uid (ITS-REST)")
+    try:
+        uid = VersionUid.parse(value)
+    except InvalidInput:
+        uid = None
+    if uid is None or uid.version < 1 or not _DIGITS.fullmatch(value.rsplit("::", 1)[-1]):
+        raise ApiError(f"If-Match {raw!r} is not one version uid (object_id::creating_system_id::version)")
+    return str(uid)
+
+
+def version_to_delete(uid_based_id: str, expected: str | None) -> str:
+    """The version uid a DELETE of ``uid_based_id`` removes, given the If-Match version uid ``expected``.
+
+    ITS-REST names the version in the path and sends no If-Match, but an origin server must evaluate one it
+    gets (RFC 9110): with a version uid in the path, If-Match must name that version (412 if not); with the
+    versioned object id in the path, If-Match names the version to delete, which must be the latest.
+    """
+    if expected is None:
+        return uid_based_id
+    if "::" in uid_based_id:
+        if str(parse_version_uid(uid_based_id)) != expected:
+            raise PreconditionFailed(f"If-Match {expected} does not name {uid_based_id}, the one to delete")
+        return uid_based_id
+    try:
+        object_id = uuid.UUID(uid_based_id)
+    except ValueError:
+        return uid_based_id  # no such composition: the service's 404
+    if VersionUid.parse(expected).object_id != object_id:
+        raise PreconditionFailed(f"If-Match {expected} is not a version of composition {uid_based_id}")
+    return expected
 
 
 def absolute_url(path: str, raw: bool = False) -> str:
