@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,37 @@ class NodeRow:
         row.update((name, None if value is None else getattr(value, name)) for name in _VALUE_COLUMNS)
         return row
 
+    def values(self, dumps: Callable[[JsonObject], str]) -> tuple[Any, ...]:
+        """The row's values in :data:`NODE_COLUMNS` order, ``data`` as JSON text written by ``dumps``."""
+        value = self.value
+        leaf = (
+            _NO_VALUE
+            if value is None
+            else (
+                value.value_type,
+                value.num_value,
+                value.text_value,
+                value.code_string,
+                value.terminology,
+                value.units,
+                value.time_value,
+            )
+        )
+        return (
+            self.num,
+            self.last_num,
+            self.parent_num,
+            self.rm_type,
+            self.archetype_node_id,
+            self.archetype_id,
+            self.name,
+            self.path,
+            self.archetype_path,
+            self.json_path,
+            dumps(self.data),
+            *leaf,
+        )
+
 
 _COLUMNS = (
     "num",
@@ -73,6 +105,9 @@ _COLUMNS = (
     "data",
 )
 _VALUE_COLUMNS = tuple(LeafValue.__dataclass_fields__)
+NODE_COLUMNS = (*_COLUMNS, *_VALUE_COLUMNS)
+"""The ``node`` columns of a row besides the version key, in the order of :meth:`NodeRow.values`."""
+_NO_VALUE = (None,) * len(_VALUE_COLUMNS)
 
 
 def is_archetype_root(node: JsonObject) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,17 +32,26 @@ COMPOSITION = "valid_normal.json"
 
 @contextmanager
 def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement the engine sends while the block runs (BEGIN/COMMIT are not statements)."""
+    """The SQL of every statement the engine sends while the block runs (BEGIN/COMMIT are not statements),
+    the PostgreSQL node rows' ``COPY`` included (it goes to the driver's cursor, past SQLAlchemy's events)."""
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
             seen.append(statement)
 
+    copy = psycopg.Cursor.copy
+
+    def counted_copy(cursor: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(statement))
+        return copy(cursor, statement, *args, **kwargs)
+
     event.listen(engine, "before_cursor_execute", count)
+    setattr(psycopg.Cursor, "copy", counted_copy)  # noqa: B010 (mypy refuses assigning a method)
     try:
         yield seen
     finally:
+        setattr(psycopg.Cursor, "copy", copy)  # noqa: B010
         event.remove(engine, "before_cursor_execute", count)
 
 
