@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cdr.api import auth, errors, security
 from cdr.api.config import load
+from cdr.api.json_provider import OrjsonProvider
 from cdr.services import Services
 from cdr.storage import Storage
 from cdr.template.validation.profile import profile_named
@@ -33,8 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load(config)
     app = Flask("cdr")
     app.config.update(settings)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # canonical JSON keeps the RM attribute order
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)  # canonical JSON keeps the RM attribute order, non-ASCII kept
     storage = settings.get("STORAGE")
     if storage is None:
         storage = Storage.open(settings["DATABASE_URL"], settings["SYSTEM_ID"], migrate=settings["MIGRATE"])

@@ -18,7 +18,6 @@ its data and its audit record share one connection and, on PostgreSQL, one trans
 
 from __future__ import annotations
 
-import json
 import select
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -29,6 +28,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+
+from cdr.json_codec import dumps_text, loads
 
 DEFAULT_URL = "sqlite:///./cdr-data/cdr.db"
 """The embedded default: a SQLite file under ``./cdr-data`` (created on first use)."""
@@ -66,11 +67,6 @@ def _bound(engine: Engine) -> ConnectionScope | None:
     return scope if scope is not None and scope.engine is engine else None
 
 
-def _dumps(value: Any) -> str:
-    """Compact JSON, non-ASCII kept: the stored form of every JSON column."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def create_engine(url: str | sa.URL = DEFAULT_URL, **kwargs: Any) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``), ready for the stores.
 
@@ -82,7 +78,7 @@ def create_engine(url: str | sa.URL = DEFAULT_URL, **kwargs: Any) -> Engine:
     if u.get_backend_name() == "sqlite":
         return _sqlite_engine(u, **kwargs)
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
-    engine = sa.create_engine(u, json_serializer=_dumps, **kwargs)
+    engine = sa.create_engine(u, json_serializer=dumps_text, json_deserializer=loads, **kwargs)
     event.listen(engine, "checkout", _replace_if_closed)
     return engine
 
@@ -104,7 +100,7 @@ def _readable(fd: int) -> bool:
 def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
         Path(u.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(u, json_serializer=_dumps, **kwargs)
+    engine = sa.create_engine(u, json_serializer=dumps_text, json_deserializer=loads, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

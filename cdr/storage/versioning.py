@@ -12,6 +12,7 @@ it fails with :class:`~cdr.storage.records.StaleVersion` before it has written a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -338,43 +339,76 @@ def record_of(row: Row[Any]) -> VersionRecord:
 _META = [c for c in t.object_version.c if c.name != "data"]
 
 
-def _select(ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID, with_data: bool = True) -> sa.Select[Any]:
+def _select(
+    ehr_id: uuid.UUID | sa.BindParameter[Any],
+    kind: str | sa.BindParameter[Any],
+    vo_id: uuid.UUID | sa.BindParameter[Any],
+    with_data: bool = True,
+) -> sa.Select[Any]:
     ov = t.object_version
     columns = [*_META, ov.c.data] if with_data else _META
     return sa.select(*columns).where(ov.c.ehr_id == ehr_id, ov.c.vo_id == vo_id, ov.c.kind == kind)
 
 
-def _one(conn: Connection, query: sa.Select[Any], what: str) -> VersionRecord:
-    row = conn.execute(query).first()
+def _one(
+    conn: Connection, query: sa.Select[Any], what: str, params: dict[str, Any] | None = None
+) -> VersionRecord:
+    row = conn.execute(query, params).first()
     if row is None:
         raise NotFound(what)
     return record_of(row)
 
 
+_KEY = {
+    "ehr_id": sa.bindparam("ehr_id", type_=sa.Uuid()),
+    "kind": sa.bindparam("kind", type_=sa.String()),
+    "vo_id": sa.bindparam("vo_id", type_=sa.Uuid()),
+}
+
+
+@functools.cache
+def _by_key(which: str) -> sa.Select[Any]:
+    """The statements of the single-version readers, built once: a read by version uid is the hottest
+    statement of the API, and building its expression anew cost as much CPU as the database took to run it."""
+    ov = t.object_version
+    query = _select(_KEY["ehr_id"], _KEY["kind"], _KEY["vo_id"])
+    if which == "version":
+        return query.where(
+            ov.c.version == sa.bindparam("version", type_=sa.Integer()),
+            ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
+        )
+    if which == "latest":
+        return query.where(ov.c.latest == sa.true())
+    at = sa.bindparam("at", type_=ov.c.time_committed.type)
+    current = sa.or_(ov.c.superseded_at.is_(None), ov.c.superseded_at > at)
+    return query.where(ov.c.time_committed <= at, current)
+
+
 def get_version(conn: Connection, ehr_id: uuid.UUID, kind: str, uid: VersionUid) -> VersionRecord:
     """The version ``uid`` of a versioned object of ``kind`` in the EHR; :class:`NotFound` if absent."""
-    ov = t.object_version
-    query = _select(ehr_id, kind, uid.object_id).where(
-        ov.c.version == uid.version, ov.c.system_id == uid.system_id
-    )
-    return _one(conn, query, f"{kind} version {uid} not found in EHR {ehr_id}")
+    params = {
+        "ehr_id": ehr_id,
+        "kind": kind,
+        "vo_id": uid.object_id,
+        "version": uid.version,
+        "system_id": uid.system_id,
+    }
+    return _one(conn, _by_key("version"), f"{kind} version {uid} not found in EHR {ehr_id}", params)
 
 
 def get_latest(conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID) -> VersionRecord:
     """The latest version (possibly a deletion: check ``.deleted``); :class:`NotFound` if no such object."""
-    query = _select(ehr_id, kind, vo_id).where(t.object_version.c.latest == sa.true())
-    return _one(conn, query, f"{kind} {vo_id} not found in EHR {ehr_id}")
+    params = {"ehr_id": ehr_id, "kind": kind, "vo_id": vo_id}
+    return _one(conn, _by_key("latest"), f"{kind} {vo_id} not found in EHR {ehr_id}", params)
 
 
 def get_at_time(
     conn: Connection, ehr_id: uuid.UUID, kind: str, vo_id: uuid.UUID, at: dt.datetime
 ) -> VersionRecord:
     """The version that was current at ``at``; :class:`NotFound` before the object existed."""
-    ov = t.object_version
-    query = _select(ehr_id, kind, vo_id).where(
-        ov.c.time_committed <= at, sa.or_(ov.c.superseded_at.is_(None), ov.c.superseded_at > at)
-    )
-    return _one(conn, query, f"{kind} {vo_id} had no version at {at.isoformat()} in EHR {ehr_id}")
+    params = {"ehr_id": ehr_id, "kind": kind, "vo_id": vo_id, "at": at}
+    what = f"{kind} {vo_id} had no version at {at.isoformat()} in EHR {ehr_id}"
+    return _one(conn, _by_key("at_time"), what, params)
 
 
 def history(
