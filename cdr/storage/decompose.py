@@ -26,12 +26,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdr.formats.canonical_json import to_json
-from cdr.rm.base import RM_TYPES, RMObject, is_rm_subtype
+from cdr.rm.base import RM_TYPES, RMObject, is_rm_subtype, rm_fields
 from cdr.storage.leaf_values import LeafValue, leaf_value
 
 JsonObject = dict[str, Any]
 
 LOCATABLE_TYPES = frozenset(name for name in RM_TYPES if is_rm_subtype(name, "LOCATABLE"))
+
+
+def _sealed_types() -> frozenset[str]:
+    """The RM types whose values can hold no LOCATABLE at any depth, whatever subtypes their attributes take
+    (DV_TEXT, CODE_PHRASE, PARTY_PROXY, ...): a fixed point over the attributes' declared types."""
+    classes = dict(RM_TYPES)
+    may_hold = set(LOCATABLE_TYPES)
+    changed = True
+    while changed:
+        changed = False
+        for name, cls in classes.items():
+            if name in may_hold:
+                continue
+            for f in rm_fields(cls):
+                if f.is_object and any(issubclass(classes[held], f.target) for held in may_hold):
+                    may_hold.add(name)
+                    changed = True
+                    break
+    return frozenset(classes) - may_hold
+
+
+_SEALED = _sealed_types()
 _ARCHETYPE_ID = re.compile(r"^[A-Za-z][\w]*-[A-Za-z][\w]*-[A-Za-z][\w]*\.[\w-]+(\.[\w-]+)*\.v\d")
 
 
@@ -190,16 +212,23 @@ def _visit(
 def _strip(
     obj: JsonObject, attribute_path: str, json_path: str, children: list[tuple[str, str, JsonObject]]
 ) -> JsonObject:
-    """A copy of ``obj`` without the LOCATABLEs below it, which are appended to ``children`` in order."""
+    """A copy of ``obj`` without the LOCATABLEs below it, which are appended to ``children`` in order.
+
+    Values of a type that can hold no LOCATABLE (data values, codes, ids: most of a composition's JSON)
+    are taken as they are, not walked and copied; the rows share them with ``obj``.
+    """
     out: JsonObject = {}
     for key, value in obj.items():
-        sub_path, sub_json = f"{attribute_path}/{key}", f"{json_path}.{key}"
         if isinstance(value, dict):
-            if _is_locatable(value):
-                children.append((sub_path, sub_json, value))
+            rm_type = value.get("_type")
+            if rm_type in _SEALED:
+                out[key] = value
+            elif rm_type in LOCATABLE_TYPES:
+                children.append((f"{attribute_path}/{key}", f"{json_path}.{key}", value))
             else:
-                out[key] = _strip(value, sub_path, sub_json, children)
+                out[key] = _strip(value, f"{attribute_path}/{key}", f"{json_path}.{key}", children)
         elif isinstance(value, list):
+            sub_path, sub_json = f"{attribute_path}/{key}", f"{json_path}.{key}"
             if value and all(isinstance(item, dict) and _is_locatable(item) for item in value):
                 children.extend((sub_path, f"{sub_json}[{i}]", item) for i, item in enumerate(value))
             else:
