@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.commit import _postgres_url, scratch_database
+from bench.commit import Client, _free_port, _postgres_url, _wait_healthy, scratch_database
 from bench.foundation import CORONA_COMPOSITION, CORONA_OPT, REPO, Row
 from bench.harness import Timing, compare, ms
 
@@ -170,14 +172,13 @@ def _without_security(app: Any) -> Any:
     return app
 
 
-def _sides(url: str, folder: Path, opt: bytes) -> tuple[_Side, _Side]:
+def _sides(url: str, keys: _Keys, opt: bytes) -> tuple[_Side, _Side]:
     from cdr.api import create_app
     from cdr.security import AuthConfig
     from cdr.security.helseid import HPR_NUMBER
     from cdr.storage import Storage
 
     storage = Storage.open(url, "bench.cdr")
-    keys = _Keys(folder)
     auth = AuthConfig.load(issuer=ISSUER, audience=[AUDIENCE], jwks_file=keys.jwks_file)
     on = _Side(
         create_app({"STORAGE": storage, "AUTH": auth}),
@@ -213,10 +214,13 @@ def _rows(name: str, on: Timing, off: Timing) -> list[Row]:
 
 
 def run(rounds: int = 30) -> list[Row]:
-    """Commit and read figures, security on against off; ``rounds`` interleaved samples each."""
+    """Commit and read figures, security on against off; ``rounds`` interleaved samples each: over HTTP
+    (the commit and read benchmarks of ``bench commit``, as the issue asks), then in-process."""
     opt, body = _data()
     with _database() as (url, label), tempfile.TemporaryDirectory() as folder:
-        on, off = _sides(url, Path(folder), opt)
+        keys = _Keys(Path(folder))
+        on, off = _sides(url, keys, opt)
+        rows = _http_rows(url, label, keys, on, off, body, rounds)
         commit_on, commit_off = compare(lambda: on.commit(body), lambda: off.commit(body), rounds=rounds)
         read_on, read_off = compare(on.read, off.read, rounds=rounds * 3)
         audited = _audit_records(url)
@@ -224,7 +228,7 @@ def run(rounds: int = 30) -> list[Row]:
             "commit": (_cpu(lambda: on.commit(body), rounds), _cpu(lambda: off.commit(body), rounds)),
             "read by version uid": (_cpu(on.read, rounds * 3), _cpu(off.read, rounds * 3)),
         }
-    rows = _rows(f"commit, JWT + policy + audit vs off, in-process, {label}", commit_on, commit_off)
+    rows += _rows(f"commit, JWT + policy + audit vs off, in-process, {label}", commit_on, commit_off)
     rows += _rows(f"read by version uid, JWT + policy + audit vs off, in-process, {label}", read_on, read_off)
     for name, (cpu_on, cpu_off) in cpu.items():
         rows.append(
@@ -232,6 +236,74 @@ def run(rounds: int = 30) -> list[Row]:
         )
     rows.append(Row("  audit records written by the 'on' side", str(audited), "-", "-", "one per request"))
     return rows
+
+
+@contextlib.contextmanager
+def _served(url: str, side: str, keys: _Keys) -> Iterator[Client]:
+    """A keep-alive client of :mod:`bench.security_server` serving ``url`` with security ``side`` (on/off)."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "bench.security_server",
+        "--db",
+        url,
+        "--port",
+        str(port),
+        "--side",
+        side,
+    ]
+    command += ["--jwks", str(keys.jwks_file), "--issuer", ISSUER, "--audience", AUDIENCE]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO
+        )
+        client = None
+        try:
+            _wait_healthy(proc, port, log)
+            client = Client(port)
+            yield client
+        finally:
+            if client is not None:
+                client.close()
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _http_rows(
+    url: str, label: str, keys: _Keys, on: _Side, off: _Side, body: bytes, rounds: int
+) -> list[Row]:
+    """The figures of ``bench commit`` (serial commits and reads by version uid over keep-alive HTTP to a
+    waitress server) with the security layer on against a server with it off, over the same database."""
+    with _served(url, "on", keys) as on_http, _served(url, "off", keys) as off_http:
+        uids: dict[str, list[str]] = {"on": [], "off": []}
+
+        def commit(side: str, client: Client, ehr_id: str, auth: dict[str, str]) -> None:
+            headers = {**auth, "Content-Type": "application/json", "Prefer": "return=minimal"}
+            found, _ = client.expect(201, "POST", f"{BASE}/ehr/{ehr_id}/composition", body, headers)
+            uids[side].append(found["etag"].strip('"'))
+
+        turn = iter(range(10**9))
+
+        def read(side: str, client: Client, ehr_id: str, auth: dict[str, str]) -> None:
+            uid = uids[side][next(turn) % len(uids[side])]
+            headers = {**auth, "Accept": "application/json"}
+            client.expect(200, "GET", f"{BASE}/ehr/{ehr_id}/composition/{uid}", headers=headers)
+
+        commit_on, commit_off = compare(
+            lambda: commit("on", on_http, on.ehr_id, on.headers),
+            lambda: commit("off", off_http, off.ehr_id, off.headers),
+            rounds=rounds,
+        )
+        read_on, read_off = compare(
+            lambda: read("on", on_http, on.ehr_id, on.headers),
+            lambda: read("off", off_http, off.ehr_id, off.headers),
+            rounds=rounds * 3,
+        )
+    rows = _rows(f"commit over HTTP, JWT + policy + audit vs off, {label}", commit_on, commit_off)
+    return rows + _rows(
+        f"read by version uid over HTTP, JWT + policy + audit vs off, {label}", read_on, read_off
+    )
 
 
 def _cpu(call: Callable[[], object], rounds: int) -> float:
