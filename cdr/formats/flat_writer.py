@@ -9,6 +9,7 @@ the composition back. Nodes of multiple occurrence get an index on every instanc
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cdr.errors import FormatError
@@ -19,11 +20,14 @@ from cdr.formats.flat_codec import base_type, flat_name, write_object
 from cdr.formats.flat_defaults import STRUCTURE_OWNERS, Defaults, mandatory_structure
 from cdr.formats.flat_keys import FlatNode, render_flat
 from cdr.formats.flat_schema import FlatSchema, SchemaNode, flat_schema
+from cdr.formats.flat_slots import slot_fillers
 from cdr.rm import Composition, RMObject
 from cdr.rm.base import is_rm_subtype, rm_fields
 from cdr.template.aom import OperationalTemplate
 
 __all__ = ["composition_to_flat", "composition_to_tree"]
+
+log = logging.getLogger(__name__)
 
 _ELEMENT_EXTRAS = ("uid", "links", "feeder_audit", "null_flavour", "null_reason")
 _NEVER = frozenset({"archetype_node_id"})
@@ -48,6 +52,7 @@ class _Writer:
         self.reached: set[int] = set()  # objects found along web template node steps
         self.whole: set[int] = set()  # objects written out with everything below them
         self.owners: dict[int, tuple[RMObject, Any]] = {}  # owners of mandatory structures, constraints
+        self.omitted: dict[int, str] = {}  # open-slot content left out (flat_slots), by path
 
     def owner(self, obj: Any, constraint: Any) -> None:
         """Note an object that may own an RM-mandatory structure the reader rebuilds when empty."""
@@ -76,7 +81,11 @@ class _Writer:
         ):
             return False
         rest = (v for k, v in value.__dict__.items() if k not in ("archetype_node_id", "name"))
-        return all(v is None or v == [] for v in rest)
+        return all(v is None or self._nothing_left(v) for v in rest)
+
+    def _nothing_left(self, value: Any) -> bool:
+        """An empty list, or one holding only open-slot content that is left out."""
+        return isinstance(value, list) and all(id(v) in self.omitted for v in value)
 
     def object_node(self, snode: SchemaNode, obj: RMObject, fnode: FlatNode) -> None:
         consumed: set[int] = set()
@@ -248,8 +257,14 @@ def _plain_text(value: RMObject) -> bool:
     return all(v is None or v == [] for k, v in value.__dict__.items() if k != "value")
 
 
-def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode:
-    """The key tree of a composition (shared by the FLAT and STRUCTURED writers)."""
+def composition_to_tree(
+    comp: Composition, opt: OperationalTemplate, omitted: list[str] | None = None
+) -> FlatNode:
+    """The key tree of a composition (shared by the FLAT and STRUCTURED writers).
+
+    Content of an open slot (an archetype the template does not contain) has no key and is left out, as
+    EHRbase does; its data paths are added to ``omitted`` and logged. Anything else without a key raises.
+    """
     schema = flat_schema(opt)
     language = comp.language.code_string if comp.language is not None and comp.language.code_string else None
     defaults = Defaults(opt, language or opt.default_language, compare=True)
@@ -263,6 +278,10 @@ def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode
     writer.rebuilt_structures()
     lost = _unplaced(comp, "", writer.reached, writer.whole)
     if lost is not None:
+        writer.omitted = slot_fillers(comp, opt)  # only when needed: a second walk of the composition
+        writer.rebuilt_structures()
+        lost = _unplaced(comp, "", writer.reached, writer.whole | set(writer.omitted))
+    if lost is not None:
         path, obj = lost
         raise FormatError(
             path or "/",
@@ -270,6 +289,11 @@ def composition_to_tree(comp: Composition, opt: OperationalTemplate) -> FlatNode
             f"template {opt.template_id!r} (not in the template, or another name or data type): "
             "FLAT has no key for it",
         )
+    if writer.omitted:
+        paths = sorted(writer.omitted.values())
+        log.warning("template %r has no FLAT key for open-slot content, left out: %s", opt.template_id, paths)
+        if omitted is not None:
+            omitted.extend(paths)
     return root
 
 
@@ -297,6 +321,9 @@ def _unplaced(obj: RMObject, path: str, reached: set[int], whole: set[int]) -> t
     return None
 
 
-def composition_to_flat(comp: Composition, opt: OperationalTemplate) -> dict[str, Any]:
-    """A canonical COMPOSITION of template ``opt`` as a FLAT (simSDT) document."""
-    return render_flat(composition_to_tree(comp, opt))
+def composition_to_flat(
+    comp: Composition, opt: OperationalTemplate, omitted: list[str] | None = None
+) -> dict[str, Any]:
+    """A canonical COMPOSITION of template ``opt`` as a FLAT (simSDT) document (open-slot content left out
+    and its paths added to ``omitted``: :func:`composition_to_tree`)."""
+    return render_flat(composition_to_tree(comp, opt, omitted))
