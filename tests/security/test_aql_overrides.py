@@ -191,6 +191,12 @@ def test_stored_queries_take_the_emergency_reason_alike(api: Client, record: Rec
     (flagged,) = _records(api, before)
     assert flagged["emergency"] and str(flagged["ehr_id"]) == record.ehr_id
     assert flagged["targets"] == ["org.example::compositions/1.0.0"]
+    # the EHR named by the openEHR-EHR-id header, as the stored query's other callers name it
+    other = token([*CLINICAL, "cdr/query"], sub="locum", **{HPR_NUMBER: "9144902"})
+    by_header = {"openEHR-EHR-id": record.ehr_id, **EMERGENCY}
+    answer = api.call("POST", f"{path}/1.0.0", other, json={}, headers=by_header)
+    assert [r[0] for r in _rows(answer)] == [record.version_uid]
+    assert _records(api, before)[-1]["emergency"] and _records(api, before)[-1]["actor_hpr"] == "9144902"
 
 
 def test_a_block_is_never_overridden_through_aql(api: Client, record: Record) -> None:
