@@ -192,6 +192,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             statement = statement.limit(limit)
         if query.offset is not None:
             statement = statement.offset(query.offset)
+        statement = self.finish(statement)
         return CompiledQuery(
             statement,
             tuple(columns),
@@ -200,6 +201,10 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
             ehr_column,
             override_column,
         )
+
+    def finish(self, statement: Any) -> Any:
+        """The statement as it is executed (a dialect may rewrite it once here, at compile time)."""
+        return statement
 
     def root_ehr_id(self, query: ast.Query) -> Expr | None:
         """The ``ehr_id`` column of the outermost FROM class (an EHR variable's id, else its row's

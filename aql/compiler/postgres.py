@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, JSONPATH, aggregate_order_by
 
 from aql.compiler.base import Compiler, Expr
+from aql.compiler.constants import inline_constants
 from aql.compiler.scope import Scope
 
 _ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
@@ -15,6 +16,10 @@ _ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{
 
 class PostgresCompiler(Compiler):
     dialect_name = "postgresql"
+
+    def finish(self, statement: Any) -> Any:
+        # constants as literals, so that PostgreSQL keeps one generic plan (see aql.compiler.constants)
+        return inline_constants(statement)
 
     def json_get(self, doc: Any, keys: list[str]) -> Expr:
         return sa.func.jsonb_extract_path(doc, *[sa.literal(k, sa.String) for k in keys])

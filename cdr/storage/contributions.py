@@ -61,12 +61,36 @@ def commit_contribution(
     return record, versions
 
 
+_CONTRIBUTION_COLUMNS = (
+    "ehr_id",
+    "contribution_id",
+    "system_id",
+    "time_committed",
+    "change_type",
+    "committer",
+    "description",
+)
+
+
+def _contribution_insert() -> sa.Insert:
+    """``INSERT INTO contribution ... SELECT :values... FROM ehr WHERE ehr_id = :ehr_id RETURNING ...``, built
+    once with bind parameters (building and keying it per commit cost ~0.35 ms of CPU)."""
+    c = t.contribution
+    params = {name: sa.bindparam(name, type_=c.c[name].type) for name in _CONTRIBUTION_COLUMNS}
+    source = sa.select(*(param.label(name) for name, param in params.items())).where(
+        t.ehr.c.ehr_id == params["ehr_id"]
+    )
+    return sa.insert(c).from_select(list(params), source).returning(c.c.contribution_id)
+
+
+_INSERT_CONTRIBUTION = _contribution_insert()
+
+
 def _insert_contribution(
     conn: Connection, ehr_id: uuid.UUID, contribution_id: uuid.UUID, details: AuditDetails
 ) -> None:
     """Insert the contribution row if the EHR exists (``INSERT ... SELECT ... FROM ehr``): the existence
     check and the write are one statement; :class:`NotFound` when nothing was inserted."""
-    c = t.contribution
     values = {
         "ehr_id": ehr_id,
         "contribution_id": contribution_id,
@@ -76,12 +100,8 @@ def _insert_contribution(
         "committer": details.committer,
         "description": details.description,
     }
-    source = sa.select(*(sa.literal(v, c.c[name].type).label(name) for name, v in values.items())).where(
-        t.ehr.c.ehr_id == ehr_id
-    )
     # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT
-    inserted = sa.insert(c).from_select(list(values), source).returning(c.c.contribution_id)
-    if conn.execute(inserted).first() is None:
+    if conn.execute(_INSERT_CONTRIBUTION, values).first() is None:
         raise NotFound(f"EHR {ehr_id} not found")
 
 

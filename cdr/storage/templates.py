@@ -97,8 +97,14 @@ class TemplateStore:
         """Take a shared lock on a template row in a write transaction (whether it exists): a commit that
         stores data of the template holds it, so a concurrent delete or replace waits and then sees the use.
         (SQLite has one writer at a time, so there the transaction itself serialises them.)"""
-        query = sa.select(t.template.c.template_id).where(t.template.c.template_id == template_id)
-        return conn.execute(query.with_for_update(read=True)).first() is not None
+        return conn.execute(_SHARE, {"template_id": template_id}).first() is not None
+
+
+_SHARE = (
+    sa.select(t.template.c.template_id)
+    .where(t.template.c.template_id == sa.bindparam("template_id", type_=t.template.c.template_id.type))
+    .with_for_update(read=True)
+)
 
 
 class TemplateInUseError(Conflict):

@@ -14,7 +14,6 @@ Each difference is an entry of a table keyed by dialect name, not a branch in th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from cdr.json_codec import dumps_text
 from cdr.storage import schema as t
 from cdr.storage.decompose import NODE_COLUMNS, NodeRow
 
@@ -31,7 +31,6 @@ NodeInsert = Callable[[Connection, dict[str, Any], Sequence[NodeRow]], None]
 
 _KEY = ("ehr_id", "vo_id", "version")  # the version's key, ahead of every row's own columns
 _COPY_NODES = f"COPY node ({', '.join((*_KEY, *NODE_COLUMNS))}) FROM STDIN"
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _insert_nodes_postgresql(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]) -> None:
@@ -41,7 +40,7 @@ def _insert_nodes_postgresql(conn: Connection, key: dict[str, Any], nodes: Seque
     try:
         with driver.cursor() as cursor, cursor.copy(_COPY_NODES) as copy:
             for node in nodes:
-                copy.write_row((*ahead, *node.values(_dumps)))
+                copy.write_row((*ahead, *node.values(dumps_text)))
     except psycopg.Error as exc:  # as SQLAlchemy's execute would raise it (IntegrityError, ...)
         raise sa.exc.DBAPIError.instance(_COPY_NODES, None, exc, psycopg.Error) from exc
 
