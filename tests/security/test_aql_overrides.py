@@ -262,3 +262,34 @@ def test_a_composition_shown_only_by_emergency_access_flags_its_ehr(api: Client,
     entries = _queries_in_log(api, record.ehr_id, SELF, NURSE_HPR)
     assert entries[-2]["emergency"] == {"code": "AKUTT", "text": EMERGENCY["X-Cdr-Emergency-Reason-Text"]}
     assert entries[-1]["emergency"] is None
+
+
+SHAPES = [
+    "SELECT c/uid/value FROM COMPOSITION c",
+    "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c ORDER BY c/context/start_time/value DESC LIMIT 5",
+    "SELECT o/data FROM EHR e CONTAINS COMPOSITION c CONTAINS OBSERVATION o",
+    "SELECT v/commit_audit/time_committed/value FROM EHR e CONTAINS VERSION v CONTAINS COMPOSITION c",
+    "SELECT MAX(c/context/start_time/value) FROM EHR e CONTAINS COMPOSITION c",
+    "SELECT e/ehr_id/value AS id, COUNT(c/uid/value) AS n FROM EHR e CONTAINS COMPOSITION c",
+    "SELECT DISTINCT c/name/value FROM EHR e CONTAINS COMPOSITION c",
+    "SELECT e/ehr_id/value FROM EHR e CONTAINS COMPOSITION c WHERE EXISTS c/context",
+]
+
+
+def test_every_query_shape_over_a_consented_composition_is_flagged(api: Client, record: Record) -> None:
+    controls = f"/security/ehr/{record.ehr_id}"
+    one = {"target_kind": "composition", "target": record.object_id}
+    restriction: dict[str, Any] = api.call("POST", f"{controls}/restriction", SELF, json=one).json or {}
+    hidden = {q: _rows(_aql(api, NURSE_Q, q)) for q in SHAPES}
+    consent = {"party_kind": "hpr", "party": NURSE_HPR, "overrides": restriction["control_id"]}
+    assert api.call("POST", f"{controls}/consent", SELF, json=consent).status_code == 201
+    for q in SHAPES:
+        before = _head(api)
+        rows = _rows(_aql(api, NURSE_Q, q))
+        assert rows and rows != hidden[q], q  # the consent shows the composition again
+        (audited,) = _records(api, before)
+        assert audited["consent_override"] and str(audited["ehr_id"]) == record.ehr_id, q
+    before = _head(api)  # the same shapes without the consented composition's rows: nothing to flag
+    for q in (f"{SHAPES[0]} WHERE c/uid/value = 'none'", f"{SHAPES[4]} WHERE c/uid/value = 'none'"):
+        _rows(_aql(api, NURSE_Q, q))
+    assert not any(r["consent_override"] for r in _records(api, before))
