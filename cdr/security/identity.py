@@ -119,5 +119,5 @@ def authenticate(
     if config.mode is AuthMode.BASIC:
         return _basic(credentials, config)
     if tokens is not None and tokens.config is config:
-        return principal_from_claims(tokens.verify(credentials))
+        return tokens.derive(credentials, principal_from_claims)
     return principal_from_claims(verify_token(credentials, config))
