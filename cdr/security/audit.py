@@ -113,7 +113,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-HASHED = (*AuditEvent.model_fields, "seq", "prev_hash")
+CONTENT = tuple(AuditEvent.model_fields)
+"""The fields of a record's content, in declaration order."""
+HASHED = (*CONTENT, "seq", "prev_hash")
 """The fields a record's hash covers: all of its content, its position and the previous hash."""
 
 
@@ -156,7 +158,7 @@ def record_hash(row: Mapping[str, Any]) -> str:
 def content_digest(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of a record's content (its :class:`AuditEvent` fields, without its
     position and the previous hash): what :func:`chained_hash` binds to a chain position."""
-    content = _canonical(row, tuple(AuditEvent.model_fields))
+    content = _canonical(row, CONTENT)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
