@@ -88,10 +88,17 @@ def absolute_url(path: str, raw: bool = False) -> str:
     return request.host_url.rstrip("/") + base + path
 
 
+TEMPLATE_ID_HEADER = "EHRBase-Template-ID"
+"""EHRbase's own header naming a composition's template; its suites expect it on composition answers."""
+
+
 def set_version_headers(response: Response, record: VersionRecord, location: str | None) -> Response:
-    """ETag (the version uid), Last-Modified (its commit time) and, when given, Location."""
+    """ETag (the version uid), Last-Modified (its commit time), for a composition its template id (EHRbase's
+    ``EHRBase-Template-ID``) and, when given, Location."""
     response.headers["ETag"] = quoted(record.uid)
     response.headers["Last-Modified"] = http_date(record.commit_audit.time_committed)
+    if record.kind == "COMPOSITION" and record.template_id is not None:
+        response.headers[TEMPLATE_ID_HEADER] = record.template_id
     if location is not None:
         response.headers["Location"] = absolute_url(location)
     return response

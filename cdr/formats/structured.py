@@ -91,8 +91,14 @@ def _fill(node: FlatNode, obj: dict[str, Any]) -> None:
 
 
 def tree_to_structured(root: FlatNode) -> dict[str, Any]:
-    """A key tree (from the FLAT writer) as a STRUCTURED document."""
-    return _children(root)
+    """A key tree (from the FLAT writer) as a STRUCTURED document.
+
+    The composition itself is one object, not a list of instances (``{"family_history": {"_uid": [...]}}``),
+    as EHRbase writes it and its suites read it; every node below is a list.
+    """
+    return {
+        step: _instance(by_index[i]) for step, by_index in root.children.items() for i in sorted(by_index)
+    }
 
 
 def _children(node: FlatNode) -> dict[str, Any]:

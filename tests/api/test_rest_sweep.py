@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from tests.api.conftest import Api, assert_error, etag, shipped
 from tests.corpus import require_corpus
+
+JSON = "application/json"
 
 
 def test_update_of_an_unknown_composition_is_404_whatever_if_match_says(nb_api: Api) -> None:
@@ -79,3 +82,46 @@ def test_open_slot_content_is_left_out_of_flat_and_structured_not_refused(api: A
         assert response.status_code == 200, response.json
         text = response.get_data(as_text=True)
         assert "cluster_slot" in text and "name_restricted" not in text and "value1" not in text
+
+
+def test_flat_and_structured_answers_as_ehrbase_suites_read_them(api: Api) -> None:
+    """EHRbase's migrated EHRSCAPE suite: composition answers carry ``EHRBase-Template-ID`` and the ETag of
+    the version; STRUCTURED has the composition as one object (uid at ``family_history._uid[0]``), also in
+    the template example; DELETE with If-Match naming the path's version is 204."""
+    suite = require_corpus() / "ehrbase-integration-tests/test_data_sets"
+    api.upload(suite / "valid_templates/all_types/family_history.opt")
+    ehr = api.new_ehr()
+    flat = (suite / "compositions/FLAT/family_history__.json").read_bytes()
+    params = {"format": "FLAT", "templateId": "family_history"}
+    prefer = {"Prefer": "return=representation"}
+    created = api.post(
+        f"/ehr/{ehr}/composition", data=flat, content_type=JSON, query_string=params, headers=prefer
+    )
+    assert created.status_code == 201, created.json
+    first: Any = created.json
+    uid = first["family_history/_uid"]
+    assert created.headers["ETag"] == f'"{uid}"'
+    assert created.headers["EHRBase-Template-ID"] == "family_history"
+
+    structured = (suite / "compositions/STRUCTURED/family_history.v2__.json").read_bytes()
+    updated = api.put(
+        f"/ehr/{ehr}/composition/{uid.split('::')[0]}",
+        data=structured,
+        content_type=JSON,
+        query_string={"format": "STRUCTURED", "templateId": "family_history"},
+        headers={**prefer, "If-Match": uid},
+    )
+    assert updated.status_code == 200, updated.json
+    answer: Any = updated.json
+    v2 = answer["family_history"]["_uid"][0]
+    assert v2.endswith("::2") and updated.headers["EHRBase-Template-ID"] == "family_history"
+    read = api.get(f"/ehr/{ehr}/composition/{v2}", query_string={"format": "STRUCTURED"})
+    again: Any = read.json
+    assert again["family_history"]["_uid"] == [v2] and read.headers["ETag"] == f'"{v2}"'
+
+    example = api.get(
+        "/definition/template/adl1.4/family_history/example", query_string={"format": "STRUCTURED"}
+    )
+    generated: Any = example.json
+    assert generated["family_history"]["composer"][0]["|name"]
+    assert api.delete(f"/ehr/{ehr}/composition/{v2}", headers={"If-Match": v2}).status_code == 204

@@ -348,6 +348,19 @@ def test_structured_is_the_same_tree(opt: OperationalTemplate) -> None:
     assert to_json(structured_to_composition(structured, opt)) == to_json(comp)
 
 
+def test_structured_composition_is_one_object_and_its_nodes_lists(opt: OperationalTemplate) -> None:
+    """EHRbase writes ``{"<root>": {"_uid": ["..."], "category": [{...}]}}``; its suites read the uid at
+    ``<root>._uid[0]``. A list at the root (our earlier form) is still read."""
+    comp = _read(opt, {f"{EVENT}/dv_text": "x", f"{ROOT}/_uid": "9e8a7f9c-39b9-4b0f-bb2c-5b2b1c1f0d11::s::1"})
+    structured = composition_to_structured(comp, opt)
+    root = structured[ROOT]
+    assert isinstance(root, dict)
+    assert root["_uid"] == ["9e8a7f9c-39b9-4b0f-bb2c-5b2b1c1f0d11::s::1"]
+    assert isinstance(root["category"], list) and root["category"][0]["|code"] == "433"
+    as_list = {ROOT: [root]}
+    assert to_json(structured_to_composition(as_list, opt)) == to_json(comp)
+
+
 @pytest.mark.parametrize(
     ("extra", "where"),
     [
