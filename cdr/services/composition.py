@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from cdr.errors import InvalidInput, NotFound
 from cdr.rm.base import RMObject
@@ -16,6 +17,7 @@ from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.errors import Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
+from cdr.services.templates import StaleTemplate
 from cdr.storage import StaleVersion, VersionChange, VersionRecord, VersionUid
 from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
 from cdr.template.validation import validate
@@ -36,11 +38,17 @@ def check_composition(svc: Services, comp: RMObject) -> str:
     :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue.
     The rules are those of ``svc.validation_profile``.
     """
+    return _check(svc, comp, cached=False)[0]
+
+
+def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.datetime]:
+    """:func:`check_composition` against the registry's parse (``cached``: the one this process holds,
+    unchecked); the template id and the upload time of the template it was validated against."""
     template_id = template_id_of(comp)
     if template_id is None:
         issue = Issue("/archetype_details/template_id", "REQUIRED", "the composition names no template")
         raise UnknownTemplate("the composition names no template (archetype_details.template_id)", [issue])
-    opt = svc.templates.get(template_id)
+    opt, uploaded = (svc.templates.cached if cached else svc.templates.checked)(template_id)
     found = validate(comp, opt, svc.validation_profile)
     if found:
         issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
@@ -49,7 +57,31 @@ def check_composition(svc: Services, comp: RMObject) -> str:
             f"the composition does not conform to template {template_id!r} ({len(issues)} issues): {listed}",
             issues,
         )
-    return template_id
+    return template_id, uploaded
+
+
+def _validated_commit(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    comp: RMObject,
+    change: Callable[[str], VersionChange],
+    target: str | None = None,
+) -> VersionRecord:
+    """Validate against the cached template and commit ``change(template_id)``; the commit confirms the
+    template's upload time under its row lock, so the cache is not asked about first (a statement less).
+    When another process replaced the template meanwhile, once more against a fresh parse."""
+
+    def attempt(cached: bool) -> VersionRecord:
+        template_id, uploaded = _check(svc, comp, cached=cached)
+        validated = {template_id: uploaded}
+        _, committed = svc.commit(ctx, ehr_id, [change(template_id)], target=target, validated=validated)
+        return committed[0]
+
+    try:
+        return attempt(cached=True)
+    except StaleTemplate:
+        return attempt(cached=False)
 
 
 def create_composition(
@@ -58,10 +90,10 @@ def create_composition(
     """Version 1 of a new composition (its ``uid``, when given, chooses the object id)."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
     svc.require_ehr(ehr_id)
-    check_composition(svc, comp)
-    change = VersionChange(KIND, CREATION, comp, lifecycle_state=ctx.lifecycle_state or COMPLETE)
-    _, committed = svc.commit(ctx, ehr_id, [change])
-    return committed[0]
+    lifecycle = ctx.lifecycle_state or COMPLETE
+    return _validated_commit(
+        svc, ctx, ehr_id, comp, lambda _: VersionChange(KIND, CREATION, comp, lifecycle_state=lifecycle)
+    )
 
 
 def _object_id(value: str) -> uuid.UUID:
@@ -92,18 +124,21 @@ def update_composition(
         raise NotFound(f"composition {vo_id} is deleted")
     if str(preceding) != latest.uid:
         raise StaleVersion(f"{preceding} is not the latest version of composition {vo_id}", latest.uid)
-    template_id = check_composition(svc, comp)
-    if latest.template_id is not None and template_id != latest.template_id:
-        raise InvalidInput(f"composition {vo_id} has template {latest.template_id!r}, not {template_id!r}")
-    change = VersionChange(
-        KIND,
-        ctx.change_type or MODIFICATION,
-        comp,
-        latest.uid,
-        lifecycle_state=ctx.lifecycle_state or COMPLETE,
-    )
-    _, committed = svc.commit(ctx, ehr_id, [change], target=latest.uid)
-    return committed[0]
+
+    def change(template_id: str) -> VersionChange:
+        if latest.template_id is not None and template_id != latest.template_id:
+            raise InvalidInput(
+                f"composition {vo_id} has template {latest.template_id!r}, not {template_id!r}"
+            )
+        return VersionChange(
+            KIND,
+            ctx.change_type or MODIFICATION,
+            comp,
+            latest.uid,
+            lifecycle_state=ctx.lifecycle_state or COMPLETE,
+        )
+
+    return _validated_commit(svc, ctx, ehr_id, comp, change, target=latest.uid)
 
 
 def delete_composition(

@@ -11,8 +11,9 @@ either waits for the commit (and then sees the template in use) or wins (and the
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from cdr.errors import NotFound
 from cdr.services.context import Action, RequestContext
 from cdr.services.errors import EhrNotModifiable, UnknownTemplate
-from cdr.services.templates import TemplateRegistry
+from cdr.services.templates import StaleTemplate, TemplateRegistry
 from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord, VersionUid
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
@@ -49,19 +50,24 @@ class Services:
         changes: Sequence[VersionChange],
         *,
         target: str | None = None,
+        validated: Mapping[str, dt.datetime] | None = None,
     ) -> tuple[ContributionRecord, list[VersionRecord]]:
         """Commit ``changes`` as one contribution in one transaction (all or nothing).
 
         :class:`NotFound` if the EHR does not exist; :class:`EhrNotModifiable` if its status forbids changes
-        and any change is not to the EHR_STATUS itself.
+        and any change is not to the EHR_STATUS itself; :class:`StaleTemplate` if a template of
+        ``validated`` (template id -> the upload time the data was validated against) was replaced since.
         """
         ctx.authorize(Action.WRITE_EHR, ehr_id)
         with write_transaction(self.storage.engine) as conn:
             if any(change.kind != "EHR_STATUS" for change in changes):
                 require_modifiable(conn, ehr_id)
             for template_id in sorted({tid for tid in map(_template_of, changes) if tid}):
-                if not self.storage.templates.share(conn, template_id):  # deleted since validation
+                uploaded = self.storage.templates.share(conn, template_id)
+                if uploaded is None:  # deleted since validation
                     raise UnknownTemplate(f"template {template_id!r} has not been uploaded")
+                if validated is not None and validated.get(template_id, uploaded) != uploaded:
+                    raise StaleTemplate(f"template {template_id!r} was replaced during the commit")
             record, versions = commit_contribution(
                 conn, ehr_id=ehr_id, changes=changes, audit=ctx.audit(), system_id=self.system_id
             )

@@ -93,15 +93,17 @@ class TemplateStore:
             _lock_unused(conn, template_id)
             conn.execute(sa.delete(t.template).where(t.template.c.template_id == template_id))
 
-    def share(self, conn: Connection, template_id: str) -> bool:
-        """Take a shared lock on a template row in a write transaction (whether it exists): a commit that
-        stores data of the template holds it, so a concurrent delete or replace waits and then sees the use.
+    def share(self, conn: Connection, template_id: str) -> dt.datetime | None:
+        """Take a shared lock on a template row in a write transaction; its upload time (``None`` if there is
+        no such template): a commit that stores data of the template holds it, so a concurrent delete or
+        replace waits and then sees the use, and the commit can tell whether it validated against this upload.
         (SQLite has one writer at a time, so there the transaction itself serialises them.)"""
-        return conn.execute(_SHARE, {"template_id": template_id}).first() is not None
+        row = conn.execute(_SHARE, {"template_id": template_id}).first()
+        return None if row is None else row.uploaded
 
 
 _SHARE = (
-    sa.select(t.template.c.template_id)
+    sa.select(t.template.c.uploaded)
     .where(t.template.c.template_id == sa.bindparam("template_id", type_=t.template.c.template_id.type))
     .with_for_update(read=True)
 )
