@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from aql.compiler.base import Compiler
 
 Cond = sa.ColumnElement[bool]
+Group = tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]
+"""A path's steps up to one LOCATABLE: the attributes, that node's predicate, its possible RM types."""
 
 
 def _uid_part(value: Any, index: int) -> Any:
@@ -108,7 +110,26 @@ class PathMixin:
     def node_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
         if binding.root and not binding.prefix and steps == (ast.PathStep("uid"), ast.PathStep("value")):
             return self._version_uid(binding)
-        groups: list[tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]] = []
+        groups, data_owner, rest_start = self._node_groups(binding, steps)
+        data_steps = steps[rest_start:]
+        node, node_types, root = binding.table, rm_model.concrete_subtypes(binding.walk_type), binding.root
+        if groups:
+            node = self._shared_node(binding, groups, scope)
+            node_types = tuple(sorted({s for g in groups[-1][2] for s in rm_model.concrete_subtypes(g)}))
+            root = False
+        if not data_steps:
+            whole = binding.ov.c.data if root else self.json_at(binding.ov.c.data, node.c.json_path)
+            value = JsonValue(self, whole, description="a whole object")
+            value.leaf_sort = [self.json_sort_key(whole)]
+            return value
+        return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+
+    def _node_groups(
+        self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...]
+    ) -> tuple[list[Group], str | None, int]:
+        """The node steps of a path (attributes up to each LOCATABLE, its predicate, its target types), the
+        RM type owning the data steps after them, and where those start."""
+        groups: list[Group] = []
         owner: str = binding.walk_type
         data_owner: str | None = owner
         rest_start = 0
@@ -125,18 +146,59 @@ class PathMixin:
             groups.append(((*(p.attribute for p in pending), step.attribute), step.predicate, attr.targets))
             rest_start = end + 1
             owner = data_owner = rm_model.common_owner(attr.targets)
-        data_steps = steps[rest_start:]
-        node, node_types, root = binding.table, rm_model.concrete_subtypes(binding.walk_type), binding.root
-        if groups:
-            node = self._node_steps(binding, groups, scope)
-            node_types = tuple(sorted({s for g in groups[-1][2] for s in rm_model.concrete_subtypes(g)}))
-            root = False
-        if not data_steps:
-            whole = binding.ov.c.data if root else self.json_at(binding.ov.c.data, node.c.json_path)
-            value = JsonValue(self, whole, description="a whole object")
-            value.leaf_sort = [self.json_sort_key(whole)]
-            return value
-        return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
+        return groups, data_owner, rest_start
+
+    def _shared_node(self: Compiler, binding: Binding, groups: list[Group], scope: Scope) -> Any:
+        """The node at the end of ``groups``, joined inside the deepest node it shares with the query's other
+        paths on the same variable (a junction), which is joined once for all of them.
+
+        The paths of a variable form a tree (EHRbase's reading): ``o/.../events[at0006]/time/value`` and
+        ``o/.../events[at0006]/data[at0003]/items[at0004]/value/magnitude`` pair each event's time with the
+        magnitude in that same event, not with every event's of the observation; and the event row is
+        joined once, the element inside its nested-set range. A junction is a node step sequence where a
+        path ends or two paths part; a chain of steps below it stays one join."""
+        k = self._junction(binding, groups)
+        if k == 0:
+            return self._node_steps(binding, groups, scope)
+        anchor = self._shared_node(binding, groups[:k], scope)
+        return self._node_steps(binding, groups, scope, anchor=(anchor, groups[:k]))
+
+    def _junction(self: Compiler, binding: Binding, groups: list[Group]) -> int:
+        """The length of the longest proper prefix of ``groups`` that is a junction of the variable's paths
+        (0: none, or the path is not one the junction logic handles: every node step a plain node id)."""
+        if (
+            len(groups) < 2
+            or binding.kind != "node"
+            or binding.container is not None
+            or not all(_plain(g[1]) for g in groups)
+        ):
+            return 0
+        keys = self._path_keys(binding)
+        mine = tuple((g[0], g[1]) for g in groups)
+        for k in range(len(mine) - 1, 0, -1):
+            prefix = mine[:k]
+            below = {key[k] for key in keys if len(key) > k and key[:k] == prefix}
+            if prefix in keys or len(below) > 1:
+                return k
+        return 0
+
+    def _path_keys(self: Compiler, binding: Binding) -> set[tuple[tuple[tuple[str, ...], Any], ...]]:
+        """The node step sequences of every path of the query on ``binding``'s variable."""
+        key = binding.variable
+        found = self.path_keys.get(key)
+        if found is None:
+            found = set()
+            for path in self.query_paths:
+                if path.variable.lower() != key or path.predicate is not None:
+                    continue
+                steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
+                try:
+                    groups = self._node_groups(binding, steps)[0]
+                except AqlUnsupported:
+                    continue
+                found.add(tuple((g[0], g[1]) for g in groups))
+            self.path_keys[key] = found
+        return found
 
     def _version_uid(self: Compiler, binding: Binding) -> Value:
         """``uid/value`` of a version's root: the version row's ``vo_id::system_id::version``, which the write
@@ -176,9 +238,12 @@ class PathMixin:
     def _node_steps(
         self: Compiler,
         binding: Binding,
-        groups: list[tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]],
+        groups: list[Group],
         scope: Scope,
+        anchor: tuple[Any, list[Group]] | None = None,
     ) -> Any:
+        """Join the node at the end of ``groups`` (once per scope); with an ``anchor`` (a joined node and
+        the leading groups that reach it, see :meth:`_shared_node`) inside that node's range."""
         key = ("nodes", binding.variable, tuple((g[0], g[1]) for g in groups))
         if key in scope.cache:
             return scope.cache[key]
@@ -206,7 +271,20 @@ class PathMixin:
                 leaf.c.vo_id == parent.c.vo_id,
                 leaf.c.version == parent.c.version,
             ]
-            if binding.root:
+            if anchor is not None:
+                parent = anchor[0]
+                conds = [
+                    leaf.c.ehr_id == parent.c.ehr_id,
+                    leaf.c.vo_id == parent.c.vo_id,
+                    leaf.c.version == parent.c.version,
+                    leaf.c.num > parent.c.num,
+                    leaf.c.num <= parent.c.last_num,
+                ]
+                if binding.root:
+                    conds.append(leaf.c.path == suffix)
+                elif not (own_root and archetype is not None and rm_model.roots_never_nest(archetype)):
+                    conds.append(leaf.c.path == self._base_path(parent) + "".join(steps[len(anchor[1]) :]))
+            elif binding.root:
                 conds += [leaf.c.num > 0, leaf.c.path == suffix]
             elif container is not None and container.root:
                 conds.append(leaf.c.num > 0)

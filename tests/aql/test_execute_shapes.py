@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects import postgresql
 
-from aql.compiler import compile_query, parameter_kinds
+from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.execute import execute
 from cdr.formats.canonical_json import to_json
 from cdr.storage import Audit, Storage
@@ -242,3 +242,60 @@ def test_population_statement_joins_only_what_it_reads() -> None:
     # root node (the version row gives the uid): the leaf and its version, as written by hand
     assert "ehr AS" not in sql and sql.count("node AS") == 1 and sql.count("object_version AS") == 1, sql
     assert "archetype_path" in sql and " path =" not in sql, sql
+
+
+def test_values_of_one_event_pair_with_that_event(world: World) -> None:
+    """Paths through the same event node read that one event (EHRbase's reading), not every event of the
+    observation: three events give three (systolic, time) rows, each its own event's pair."""
+    ehr, source = next(
+        (e, d)
+        for e, d in world.compositions.values()
+        if len(list(_observations(d))) == 1
+        and any(_systolic(ev) is not None for o in _observations(d) for ev in _events(o))
+    )
+    data = copy.deepcopy(source)
+    data.pop("uid", None)
+    observation = next(o for o in _observations(data) if any(_systolic(e) is not None for e in _events(o)))
+    template = next(e for e in _events(observation) if _systolic(e) is not None)
+    pairs = [
+        ("2024-05-01T08:00:00Z", 101.0),
+        ("2024-05-01T09:00:00+02:00", 102.0),
+        ("2024-05-01T10:00:00-05:00", 103.0),
+    ]
+    events = []
+    for time, systolic in pairs:
+        event = copy.deepcopy(template)
+        event["time"]["value"] = time
+        element = next(it for it in event["data"]["items"] if it["archetype_node_id"] == "at0004")
+        element["value"]["magnitude"] = systolic
+        events.append(event)
+    observation["data"]["events"] = events
+    audit = Audit({"_type": "PARTY_IDENTIFIED", "name": "shapes test"})
+    uid = world.storage.compositions.create(ehr, data, audit).uid
+    text = f"SELECT {SYSTOLIC}, {EVENT}/time/value {FROM_BP} WHERE c/uid/value = $uid"
+    rows = execute(world.storage, text + f" ORDER BY {EVENT}/time/value", {"uid": uid}).rows
+    want = sorted(((s, _instant(t)) for t, s in pairs), key=lambda r: r[1])
+    assert [(float(r[0]), _instant(r[1])) for r in rows] == want
+
+
+def test_a_repeated_postgresql_statement_keeps_one_plan(world: World) -> None:
+    """The compiler's constants are SQL text and only the AQL's parameters are binds, so PostgreSQL plans
+    a prepared statement once (a generic plan) instead of at every execution; an AQL literal stays a bind."""
+    if world.storage.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    text = (
+        f"SELECT {SYSTOLIC}, {EVENT}/time/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c "
+        f"CONTAINS OBSERVATION o[{BP}] ORDER BY {EVENT}/time/value DESC LIMIT 10"
+    )
+    compiled = compile_query(text, "postgresql", parameter_kinds({"ehr_id": str(world.ehrs[0])}))
+    with world.storage.engine.connect() as conn:
+        for i in range(12):
+            values = bind_values(list(compiled.derived), {"ehr_id": str(world.ehrs[i % 2])})
+            conn.execute(compiled.statement, values).all()
+        generic = conn.exec_driver_sql(
+            "SELECT coalesce(sum(generic_plans), 0) FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%at0006%%'"
+        ).scalar()
+    assert generic and generic > 0
+    literal = compile_query(f"SELECT c/uid/value {FROM_BP} WHERE c/name/value = 'secret name'", "postgresql")
+    assert "secret name" not in str(literal.statement.compile(dialect=postgresql.dialect()))
