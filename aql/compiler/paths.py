@@ -212,6 +212,7 @@ class PathMixin:
             text=text,
             description="a version uid",
             compare_hook=self._root_uid_compare(binding),
+            count_key=ov.c.vo_id,  # the uid's parts are NOT NULL: it is NULL only where the row is
         )
 
     def _root_uid_compare(self: Compiler, binding: Binding) -> Any:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aql import ast
 from aql.compiler.binds import Scalar
 from aql.compiler.scope import Scope
-from aql.compiler.values import JsonValue, ScalarValue, Value
+from aql.compiler.values import ColumnValue, JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
 
 if TYPE_CHECKING:
@@ -142,6 +142,8 @@ class SelectMixin:
             target = outputs[0] if len(outputs) == 1 else sa.func.coalesce(*outputs)
             if isinstance(value, JsonValue):
                 target = self.json_count_key(value.json)
+            elif isinstance(value, ColumnValue) and value.count_key is not None and not agg.distinct:
+                target = value.count_key
             counted = sa.func.count(sa.distinct(target)) if agg.distinct else sa.func.count(target)
             return ScalarValue({"number": counted}, "number", render=int)
         if function in ("SUM", "AVG"):

@@ -123,6 +123,7 @@ class ColumnValue(Value):
     text: Expr | None = None  # its text form, for LIKE and text comparisons
     description: str = "a column"
     compare_hook: Callable[[str, Any], Expr | None] | None = None
+    count_key: Expr | None = None  # NULL exactly where the value is, cheaper to COUNT (a key column)
 
     def outputs(self) -> list[Expr]:
         return [self.expr]
