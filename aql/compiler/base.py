@@ -13,6 +13,7 @@ is.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from abc import ABC, abstractmethod
@@ -22,19 +23,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from aql import ast
-from aql.compiler.binds import Binds, Derived, LenientUuid
+from aql import ast, terminology
+from aql.compiler.binds import Binds, Derived, LenientUuid, Scalar
 from aql.compiler.conditions import ConditionMixin
 from aql.compiler.from_clause import FromMixin, identified_paths, stand_ins, version_roots
+from aql.compiler.leaf import one_of
 from aql.compiler.objects import ObjectPathMixin
 from aql.compiler.paths import PathMixin
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.select import OutputColumn, SelectMixin
-from aql.compiler.values import JsonValue, Value
-from aql.errors import AqlSemanticError, AqlUnsupported
+from aql.compiler.values import JsonValue, ScalarValue, Value
+from aql.errors import AqlSemanticError
 from aql.format import to_aql
 from cdr.security.query_scope import QueryScope
-from cdr.terminology import codes, group
 
 Expr = sa.ColumnElement[Any]
 
@@ -328,17 +329,57 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     # -------------------------------------------------------------------------------- terminology
 
+    def terminology_codes(self, item: ast.Terminology | ast.TerminologyUri) -> tuple[str, ...]:
+        """The codes a ``matches`` item stands for: a TERMINOLOGY call's codes (``expand``, ``map``) or
+        display (``lookup``), a terminology URI's value set; evaluated now (:mod:`aql.terminology`)."""
+        if isinstance(item, ast.TerminologyUri):
+            return terminology.value_set(item.uri).codes()
+        result = terminology.evaluate(item.operation, item.params)
+        if isinstance(result, bool):
+            raise AqlSemanticError(
+                f"TERMINOLOGY {item.operation!r} gives a Boolean, not codes to match: compare it (= true)"
+            )
+        if result is None:
+            return ()
+        return (result,) if isinstance(result, str) else result
+
     def terminology_match(self, value: Value, item: ast.Terminology | ast.TerminologyUri) -> Expr:
-        """``matches TERMINOLOGY('expand', ..., '<openEHR group>')``: the codes of an openEHR group."""
-        text = item.params if isinstance(item, ast.Terminology) else item.uri
-        if isinstance(item, ast.Terminology) and item.operation.lower() != "expand":
-            raise AqlUnsupported(f"TERMINOLOGY operation {item.operation}")
-        name = re.split(r"[/=?&]", text.rstrip("/"))[-1].replace("_", " ")
-        try:
-            members = codes(group(name).group_id)
-        except Exception:
-            raise AqlUnsupported(f"TERMINOLOGY {text!r} (only openEHR terminology groups)") from None
-        expr = value.projection("code") or value.projection("text")
-        if expr is None:
+        """``matches TERMINOLOGY(...)``: the value is one of the call's codes (constants in the SQL)."""
+        found = self.terminology_codes(item)
+        column: Any = None
+        if isinstance(value, JsonValue) and "code" in value.leaf:
+            column, guard = value.leaf["code"]
+        else:
+            column, guard = value.projection("code"), None
+            if column is None:
+                column = value.projection("text")
+        if column is None:
             raise AqlSemanticError("TERMINOLOGY needs a coded value")
-        return expr.in_(list(members))
+        if not found:
+            return sa.false()
+        return sa.and_(guard, one_of(column, found)) if guard is not None else one_of(column, found)
+
+    def terminology_scalar(self, call: ast.Terminology) -> Scalar:
+        """A TERMINOLOGY call as the constant operand it is: ``validate`` and ``subsumes`` a Boolean,
+        ``lookup`` a text (NULL when the code is unknown); codes (``expand``, ``map``) are for MATCHES."""
+        result = terminology.evaluate(call.operation, call.params)
+        if isinstance(result, tuple):
+            raise AqlSemanticError(
+                f"TERMINOLOGY {call.operation!r} gives codes: use MATCHES to compare with them"
+            )
+        if isinstance(result, bool):
+            return self.binds.scalar(ast.Literal(result, ast.AqlType.BOOLEAN))
+        if result is None:
+            return self.binds.scalar(ast.Literal(None, ast.AqlType.NULL))
+        return self.binds.scalar(ast.Literal(result, ast.AqlType.STRING))
+
+    def terminology_value(self, call: ast.Terminology) -> Value:
+        """A TERMINOLOGY call as a SELECT expression or function argument: its constant, codes as a JSON
+        array."""
+        result = terminology.evaluate(call.operation, call.params)
+        if isinstance(result, tuple):
+            text = self.binds.bind(
+                self.binds.scalar(ast.Literal(json.dumps(list(result)), ast.AqlType.STRING)), str, sa.String()
+            )
+            return ScalarValue({"json": text}, "json", render=json.loads, description="a list of codes")
+        return self.literal_value(self.terminology_scalar(call))

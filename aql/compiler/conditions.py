@@ -99,6 +99,8 @@ class ConditionMixin:
     def operand(self: Compiler, expr: ast.Expression, scope: Scope) -> Value | Scalar:
         if isinstance(expr, ast.Literal | ast.Parameter):
             return self.binds.scalar(expr)
+        if isinstance(expr, ast.Terminology):
+            return self.terminology_scalar(expr)
         return self.expression_value(expr, scope)
 
     def comparison(

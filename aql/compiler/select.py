@@ -58,6 +58,8 @@ class SelectMixin:
             return self.function_value(expr, scope)
         if isinstance(expr, ast.Aggregate):
             return self.aggregate_value(expr, scope)
+        if isinstance(expr, ast.Terminology):
+            return self.terminology_value(expr)
         raise AqlUnsupported(f"{type(expr).__name__} as a value")
 
     def literal_value(self: Compiler, scalar: Scalar) -> Value:
