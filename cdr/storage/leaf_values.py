@@ -33,7 +33,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from cdr.rm.data_types.iso8601 import duration_seconds, parse_date, parse_date_time
+from cdr.rm.data_types.iso8601 import duration_seconds, full_date_time, parse_date, parse_date_time
 from cdr.storage.schema import TEXT_VALUE_LENGTH
 
 LEAF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -86,6 +86,9 @@ def data_value(value: dict[str, Any]) -> LeafValue:
 
 def instant(text: str) -> dt.datetime | None:
     """The instant of an ISO 8601 (possibly partial) date-time (no zone: UTC); ``None`` if invalid."""
+    moment = full_date_time(text)
+    if moment is not None:
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
     parsed = parse_date_time(text)
     if parsed is None:
         return None

@@ -145,7 +145,24 @@ def is_valid_time(value: str) -> bool:
 
 def is_valid_date_time(value: str) -> bool:
     """Whether ``value`` is an ISO 8601 date-time (partial forms down to a year allowed)."""
-    return parse_date_time(value) is not None
+    return full_date_time(value) is not None or parse_date_time(value) is not None
+
+
+# the complete extended form (seconds, up to 6 fraction digits, zone Z or an offset up to 14 h, or none), as
+# canonical form writes it; the standard library's C parser reads it at a tenth of parse_date_time's cost
+_FULL_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?")
+
+
+def full_date_time(value: str) -> dt.datetime | None:
+    """The date-time of a complete extended ISO 8601 date-time (aware when it has a zone); ``None`` for any
+    other form and for a day, hour or second out of range (``parse_date_time`` then decides: it reads
+    24:00:00, for one, which this does not)."""
+    if _FULL_DATE_TIME.fullmatch(value) is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _extended_date(parts: DateParts) -> str:

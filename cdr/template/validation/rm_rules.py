@@ -175,17 +175,16 @@ def _code_set_check(attribute: str, code_set_id: str) -> Check:
         tid, code, _ = _code_of(value)
         if tid is None or code is None:
             return
-        apath = child(path, attribute, value)
         named = code_set_for_terminology(tid)
         if named is not None and named is not cs:
             ctx.add(
-                apath,
+                child(path, attribute, value),
                 IssueCode.TERMINOLOGY_MISMATCH,
                 f"{attribute} must be coded in {cs.external_id}, got {tid}",
             )
         elif not cs.has(code):
             ctx.add(
-                apath,
+                child(path, attribute, value),
                 IssueCode.OPENEHR_TERMINOLOGY,
                 f"'{code}' is not in the openEHR code set {cs.external_id}",
             )
