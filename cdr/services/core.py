@@ -119,14 +119,18 @@ def _modifiable_query() -> sa.Select[Any]:
         ov.c.latest == sa.true(),
     )
     flag = ov.c.data["is_modifiable"].as_json()
-    return sa.select(t.ehr.c.ehr_id, flag.label("is_modifiable")).select_from(t.ehr.outerjoin(ov, status))
+    return (
+        sa.select(t.ehr.c.ehr_id, flag.label("is_modifiable"))
+        .select_from(t.ehr.outerjoin(ov, status))
+        .where(t.ehr.c.ehr_id == sa.bindparam("ehr_id", type_=t.ehr.c.ehr_id.type))
+    )
 
 
-_MODIFIABLE = _modifiable_query()
+_MODIFIABLE = _modifiable_query()  # built once with a bind parameter: building it per commit cost ~0.1 ms
 
 
 def _modifiable(conn: Connection, ehr_id: uuid.UUID) -> bool:
-    row = conn.execute(_MODIFIABLE.where(t.ehr.c.ehr_id == ehr_id)).first()
+    row = conn.execute(_MODIFIABLE, {"ehr_id": ehr_id}).first()
     if row is None:
         raise NotFound(f"EHR {ehr_id} not found")
     # JSON false arrives as False (PostgreSQL) or 0 (SQLite's json_extract); no status or no flag as None
