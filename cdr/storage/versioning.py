@@ -41,7 +41,7 @@ from cdr.storage.records import (
     VersionUid,
     code_of,
 )
-from cdr.storage.write_path import insert_nodes, new_rows_only
+from cdr.storage.write_path import insert_first_version, insert_nodes, insert_version
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -98,7 +98,6 @@ def commit_version(
             raise InvalidInput(f"a {change.change_type!r} version needs the preceding version uid")
         vo_id = change.object_id or (data and _object_id_of(data)) or uuid.uuid4()
         version, time_committed = 1, now
-        _create_versioned_object(conn, ehr_id, vo_id, change.kind, now)
     else:
         if change_type == CREATION:
             raise InvalidInput("a creation has no preceding version")
@@ -124,7 +123,10 @@ def commit_version(
         template_id=_template_id(data),
         data=data,
     )
-    conn.execute(sa.insert(t.object_version), _version_row(record))
+    if version > 1:
+        insert_version(conn, _version_row(record))
+    elif not insert_first_version(conn, _version_row(record), now):
+        _taken(conn, ehr_id, vo_id)
     nodes = decompose(data) if data is not None else []
     if nodes:
         insert_nodes(conn, {"ehr_id": ehr_id, "vo_id": vo_id, "version": version}, nodes)
@@ -151,31 +153,12 @@ def _template_id(data: JsonObject | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _create_versioned_object(
-    conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID, kind: str, now: dt.datetime
-) -> None:
-    """Insert the versioned object unless its id is taken: one statement on success (a taken id, the rare
-    case, costs a second one for the message)."""
+def _taken(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
+    """:class:`Conflict` naming what holds the object id a creation wanted (the rare case: a second
+    statement, for the message)."""
     vo = t.versioned_object
-    values = {"ehr_id": ehr_id, "vo_id": vo_id, "kind": kind, "time_created": now, "latest_version": 1}
-    # RETURNING, not rowcount: psycopg reports no row count for these inserts
-    if conn.execute(_new_versioned_object(conn), values).first() is None:
-        taken = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).scalar()
-        raise Conflict(f"{taken} {vo_id} already exists in EHR {ehr_id}")
-
-
-_NEW_VERSIONED_OBJECT: dict[str, Any] = {}
-
-
-def _new_versioned_object(conn: Connection) -> Any:
-    """The insert-if-new of a versioned object for ``conn``'s database, built once per database (building
-    and keying it per commit cost ~0.2 ms of CPU)."""
-    name = conn.dialect.name
-    insert = _NEW_VERSIONED_OBJECT.get(name)
-    if insert is None:
-        vo = t.versioned_object
-        insert = _NEW_VERSIONED_OBJECT[name] = new_rows_only(conn, vo).returning(vo.c.vo_id)
-    return insert
+    taken = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).scalar()
+    raise Conflict(f"{taken} {vo_id} already exists in EHR {ehr_id}")
 
 
 def _supersede(

@@ -14,6 +14,7 @@ Each difference is an entry of a table keyed by dialect name, not a branch in th
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -58,6 +59,7 @@ def insert_nodes(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]
 
 
 _INSERTS: dict[str, Callable[[sa.Table], Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERT_VERSION = sa.insert(t.object_version)
 
 
 def new_rows_only(conn: Connection, table: sa.Table) -> Any:
@@ -65,3 +67,69 @@ def new_rows_only(conn: Connection, table: sa.Table) -> Any:
     databases have): the caller adds RETURNING and sees whether a row came back instead of asking first,
     one statement fewer."""
     return _INSERTS[conn.dialect.name](table).on_conflict_do_nothing()
+
+
+FirstVersionInsert = Callable[[Connection, dict[str, Any], dt.datetime], bool]
+
+
+def _first_version_postgresql() -> Any:
+    """``WITH created AS (INSERT INTO versioned_object ... ON CONFLICT DO NOTHING RETURNING ...) INSERT INTO
+    object_version ... SELECT ... FROM created RETURNING ...``: the object and its version 1 in one statement,
+    and no version when the object id is taken (nothing comes back then)."""
+    vo, ov = t.versioned_object, t.object_version
+    params = {c.name: sa.bindparam(c.name, type_=c.type) for c in ov.columns}
+    created = (
+        postgresql.insert(vo)
+        .values(
+            ehr_id=params["ehr_id"],
+            vo_id=params["vo_id"],
+            kind=params["kind"],
+            time_created=sa.bindparam("time_created", type_=vo.c.time_created.type),
+            latest_version=sa.literal(1),
+        )
+        .on_conflict_do_nothing()
+        .returning(vo.c.ehr_id, vo.c.vo_id)
+        .cte("created")
+    )
+    rest = [c.name for c in ov.columns if c.name not in ("ehr_id", "vo_id")]
+    source = sa.select(created.c.ehr_id, created.c.vo_id, *(params[name] for name in rest))
+    return sa.insert(ov).from_select(["ehr_id", "vo_id", *rest], source).returning(ov.c.vo_id)
+
+
+_FIRST_VERSION_POSTGRESQL = _first_version_postgresql()
+
+
+def _insert_first_version_postgresql(conn: Connection, version: dict[str, Any], now: dt.datetime) -> bool:
+    return conn.execute(_FIRST_VERSION_POSTGRESQL, {**version, "time_created": now}).first() is not None
+
+
+_NEW_VERSIONED_OBJECT: dict[str, Any] = {}
+
+
+def _insert_first_version_separately(conn: Connection, version: dict[str, Any], now: dt.datetime) -> bool:
+    name = conn.dialect.name
+    insert = _NEW_VERSIONED_OBJECT.get(name)
+    if insert is None:
+        vo = t.versioned_object
+        insert = _NEW_VERSIONED_OBJECT[name] = new_rows_only(conn, vo).returning(vo.c.vo_id)
+    keys = {"ehr_id": version["ehr_id"], "vo_id": version["vo_id"], "kind": version["kind"]}
+    # RETURNING, not rowcount: psycopg reports no row count for these inserts
+    if conn.execute(insert, {**keys, "time_created": now, "latest_version": 1}).first() is None:
+        return False
+    conn.execute(_INSERT_VERSION, version)
+    return True
+
+
+_FIRST_VERSIONS: dict[str, FirstVersionInsert] = {"postgresql": _insert_first_version_postgresql}
+
+
+def insert_first_version(conn: Connection, version: dict[str, Any], now: dt.datetime) -> bool:
+    """Insert a new versioned object (created ``now``) and its version 1 (``version``: the ``object_version``
+    row); ``False``, with nothing written, when the object id is taken. One statement on PostgreSQL (a
+    data-modifying CTE), two elsewhere."""
+    return _FIRST_VERSIONS.get(conn.dialect.name, _insert_first_version_separately)(conn, version, now)
+
+
+def insert_version(conn: Connection, version: dict[str, Any]) -> None:
+    """Insert a later version's ``object_version`` row (one statement built once)."""
+    conn.execute(_INSERT_VERSION, version)
