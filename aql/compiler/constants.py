@@ -9,7 +9,7 @@ against 0.4 ms of execution). Those constants are fixed per compiled statement, 
 literals; the values of AQL literals and ``$parameters`` (:mod:`.binds`) stay bind parameters.
 
 Only values that cannot change the statement's meaning when written out are rendered: integers, booleans, and
-strings without quote, backslash or NUL characters, each cast to the type its parameter had.
+strings without quote, backslash or NUL characters (cast to VARCHAR, as their parameters were).
 """
 
 from __future__ import annotations
