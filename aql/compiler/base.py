@@ -349,6 +349,14 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         column: Any = None
         if isinstance(value, JsonValue) and "code" in value.leaf:
             column, guard = value.leaf["code"]
+        elif isinstance(value, JsonValue):
+            # a code string, or the code of a whole CODE_PHRASE or DV_CODED_TEXT (``.../defining_code``)
+            json, guard = value.json, None
+            column = sa.func.coalesce(
+                self.json_text(json),
+                self.json_text(self.json_get(json, ["code_string"])),
+                self.json_text(self.json_get(json, ["defining_code", "code_string"])),
+            )
         else:
             column, guard = value.projection("code"), None
             if column is None:

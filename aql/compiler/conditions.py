@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from aql import ast
 from aql.compiler import leaf as leaf_mod
+from aql.compiler import rm_model
 from aql.compiler.binds import Scalar
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
@@ -300,6 +302,127 @@ class ConditionMixin:
             return self.compare_values(left, cond.operator.value, right)
         return self.compare_scalar(left, cond.operator.value, self.binds.scalar(cond.value))
 
+    def variable_condition(self: Compiler, binding: Binding, predicate: ast.Predicate, scope: Scope) -> Cond:
+        """``o[...]`` inside an identified path: whether the variable's object satisfies the predicate (its
+        archetype node id, name, and criteria relative to it)."""
+        if isinstance(predicate, ast.VersionPredicate):
+            raise AqlSemanticError(f"[{predicate.selector.value}] selects versions in FROM, not in a path")
+        if isinstance(predicate, ast.ArchetypePredicate):
+            predicate = ast.NodePredicate(node_id=predicate.archetype_id)
+        out: list[Cond] = []
+        if predicate.node_id is not None or predicate.name is not None:
+            if binding.kind != "node" or binding.prefix:
+                raise AqlSemanticError(
+                    f"{binding.rm_type} is not LOCATABLE: it has no archetype node id or name to match"
+                )
+            out.extend(self.node_predicate(binding.table, predicate))
+        out.extend(self.predicate_condition(binding, c, scope) for c in predicate.conditions)
+        return sa.and_(*out) if out else sa.true()
+
+    def json_predicate(self: Compiler, json: Any, predicate: ast.Predicate, owner: str | None) -> Cond:
+        """A predicate on a step inside a node's JSON (a non-LOCATABLE object: ``category[...]``,
+        ``other_participations[function/value='x']``): its criteria relative to the object at the step.
+        An archetype node id or name is not AQL there: only LOCATABLEs have them."""
+        if not isinstance(predicate, ast.NodePredicate) or predicate.node_id is not None or predicate.name:
+            what = owner or "this attribute"
+            raise AqlSemanticError(f"{what} is not LOCATABLE: it has no archetype node id or name to match")
+        out: list[Cond] = []
+        for cond in predicate.conditions:
+            left = self._json_relative(json, cond.path, owner)
+            if isinstance(cond.value, tuple):
+                right = self._json_relative(json, cond.value, owner)
+                out.append(self.compare_values(left, cond.operator.value, right))
+            else:
+                out.append(self.compare_scalar(left, cond.operator.value, self.binds.scalar(cond.value)))
+        return sa.and_(*out)
+
+    def object_step_predicates(
+        self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...]
+    ) -> tuple[tuple[ast.PathStep, ...], list[tuple[int, ast.Predicate]]]:
+        """Predicates on the steps of an EHR or VERSION path that its row answers, not node rows
+        (``e/ehr_status[...]``, ``v/commit_audit[change_type/value='creation']/...``, ``v/data[...]``):
+        the steps without them, and each with its step's index, for :meth:`object_step_condition`."""
+        own = 1 if binding.kind == "ehr" or (steps and steps[0].attribute == "data") else len(steps)
+        found = [(i, s.predicate) for i, s in enumerate(steps[:own]) if s.predicate is not None]
+        if not found:
+            return steps, []
+        plain = tuple(ast.PathStep(s.attribute) if i < own else s for i, s in enumerate(steps))
+        return plain, found
+
+    def object_step_condition(
+        self: Compiler,
+        binding: Binding,
+        steps: tuple[ast.PathStep, ...],
+        found: list[tuple[int, ast.Predicate]],
+        scope: Scope,
+    ) -> Cond:
+        """The predicates :meth:`object_step_predicates` took off, as standard conditions relative to the
+        variable (``archetype_node_id`` and ``name`` only where the step reaches a LOCATABLE)."""
+        out: list[Cond] = []
+        for i, predicate in found:
+            prefix = steps[: i + 1]
+            locatable = prefix[-1].attribute in ("ehr_status", "directory", "data")
+            for cond in standard_conditions(predicate, locatable, prefix[-1].attribute):
+                out.append(self.predicate_condition(binding, replace(cond, path=prefix + cond.path), scope))
+        return sa.and_(*out)
+
+    def leading_step_predicates(
+        self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope
+    ) -> tuple[tuple[ast.PathStep, ...], Cond | None]:
+        """Predicates on the non-LOCATABLE steps before a path's first LOCATABLE
+        (``c/context[start_time/value > x]/other_context[at0001]/...``): the steps without them, and one
+        condition on the objects at those steps, read from the variable's own JSON (no row is joined)."""
+        ends = rm_model.locatable_ends(binding.walk_type, tuple(s.attribute for s in steps))
+        if not ends or all(s.predicate is None for s in steps[: ends[0]]):
+            return steps, None
+        plain = list(steps)
+        out: list[Cond] = []
+        owner: str | None = binding.walk_type
+        for i in range(ends[0]):
+            attr = rm_model.attribute(owner, steps[i].attribute) if owner else None
+            target = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
+            if attr is not None and attr.is_list:
+                raise AqlUnsupported("a predicate on a list attribute's element that a LOCATABLE follows")
+            predicate = steps[i].predicate
+            if predicate is not None:
+                plain[i] = ast.PathStep(steps[i].attribute)
+                found = self.node_path(binding, tuple(plain[: i + 1]), scope)
+                assert isinstance(found, JsonValue)
+                out.append(self.json_predicate(found.json, predicate, target))
+            owner = target
+        return tuple(plain), sa.and_(*out)
+
+    def json_unnest_where(
+        self: Compiler,
+        doc: Any,
+        keys: list[str],
+        predicate: ast.Predicate | None,
+        owner: str | None,
+        scope: Scope,
+    ) -> Any:
+        """One row per element of a JSON list, only of the elements satisfying ``predicate``: the predicate
+        is the join's ON, so a node without any such element still gives one row, NULL, as a path that
+        reaches nothing."""
+        if predicate is None:
+            return self.json_unnest(doc, keys, scope)
+        inner = Scope(outer_paths=scope.outer_paths)
+        element = self.json_unnest(doc, keys, inner)
+        assert inner.clause is not None
+        scope.add_path(inner.clause, sa.and_(*inner.where, self.json_predicate(element, predicate, owner)))
+        return element
+
+    def _json_relative(
+        self: Compiler, json: Any, path: tuple[ast.PathStep, ...], owner: str | None
+    ) -> JsonValue:
+        current, primitive = owner, None
+        for step in path:
+            if step.predicate is not None:
+                raise AqlUnsupported("a predicate inside a predicate on a non-LOCATABLE attribute")
+            attr = rm_model.attribute(current, step.attribute) if current else None
+            primitive = attr.primitive if attr is not None else None
+            current = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
+        return JsonValue(self, self.json_get(json, [s.attribute for s in path]), primitive=primitive)
+
     def _relative_value(
         self: Compiler, binding: Binding, path: tuple[ast.PathStep, ...], scope: Scope
     ) -> Value:
@@ -309,3 +432,40 @@ class ConditionMixin:
             return self.version_path(binding, path, scope)
         steps = tuple(ast.PathStep(a) for a in binding.prefix) + path
         return self.node_path(binding, steps, scope)
+
+
+def standard_conditions(
+    predicate: ast.Predicate, locatable: bool, what: str
+) -> tuple[ast.PredicateCondition, ...]:
+    """A predicate as the standard predicate it is short for (AQL 1.1 "Node predicate"): the node id is
+    ``archetype_node_id``, a name ``name/value`` or, as a term code, ``name/defining_code``."""
+    if isinstance(predicate, ast.VersionPredicate):
+        raise AqlSemanticError(f"[{predicate.selector.value}] selects versions in FROM, not in a path")
+    if isinstance(predicate, ast.ArchetypePredicate):
+        predicate = ast.NodePredicate(node_id=predicate.archetype_id)
+    eq = ast.ComparisonOperator.EQ
+    out: list[ast.PredicateCondition] = []
+    if (predicate.node_id is not None or predicate.name is not None) and not locatable:
+        raise AqlSemanticError(f"{what} is not LOCATABLE: it has no archetype node id or name to match")
+    node_id = predicate.node_id
+    if node_id is not None:
+        value = node_id if isinstance(node_id, ast.Parameter) else ast.Literal(node_id, ast.AqlType.STRING)
+        out.append(ast.PredicateCondition((ast.PathStep("archetype_node_id"),), eq, value))
+    name = predicate.name
+    if isinstance(name, ast.TermCode):
+        code = (ast.PathStep("name"), ast.PathStep("defining_code"))
+        out.append(
+            ast.PredicateCondition(
+                (*code, ast.PathStep("code_string")), eq, ast.Literal(name.code_string, ast.AqlType.STRING)
+            )
+        )
+        out.append(
+            ast.PredicateCondition(
+                (*code, ast.PathStep("terminology_id"), ast.PathStep("value")),
+                eq,
+                ast.Literal(name.terminology_id, ast.AqlType.STRING),
+            )
+        )
+    elif name is not None:
+        out.append(ast.PredicateCondition((ast.PathStep("name"), ast.PathStep("value")), eq, name))
+    return (*out, *predicate.conditions)

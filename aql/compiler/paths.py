@@ -21,6 +21,7 @@ from aql.compiler import leaf as leaf_mod
 from aql.compiler import rm_model
 from aql.compiler.binds import LenientUuid
 from aql.compiler.from_clause import rm_model_is_archetype
+from aql.compiler.guard import guarded, guarded_json
 from aql.compiler.objects import ObjectPathMixin
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import ColumnValue, JsonValue, ScalarValue, Value
@@ -83,14 +84,22 @@ class PathMixin:
 
     def path_value(self: Compiler, path: ast.IdentifiedPath, scope: Scope) -> Value:
         binding = self.binding_of(path.variable)
-        if path.predicate is not None:
-            raise AqlUnsupported("a predicate on a variable inside a path")
-        if binding.kind == "ehr":
-            return self.ehr_path(binding, path.path, scope)
-        if binding.kind == "version":
-            return self.version_path(binding, path.path, scope)
+        if path.predicate is not None:  # the item where the variable's object satisfies it (guard.py)
+            value = self.path_value(ast.IdentifiedPath(path.variable, path.path), scope)
+            return guarded(value, self.variable_condition(binding, path.predicate, scope))
+        if binding.kind in ("ehr", "version"):
+            steps, found = self.object_step_predicates(binding, path.path)
+            if binding.kind == "ehr":
+                value = self.ehr_path(binding, steps, scope)
+            else:
+                value = self.version_path(binding, steps, scope)
+            if not found:
+                return value
+            return guarded(value, self.object_step_condition(binding, steps, found, scope))
         steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
-        return self.node_path(binding, steps, scope)
+        steps, leading = self.leading_step_predicates(binding, steps, scope)
+        value = self.node_path(binding, steps, scope)
+        return guarded(value, leading) if leading is not None else value
 
     def ehr_path(self: Compiler, binding: Binding, steps: tuple[ast.PathStep, ...], scope: Scope) -> Value:
         """An EHR path: ``ehr_id/value`` is the id column the EHR is known by (its row may be absent from
@@ -379,20 +388,22 @@ class PathMixin:
         else:
             doc = node.c.data
         current: str | None = owner
-        walked: list[str] = []
+        walked: list[Any] = []
         unnested = False
+        guards: list[Cond] = []  # predicates on single objects inside the JSON (conditions.json_predicate)
         for step in data_steps:
-            if step.predicate is not None:
-                raise AqlUnsupported("a predicate on a non-LOCATABLE attribute")
             attr = rm_model.attribute(current, step.attribute) if current else None
+            target = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
             keys.append(step.attribute)
-            walked.append(step.attribute)
+            walked.append(step.attribute if step.predicate is None else (step.attribute, step.predicate))
             if attr is not None and attr.is_list:
                 cache_key = ("unnest", id(node), binding.variable, tuple(walked))
                 if cache_key not in scope.cache:
-                    scope.cache[cache_key] = self.json_unnest(doc, keys, scope)
+                    scope.cache[cache_key] = self.json_unnest_where(doc, keys, step.predicate, target, scope)
                 doc, keys, unnested = scope.cache[cache_key], [], True
-            current = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
+            elif step.predicate is not None:
+                guards.append(self.json_predicate(self.json_get(doc, keys), step.predicate, target))
+            current = target
         json = self.json_get(doc, keys) if keys else doc
         value = JsonValue(self, json, primitive=attr.primitive if attr is not None else None)
         if not unnested:
@@ -405,4 +416,4 @@ class PathMixin:
                 # other types and unreadable ones after that by their JSON
                 column, guard = value.leaf["instant"]
                 value.leaf_sort = [sa.case((guard, column)), self.json_sort_key(json)]
-        return value
+        return guarded_json(value, sa.and_(*guards)) if guards else value

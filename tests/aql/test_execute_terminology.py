@@ -57,6 +57,19 @@ CASES: list[tuple[str, str, list[list[Any]]]] = [
         BOTH,
     ),
     (
+        "a whole CODE_PHRASE and DV_CODED_TEXT match by their code",
+        "SELECT c/name/value FROM COMPOSITION c WHERE c/context/setting/defining_code MATCHES "
+        "{terminology://openehr/setting} AND c/context/setting MATCHES "
+        "TERMINOLOGY('map', 'x', 'code=225&source=setting&target=setting')",
+        HOME,
+    ),
+    (
+        "an ELEMENT's local codes are in no openEHR group (typed code column)",
+        "SELECT el/name/value FROM ELEMENT el WHERE el/value/defining_code/code_string MATCHES "
+        "TERMINOLOGY('expand', 'x', 'openehr')",
+        [],
+    ),
+    (
         "map among other MATCHES items",
         f"SELECT c/name/value FROM COMPOSITION c WHERE {SETTING} MATCHES {{'999', TERMINOLOGY('map', 'x', "
         "'system=openehr&code=225&source=setting&target=setting')}",
