@@ -107,6 +107,8 @@ _SHARE = (
     .where(t.template.c.template_id == sa.bindparam("template_id", type_=t.template.c.template_id.type))
     .with_for_update(read=True)
 )
+SHARED_UPLOAD = _SHARE.scalar_subquery()
+""":meth:`TemplateStore.share` as a column of another statement (bind parameter ``template_id``)."""
 
 
 class TemplateInUseError(Conflict):
