@@ -150,8 +150,15 @@ class SelectMixin:
             return ScalarValue({"number": counted}, "number", render=int)
         if function in ("SUM", "AVG"):
             number = value.projection("number")
-            if number is None:
-                raise AqlUnsupported(f"{function} of {value.description}")
+            whole = isinstance(value, JsonValue) and (
+                "whole" in value.leaf or value.description == "a whole object"
+            )
+            if number is None or whole:
+                # AQL 1.1: "Input values type should be either Integer or Real" (so not DV_QUANTITY itself)
+                raise AqlSemanticError(
+                    f"{function} takes Integer or Real values, not {value.description}"
+                    + (" (a data value: use its magnitude)" if "whole" in getattr(value, "leaf", {}) else "")
+                )
             fn = sa.func.sum if function == "SUM" else sa.func.avg
             arg = sa.distinct(number) if agg.distinct else number
             if function == "SUM" and isinstance(value, JsonValue):
@@ -175,7 +182,10 @@ class SelectMixin:
                 expr = value.projection(kind)
                 if expr is not None:
                     return _Wrapped(sa.func.min(expr) if function == "MIN" else sa.func.max(expr), value)
-            raise AqlUnsupported(f"{function} of {value.description}")
+            # AQL 1.1: "Input values type should be either String, Date, Time, Integer or Real"
+            raise AqlSemanticError(
+                f"{function} takes String, Date, Time, Integer or Real values, not {value.description}"
+            )
         raise AqlUnsupported(f"aggregate {function}")  # pragma: no cover
 
 
