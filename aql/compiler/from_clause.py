@@ -307,7 +307,9 @@ class FromMixin:
             conditions = predicate.conditions
         else:
             if predicate.node_id is not None or predicate.name is not None:
-                raise AqlUnsupported(f"node predicate on {binding.rm_type}")
+                raise AqlSemanticError(  # only LOCATABLEs have them: not AQL
+                    f"{binding.rm_type} is not LOCATABLE: it has no archetype node id or name to match"
+                )
             conditions = predicate.conditions
         for cond in conditions:
             scope.where.append(self.predicate_condition(binding, cond, scope))

@@ -250,6 +250,12 @@ def test_a_predicate_on_a_step_before_a_locatable(
         ),
         ("SELECT e[at0001]/ehr_id/value FROM EHR e", AqlSemanticError, "EHR is not LOCATABLE"),
         (
+            "SELECT cx/start_time FROM EVENT_CONTEXT cx[at0001]",
+            AqlSemanticError,
+            "EVENT_CONTEXT is not LOCATABLE",
+        ),
+        ("SELECT e/ehr_id/value FROM EHR e[at0001]", AqlSemanticError, "EHR is not LOCATABLE"),
+        (
             "SELECT c/category[at0001]/value FROM COMPOSITION c",
             AqlSemanticError,
             "DV_CODED_TEXT is not LOCATABLE",
