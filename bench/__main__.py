@@ -13,7 +13,7 @@ SCENARIOS = {
     "formats": "FLAT -> canonical + validation against canonical JSON (issue 3)",
     "commit": "REST commits and reads against raw SQL on PostgreSQL (issue 4)",
     "aql": "AQL against hand-written SQL on PostgreSQL, 10k and 100k compositions (issue 5)",
-    "security": "commit and read with JWT auth, policy and audit on vs off, over HTTP and in-process (issue 6)",
+    "security": "JWT auth, policy and audit on vs off: commits and reads, HTTP and in-process (issue 6)",
 }
 
 
