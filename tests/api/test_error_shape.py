@@ -8,7 +8,7 @@ import pytest
 
 from tests.api.conftest import NB_TEMPLATE, Api, assert_error
 
-MISSING = str(uuid.uuid4())
+MISSING = str(uuid.uuid5(uuid.NAMESPACE_URL, "urn:cdr:test:missing"))  # fixed: ids equal on every worker
 VERSION = f"{MISSING}::test.cdr::1"
 JSON = {"content_type": "application/json"}
 
