@@ -300,10 +300,51 @@ def _http_rows(
             lambda: read("off", off_http, off.ehr_id, off.headers),
             rounds=rounds * 3,
         )
+        with _durable_insert(url) as insert:
+
+            def read_and_insert() -> None:
+                read("off", off_http, off.ehr_id, off.headers)
+                insert()
+
+            floor, bare = compare(
+                read_and_insert,
+                lambda: read("off", off_http, off.ehr_id, off.headers),
+                rounds=rounds * 3,
+            )
     rows = _rows(f"commit over HTTP, JWT + policy + audit vs off, {label}", commit_on, commit_off)
-    return rows + _rows(
-        f"read by version uid over HTTP, JWT + policy + audit vs off, {label}", read_on, read_off
+    rows += _rows(f"read by version uid over HTTP, JWT + policy + audit vs off, {label}", read_on, read_off)
+    rows.append(
+        Row(
+            "  floor: the off read + ONE durable one-row INSERT (raw psycopg), nothing else",
+            ms(floor.p50),
+            ms(bare.p50),
+            f"{floor.p50 / bare.p50:.2f}x",
+            "least cost of a per-read record",
+        )
     )
+    return rows
+
+
+@contextlib.contextmanager
+def _durable_insert(url: str) -> Iterator[Callable[[], None]]:
+    """A callable that inserts one small row and commits it (waits for the WAL flush), on its own psycopg
+    connection to ``url``'s database: the least a read's durable audit record can cost. Yields a callable
+    doing nothing on SQLite (not measured there)."""
+    if not url.startswith("postgresql"):
+        yield lambda: None
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as raw:
+        raw.execute("CREATE TABLE bench_floor (at timestamptz, note text)")  # logged: the flush is the point
+
+        def insert() -> None:
+            raw.execute("INSERT INTO bench_floor VALUES (now(), %s)", ("read",), prepare=True)
+
+        try:
+            yield insert
+        finally:
+            raw.execute("DROP TABLE bench_floor")
 
 
 def _cpu(call: Callable[[], object], rounds: int) -> float:
