@@ -24,6 +24,21 @@ _TIME_RE = re.compile(rf"{_TIME}{_ZONE}")
 _DATE_TIME_RE = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}T{_TIME}{_ZONE}")
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+class UntypedText(str):
+    """A parameter value from a URL query string (``GET /query/aql?x=36``): a URL has no types, so text
+    that reads as a number may have meant one. The compiler compares it as a number with numbers and as
+    text with text (a fødselsnummer is all digits and stays text); a JSON body's values keep their types."""
+
+    __slots__ = ()
+
+    @property
+    def reads_as_number(self) -> bool:
+        return _NUMBER_TEXT.fullmatch(self.strip()) is not None
+
+
 def unquote(token: str) -> str:
     """The value of a STRING token (quotes removed, escapes decoded)."""
 

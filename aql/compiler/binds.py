@@ -21,7 +21,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from aql import ast
 from aql.errors import AqlSemanticError
-from aql.literals import string_type
+from aql.literals import UntypedText, string_type
 
 
 class LenientUuid(TypeDecorator[uuid.UUID]):
@@ -39,6 +39,9 @@ class LenientUuid(TypeDecorator[uuid.UUID]):
             return None
 
 
+NUMERIC_TEXT = "NUMERIC_TEXT"  # the kind of a query-string value that reads as a number (UntypedText)
+
+
 def kind_of(value: Any) -> str:
     """The kind of a parameter value, part of the compiled-statement cache key."""
     if value is None:
@@ -49,6 +52,8 @@ def kind_of(value: Any) -> str:
         return "INTEGER"
     if isinstance(value, float | Decimal):
         return "REAL"
+    if isinstance(value, UntypedText) and value.reads_as_number:
+        return NUMERIC_TEXT
     if isinstance(value, str):
         return string_type(value).value
     if isinstance(value, list | tuple):
@@ -75,6 +80,7 @@ class Scalar:
     value: Any = None  # the literal value
     parameter: str | None = None  # or the parameter name
     is_list: bool = False
+    numeric_text: bool = False  # a query-string value that reads as a number: number or text by the path
 
     @property
     def is_number(self) -> bool:
@@ -107,6 +113,8 @@ class Binds:
         if kind.startswith("LIST:"):
             element = kind[5:].split("|")[0]
             return Scalar(ast.AqlType(element), parameter=node.name, is_list=True)
+        if kind == NUMERIC_TEXT:
+            return Scalar(ast.AqlType.STRING, parameter=node.name, numeric_text=True)
         return Scalar(ast.AqlType(kind), parameter=node.name)
 
     def bind(

@@ -131,6 +131,8 @@ class ConditionMixin:
             expr = value.outputs()[0]
             return expr.is_(None) if op == "=" else expr.is_not(None)
         fn = OPS[op]
+        if scalar.numeric_text:
+            return self.compare_untyped(value, fn, scalar)
         if isinstance(value, JsonValue) and "whole_type" in value.leaf:
             return self.compare_whole(value, fn, scalar)
         if scalar.is_number:
@@ -148,6 +150,20 @@ class ConditionMixin:
         if isinstance(value, JsonValue) and "code" in value.leaf and op in ("=", "!="):
             return self._typed(value, "code", fn, text_bind)
         return self._typed(value, "text", fn, text_bind)
+
+    def compare_untyped(self: Compiler, value: Value, fn: Callable[[Any, Any], Any], scalar: Scalar) -> Cond:
+        """A query-string value that reads as a number (``?x=36``) against a path: as a number where the
+        value is a number, as text where it is text (each projection is NULL for the other kind). A typed
+        leaf column keeps its own guard (and its index); a projection's NULL becomes false, so that a value
+        of the one kind is never left unknown by the other's branch (``NOT`` stays exact)."""
+        if isinstance(value, JsonValue) and "whole_type" in value.leaf:
+            return self.compare_whole(value, fn, replace(scalar, type=ast.AqlType.REAL))
+        branches = []
+        for kind, transform, type_ in (("number", float, sa.Float()), ("text", str, sa.String())):
+            cond = self._typed(value, kind, fn, self.binds.bind(scalar, transform, type_))
+            typed_leaf = isinstance(value, JsonValue) and kind in value.leaf
+            branches.append(cond if typed_leaf else sa.func.coalesce(cond, sa.false()))
+        return sa.or_(*branches)
 
     def compare_whole(
         self: Compiler, value: JsonValue, fn: Callable[[Any, Any], Any], scalar: Scalar

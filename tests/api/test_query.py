@@ -111,6 +111,63 @@ def test_get_takes_every_other_query_string_parameter_as_a_query_parameter(nb_ap
         assert column(response.json) == [data.second_uid]
 
 
+TEMPERATURE = (
+    "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"
+    " CONTAINS OBSERVATION o[openEHR-EHR-OBSERVATION.body_temperature.v2]"
+    " WHERE {} o/data[at0002]/events[at0003]/data[at0001]/items[at0004]/value/magnitude > $t"
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "t", "expected"),
+    [
+        ("", "9", 3),  # 36.8 > 9 as a number; as text '36.8' < '9'
+        ("", "36.5", 3),
+        ("", "100", 0),  # as text '36.8' > '100'
+        ("", "-1e3", 3),
+        ("NOT", "100", 3),  # exact under NOT: a number's text branch is false, not unknown
+        ("NOT", "9", 0),
+    ],
+)
+def test_a_query_string_number_compares_as_a_number_with_numbers(
+    nb_api: Api, data: Data, where: str, t: str, expected: int
+) -> None:
+    for args in ({"t": t}, {"query_parameters": f"t={t}"}):
+        response = nb_api.get("/query/aql", query_string={"q": TEMPERATURE.format(where), **args})
+        assert response.status_code == 200, response.json
+        assert len(response.json["rows"]) == expected, (where, t, args)
+
+
+def test_a_query_string_number_compares_as_text_with_text(nb_api: Api) -> None:
+    """A fødselsnummer is all digits: sent in a URL it must still match the subject's id as text."""
+    status = {
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": {"_type": "DV_TEXT", "value": "EHR status"},
+        "subject": {
+            "_type": "PARTY_SELF",
+            "external_ref": {
+                "_type": "PARTY_REF",
+                "id": {"_type": "GENERIC_ID", "value": "13116900216", "scheme": "fnr"},
+                "namespace": "fnr",
+                "type": "PERSON",
+            },
+        },
+        "is_queryable": True,
+        "is_modifiable": True,
+    }
+    ehr_id = nb_api.new_ehr(status)
+    nb_api.new_ehr()
+    q = "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/subject/external_ref/id/value = $pid"
+    for pid, expected in (("13116900216", [[ehr_id]]), ("13116900217", [])):
+        response = nb_api.get("/query/aql", query_string={"q": q, "pid": pid})
+        assert response.status_code == 200, response.json
+        assert response.json["rows"] == expected
+    # in a POST body the parameter's JSON type decides: a number never equals the text id
+    assert run(nb_api, {"q": q, "query_parameters": {"pid": 13116900216}})["rows"] == []
+    assert run(nb_api, {"q": q, "query_parameters": {"pid": "13116900216"}})["rows"] == [[ehr_id]]
+
+
 def test_ehr_id_restricts_the_query_to_that_ehr_and_fills_the_ehr_id_parameter(
     nb_api: Api, data: Data
 ) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from aql.literals import UntypedText
 from cdr import __version__
 from cdr.api.errors import ApiError, UnsupportedMediaType
 from cdr.api.representation import content_type, is_json
@@ -114,7 +115,7 @@ def _string_parameters(values: list[str]) -> dict[str, Any]:
         pairs = parse_qsl(text, keep_blank_values=True)
         if not pairs:
             raise ApiError(f"query_parameters {value!r} is neither name=value pairs nor a JSON object")
-        out.update(pairs)
+        out.update((name, UntypedText(text)) for name, text in pairs)  # a JSON object's keep their types
     return out
 
 
@@ -160,7 +161,7 @@ def _checked_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
 def request_from_args() -> tuple[str | None, QueryRequest]:
     """``q`` and how to run it, from the query string of a GET."""
     loaded = _load(QueryArgs(), request.args.to_dict(), "?")
-    parameters = {k: v for k, v in request.args.items() if k not in _PAGING}
+    parameters: dict[str, Any] = {k: UntypedText(v) for k, v in request.args.items() if k not in _PAGING}
     for key in ("query_parameters", "query-parameters"):
         parameters.update(_string_parameters(request.args.getlist(key)))
     run = QueryRequest(
