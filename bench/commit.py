@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import IO
 
+from bench.cpu import CpuShare
 from bench.foundation import CORONA_COMPOSITION, CORONA_OPT, Row
 from bench.harness import Timing, compare, ms
 
@@ -214,10 +215,14 @@ class _Concurrent:
         self.timing = Timing()
         self.elapsed = 0.0
         self.count = 0
+        self.cpu = CpuShare()
         for call in calls:
             call()  # warm-up: connections open, caches filled
 
     def batch(self, per_client: int) -> None:
+        self.cpu.measure(lambda: self._batch(per_client))
+
+    def _batch(self, per_client: int) -> None:
         lock = threading.Lock()
         barrier = threading.Barrier(len(self.calls) + 1)
 
@@ -393,9 +398,19 @@ def _concurrent_rows(
             r.close()
     rows = _ratio_rows(f"commit, {label}", commit.timing, insert.timing, "<= 10x raw INSERT")
     rows.append(_rate_row(f"  commit throughput, {label}", commit, insert))
+    rows.append(_cpu_row(f"  CPU per commit, {label}", commit))
     rows += _ratio_rows(f"read by version uid, {label}", read.timing, select.timing, "<= 8x raw SELECT")
     rows.append(_rate_row(f"  read throughput, {label}", read, select))
+    rows.append(_cpu_row(f"  CPU per read, {label}", read))
     return rows
+
+
+def _cpu_row(name: str, subject: _Concurrent) -> Row:
+    """Server and PostgreSQL CPU per request, and the machine's idle share meanwhile: CPU-bound when idle
+    is near 0; idle CPU means waiting (locks, connections unevenly spread over server processes)."""
+    share, n = subject.cpu, max(subject.count, 1)
+    idle = "-" if share.idle_share is None else f"machine idle {share.idle_share:.0%}"
+    return Row(name, f"server {ms(share.server / n)}", f"PostgreSQL {ms(share.postgres / n)}", idle, "-")
 
 
 def _rate_row(name: str, subject: _Concurrent, baseline: _Concurrent) -> Row:
