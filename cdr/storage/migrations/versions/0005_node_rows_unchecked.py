@@ -35,7 +35,7 @@ def _lz4_available() -> bool:
     choices = bind.execute(
         sa.text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
     ).scalar()
-    return bool(choices) and "lz4" in choices
+    return choices is not None and "lz4" in choices
 
 
 def upgrade() -> None:
