@@ -21,7 +21,7 @@ from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.errors import AqlSemanticError
 from aql.result import ResultColumn, ResultSet
 from cdr.security.query_scope import QueryScope
-from cdr.storage.engine import read_transaction
+from cdr.storage.engine import binary_results, read_transaction
 
 
 class PagingError(AqlSemanticError):
@@ -85,7 +85,7 @@ def execute(
         values["ehr_scope"] = ehr_id
     ehr_ids: set[uuid.UUID] = set()
     override_ehr_ids: set[uuid.UUID] = set()
-    with read_transaction(engine) as conn:
+    with read_transaction(engine) as conn, binary_results(conn):
         raw = conn.execute(statement, values).all()
     rows = [compiled.decode_row(row) for row in raw]
     for row in raw:

@@ -163,13 +163,14 @@ class Subjects:
         return execute(self.storage, w.aql, params).rows
 
     def run_compiled(self, w: Workload, params: Mapping[str, Any]) -> list[Any]:
-        """The compiler's statement alone (cached compile, no result-set decoding): splits the AQL cost into
-        the SQL's shape and the Python around it."""
+        """The compiler's statement alone (cached compile, no result-set decoding), run as the executor runs it
+        (binary results): splits the AQL cost into the SQL's shape and the Python around it."""
         from aql.compiler import bind_values, compile_query, parameter_kinds
+        from cdr.storage.engine import binary_results
 
         compiled = compile_query(w.aql, "postgresql", parameter_kinds(params))
         values = bind_values(list(compiled.derived), dict(params))
-        with self.engine.connect() as conn, conn.begin():
+        with self.engine.connect() as conn, conn.begin(), binary_results(conn):
             return list(conn.execute(compiled.statement, values).all())
 
     def run_sql(self, w: Workload, params: Mapping[str, Any]) -> list[Any]:
