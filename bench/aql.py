@@ -163,8 +163,8 @@ class Subjects:
         return execute(self.storage, w.aql, params).rows
 
     def run_compiled(self, w: Workload, params: Mapping[str, Any]) -> list[Any]:
-        """The compiler's statement alone (cached compile, no result-set decoding), run as the executor runs it
-        (binary results): splits the AQL cost into the SQL's shape and the Python around it."""
+        """The compiler's statement alone (cached compile, no result-set decoding), run as the executor runs
+        it (binary results): splits the AQL cost into the SQL's shape and the Python around it."""
         from aql.compiler import bind_values, compile_query, parameter_kinds
         from cdr.storage.engine import binary_results
 
