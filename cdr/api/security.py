@@ -143,9 +143,15 @@ def _principal(config: AuthConfig) -> Principal:
     from cdr.api.auth import identify  # the admin-role rules that apply while authentication is off
 
     legacy = identify()
-    principal = with_roles(anonymous_principal(config), config.scopes)
-    roles = principal.roles - {ApiArea.ADMIN.value} | (legacy.roles & {ApiArea.ADMIN.value})
-    return principal.model_copy(update={"roles": roles, "name": legacy.display_name})
+    admin = ApiArea.ADMIN.value in legacy.roles
+    key = (admin, legacy.display_name)
+    known: dict[tuple[bool, str], Principal] = current_app.extensions.setdefault("cdr_dev_principals", {})
+    principal = known.get(key)
+    if principal is None:  # the same few per app: built once (a Principal is immutable)
+        base = with_roles(anonymous_principal(config), config.scopes)
+        roles = base.roles - {ApiArea.ADMIN.value} | ({ApiArea.ADMIN.value} if admin else set())
+        principal = known[key] = base.model_copy(update={"roles": roles, "name": legacy.display_name})
+    return principal
 
 
 def _areas() -> frozenset[ApiArea] | None:

@@ -7,6 +7,7 @@ every offending parameter.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
 from flask import request
@@ -63,8 +64,17 @@ class CompositionQuery(FormatQuery):
     version_at_time = Instant(load_default=None)
 
 
+_DEFAULTS: weakref.WeakKeyDictionary[Schema, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def parse_args(schema: Schema) -> dict[str, Any]:
-    """The query string loaded by ``schema``; 400 listing every bad parameter."""
+    """The query string loaded by ``schema``; 400 listing every bad parameter. Most requests have no query
+    string: the schema's defaults are then loaded once per schema."""
+    if not request.args:
+        defaults = _DEFAULTS.get(schema)
+        if defaults is None:
+            defaults = _DEFAULTS[schema] = schema.load({})
+        return dict(defaults)
     try:
         loaded: dict[str, Any] = schema.load(request.args.to_dict())
     except ValidationError as exc:
