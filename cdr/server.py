@@ -19,10 +19,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cdr import __version__
 from cdr.errors import CdrError
+
+if TYPE_CHECKING:
+    from cdr.server_balance import ConnectionCounts
 
 logger = logging.getLogger("cdr.server")
 
@@ -198,7 +201,10 @@ def run_workers(
         sock = socket.create_server((host, port), backlog=1024)
     except OSError as exc:
         raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    from cdr.server_balance import ConnectionCounts
+
     children: dict[int, int] = {}
+    counts = ConnectionCounts(workers)  # shared with the forked workers: see cdr.server_balance
     with _forwarding_signals(children) as received:
         # signals stay blocked while forking, so that none reaches a worker before it has its own handlers
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -206,7 +212,7 @@ def run_workers(
             for number in range(1, workers + 1):
                 pid = os.fork()
                 if pid == 0:  # the worker: never returns into the parent's code
-                    os._exit(_worker(database_url, sock, threads))
+                    os._exit(_worker(database_url, sock, threads, counts, number - 1))
                 children[pid] = number
         except OSError as exc:  # fork failed: stop the workers already started
             for pid in children:
@@ -243,16 +249,18 @@ def _migrate(database_url: str) -> None:
         ) from None
 
 
-def _worker(database_url: str, sock: Any, threads: int) -> int:
-    """One worker process: its own app (the parent migrated) and waitress on the inherited socket."""
+def _worker(database_url: str, sock: Any, threads: int, counts: ConnectionCounts, index: int) -> int:
+    """One worker process: its own app (the parent migrated) and waitress on the inherited socket, taking
+    new connections while it holds no more than any other worker (``counts``, see cdr.server_balance)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         from cdr.api import create_app
+        from cdr.server_balance import balance
 
         app = create_app({"DATABASE_URL": database_url, "MIGRATE": False})
-        serve_until_stopped(listen(app, threads=threads, sockets=[sock]), app)
+        serve_until_stopped(balance(listen(app, threads=threads, sockets=[sock]), counts, index), app)
     except BaseException:  # a worker must exit by os._exit, never unwind into the parent's code
         logger.exception("worker %d failed", os.getpid())
         return 1
