@@ -89,7 +89,7 @@ def create_composition(
 ) -> VersionRecord:
     """Version 1 of a new composition (its ``uid``, when given, chooses the object id)."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     lifecycle = ctx.lifecycle_state or COMPLETE
     return _validated_commit(
         svc, ctx, ehr_id, comp, lambda _: VersionChange(KIND, CREATION, comp, lifecycle_state=lifecycle)
@@ -112,7 +112,7 @@ def update_composition(
 ) -> VersionRecord:
     """The next version of a composition; ``preceding_version_uid`` (If-Match) must be the latest (412)."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     vo_id = _object_id(object_id)
     preceding = versions.parse_version_uid(preceding_version_uid)
     # an unknown composition is 404 whatever If-Match says (EHRbase's suites, ITS-REST)
@@ -147,7 +147,7 @@ def delete_composition(
     """A deletion version after ``version_uid``, which must be the latest: 409 with the latest uid if not,
     400 if the composition is deleted already."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     if "::" not in version_uid:
         latest = svc.storage.compositions.latest(ehr_id, _object_id(version_uid))
         raise InvalidInput(
@@ -175,7 +175,7 @@ def get_composition(
             return versions.version(store, ehr_id, uid_based_id)
         return versions.at_time_or_latest(store, ehr_id, _object_id(uid_based_id), at)
     except NotFound:
-        svc.require_ehr(ehr_id)  # the EHR is asked about only when nothing was found: one statement less
+        svc.require_ehr(ehr_id, ctx)  # the EHR is asked about only when nothing was found: one statement less
         raise
 
 
@@ -183,7 +183,7 @@ def versioned_composition(
     svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, object_id: str
 ) -> versions.VersionedObjectView:
     ctx.authorize(Action.READ_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     return versions.versioned_object(svc.storage.compositions, ehr_id, _object_id(object_id))
 
 
@@ -197,7 +197,7 @@ def composition_version(
 ) -> VersionRecord:
     """A VERSION of the composition: by uid (one of ``object_id``), else at ``at``, else the latest."""
     ctx.authorize(Action.READ_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     vo_id = _object_id(object_id)
     store = svc.storage.compositions
     if version_uid is not None:

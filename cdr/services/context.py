@@ -60,6 +60,11 @@ class Policy(Protocol):
         refuse: Refusal = "never",
     ) -> frozenset[uuid.UUID]: ...
 
+    def ehr_exists(self, ehr_id: uuid.UUID) -> bool | None:
+        """Whether the EHR exists, as far as this request's decisions already read it (``None``: not read),
+        so that a use case need not ask the database again."""
+        ...
+
 
 class RolePolicy:
     """The policy where the security layer is not installed (in-process callers, apps built without it):
@@ -78,6 +83,9 @@ class RolePolicy:
         refuse: Refusal = "never",
     ) -> frozenset[uuid.UUID]:
         return frozenset()
+
+    def ehr_exists(self, ehr_id: uuid.UUID) -> bool | None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +137,10 @@ class RequestContext:
         """:class:`~cdr.services.errors.Forbidden` unless the policy allows ``action``."""
         if not self.policy.allows(self.principal, action, ehr_id):
             raise Forbidden(f"{self.principal.display_name} may not perform {action.value}")
+
+    def known_ehr(self, ehr_id: uuid.UUID) -> bool | None:
+        """Whether the EHR exists as this request's policy decisions read it (``None``: they did not)."""
+        return self.policy.ehr_exists(ehr_id)
 
     def hidden(
         self, ehr_id: uuid.UUID, object_ids: Collection[uuid.UUID], *, refuse: Refusal = "never"

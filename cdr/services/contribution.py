@@ -110,7 +110,7 @@ def commit_contribution(
     svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, body: bytes | str
 ) -> tuple[ContributionRecord, list[VersionRecord]]:
     """Commit the contribution of a REST body; every version or none. 400 for an empty or invalid one."""
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     payload = parse_contribution_json(body, strict=False)
     if not payload.versions:
         raise InvalidInput("Versions must not be empty")
@@ -135,7 +135,7 @@ def get_contribution(svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, uid:
     refused; a contribution of nothing but such versions is refused like them (403).
     """
     ctx.authorize(Action.READ_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     try:
         contribution_id = uuid.UUID(uid)
     except ValueError:

@@ -32,7 +32,7 @@ def create_directory(
     svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, folder: RMObject
 ) -> VersionRecord:
     """The EHR's directory; :class:`~cdr.errors.Conflict` (409) if it has one."""
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     _check(folder)
     change = VersionChange(KIND, CREATION, folder, lifecycle_state=ctx.lifecycle_state or COMPLETE)
     _, committed = svc.commit(ctx, ehr_id, [change])
@@ -45,7 +45,7 @@ def _current_for_change(
     """The latest directory version, which ``preceding_version_uid`` must name (412 otherwise, also when the
     EHR has no directory: there is no version the precondition could match). Refused (403) when it lists
     compositions restricted from the caller: they read it without them, and a change would drop them."""
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     preceding = versions.parse_version_uid(preceding_version_uid)
     try:
         current = svc.storage.directory.current(ehr_id)
@@ -101,7 +101,7 @@ def get_directory(
     level), as query results leave them out, so that the directory does not reveal their uids.
     """
     ctx.authorize(Action.READ_EHR, ehr_id)
-    svc.require_ehr(ehr_id)
+    svc.require_ehr(ehr_id, ctx)
     store = svc.storage.directory
     if version_uid is not None:
         record = versions.version(store, ehr_id, version_uid)

@@ -444,6 +444,10 @@ class RequestFacts(AccessControlStore):
         with self.db.transaction() as conn:
             return load_templates(conn, ehr_id, object_ids)
 
+    def known(self, ehr_id: uuid.UUID) -> EhrFacts | None:
+        """The facts this request already loaded about ``ehr_id`` (no statement), if any."""
+        return self._facts.get(ehr_id)
+
     def add_grant(self, grant: EmergencyGrant) -> EmergencyGrant:
         super().add_grant(grant)
         kept = self._facts.get(grant.ehr_id)
