@@ -155,8 +155,7 @@ class EnforcingPolicy:
     def ehr_exists(self, ehr_id: uuid.UUID) -> bool | None:
         """From the facts a decision of this request loaded (they are read in the request's transaction on
         PostgreSQL), without a statement; ``None`` when no decision read them."""
-        known = getattr(self.store, "known", None)
-        facts = known(ehr_id) if known is not None else None
+        facts = self.store.known(ehr_id)
         return None if facts is None else facts.exists
 
     def _decide(self, principal: Principal, access: Access, ehr_id: uuid.UUID) -> bool:

@@ -267,6 +267,10 @@ class AccessControlStore:
         with read_transaction(self.engine) as conn:
             return load_facts_and_target(conn, ehr_id, now, composition_id)
 
+    def known(self, ehr_id: uuid.UUID) -> EhrFacts | None:
+        """Facts already in hand about ``ehr_id`` without a statement: none here (see RequestFacts)."""
+        return None
+
     def templates(
         self, ehr_id: uuid.UUID, object_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, frozenset[str]]:
