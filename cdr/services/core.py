@@ -83,11 +83,11 @@ class Services:
             ctx.record(conn, Action.WRITE_EHR, ehr_id, target, touched)
         return record, versions
 
-    def require_ehr(self, ehr_id: uuid.UUID, ctx: RequestContext | None = None) -> None:
+    def require_ehr(self, ehr_id: uuid.UUID, ctx: RequestContext) -> None:
         """:class:`NotFound` unless the EHR exists (checked before expensive work such as validation). When
-        ``ctx``'s policy already read the EHR for its decision, that answer stands (a statement less); the
-        write transaction reads the EHR again in any case."""
-        known = ctx.known_ehr(ehr_id) if ctx is not None else None
+        ``ctx``'s policy already read the EHR for its decision in this request, that answer stands (a
+        statement less; a write reads the EHR again in its own transaction)."""
+        known = ctx.known_ehr(ehr_id)
         if known is None:
             known = self.storage.ehrs.exists(ehr_id)
         if not known:

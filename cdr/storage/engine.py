@@ -122,6 +122,14 @@ def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     return engine
 
 
+class _BinaryCursor(psycopg.Cursor[Any]):
+    """A client-side cursor whose results come in binary format (see :func:`binary_results`)."""
+
+    def __init__(self, connection: Any, *, row_factory: Any = None) -> None:
+        super().__init__(connection, row_factory=row_factory)
+        self.format = Format.BINARY
+
+
 @contextmanager
 def binary_results(conn: Connection) -> Iterator[Connection]:
     """Statements run in the block receive their results in PostgreSQL's binary format (psycopg gives the
@@ -178,11 +186,3 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         return
     with engine.connect() as conn, conn.begin():
         yield conn
-
-
-class _BinaryCursor(psycopg.Cursor[Any]):
-    """A client-side cursor whose results come in binary format (see :func:`binary_results`)."""
-
-    def __init__(self, connection: Any, *, row_factory: Any = None) -> None:
-        super().__init__(connection, row_factory=row_factory)
-        self.format = Format.BINARY
