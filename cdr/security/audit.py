@@ -101,7 +101,13 @@ def is_internal(principal: Principal, patient_id: str | None) -> bool:
     return principal.pid is None and principal.hpr_number is None and principal.organisation is None
 
 
+_AS_IS = frozenset({str, bool, int, float, type(None)})
+"""Types whose values are already plain JSON (exactly these: a StrEnum is a str subclass and goes on)."""
+
+
 def _plain(value: Any) -> Any:
+    if value.__class__ in _AS_IS:  # most fields of every audited request: one look-up
+        return value
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
     if isinstance(value, uuid.UUID):

@@ -91,3 +91,33 @@ def test_storage_open_migrates_a_new_database(tmp_path: Path) -> None:
         assert storage.ehrs.system_id == storage.compositions.system_id == "here"
     finally:
         storage.close()
+
+
+def test_result_columns_match_each_statement_on_a_reused_connection(postgres_engine: Engine) -> None:
+    """The description kept per result shape: every statement, repeated or not, names its own columns."""
+    shapes = [
+        ("SELECT 1 AS a, 'x'::text AS b", ["a", "b"]),
+        ("SELECT now() AS a, gen_random_uuid() AS c", ["a", "c"]),
+        ("SELECT 1.5::float8 AS b, 2 AS a", ["b", "a"]),
+        ("SELECT 'y'::varchar(5) AS b", ["b"]),
+        ("SELECT 'z'::varchar(9) AS b", ["b"]),
+    ]
+    with postgres_engine.connect() as conn:
+        for _ in range(3):
+            for sql, names in shapes:
+                result = conn.exec_driver_sql(sql)
+                assert list(result.keys()) == names
+                assert len(result.one()) == len(names)
+        driver = conn.connection.driver_connection
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        cursor.execute("SELECT 'y'::varchar(5) AS b, 1 AS n")
+        first, second = cursor.description, cursor.description
+        assert first is not None and second is not None and first is not second  # callers may change theirs
+        assert [(c.name, c.type_code, c.internal_size) for c in first] == [("b", 1043, None), ("n", 23, 4)]
+        assert str(first[0].type_display) == "varchar(5)"
+        for length in (5, 9, 5):  # same name and type, another modifier: another shape
+            cursor.execute(f"SELECT 'y'::varchar({length}) AS b")
+            assert [c.type_display for c in cursor.description or []] == [f"varchar({length})"]
+        cursor.execute("SET LOCAL work_mem = '4MB'")
+        assert cursor.description is None  # a statement without a result set
+        conn.rollback()
