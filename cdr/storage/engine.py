@@ -133,9 +133,9 @@ class _Cursor(psycopg.Cursor[Any]):
     """psycopg's client-side cursor with ``description`` built once per result shape and connection.
 
     SQLAlchemy reads ``cursor.description`` after every statement, and psycopg builds it anew each time: a
-    ``Column`` object per column with a type look-up, ~5% of a served read's CPU (its three statements return
-    31 columns). The columns' names, type oids, modifiers and sizes key the kept list, so a statement of
-    another shape never gets it."""
+    ``Column`` object per column with a type look-up (21 against 3 microseconds kept for 14 columns; a read's
+    three statements return 31). The columns' names, type oids, modifiers and sizes key the kept list, so a
+    statement of another shape never gets it."""
 
     @property
     def description(self) -> list[Column] | None:
