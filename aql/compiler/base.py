@@ -256,6 +256,15 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     def json_sort_key(self, json: Any) -> Expr:
         """A sort key for JSON values: numbers numerically, strings as text."""
 
+    def json_duration_key(self, json: Any) -> Expr:
+        """The length in seconds of a DV_DURATION object, NULL for any other value: a duration sorts by how
+        long it is (``P40D`` before ``P30M``), not by its text (``cdr_duration_seconds``: migration 0006 on
+        PostgreSQL, a connection function on SQLite)."""
+        type_name = self.json_text(self.json_get(json, ["_type"]))
+        text = self.json_text(self.json_get(json, ["value"]))
+        seconds = sa.func.cdr_duration_seconds(text, type_=sa.Float())
+        return sa.case((type_name == "DV_DURATION", seconds))
+
     @abstractmethod
     def json_is_integer(self, json: Any) -> Expr:
         """Whether a JSON number is written without a fraction part (``42``, not ``42.0``)."""

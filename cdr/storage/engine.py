@@ -33,6 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from cdr.json_codec import dumps_text, loads
+from cdr.rm.data_types.iso8601 import duration_seconds
 
 DEFAULT_URL = "sqlite:///./cdr-data/cdr.db"
 """The embedded default: a SQLite file under ``./cdr-data`` (created on first use)."""
@@ -101,6 +102,11 @@ def _readable(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
+def _duration_seconds(value: Any) -> float | None:
+    """SQLite's ``cdr_duration_seconds``: an ISO 8601 duration's length in seconds, NULL for anything else."""
+    return duration_seconds(value) if isinstance(value, str) else None
+
+
 def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
         Path(u.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +115,9 @@ def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see the module docstring)
+        dbapi_connection.create_function(
+            "cdr_duration_seconds", 1, _duration_seconds, deterministic=True
+        )  # what migration 0006 creates on PostgreSQL
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.execute import execute
 from cdr.formats.canonical_json import to_json
+from cdr.rm.data_types.iso8601 import duration_seconds
 from cdr.storage import Audit, Storage
 from cdr.template import parse_opt
 from cdr.template.example import generate
@@ -299,3 +300,38 @@ def test_a_repeated_postgresql_statement_keeps_one_plan(world: World) -> None:
     assert generic and generic > 0
     literal = compile_query(f"SELECT c/uid/value {FROM_BP} WHERE c/name/value = 'secret name'", "postgresql")
     assert "secret name" not in str(literal.statement.compile(dialect=postgresql.dialect()))
+
+
+def _interval_events(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("_type") == "INTERVAL_EVENT":
+            yield node
+        for value in node.values():
+            yield from _interval_events(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _interval_events(item)
+
+
+def test_a_duration_inside_an_object_sorts_by_its_length(world: World) -> None:
+    """``ORDER BY i/width``: INTERVAL_EVENT.width is no ELEMENT value (no typed node column), so it sorts
+    from the stored JSON, by the duration's length and not its text (``P40D`` before ``P30M``)."""
+    sample = next(d for _, d in world.compositions.values() if next(_interval_events(d), None) is not None)
+    audit = Audit({"_type": "PARTY_IDENTIFIED", "name": "durations"})
+    ehr = world.storage.ehrs.create(audit)[0].ehr_id
+    widths = ["P30M", "P40D", "PT1H", "P1Y", "-P1D", "PT90M"]
+    for width in widths:
+        data = copy.deepcopy({k: v for k, v in sample.items() if k != "uid"})
+        for event in _interval_events(data):
+            event["width"] = {"_type": "DV_DURATION", "value": width}
+        world.storage.compositions.create(ehr, data, audit)
+    per_composition = sum(1 for _ in _interval_events(sample))
+    for direction, reverse in (("ASC", False), ("DESC", True)):
+        rows = execute(
+            world.storage,
+            "SELECT i/width/value FROM EHR e[ehr_id/value=$ehr_id] CONTAINS COMPOSITION c "
+            f"CONTAINS INTERVAL_EVENT i ORDER BY i/width {direction}",
+            {"ehr_id": str(ehr)},
+        ).rows
+        want = sorted(widths, key=lambda w: duration_seconds(w) or 0.0, reverse=reverse)
+        assert [r[0] for r in rows] == [w for w in want for _ in range(per_composition)]

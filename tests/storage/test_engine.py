@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from cdr.rm.data_types.iso8601 import duration_seconds
 from cdr.storage import schema as t
 from cdr.storage.engine import DEFAULT_URL, create_engine, read_transaction, write_transaction
 
@@ -121,3 +122,16 @@ def test_result_columns_match_each_statement_on_a_reused_connection(postgres_eng
         cursor.execute("SET LOCAL work_mem = '4MB'")
         assert cursor.description is None  # a statement without a result set
         conn.rollback()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["PT1H30M", "-P1W1D", "P1Y2M3DT4H5M6.5S", "P0,5D", "P30M", "PT30M", "P", "PT", "1H", "P1H", "", "P1DT"],
+)
+def test_the_database_reads_durations_as_python_does(engine: Engine, value: str) -> None:
+    """``cdr_duration_seconds`` (migration 0006 on PostgreSQL, a connection function on SQLite), which AQL
+    sorts DV_DURATION objects by, agrees with :func:`duration_seconds` (NULL where that is None)."""
+    with engine.connect() as conn:
+        got = conn.execute(sa.select(sa.func.cdr_duration_seconds(value, type_=sa.Float()))).scalar()
+    want = duration_seconds(value)
+    assert got == pytest.approx(want) if want is not None else got is None
