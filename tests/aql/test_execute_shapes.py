@@ -49,16 +49,21 @@ def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _observations(node: Any) -> Iterator[dict[str, Any]]:
-    """Every blood pressure OBSERVATION in a composition's JSON, in document order."""
+def _objects(node: Any, rm_type: str, node_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every object of ``rm_type`` (with ``node_id``, when given) in a JSON document, in document order."""
     if isinstance(node, dict):
-        if node.get("_type") == "OBSERVATION" and node.get("archetype_node_id") == BP:
+        if node.get("_type") == rm_type and node_id in (None, node.get("archetype_node_id")):
             yield node
         for value in node.values():
-            yield from _observations(value)
+            yield from _objects(value, rm_type, node_id)
     elif isinstance(node, list):
         for item in node:
-            yield from _observations(item)
+            yield from _objects(item, rm_type, node_id)
+
+
+def _observations(node: Any) -> Iterator[dict[str, Any]]:
+    """Every blood pressure OBSERVATION in a composition's JSON, in document order."""
+    return _objects(node, "OBSERVATION", BP)
 
 
 def _events(observation: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -303,14 +308,7 @@ def test_a_repeated_postgresql_statement_keeps_one_plan(world: World) -> None:
 
 
 def _interval_events(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        if node.get("_type") == "INTERVAL_EVENT":
-            yield node
-        for value in node.values():
-            yield from _interval_events(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _interval_events(item)
+    return _objects(node, "INTERVAL_EVENT")
 
 
 def test_a_duration_inside_an_object_sorts_by_its_length(world: World) -> None:
