@@ -24,7 +24,7 @@ from aql.compiler.binds import Scalar
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
-from cdr.rm.data_types.iso8601 import duration_seconds
+from cdr.rm.data_types.iso8601 import seconds_if_duration
 from cdr.storage.leaf_values import instant
 from cdr.storage.types import UtcDateTime
 
@@ -53,11 +53,6 @@ def _python_compare(op: str, a: Any, b: Any) -> bool:
 
 def _to_instant(value: Any) -> Any:
     return instant(str(value)) if value is not None else None
-
-
-def _duration_seconds(value: Any) -> float | None:
-    """An ISO 8601 duration literal in seconds, as ``node.num_value`` holds DV_DURATION (None otherwise)."""
-    return duration_seconds(value) if isinstance(value, str) else None
 
 
 def _full_date(value: Any) -> Any:
@@ -186,7 +181,7 @@ class ConditionMixin:
             return sa.and_(guard, value_type == "DV_TIME", fn(value.leaf["whole_text"][0], rhs))
         if scalar.type == ast.AqlType.STRING:
             # an ISO 8601 duration against a DV_DURATION: by length (``= 'PT1800S'`` matches PT30M)
-            rhs = self.binds.bind(scalar, _duration_seconds, sa.Float())
+            rhs = self.binds.bind(scalar, seconds_if_duration, sa.Float())  # as node.num_value holds it
             return sa.and_(guard, value_type == "DV_DURATION", fn(column, rhs))
         return sa.false()
 

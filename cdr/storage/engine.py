@@ -33,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from cdr.json_codec import dumps_text, loads
-from cdr.rm.data_types.iso8601 import duration_seconds
+from cdr.rm.data_types.iso8601 import seconds_if_duration
 
 DEFAULT_URL = "sqlite:///./cdr-data/cdr.db"
 """The embedded default: a SQLite file under ``./cdr-data`` (created on first use)."""
@@ -102,11 +102,6 @@ def _readable(fd: int) -> bool:
     return bool(poller.poll(0))
 
 
-def _duration_seconds(value: Any) -> float | None:
-    """SQLite's ``cdr_duration_seconds``: an ISO 8601 duration's length in seconds, NULL for anything else."""
-    return duration_seconds(value) if isinstance(value, str) else None
-
-
 def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
         Path(u.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +111,7 @@ def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see the module docstring)
         dbapi_connection.create_function(
-            "cdr_duration_seconds", 1, _duration_seconds, deterministic=True
+            "cdr_duration_seconds", 1, seconds_if_duration, deterministic=True
         )  # what migration 0006 creates on PostgreSQL
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -152,13 +147,13 @@ class _Cursor(psycopg.Cursor[Any]):
         if res is None or not res.nfields:
             return super().description
         key = tuple((res.fname(i), res.ftype(i), res.fmod(i), res.fsize(i)) for i in range(res.nfields))
-        kept: dict[Any, list[Column] | None] = self.connection.__dict__.setdefault("_cdr_descriptions", {})
+        kept: dict[Any, list[Column]] = self.connection.__dict__.setdefault("_cdr_descriptions", {})
         found = kept.get(key)
-        if found is None:
+        if found is None:  # a result with fields always has a description
             if len(kept) >= DESCRIPTIONS_PER_CONNECTION:
                 kept.clear()
-            found = kept[key] = super().description
-        return None if found is None else list(found)
+            found = kept[key] = super().description or []
+        return list(found)
 
 
 def _use_kept_descriptions(dbapi_connection: Any, _record: Any) -> None:

@@ -245,6 +245,16 @@ def duration_seconds(value: str) -> float | None:
     return -total if m.group("neg") else total
 
 
+def seconds_if_duration(value: object) -> float | None:
+    """:func:`duration_seconds` of ``value`` when it is a string, else ``None`` (for values of any type:
+    query parameters, database function arguments).
+
+    >>> seconds_if_duration("PT1M"), seconds_if_duration(60), seconds_if_duration(None)
+    (60.0, None, None)
+    """
+    return duration_seconds(value) if isinstance(value, str) else None
+
+
 def is_valid_duration(value: str) -> bool:
     """Whether ``value`` is an ISO 8601 duration (``P1Y2M``, ``PT0.5S``, ``P2W3D``, ``-P1D``)."""
     return duration_seconds(value) is not None

@@ -24,6 +24,8 @@ down_revision: str | None = "0005_node_rows_unchecked"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# frozen here, as a migration's SQL must stay what it was: the pattern and the average year and month of
+# cdr.rm.data_types.iso8601 (tests/storage/test_engine.py checks that both databases agree with it)
 _NUM = r"(\d+(?:[.,]\d+)?)"
 _PATTERN = (
     rf"^(-)?P(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?"
