@@ -42,7 +42,7 @@ COMMIT_STAGES = (
     Stage("cdr.services.composition", "validate", "validate against the template"),
     Stage("cdr.services.core", "Services.commit", "the commit's transaction (writes, audit record)"),
     Stage("cdr.storage.versioning", "_data_of", "RM objects to stored canonical JSON", 1),
-    Stage("cdr.storage.versioning", "insert_first_version", "versioned object and version row", 1),
+    Stage("cdr.storage.versioning", "insert_first_version", "contribution, object and version rows", 1),
     Stage("cdr.storage.versioning", "decompose", "decompose into node rows", 1),
     Stage("cdr.storage.versioning", "insert_nodes", "node rows (COPY)", 1),
     Stage("cdr.storage.audit", "AuditStore.append", "audit record", 1),

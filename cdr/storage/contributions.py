@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -14,6 +15,7 @@ from cdr.storage import schema as t
 from cdr.storage.engine import read_transaction, write_transaction
 from cdr.storage.records import CHANGE_TYPE, Audit, AuditDetails, ContributionRecord, VersionRecord, code_of
 from cdr.storage.versioning import VersionChange, commit_version
+from cdr.storage.write_path import insert_contribution
 
 
 def require_ehr(conn: Connection, ehr_id: uuid.UUID) -> None:
@@ -44,7 +46,10 @@ def commit_contribution(
     codes = {code_of(CHANGE_TYPE, c.change_type) for c in changes}
     code = code_of(CHANGE_TYPE, change_type) if change_type else codes.pop() if len(codes) == 1 else "251"
     details = AuditDetails(system_id, now, code, audit.committer, audit.description)
-    _insert_contribution(conn, ehr_id, contribution_id, details)
+    row = _contribution_row(ehr_id, contribution_id, details)
+    alone = len(changes) == 1  # its row goes in with the version's first write: on PostgreSQL one statement
+    if not alone:
+        insert_contribution(conn, row)
     versions = [
         commit_version(
             conn,
@@ -54,6 +59,7 @@ def commit_contribution(
             audit=change.audit or audit,
             system_id=system_id,
             now=now,
+            contribution=row if alone else None,
         )
         for change in changes
     ]
@@ -61,37 +67,9 @@ def commit_contribution(
     return record, versions
 
 
-_CONTRIBUTION_COLUMNS = (
-    "ehr_id",
-    "contribution_id",
-    "system_id",
-    "time_committed",
-    "change_type",
-    "committer",
-    "description",
-)
-
-
-def _contribution_insert() -> sa.Insert:
-    """``INSERT INTO contribution ... SELECT :values... FROM ehr WHERE ehr_id = :ehr_id RETURNING ...``, built
-    once with bind parameters (building and keying it per commit cost ~0.35 ms of CPU)."""
-    c = t.contribution
-    params = {name: sa.bindparam(name, type_=c.c[name].type) for name in _CONTRIBUTION_COLUMNS}
-    source = sa.select(*(param.label(name) for name, param in params.items())).where(
-        t.ehr.c.ehr_id == params["ehr_id"]
-    )
-    return sa.insert(c).from_select(list(params), source).returning(c.c.contribution_id)
-
-
-_INSERT_CONTRIBUTION = _contribution_insert()
-
-
-def _insert_contribution(
-    conn: Connection, ehr_id: uuid.UUID, contribution_id: uuid.UUID, details: AuditDetails
-) -> None:
-    """Insert the contribution row if the EHR exists (``INSERT ... SELECT ... FROM ehr``): the existence
-    check and the write are one statement; :class:`NotFound` when nothing was inserted."""
-    values = {
+def _contribution_row(ehr_id: uuid.UUID, contribution_id: uuid.UUID, details: AuditDetails) -> dict[str, Any]:
+    """The ``contribution`` row (:data:`~cdr.storage.write_path.CONTRIBUTION_COLUMNS`)."""
+    return {
         "ehr_id": ehr_id,
         "contribution_id": contribution_id,
         "system_id": details.system_id,
@@ -100,9 +78,6 @@ def _insert_contribution(
         "committer": details.committer,
         "description": details.description,
     }
-    # RETURNING, not rowcount: psycopg reports no row count for INSERT ... SELECT
-    if conn.execute(_INSERT_CONTRIBUTION, values).first() is None:
-        raise NotFound(f"EHR {ehr_id} not found")
 
 
 class ContributionStore:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ from cdr.storage.records import (
     VersionUid,
     code_of,
 )
-from cdr.storage.write_path import insert_first_version, insert_nodes, insert_version
+from cdr.storage.write_path import insert_first_version, insert_nodes, insert_version, move_latest
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -85,8 +85,14 @@ def commit_version(
     audit: Audit,
     system_id: str,
     now: dt.datetime,
+    contribution: Mapping[str, Any] | None = None,
 ) -> VersionRecord:
-    """Write one version (and its nodes and side tables) in the caller's transaction."""
+    """Write one version (and its nodes and side tables) in the caller's transaction.
+
+    ``contribution``: the row of the version's contribution when the version is its only one; it goes in
+    with the version's first write (:func:`~cdr.storage.write_path.insert_first_version`,
+    :func:`~cdr.storage.write_path.move_latest`: the same statement on PostgreSQL), :class:`NotFound` for an
+    unknown EHR. Without it, the caller has inserted the contribution row."""
     if change.kind not in t.KINDS:
         raise InvalidInput(f"{change.kind!r} is not a versioned kind ({', '.join(t.KINDS)})")
     change_type = code_of(CHANGE_TYPE, change.change_type)
@@ -103,7 +109,7 @@ def commit_version(
             raise InvalidInput("a creation has no preceding version")
         preceding = VersionUid.parse(change.preceding_version_uid)
         vo_id, version = preceding.object_id, preceding.version + 1
-        time_committed = _supersede(conn, ehr_id, change.kind, preceding, now)
+        time_committed = _supersede(conn, ehr_id, change.kind, preceding, now, contribution)
 
     uid = VersionUid(vo_id, system_id, version)
     if data is not None:
@@ -125,7 +131,7 @@ def commit_version(
     )
     if version > 1:
         insert_version(conn, _version_row(record))
-    elif not insert_first_version(conn, _version_row(record), now):
+    elif not insert_first_version(conn, _version_row(record), now, contribution):
         _taken(conn, ehr_id, vo_id)
     nodes = decompose(data) if data is not None else []
     if nodes:
@@ -162,21 +168,17 @@ def _taken(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
 
 
 def _supersede(
-    conn: Connection, ehr_id: uuid.UUID, kind: str, preceding: VersionUid, now: dt.datetime
+    conn: Connection,
+    ehr_id: uuid.UUID,
+    kind: str,
+    preceding: VersionUid,
+    now: dt.datetime,
+    contribution: Mapping[str, Any] | None,
 ) -> dt.datetime:
     """Take the lock (latest_version n -> n+1), close version n's period; the new version's commit time."""
-    vo, ov = t.versioned_object, t.object_version
-    moved = conn.execute(
-        sa.update(vo)
-        .where(
-            vo.c.ehr_id == ehr_id,
-            vo.c.vo_id == preceding.object_id,
-            vo.c.kind == kind,
-            vo.c.latest_version == preceding.version,
-        )
-        .values(latest_version=preceding.version + 1)
-    )
-    if moved.rowcount != 1:
+    ov = t.object_version
+    key = {"ehr_id": ehr_id, "vo_id": preceding.object_id, "kind": kind, "version": preceding.version}
+    if not move_latest(conn, key, contribution):
         latest = get_latest(conn, ehr_id, kind, preceding.object_id)  # NotFound if there is no such object
         raise StaleVersion(
             f"{preceding} is not the latest version of {kind} {preceding.object_id}", latest.uid

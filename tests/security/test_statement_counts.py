@@ -110,9 +110,9 @@ def test_a_commit_with_security_on(api: Client, record: Record) -> None:  # noqa
     assert _security_part(db, seen) == (1, audit)
     # the facts (which also say that the EHR exists: no second look before validation); EHR, its status's
     # is_modifiable and the template's share lock (which also confirms the cached template: no look-up before
-    # validation) in one; the inserts of the storage's write path (tests/storage: three on PostgreSQL, four
+    # validation) in one; the inserts of the storage's write path (tests/storage: two on PostgreSQL, four
     # on SQLite), audit
-    assert len(seen.statements) == (5 if db.dialect.name == "postgresql" else 6) + audit
+    assert len(seen.statements) == (4 if db.dialect.name == "postgresql" else 6) + audit
     if db.dialect.name == "postgresql":  # the facts' read and the write share the connection
         assert (seen.checkouts, seen.commits) == (1, 1)
     else:

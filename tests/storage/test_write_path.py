@@ -19,11 +19,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from cdr.errors import Conflict, NotFound
-from cdr.storage import Audit, Storage
+from cdr.storage import Audit, StaleVersion, Storage, versioning
 from cdr.storage import schema as t
 from cdr.storage.decompose import decompose
 from cdr.storage.engine import read_transaction
 from cdr.storage.versioning import node_rows
+from cdr.storage.write_path import insert_nodes
+from tests.storage.conftest import row_counts
 from tests.storage.data import shipped
 
 AUDIT = Audit.by("Kari Nordmann", "statement count")
@@ -74,8 +76,8 @@ def test_a_composition_commit_is_a_few_statements_whatever_its_size(storage: Sto
         with read_transaction(storage.engine) as conn:  # every node arrived, in that one statement
             assert len(node_rows(conn, ehr_id, record.vo_id, 1)) == len(decompose(doc))
     # contribution (with the EHR check), versioned object and version (one statement on PostgreSQL: a
-    # data-modifying CTE), all node rows
-    expected = 3 if storage.engine.dialect.name == "postgresql" else 4
+    # data-modifying CTE for the three rows; SQLite: three), all node rows
+    expected = 2 if storage.engine.dialect.name == "postgresql" else 4
     assert counts == [expected, expected]
 
 
@@ -84,8 +86,9 @@ def test_an_update_is_a_few_statements(storage: Storage) -> None:
     first = storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT)
     with statements(storage.engine) as seen:
         storage.compositions.update(ehr_id, first.uid, bigger(shipped(COMPOSITION), 3), AUDIT)
-    # contribution, lock (latest_version n -> n+1), preceding version read and close, version, node rows
-    assert len(seen) == 6
+    # contribution and lock (latest_version n -> n+1; one statement on PostgreSQL), preceding version read
+    # and close, version, node rows
+    assert len(seen) == (5 if storage.engine.dialect.name == "postgresql" else 6)
 
 
 def test_commit_on_a_missing_ehr_writes_nothing(storage: Storage) -> None:
@@ -118,3 +121,83 @@ def test_a_creation_whose_object_id_is_taken_writes_nothing(storage: Storage) ->
     with pytest.raises(Conflict, match=f"COMPOSITION {first.vo_id} already exists"):
         storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT, object_id=first.vo_id)
     assert rows() == before
+
+
+# --- the contribution row goes in with its one version (on PostgreSQL in the same statement) ---------------
+
+
+def _written(storage: Storage) -> dict[str, int]:
+    counts = row_counts(storage.engine)
+    return {name: counts[name] for name in ("contribution", "versioned_object", "object_version", "node")}
+
+
+def test_a_single_version_commit_writes_its_contribution_with_the_version(storage: Storage) -> None:
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    before = _written(storage)
+    with statements(storage.engine) as seen:
+        first = storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT)
+    if storage.engine.dialect.name == "postgresql":  # the contribution, object and version: one statement
+        assert all(f"INSERT INTO {table} " in seen[0] for table in ("contribution", "versioned_object"))
+        assert "INSERT INTO object_version " in seen[0]
+    nodes = len(decompose(shipped(COMPOSITION)))
+    after = {"contribution": 1, "versioned_object": 1, "object_version": 1, "node": nodes}
+    assert _written(storage) == {name: before[name] + after[name] for name in before}
+    with statements(storage.engine) as seen:
+        second = storage.compositions.update(ehr_id, first.uid, shipped(COMPOSITION), AUDIT)
+        third = storage.compositions.delete(ehr_id, second.uid, AUDIT)
+    if storage.engine.dialect.name == "postgresql":  # the contribution with the lock on the object
+        assert sum("INSERT INTO contribution " in s and "UPDATE versioned_object " in s for s in seen) == 2
+    with read_transaction(storage.engine) as conn:
+        c, ov = t.contribution, t.object_version
+        rows = conn.execute(
+            sa.select(c.c.contribution_id, c.c.change_type, c.c.time_committed, ov.c.version)
+            .join(ov, sa.and_(ov.c.ehr_id == c.c.ehr_id, ov.c.contribution_id == c.c.contribution_id))
+            .where(ov.c.vo_id == first.vo_id)
+            .order_by(ov.c.version)
+        ).all()
+    assert [(r.contribution_id, r.version) for r in rows] == [
+        (v.contribution_id, n) for n, v in enumerate((first, second, third), 1)
+    ]
+    assert [r.change_type for r in rows] == ["249", "251", "523"]  # creation, modification, deleted
+    assert [r.time_committed for r in rows] == [v.commit_audit.time_committed for v in (first, second, third)]
+
+
+def test_a_commit_failing_after_its_statement_leaves_no_contribution_version_or_node(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    first = storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT)
+    before = row_counts(storage.engine)
+
+    def fail_after_the_nodes(conn: Any, key: Any, nodes: Any) -> None:
+        insert_nodes(conn, key, nodes)  # every row of the commit is written, then the commit fails
+        raise RuntimeError("after the node rows")
+
+    monkeypatch.setattr(versioning, "insert_nodes", fail_after_the_nodes)
+    with pytest.raises(RuntimeError, match="after the node rows"):
+        storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT)
+    with pytest.raises(RuntimeError, match="after the node rows"):
+        storage.compositions.update(ehr_id, first.uid, shipped(COMPOSITION), AUDIT)
+    assert row_counts(storage.engine) == before
+    assert storage.compositions.latest(ehr_id, first.vo_id).uid == first.uid
+
+
+def test_a_refused_single_version_commit_writes_nothing(storage: Storage) -> None:
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    first = storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT)
+    second = storage.compositions.update(ehr_id, first.uid, shipped(COMPOSITION), AUDIT)
+    before = row_counts(storage.engine)
+    with pytest.raises(StaleVersion) as stale:  # a conflicting version: the lock is not taken
+        storage.compositions.update(ehr_id, first.uid, shipped(COMPOSITION), AUDIT)
+    assert stale.value.latest_uid == second.uid
+    with pytest.raises(NotFound, match=f"COMPOSITION {uuid.UUID(int=1)} not found in EHR {ehr_id}"):
+        storage.compositions.update(ehr_id, f"{uuid.UUID(int=1)}::test.cdr::1", shipped(COMPOSITION), AUDIT)
+    missing = uuid.uuid4()
+    for commit in (
+        lambda: storage.compositions.create(missing, shipped(COMPOSITION), AUDIT),
+        lambda: storage.compositions.update(missing, second.uid, shipped(COMPOSITION), AUDIT),
+        lambda: storage.compositions.delete(missing, second.uid, AUDIT),
+    ):
+        with pytest.raises(NotFound, match=f"^EHR {missing} not found$"):
+            commit()
+    assert row_counts(storage.engine) == before
