@@ -1,9 +1,10 @@
 """``cdr audit verify`` and ``cdr audit purge``: check the audit trail's hash chain, apply retention.
 
-``verify`` exits 0 when every record matches its hash and its predecessor and the chain ends at its recorded
-head, 1 with the first broken position otherwise (an edited, removed or reordered record), 2 when the
-database cannot be read. It prints the head position and hash: keeping that line somewhere the database's
-administrators cannot write (a ticket, a WORM store) is what makes rewriting the whole chain detectable.
+``verify`` exits 0 when every record matches its hash and its predecessor and each chain ends at its
+recorded head, 1 with the first broken chain and position otherwise (an edited, removed or reordered record),
+2 when the database cannot be read. It prints one digest of all chains' heads: keeping that line somewhere
+the database's administrators cannot write (a ticket, a WORM store) is what makes rewriting a whole chain
+detectable.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _store(db: str | None) -> tuple[str, AuditStore]:
 @audit_group.command("verify")
 @_DB
 def verify_cmd(db: str | None) -> None:
-    """Recompute the audit chain; exit 1 at the first edited, removed or reordered record."""
+    """Recompute the audit chains; exit 1 at the first edited, removed or reordered record."""
     from sqlalchemy.exc import SQLAlchemyError
 
     url, store = _store(db)
@@ -57,12 +58,14 @@ def verify_cmd(db: str | None) -> None:
         store.engine.dispose()
     if not report.ok:
         click.echo(
-            f"audit chain broken at position {report.position} (seq {report.broken_at}): {report.reason}; "
-            f"{report.checked} records before it verified",
+            f"audit chain {report.chain} broken at record {report.position} (position {report.broken_at}): "
+            f"{report.reason}; {report.checked} records before it verified",
             err=True,
         )
         sys.exit(EXIT_INVALID)
-    click.echo(f"audit chain ok: {report.checked} records, head {report.head_seq} {report.head_hash}")
+    click.echo(
+        f"audit chains ok: {report.checked} records in {report.chains} chains, heads {report.heads_digest}"
+    )
     sys.exit(EXIT_VALID)
 
 

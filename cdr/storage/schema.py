@@ -43,6 +43,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     PrimaryKeyConstraint,
+    Sequence,
     String,
     Table,
     Text,
@@ -329,7 +330,13 @@ emergency_grant = Table(
 audit_event = Table(
     "audit_event",
     metadata,
-    Column("seq", BigInteger, primary_key=True, autoincrement=False, comment="position in the hash chain"),
+    Column(
+        "seq",
+        BigInteger,
+        primary_key=True,
+        autoincrement=False,
+        comment="the record's number, in the order of appending (PostgreSQL: audit_event_seq)",
+    ),
     Column("kind", String(16), nullable=False, comment="access | checkpoint"),
     Column("time", UtcDateTime, nullable=False),
     Column("request_id", String(64), nullable=True),
@@ -361,10 +368,30 @@ audit_event = Table(
     Column("checkpoint_hash", String(64), nullable=True, comment="checkpoint: hash at that position"),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column(
+        "chain",
+        Uuid,
+        nullable=False,
+        comment="the hash chain that holds the record: its EHR's id, else a system chain",
+    ),
+    Column("position", BigInteger, nullable=False, comment="position in its chain: 1, 2, ... without gaps"),
     Index(None, "ehr_id", "time"),
     Index(None, "time"),
+    Index(None, "chain", "position", unique=True),
     comment="append-only, hash-chained audit trail (cdr.security.audit)",
 )
+
+# what a chain's checkpoints cover, looked up by the append-only triggers for each row a purge deletes
+Index(
+    "ix_audit_event_checkpoint",
+    audit_event.c.chain,
+    audit_event.c.checkpoint_seq,
+    postgresql_where=audit_event.c.kind == "checkpoint",
+    sqlite_where=audit_event.c.kind == "checkpoint",
+)
+
+audit_event_seq = Sequence("audit_event_seq", metadata=metadata, start=1)
+"""Numbers ``audit_event.seq`` on PostgreSQL (SQLite, whose writers take turns, numbers max + 1)."""
 
 audit_ehr = Table(
     "audit_ehr",
@@ -379,8 +406,8 @@ audit_ehr = Table(
 audit_head = Table(
     "audit_head",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("seq", BigInteger, nullable=False),
+    Column("id", Uuid, primary_key=True, comment="the chain (audit_event.chain)"),
+    Column("seq", BigInteger, nullable=False, comment="the chain's newest position (0: started, empty)"),
     Column("hash", String(64), nullable=False),
-    comment="the newest position and hash of the audit chain: removing the chain's tail is detected",
+    comment="the newest position and hash of each audit chain: removing a chain's tail is detected",
 )

@@ -102,7 +102,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng = request.getfixturevalue("postgres_engine")
     tables = ", ".join(table.name for table in metadata.sorted_tables)
     with eng.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")  # audit_event_seq from 1
     yield eng
 
 
