@@ -22,6 +22,7 @@ from cdr.errors import NotFound
 from cdr.security.policy import CareRelation, EhrFacts, EmergencyGrant, PatientControl, Target
 from cdr.security.principal import Principal
 from cdr.storage import schema as t
+from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import _WRITE, read_transaction, write_transaction
 from cdr.storage.types import UtcDateTime
 
@@ -134,6 +135,12 @@ def facts_statement(with_target: bool) -> Any:
     return sa.union_all(*branches)
 
 
+@functools.cache
+def _direct_facts(with_target: bool) -> DirectStatement:
+    """:func:`facts_statement`, run directly (:mod:`cdr.storage.direct`): once per request."""
+    return DirectStatement(facts_statement(with_target))
+
+
 def load_facts_and_target(
     conn: Connection, ehr_id: uuid.UUID, now: dt.datetime, composition_id: uuid.UUID | None = None
 ) -> tuple[EhrFacts, Target | None]:
@@ -147,7 +154,7 @@ def load_facts_and_target(
     params: dict[str, Any] = {"ehr_id": ehr_id, "now": now}
     if composition_id is not None:
         params["composition_id"] = composition_id
-    for row in conn.execute(facts_statement(composition_id is not None), params):
+    for row in _direct_facts(composition_id is not None).rows(conn, params):
         match row.kind:
             case "ehr":
                 if not exists:

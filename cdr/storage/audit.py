@@ -32,6 +32,7 @@ from cdr.security.audit import (
     verify_chains,
 )
 from cdr.storage import schema as t
+from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import read_transaction, write_transaction
 
 _LOCK_KEY = 0x0CD2_A0D1  # pg_advisory_xact_lock key of the audit trail's purges
@@ -87,7 +88,7 @@ def _statements() -> tuple[Any, Any, Any]:
         .where(head.c.id == sa.bindparam("chain", type_=sa.Uuid()))
         .values(seq=sa.bindparam("position", type_=sa.BigInteger()), hash=binds["hash"])
     )
-    return insert, move, _chained_append()
+    return insert, move, DirectStatement(_chained_append())
 
 
 def _chained_append() -> Any:
@@ -167,10 +168,10 @@ def append(conn: Connection, event: AuditEvent, chain: uuid.UUID | None = None) 
     insert, move, chained = _statements()
     if conn.dialect.name == "postgresql":
         params = {**row, "digest": digest, "chain": chain}
-        seq = conn.execute(chained, params).scalar()
+        seq = chained.scalar(conn, params)
         if seq is None:
             conn.execute(_start_chain(), {"chain": chain})
-            seq = conn.execute(chained, params).scalar_one()
+            seq = chained.scalar(conn, params)
         _name_ehrs(conn, int(seq), event.ehr_ids)
         return int(seq)
     head = _head(conn, chain)

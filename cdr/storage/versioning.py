@@ -27,6 +27,7 @@ from cdr.formats.canonical_json import to_json
 from cdr.rm.base import RMObject
 from cdr.storage import schema as t
 from cdr.storage.decompose import NodeRow, decompose
+from cdr.storage.direct import DirectStatement
 from cdr.storage.records import (
     CHANGE_TYPE,
     COMPLETE,
@@ -347,10 +348,8 @@ def _select(
     return sa.select(*columns).where(ov.c.ehr_id == ehr_id, ov.c.vo_id == vo_id, ov.c.kind == kind)
 
 
-def _one(
-    conn: Connection, query: sa.Select[Any], what: str, params: dict[str, Any] | None = None
-) -> VersionRecord:
-    row = conn.execute(query, params).first()
+def _one(conn: Connection, query: DirectStatement, what: str, params: dict[str, Any]) -> VersionRecord:
+    row = query.first(conn, params)
     if row is None:
         raise NotFound(what)
     return record_of(row)
@@ -364,21 +363,24 @@ _KEY: dict[str, sa.BindParameter[Any]] = {
 
 
 @functools.cache
-def _by_key(which: str) -> sa.Select[Any]:
-    """The statements of the single-version readers, built once: a read by version uid is the hottest
-    statement of the API, and building its expression anew cost as much CPU as the database took to run it."""
+def _by_key(which: str) -> DirectStatement:
+    """The statements of the single-version readers, built once and run directly (:mod:`.direct`): a read by
+    version uid is the hottest statement of the API, and building its expression anew cost as much CPU as
+    the database took to run it."""
     ov = t.object_version
     query = _select(_KEY["ehr_id"], _KEY["kind"], _KEY["vo_id"])
     if which == "version":
-        return query.where(
-            ov.c.version == sa.bindparam("version", type_=sa.Integer()),
-            ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
+        return DirectStatement(
+            query.where(
+                ov.c.version == sa.bindparam("version", type_=sa.Integer()),
+                ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
+            )
         )
     if which == "latest":
-        return query.where(ov.c.latest == sa.true())
+        return DirectStatement(query.where(ov.c.latest == sa.true()))
     at = sa.bindparam("at", type_=ov.c.time_committed.type)
     current = sa.or_(ov.c.superseded_at.is_(None), ov.c.superseded_at > at)
-    return query.where(ov.c.time_committed <= at, current)
+    return DirectStatement(query.where(ov.c.time_committed <= at, current))
 
 
 def get_version(conn: Connection, ehr_id: uuid.UUID, kind: str, uid: VersionUid) -> VersionRecord:

@@ -39,7 +39,7 @@ from tests.storage.conftest import (  # noqa: F401  (fixtures, both dialects)
 
 T0 = dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.UTC)
 EV = t.audit_event
-PATIENT = uuid.UUID(int=1)  # the fixture's records are one patient's: one chain
+PATIENT = uuid.UUID(int=1000)  # the fixture's records are one patient's: one chain (not a system chain)
 
 
 def event(n: int, **fields: object) -> AuditEvent:

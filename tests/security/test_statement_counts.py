@@ -1,6 +1,6 @@
 """How many statements the security layer costs: a composition read and a commit with authentication, the
-policy and the audit trail on, on SQLite and PostgreSQL, counted with SQLAlchemy event listeners (a
-``before_cursor_execute`` per statement sent; BEGIN/COMMIT are not statements), pool checkouts and commits.
+policy and the audit trail on, on SQLite and PostgreSQL: statements as sent (:mod:`tests.storage.traffic`;
+BEGIN/COMMIT are not statements), pool checkouts and commits (SQLAlchemy's events).
 
 On PostgreSQL a request takes one pooled connection for everything (the request's connection, bound to the
 engine) and a read commits once: its facts, its data and its audit record are one transaction.
@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from tests.security.test_api_security import NURSE, NURSE_HPR, Client, Record, api, app, record, storage  # noqa: F401
 from tests.storage.conftest import engine, postgres, postgres_engine  # noqa: F401  (fixtures, both dialects)
+from tests.storage.traffic import statements
 
 
 @dataclass
@@ -39,31 +39,19 @@ class Traffic:
 def traffic(db: sa.Engine) -> Iterator[Traffic]:
     seen = Traffic()
 
-    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
-        if text.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            seen.statements.append(text)
-
     def checkout(*_args: Any) -> None:
         seen.checkouts += 1
 
     def commit(*_args: Any) -> None:
         seen.commits += 1
 
-    copy = psycopg.Cursor.copy
-
-    def counted_copy(cursor: psycopg.Cursor[Any], text: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.statements.append(str(text))  # the node rows' COPY goes past SQLAlchemy's events
-        return copy(cursor, text, *args, **kwargs)
-
-    event.listen(db, "before_cursor_execute", statement)
     event.listen(db.pool, "checkout", checkout)
     event.listen(db, "commit", commit)
-    setattr(psycopg.Cursor, "copy", counted_copy)  # noqa: B010
     try:
-        yield seen
+        with statements(db) as sent:
+            seen.statements = sent
+            yield seen
     finally:
-        setattr(psycopg.Cursor, "copy", copy)  # noqa: B010
-        event.remove(db, "before_cursor_execute", statement)
         event.remove(db.pool, "checkout", checkout)
         event.remove(db, "commit", commit)
 

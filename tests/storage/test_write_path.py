@@ -1,6 +1,6 @@
 """The commit path's statements: a fixed handful per version, whatever the size of the composition (issue 4).
 
-Counted with a ``before_cursor_execute`` listener, so an ``executemany`` counts once (it is one statement sent
+Counted as sent (:mod:`tests.storage.traffic`), so an ``executemany`` counts once (it is one statement sent
 once: pipelined by psycopg, in-process on SQLite) and a per-node loop would show as many statements as nodes.
 """
 
@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from cdr.errors import Conflict, NotFound
 from cdr.storage import Audit, StaleVersion, Storage, versioning
@@ -27,34 +22,10 @@ from cdr.storage.versioning import node_rows
 from cdr.storage.write_path import insert_nodes
 from tests.storage.conftest import row_counts
 from tests.storage.data import shipped
+from tests.storage.traffic import statements
 
 AUDIT = Audit.by("Kari Nordmann", "statement count")
 COMPOSITION = "valid_normal.json"
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement the engine sends while the block runs (BEGIN/COMMIT are not statements),
-    the PostgreSQL node rows' ``COPY`` included (it goes to the driver's cursor, past SQLAlchemy's events)."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            seen.append(statement)
-
-    copy = psycopg.Cursor.copy
-
-    def counted_copy(cursor: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(str(statement))
-        return copy(cursor, statement, *args, **kwargs)
-
-    event.listen(engine, "before_cursor_execute", count)
-    setattr(psycopg.Cursor, "copy", counted_copy)  # noqa: B010 (mypy refuses assigning a method)
-    try:
-        yield seen
-    finally:
-        setattr(psycopg.Cursor, "copy", copy)  # noqa: B010
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def bigger(doc: dict[str, Any], copies: int) -> dict[str, Any]:

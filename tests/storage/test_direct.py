@@ -1,0 +1,74 @@
+"""Statements run on the driver's cursor (cdr.storage.direct) behave as through ``Connection.execute``: the
+same values in and out, the caller's transaction, SQLAlchemy's exceptions; on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from cdr.storage import Audit, Storage
+from cdr.storage import schema as t
+from cdr.storage.access_control import facts_statement
+from cdr.storage.direct import DirectStatement
+from cdr.storage.versioning import _select
+from tests.storage.data import shipped
+
+AUDIT = Audit.by("Kari Nordmann", "direct statements")
+
+
+def test_rows_are_what_execute_gives(storage: Storage) -> None:
+    """A version row (uuids, aware UTC times, the JSON document) and the policy's facts (a UNION ALL of typed
+    branches), compared column by column with SQLAlchemy's own result."""
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    record = storage.compositions.create(ehr_id, shipped("valid_normal.json"), AUDIT)
+    version = _select(ehr_id, "COMPOSITION", record.vo_id)
+    facts = facts_statement(True)
+    params = {"ehr_id": ehr_id, "now": dt.datetime.now(dt.UTC), "composition_id": record.vo_id}
+    with storage.engine.connect() as conn:
+        for statement, given in ((version, {}), (facts, params)):
+            direct = DirectStatement(statement).rows(conn, given)
+            plain = conn.execute(statement, given).all()
+            assert [dict(r._mapping) for r in direct] == [dict(r._mapping) for r in plain]
+            assert [tuple(r) for r in direct] == [tuple(r) for r in plain]
+        row = DirectStatement(version).first(conn, {})
+        assert row is not None and row.data == record.data and row.ehr_id == ehr_id
+        assert row.time_committed.utcoffset() == dt.timedelta(0)
+        empty = {"ehr_id": uuid.uuid4(), "now": params["now"], "composition_id": record.vo_id}
+        assert DirectStatement(facts).first(conn, empty) is None
+
+
+def test_it_joins_the_callers_transaction(storage: Storage) -> None:
+    insert = DirectStatement(
+        sa.insert(t.audit_head)
+        .values(
+            id=sa.bindparam("id", type_=sa.Uuid()), seq=sa.bindparam("seq", type_=sa.BigInteger()), hash="x"
+        )
+        .returning(t.audit_head.c.seq)
+    )
+    chain = uuid.uuid4()
+    count = sa.select(sa.func.count()).select_from(t.audit_head).where(t.audit_head.c.id == chain)
+    with storage.engine.connect() as conn:
+        assert insert.scalar(conn, {"id": chain, "seq": 7}) == 7
+        conn.rollback()
+        assert conn.execute(count).scalar_one() == 0
+        conn.rollback()
+        assert insert.scalar(conn, {"id": chain, "seq": 8}) == 8
+        conn.commit()
+    with storage.engine.connect() as conn:
+        assert conn.execute(count).scalar_one() == 1
+        with pytest.raises(sa.exc.IntegrityError):  # SQLAlchemy's exception, as execute would raise
+            insert.scalar(conn, {"id": chain, "seq": 9})
+        conn.rollback()
+
+
+def test_expanding_parameters_are_refused(storage: Storage) -> None:
+    if storage.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs Connection.execute, which expands IN lists itself")
+    listed = DirectStatement(
+        sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id.in_(sa.bindparam("ids", expanding=True)))
+    )
+    with storage.engine.connect() as conn, pytest.raises(ValueError, match="non-expanding"):
+        listed.rows(conn, {"ids": [uuid.uuid4()]})
