@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from cdr.errors import NotFound
 from cdr.services.context import Action, RequestContext
@@ -26,6 +26,7 @@ from cdr.services.templates import StaleTemplate, TemplateRegistry
 from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord, VersionUid
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
+from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import read_transaction, write_transaction
 from cdr.storage.templates import SHARED_UPLOAD
 from cdr.template.validation.profile import STRICT, ValidationProfile
@@ -139,21 +140,22 @@ def _modifiable_query() -> sa.Select[Any]:
     )
 
 
-_MODIFIABLE = _modifiable_query()  # built once with a bind parameter: building it per commit cost ~0.1 ms
-_MODIFIABLE_SHARING = _MODIFIABLE.add_columns(SHARED_UPLOAD.label("uploaded"))
+# built once with a bind parameter (building it per commit cost ~0.1 ms) and run directly (cdr.storage.direct)
+_MODIFIABLE = DirectStatement(_modifiable_query())
+_MODIFIABLE_SHARING = DirectStatement(_modifiable_query().add_columns(SHARED_UPLOAD.label("uploaded")))
 
 
-def _status_row(conn: Connection, ehr_id: uuid.UUID, template_id: str | None = None) -> Row[Any]:
+def _status_row(conn: Connection, ehr_id: uuid.UUID, template_id: str | None = None) -> Any:
     if template_id is None:
-        row = conn.execute(_MODIFIABLE, {"ehr_id": ehr_id}).first()
+        row = _MODIFIABLE.first(conn, {"ehr_id": ehr_id})
     else:
-        row = conn.execute(_MODIFIABLE_SHARING, {"ehr_id": ehr_id, "template_id": template_id}).first()
+        row = _MODIFIABLE_SHARING.first(conn, {"ehr_id": ehr_id, "template_id": template_id})
     if row is None:
         raise NotFound(f"EHR {ehr_id} not found")
     return row
 
 
-def _allows(row: Row[Any]) -> bool:
+def _allows(row: Any) -> bool:
     # JSON false arrives as False (PostgreSQL) or 0 (SQLite's json_extract); no status or no flag as None
     return row.is_modifiable is None or bool(row.is_modifiable)
 

@@ -35,6 +35,7 @@ from cdr.errors import NotFound
 from cdr.json_codec import dumps_text
 from cdr.storage import schema as t
 from cdr.storage.decompose import NODE_COLUMNS, NodeRow
+from cdr.storage.direct import DirectStatement
 
 NodeInsert = Callable[[Connection, dict[str, Any], Sequence[NodeRow]], None]
 
@@ -147,13 +148,13 @@ def _contribution_params(contribution: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _folded(
-    conn: Connection, statement: Any, params: dict[str, Any], contribution: Mapping[str, Any]
+    conn: Connection, statement: DirectStatement, params: dict[str, Any], contribution: Mapping[str, Any]
 ) -> bool:
     """Run a statement that writes the contribution row with a version (its result: ``contribution``, whether
     the EHR was there and the row went in, and ``written``, whether the version's write happened);
     :class:`NotFound` for an unknown EHR, else ``written``."""
-    row = conn.execute(statement, {**params, **_contribution_params(contribution)}).one()
-    if not row.contribution:
+    row = statement.first(conn, {**params, **_contribution_params(contribution)})
+    if row is None or not row.contribution:
         raise _ehr_not_found(contribution)
     return bool(row.written)
 
@@ -208,8 +209,10 @@ def _first_version_postgresql(with_contribution: bool) -> Any:
     return _flags(owner, version.cte("version_row"))
 
 
-_FIRST_VERSION_POSTGRESQL = _first_version_postgresql(with_contribution=False)
-_FIRST_VERSION_WITH_CONTRIBUTION_POSTGRESQL = _first_version_postgresql(with_contribution=True)
+_FIRST_VERSION_POSTGRESQL = DirectStatement(_first_version_postgresql(with_contribution=False))
+_FIRST_VERSION_WITH_CONTRIBUTION_POSTGRESQL = DirectStatement(
+    _first_version_postgresql(with_contribution=True)
+)
 
 
 def _insert_first_version_postgresql(
@@ -218,7 +221,7 @@ def _insert_first_version_postgresql(
     params = {**version, "time_created": now}
     if contribution is not None:
         return _folded(conn, _FIRST_VERSION_WITH_CONTRIBUTION_POSTGRESQL, params, contribution)
-    return conn.execute(_FIRST_VERSION_POSTGRESQL, params).first() is not None
+    return _FIRST_VERSION_POSTGRESQL.first(conn, params) is not None
 
 
 _NEW_VERSIONED_OBJECT: dict[str, Any] = {}
@@ -310,7 +313,7 @@ def _move_latest(with_contribution: bool) -> Any:
 
 
 _MOVE_LATEST = _move_latest(with_contribution=False)
-_MOVE_LATEST_WITH_CONTRIBUTION_POSTGRESQL = _move_latest(with_contribution=True)
+_MOVE_LATEST_WITH_CONTRIBUTION_POSTGRESQL = DirectStatement(_move_latest(with_contribution=True))
 
 
 def _move_latest_postgresql(
