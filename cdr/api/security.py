@@ -56,6 +56,7 @@ from cdr.services.context import AccessRecord
 from cdr.storage.access_control import AccessControlStore, RequestConnection, RequestFacts
 from cdr.storage.audit import AuditStore
 from cdr.storage.engine import bind, unbind
+from cdr.storage.records import VersionUid
 
 log = logging.getLogger(__name__)
 
@@ -250,12 +251,6 @@ class RequestDb(RequestConnection):
         self._depth = 0
         self._wrote = False
 
-    @property
-    def shared(self) -> bool:
-        """Whether the storage's transactions join this connection (PostgreSQL only: on SQLite a read
-        transaction held open could not become a write transaction later)."""
-        return self._hold
-
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Connection]:
         if not self._hold:
@@ -291,12 +286,26 @@ def _db() -> RequestDb:
     return db
 
 
+def _read_version() -> VersionUid | None:
+    """The composition version a ``GET .../composition/{version uid}`` reads: the facts' statement reads it
+    too (one statement less for the hottest read)."""
+    if request.method != "GET" or request.endpoint != "composition.get_composition":
+        return None
+    uid = str((request.view_args or {}).get("uid_based_id") or "")
+    if "::" not in uid or request.args.get("version_at_time") is not None:
+        return None
+    try:
+        return VersionUid.parse(uid)
+    except CdrError:
+        return None  # the use case reports it
+
+
 def _facts() -> RequestFacts:
     """The request's view of the access-control store: each EHR's facts loaded once, in one statement."""
     facts: RequestFacts | None = g.get("cdr_facts")
     if facts is None:
         store: AccessControlStore = current_app.extensions["cdr_access_control"]
-        facts = g.cdr_facts = RequestFacts(store.engine, _db())
+        facts = g.cdr_facts = RequestFacts(store.engine, _db(), _read_version())
     return facts
 
 

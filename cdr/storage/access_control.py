@@ -23,8 +23,10 @@ from cdr.security.policy import CareRelation, EhrFacts, EmergencyGrant, PatientC
 from cdr.security.principal import Principal
 from cdr.storage import schema as t
 from cdr.storage.direct import DirectStatement
-from cdr.storage.engine import _WRITE, read_transaction, write_transaction
+from cdr.storage.engine import _WRITE, keep, read_transaction, version_key, write_transaction
+from cdr.storage.records import VersionRecord, VersionUid
 from cdr.storage.types import UtcDateTime
+from cdr.storage.versioning import record_from
 
 
 def _relation(row: Any) -> CareRelation:
@@ -136,17 +138,44 @@ def facts_statement(with_target: bool) -> Any:
 
 
 @functools.cache
+def _facts_and_version() -> DirectStatement:
+    """:func:`facts_statement` with a composition's version joined to its ``ehr`` row, in ONE statement: a
+    read by version uid would otherwise send a second statement for it right after the facts. The version's
+    columns come as ``v_<column>`` (all NULL when there is no such version); parameters ``version`` and
+    ``system_id`` besides the facts'."""
+    facts = facts_statement(True).subquery("facts")
+    ov = t.object_version
+    on = sa.and_(
+        facts.c.kind == "ehr",
+        ov.c.ehr_id == sa.bindparam("ehr_id", type_=sa.Uuid()),
+        ov.c.vo_id == sa.bindparam("composition_id", type_=sa.Uuid()),
+        ov.c.kind == "COMPOSITION",
+        ov.c.version == sa.bindparam("version", type_=sa.Integer()),
+        ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
+    )
+    version = [c.label(f"v_{c.name}") for c in ov.c]
+    return DirectStatement(sa.select(*facts.c, *version).select_from(facts.outerjoin(ov, on)))
+
+
+@functools.cache
 def _direct_facts(with_target: bool) -> DirectStatement:
     """:func:`facts_statement`, run directly (:mod:`cdr.storage.direct`): once per request."""
     return DirectStatement(facts_statement(with_target))
 
 
 def load_facts_and_target(
-    conn: Connection, ehr_id: uuid.UUID, now: dt.datetime, composition_id: uuid.UUID | None = None
+    conn: Connection,
+    ehr_id: uuid.UUID,
+    now: dt.datetime,
+    composition_id: uuid.UUID | None = None,
+    version: VersionUid | None = None,
 ) -> tuple[EhrFacts, Target | None]:
     """The policy's facts about ``ehr_id`` (subject, relations, controls in force or future, live grants)
-    and, with ``composition_id``, the :class:`Target` it names: one statement."""
+    and, with ``composition_id``, the :class:`Target` it names: one statement. With ``version`` (a version
+    of that composition) the same statement reads the version too, and it is kept for the request (see
+    :func:`cdr.storage.engine.keep`), where the version's reader finds it."""
     exists, subject_id, namespace = False, None, None
+    found: VersionRecord | None = None
     relations: list[CareRelation] = []
     controls: list[PatientControl] = []
     grants: list[EmergencyGrant] = []
@@ -154,11 +183,17 @@ def load_facts_and_target(
     params: dict[str, Any] = {"ehr_id": ehr_id, "now": now}
     if composition_id is not None:
         params["composition_id"] = composition_id
-    for row in _direct_facts(composition_id is not None).rows(conn, params):
+    statement = _direct_facts(composition_id is not None)
+    if version is not None and version.object_id == composition_id:
+        statement = _facts_and_version()
+        params.update(version=version.version, system_id=version.system_id)
+    for row in statement.rows(conn, params):
         match row.kind:
             case "ehr":
                 if not exists:
                     exists, subject_id, namespace = True, row.s1, row.s2
+                if version is not None and found is None and getattr(row, "v_ehr_id", None) is not None:
+                    found = _version_of(row)
             case "relation":
                 relations.append(
                     CareRelation(
@@ -213,6 +248,8 @@ def load_facts_and_target(
         if composition_id is None
         else Target(composition_id=composition_id, template_ids=frozenset(templates))
     )
+    if found is not None and version is not None:
+        keep(conn.engine, version_key(ehr_id, "COMPOSITION", version), found)
     if not exists:
         return EhrFacts(ehr_id=ehr_id, exists=False), target
     facts = EhrFacts(
@@ -224,6 +261,11 @@ def load_facts_and_target(
         grants=tuple(grants),
     )
     return facts, target
+
+
+def _version_of(row: Any) -> VersionRecord:
+    """The version in the ``v_`` columns of a :func:`_facts_and_version` row."""
+    return record_from({name[2:]: value for name, value in row._asdict().items() if name.startswith("v_")})
 
 
 def load_facts(conn: Connection, ehr_id: uuid.UUID, now: dt.datetime) -> EhrFacts:
@@ -391,6 +433,13 @@ class RequestConnection:
         self.engine = engine
         self._conn: Connection | None = None
         self._hold = engine.dialect.name == "postgresql"
+        self.kept: dict[Any, Any] = {}  # what one statement of the request read for a later one (see keep)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the storage's transactions join this connection (PostgreSQL only: on SQLite a read
+        transaction held open could not become a write transaction later)."""
+        return self._hold
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Connection]:
@@ -414,6 +463,7 @@ class RequestConnection:
             conn.commit()
 
     def close(self) -> None:
+        self.kept.clear()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()  # rolls back what is still open
@@ -426,9 +476,10 @@ class RequestFacts(AccessControlStore):
     kept facts, so that a later decision in the same request sees it as it would have seen the stored row.
     """
 
-    def __init__(self, engine: Engine, db: RequestConnection) -> None:
+    def __init__(self, engine: Engine, db: RequestConnection, version: VersionUid | None = None) -> None:
         super().__init__(engine)
         self.db = db
+        self.version = version  # the composition version the request reads, read with the facts if it can
         self._facts: dict[uuid.UUID, EhrFacts] = {}
         self._targets: dict[tuple[uuid.UUID, uuid.UUID], Target] = {}
 
@@ -440,7 +491,8 @@ class RequestFacts(AccessControlStore):
         target = None if key is None else self._targets.get(key)
         if facts is None:
             with self.db.transaction() as conn:
-                facts, target = load_facts_and_target(conn, ehr_id, now, composition_id)
+                version = self.version if self.db.shared else None  # kept only on a shared connection
+                facts, target = load_facts_and_target(conn, ehr_id, now, composition_id, version)
             self._facts[ehr_id] = facts
         elif key is not None and target is None:
             with self.db.transaction() as conn:

@@ -19,6 +19,7 @@ its data and its audit record share one connection and, on PostgreSQL, one trans
 from __future__ import annotations
 
 import select
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
@@ -44,9 +45,11 @@ _WRITE = "cdr_write"  # execution option: this transaction writes
 
 
 class ConnectionScope(Protocol):
-    """One connection that the transactions of a unit of work (a request) share; see :func:`bind`."""
+    """One connection that the transactions of a unit of work (a request) share; see :func:`bind`. ``kept``
+    holds what one of its statements read for a later step of the same unit (see :func:`keep`)."""
 
     engine: Engine
+    kept: dict[Any, Any]
 
     def transaction(self, *, write: bool = False) -> AbstractContextManager[Connection]: ...
 
@@ -69,6 +72,25 @@ def unbind(token: Token[ConnectionScope | None]) -> None:
 def _bound(engine: Engine) -> ConnectionScope | None:
     scope = _scope.get()
     return scope if scope is not None and scope.engine is engine else None
+
+
+def version_key(ehr_id: uuid.UUID, kind: str, uid: object) -> tuple[str, uuid.UUID, str, str]:
+    """The key under which a version read ahead is kept (see :func:`keep`)."""
+    return ("version", ehr_id, kind, str(uid))
+
+
+def keep(engine: Engine, key: Any, value: Any) -> None:
+    """Keep ``value`` for a later step of the bound unit of work on ``engine`` (a request whose first
+    statement read more than it needed at once); nothing without one."""
+    scope = _bound(engine)
+    if scope is not None:
+        scope.kept[key] = value
+
+
+def take(engine: Engine, key: Any) -> Any | None:
+    """What :func:`keep` kept under ``key`` in the bound unit of work (once), else ``None``."""
+    scope = _bound(engine)
+    return None if scope is None else scope.kept.pop(key, None)
 
 
 def create_engine(url: str | sa.URL = DEFAULT_URL, **kwargs: Any) -> Engine:

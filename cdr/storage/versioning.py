@@ -16,7 +16,7 @@ import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -28,6 +28,7 @@ from cdr.rm.base import RMObject
 from cdr.storage import schema as t
 from cdr.storage.decompose import NodeRow, decompose
 from cdr.storage.direct import DirectStatement
+from cdr.storage.engine import take, version_key
 from cdr.storage.records import (
     CHANGE_TYPE,
     COMPLETE,
@@ -315,7 +316,11 @@ _SIDE_EFFECTS = {
 
 def record_of(row: Row[Any]) -> VersionRecord:
     """A :class:`VersionRecord` from an ``object_version`` row (``data`` may be absent from the row)."""
-    m = row._mapping
+    return record_from(row._mapping)
+
+
+def record_from(m: Mapping[Any, Any]) -> VersionRecord:
+    """A :class:`VersionRecord` from an ``object_version`` row's columns by name."""
     return VersionRecord(
         ehr_id=m["ehr_id"],
         vo_id=m["vo_id"],
@@ -384,7 +389,13 @@ def _by_key(which: str) -> DirectStatement:
 
 
 def get_version(conn: Connection, ehr_id: uuid.UUID, kind: str, uid: VersionUid) -> VersionRecord:
-    """The version ``uid`` of a versioned object of ``kind`` in the EHR; :class:`NotFound` if absent."""
+    """The version ``uid`` of a versioned object of ``kind`` in the EHR; :class:`NotFound` if absent. The
+    statement of the request's policy facts may have read it already (see
+    :func:`cdr.storage.access_control.load_facts_and_target`): then it is taken from what the request keeps.
+    """
+    kept = take(conn.engine, version_key(ehr_id, kind, uid))
+    if kept is not None:
+        return cast(VersionRecord, kept)
     params = {
         "ehr_id": ehr_id,
         "kind": kind,
