@@ -238,18 +238,20 @@ def _authenticate() -> None:
 class RequestDb(RequestConnection):
     """The request's connection, which on PostgreSQL also carries the storage's transactions of the request
     (it is bound to the engine, see :func:`cdr.storage.engine.bind`): the policy's facts, the data read or
-    written and the audit record then take one pooled connection, and a read's audit record commits in the
-    transaction that read the data.
+    written and the audit record then take one pooled connection.
 
     Blocks nest: an inner block joins the outermost one, and only the outermost commits (when it or any block
     inside it wrote) or rolls back (when an exception leaves it), so a write stays all or nothing. A
     read-only outermost block leaves its transaction open for the audit record (see RequestConnection).
+    ``autocommit`` (a plain read, see :func:`_reads_one_record`): no transaction at all, each statement
+    commits by itself, which saves the BEGIN and COMMIT round trips.
     """
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, *, autocommit: bool = False) -> None:
         super().__init__(engine)
         self._depth = 0
         self._wrote = False
+        self._autocommit = autocommit
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Connection]:
@@ -259,6 +261,8 @@ class RequestDb(RequestConnection):
             return
         if self._conn is None:
             self._conn = self.engine.connect()
+            if self._autocommit:  # each statement commits itself: no BEGIN, no COMMIT round trip
+                self._conn = self._conn.execution_options(isolation_level="AUTOCOMMIT")
         conn, outermost = self._conn, self._depth == 0
         self._depth += 1
         self._wrote |= write
@@ -276,11 +280,27 @@ class RequestDb(RequestConnection):
             conn.commit()
 
 
+def _reads_one_record() -> bool:
+    """Whether the request only reads patient data and writes nothing but its audit record, which on
+    PostgreSQL is ONE statement: then its statements need no transaction around them (the record commits by
+    itself, and a read sees committed data either way under READ COMMITTED). Not for AQL (the record and
+    the EHRs it names are two statements), nor for emergency access (the grant it writes and the record
+    belong together)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and request.blueprint in _EHR_BLUEPRINTS
+        and EMERGENCY_CODE not in request.headers
+        and EMERGENCY_TEXT not in request.headers
+    )
+
+
 def _db() -> RequestDb:
     """The request's connection for its policy facts, its audit record and (PostgreSQL) its data."""
     db: RequestDb | None = g.get("cdr_db")
     if db is None:
-        db = g.cdr_db = RequestDb(current_app.extensions["cdr"].storage.engine)
+        db = g.cdr_db = RequestDb(
+            current_app.extensions["cdr"].storage.engine, autocommit=_reads_one_record()
+        )
         if db.shared:
             g.cdr_db_binding = bind(db)
     return db

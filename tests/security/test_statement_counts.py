@@ -17,10 +17,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from tests.security.test_api_security import NURSE, NURSE_HPR, Client, Record, api, app, record, storage  # noqa: F401
+from tests.security.test_api_security import (  # noqa: F401
+    EMERGENCY,
+    NURSE,
+    NURSE_HPR,
+    STRANGER,
+    Client,
+    Record,
+    api,
+    app,
+    record,
+    storage,
+)
 from tests.storage.conftest import engine, postgres, postgres_engine  # noqa: F401  (fixtures, both dialects)
 from tests.storage.traffic import statements
 
@@ -116,3 +129,44 @@ def test_the_audit_record_of_a_read_is_chained_like_any_other(api: Client, recor
     assert api.app.extensions["cdr_audit"].verify().ok
     reads = api.audit(operation="ehr:read", actor_hpr=NURSE_HPR)
     assert len(reads) >= 3 and all(r["patient_id"] for r in reads)
+
+
+@contextmanager
+def audit_transactions() -> Iterator[list[bool]]:
+    """For each audit record appended (PostgreSQL), whether it ran inside a transaction the request opened
+    (else it committed by itself, in autocommit)."""
+    inside: list[bool] = []
+    execute = psycopg.Cursor.execute
+
+    def noted(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if "audit_head" in str(query):
+            inside.append(not cursor.connection.autocommit)
+        return execute(cursor, query, *args, **kwargs)
+
+    setattr(psycopg.Cursor, "execute", noted)  # noqa: B010
+    try:
+        yield inside
+    finally:
+        setattr(psycopg.Cursor, "execute", execute)  # noqa: B010
+
+
+def test_a_read_needs_no_transaction_but_writes_keep_theirs(api: Client, record: Record) -> None:  # noqa: F811
+    """On PostgreSQL a plain read's two statements (facts with the version, the audit record) commit by
+    themselves: no BEGIN or COMMIT round trip. A write's record stays in the write's transaction, and so does
+    an emergency read's, whose grant and record belong together."""
+    if _engine(api).dialect.name != "postgresql":
+        pytest.skip("SQLite's request connection is not shared; each use is its own short transaction")
+    read = f"/ehr/{record.ehr_id}/composition/{record.version_uid}"
+    with audit_transactions() as inside:
+        assert api.call("GET", read, NURSE, headers={"Accept": "application/json"}).status_code == 200
+        assert api.call("GET", read, STRANGER, headers=EMERGENCY).status_code == 200
+        written = api.call(
+            "POST",
+            f"/ehr/{record.ehr_id}/composition",
+            NURSE,
+            data=record.body,
+            content_type="application/json",
+        )
+        assert written.status_code == 201
+    assert inside == [False, True, True]
+    assert api.app.extensions["cdr_audit"].verify().ok
