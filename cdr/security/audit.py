@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from cdr.security.principal import AuthMethod, Principal
@@ -184,6 +185,17 @@ def ehr_ids_digest(ehr_ids: Iterable[uuid.UUID]) -> str:
     return hashlib.sha256(b"".join(sorted({e.bytes for e in ehr_ids}))).hexdigest()
 
 
+def canonical_json(content: Mapping[str, Any]) -> bytes:
+    """The UTF-8 JSON text the hashes are taken over: keys sorted, no spaces, non-ASCII as is. That is
+    ``json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, which wrote every
+    record so far; orjson writes the same bytes for the values a record holds (strings, integers, booleans,
+    null, lists of them) ~10x faster, and the standard library takes what orjson refuses."""
+    try:
+        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def record_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of the :data:`HASHED` fields of ``row``: the form of the records
     written in Python before the databases computed :func:`chained_hash`; verification still accepts it.
@@ -195,16 +207,13 @@ def record_hash(row: Mapping[str, Any]) -> str:
     True
     """
     content = _canonical({**row, "seq": position_of(row)}, HASHED)
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 def content_digest(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of a record's content (its :class:`AuditEvent` fields, without its
     position and the previous hash): what :func:`chained_hash` binds to a chain position."""
-    content = _canonical(row, CONTENT)
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(_canonical(row, CONTENT))).hexdigest()
 
 
 def chained_hash(position: int, prev_hash: str, digest: str) -> str:

@@ -3,11 +3,23 @@ record's chained hash; verification accepts either form and nothing else."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from cdr.security.audit import GENESIS, chained_hash, content_digest, record_hash, verify_chain
+from cdr.security.audit import (
+    CONTENT,
+    GENESIS,
+    _canonical,
+    canonical_json,
+    chained_hash,
+    content_digest,
+    record_hash,
+    verify_chain,
+)
 from cdr.storage.audit import AuditStore
 from tests.security.test_audit_trail import EV, event
 from tests.storage.conftest import engine, postgres, postgres_engine  # noqa: F401  (fixtures, both dialects)
@@ -40,3 +52,38 @@ def test_either_form_breaks_when_anything_it_covers_changes(field: str) -> None:
         }
         report = verify_chain([changed], (1, form))
         assert not report.ok
+
+
+TRICKY = [
+    "",
+    "plain",
+    "Ærlig ølbrygger på Åsen",
+    'quote " backslash \\ slash /',
+    "".join(chr(i) for i in range(32)),  # every control character
+    "\x7f\x80\x9f\u00a0",
+    "\u2028\u2029\ufeff",
+    "😀 \U0001f3e5 \u4e2d\u6587",
+    "'; DROP TABLE audit_event; --",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_the_hashed_text_is_the_standard_librarys(text: str) -> None:
+    """The records written so far were hashed over ``json.dumps(sort_keys, compact, non-ASCII as is)``; the
+    faster encoder must give the very same bytes, or every one of them would stop verifying."""
+    row = {
+        **event(1, actor_name=text, path=f"/ehr/{text}", targets=(text, "b::c::1")).model_dump(),
+        "seq": 3,
+        "prev_hash": GENESIS,
+        "outcome": "success",
+    }
+    row["targets"] = list(row["targets"])
+    content = {"z": text, "a": [text, 1, None, True], "m": {"k": text}, "n": -(2**40), "b": False}
+    reference = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert canonical_json(content) == reference
+    digest = hashlib.sha256(
+        json.dumps(
+            _canonical(row, CONTENT), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    ).hexdigest()
+    assert content_digest(row) == digest
