@@ -37,14 +37,13 @@ def identify() -> Principal:
         return authenticated
     config = current_app.config
     key, user, password = config.get("ADMIN_API_KEY"), config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD")
-    admin = _admin("admin")
     sent_key = request.headers.get("X-API-Key")
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         sent_key = header[7:].strip()
     if sent_key is not None:
         if key and _same(sent_key, key):
-            return admin
+            return _admin("admin")
         raise Unauthenticated("the API key is not valid")
     basic = request.authorization
     if basic is not None and basic.type == "basic":

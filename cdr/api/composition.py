@@ -6,7 +6,7 @@ the format of the answer from ``format`` too, else from Accept (canonical JSON w
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc
 from cdr.api.errors import ApiError, UnsupportedMediaType
@@ -32,6 +32,7 @@ from cdr.api.representation import (
 )
 from cdr.api.schemas import CompositionQuery, VersionAtTime, parse_args
 from cdr.api.schemas.documents import revision_history_document, versioned_object_document
+from cdr.json_codec import dumps_bytes
 from cdr.rm.base import RMObject
 from cdr.services import composition as service
 from cdr.services.composition_io import Format, read_composition, render_composition
@@ -100,10 +101,8 @@ def _body(record: VersionRecord, status: int, fmt: Format) -> Response:
     rendered = render_composition(svc(), record.data, fmt)
     if isinstance(rendered, bytes):
         response = Response(rendered, status=status, mimetype=XML)
-    else:
-        response = jsonify(rendered)
-        response.status_code = status
-        response.mimetype = MEDIA_OF[fmt]
+    else:  # the bytes orjson writes, as jsonify would send them (with its final newline) without re-encoding
+        response = Response(dumps_bytes(rendered) + b"\n", status=status, mimetype=MEDIA_OF[fmt])
     return add_ignored_header(response)
 
 
