@@ -97,6 +97,10 @@ def response_format() -> Format:
 
 
 def _body(record: VersionRecord, status: int, fmt: Format) -> Response:
+    text = record.json_text
+    if fmt == Format.JSON and text is not None:  # the stored text as it was read: no parse, no re-encoding
+        response = Response(text.encode("utf-8") + b"\n", status=status, mimetype=MEDIA_OF[fmt])
+        return add_ignored_header(response)
     assert record.data is not None
     rendered = render_composition(svc(), record.data, fmt)
     if isinstance(rendered, bytes):
@@ -108,7 +112,7 @@ def _body(record: VersionRecord, status: int, fmt: Format) -> Response:
 
 def _answer(record: VersionRecord, ehr_id: str, status: int, representation: bool = True) -> Response:
     fmt = response_format()  # 406 before anything else is rendered
-    if record.data is None:
+    if record.document is None:
         response = empty(204)
     elif representation:
         response = _body(record, status, fmt)

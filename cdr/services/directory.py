@@ -110,7 +110,7 @@ def get_directory(
     if record.data is None:
         return record
     hidden = ctx.hidden(ehr_id, item_ids(record.data))
-    return dataclasses.replace(record, data=without_items(record.data, hidden)) if hidden else record
+    return dataclasses.replace(record, document=without_items(record.data, hidden)) if hidden else record
 
 
 def _item_id(item: Any) -> uuid.UUID | None:

@@ -141,8 +141,8 @@ def facts_statement(with_target: bool) -> Any:
 def _facts_and_version() -> DirectStatement:
     """:func:`facts_statement` with a composition's version joined to its ``ehr`` row, in ONE statement: a
     read by version uid would otherwise send a second statement for it right after the facts. The version's
-    columns come as ``v_<column>`` (all NULL when there is no such version); parameters ``version`` and
-    ``system_id`` besides the facts'."""
+    columns come as ``v_<column>`` (all NULL when there is no such version; ``v_data`` as JSON text);
+    parameters ``version`` and ``system_id`` besides the facts'."""
     facts = facts_statement(True).subquery("facts")
     ov = t.object_version
     on = sa.and_(
@@ -153,7 +153,8 @@ def _facts_and_version() -> DirectStatement:
         ov.c.version == sa.bindparam("version", type_=sa.Integer()),
         ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
     )
-    version = [c.label(f"v_{c.name}") for c in ov.c]
+    # the data as the text PostgreSQL writes (the answer of a canonical JSON read is that text as it is)
+    version = [(sa.cast(c, sa.Text) if c.name == "data" else c).label(f"v_{c.name}") for c in ov.c]
     return DirectStatement(sa.select(*facts.c, *version).select_from(facts.outerjoin(ov, on)))
 
 

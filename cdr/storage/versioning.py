@@ -129,7 +129,7 @@ def commit_version(
         commit_audit=details,
         superseded_at=None,
         template_id=_template_id(data),
-        data=data,
+        document=data,
     )
     if version > 1:
         insert_version(conn, _version_row(record))
@@ -335,7 +335,7 @@ def record_from(m: Mapping[Any, Any]) -> VersionRecord:
         ),
         superseded_at=m["superseded_at"],
         template_id=m["template_id"],
-        data=m.get("data"),
+        document=m.get("data"),
     )
 
 

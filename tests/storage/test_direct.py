@@ -4,6 +4,7 @@ same values in and out, the caller's transaction, SQLAlchemy's exceptions; on bo
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -72,3 +73,33 @@ def test_expanding_parameters_are_refused(storage: Storage) -> None:
     )
     with storage.engine.connect() as conn, pytest.raises(ValueError, match="non-expanding"):
         listed.rows(conn, {"ids": [uuid.uuid4()]})
+
+
+def test_a_read_ahead_version_answers_with_its_stored_text(storage: Storage) -> None:
+    """The policy facts' statement of a request reading a version by uid reads the version too, its data as
+    the stored JSON text; the version's reader takes that record (no statement of its own), and its ``data``
+    is the stored document, parsed on first use. (The API asks for this on PostgreSQL only, where the
+    request's statements share one connection.)"""
+    from cdr.storage.access_control import RequestConnection, load_facts_and_target
+    from cdr.storage.engine import bind, unbind
+    from cdr.storage.records import VersionUid
+    from tests.storage.traffic import statements
+
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    stored = storage.compositions.create(ehr_id, shipped("valid_normal.json"), AUDIT)
+    uid = VersionUid.parse(stored.uid)
+    scope = RequestConnection(storage.engine)
+    token = bind(scope)
+    try:
+        with scope.transaction() as conn:
+            facts, _ = load_facts_and_target(conn, ehr_id, dt.datetime.now(dt.UTC), uid.object_id, uid)
+        assert facts.exists
+        with statements(storage.engine) as seen:
+            record = storage.compositions.get(ehr_id, stored.uid)
+    finally:
+        unbind(token)
+        scope.close()
+    assert seen == [] and record.json_text is not None  # taken from what the facts' statement read
+    assert json.loads(record.json_text) == stored.data
+    assert record.uid == stored.uid and record.data == stored.data
+    assert record.json_text is None  # parsed once, then kept as the document
