@@ -68,9 +68,8 @@ def _start_chain() -> Any:
 
 
 def _next_seq(conn: Connection) -> int:
-    """The new record's number: PostgreSQL's sequence, else (SQLite, one writer at a time) max + 1."""
-    if conn.dialect.name == "postgresql":
-        return int(conn.execute(sa.select(t.audit_event_seq.next_value())).scalar_one())
+    """SQLite: the new record's number, max + 1 (one writer at a time; PostgreSQL's append statement takes
+    it from the sequence ``audit_event_seq``)."""
     return int(
         conn.execute(sa.select(sa.func.coalesce(sa.func.max(t.audit_event.c.seq), 0) + 1)).scalar_one()
     )

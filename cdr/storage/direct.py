@@ -32,7 +32,7 @@ Processor = Callable[[Any], Any] | None
 class _Plan:
     sql: str
     binds: tuple[tuple[str, Any, Processor], ...]  # name, the statement's own value (a literal), processor
-    results: tuple[Processor, ...]
+    results: tuple[Processor, ...] | None  # None: no column needs processing
     row: type[tuple[Any, ...]]  # a named tuple of the result's columns, with ``_mapping`` as Row has
 
 
@@ -54,7 +54,8 @@ def _plan(statement: sa.ClauseElement, dialect: Dialect) -> _Plan:
     entries = compiled._result_columns or []
     keys = [str(entry.keyname) for entry in entries]
     results = tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in entries)
-    return _Plan(compiled.string, tuple(binds.values()), results, _row_class(keys or ["_"]))
+    processed = results if any(results) else None
+    return _Plan(compiled.string, tuple(binds.values()), processed, _row_class(keys or ["_"]))
 
 
 class DirectStatement:
@@ -90,7 +91,7 @@ class DirectStatement:
         except psycopg.Error as exc:
             raise sa.exc.DBAPIError.instance(plan.sql, values, exc, psycopg.Error) from exc
         make, processors = plan.row, plan.results
-        if not any(processors):
+        if processors is None:
             return [make(*row) for row in fetched]
         return [
             make(*(v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)))
