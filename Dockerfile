@@ -7,20 +7,26 @@
 # --build-arg BASE_IMAGE=local/debian-python:bookworm (docs/docker.md).
 ARG BASE_IMAGE=python:3.11-slim
 
-# Build stage: install cdr and its dependencies (all ship wheels: no compiler needed) into a venv.
+# Build stage: install cdr and its dependencies (all ship wheels) into a venv.
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python3 -m venv /opt/cdr
 WORKDIR /src
 # The dependencies first, from pyproject.toml alone (no packages found yet), so that a change to the
-# sources reuses this layer; then cdr itself without touching them.
-COPY pyproject.toml README.md ./
-RUN /opt/cdr/bin/pip install .
+# sources reuses this layer; with them mypy (the [native] extra) and the build tools for the next step.
+COPY pyproject.toml README.md setup.py ./
+RUN /opt/cdr/bin/pip install setuptools wheel ".[native]"
 COPY cdr ./cdr
 COPY aql ./aql
-# pip and setuptools are build tools: the run stage gets the venv without them (a fifth of its size)
-RUN /opt/cdr/bin/pip install --no-deps --force-reinstall . \
-    && /opt/cdr/bin/pip uninstall --yes pip setuptools
+# cdr itself, its commit path compiled with mypyc (cdr/native.py, docs/benchmarks.md) where this stage has
+# a C compiler and the Python headers (gcc is installed here if apt can; the python images have the headers);
+# where it cannot compile, cdr is installed as plain Python, which behaves the same, only slower.
+# pip, setuptools and mypy are build tools: the run stage gets the venv without them.
+RUN command -v cc >/dev/null || (apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*) || true
+RUN CDR_COMPILE=1 /opt/cdr/bin/pip install --no-build-isolation --no-deps --force-reinstall . \
+    || /opt/cdr/bin/pip install --no-deps --force-reinstall .
+RUN /opt/cdr/bin/pip uninstall --yes mypy setuptools pip
 
 # Run stage: the venv only, no sources or build tools, as an unprivileged user.
 FROM ${BASE_IMAGE}

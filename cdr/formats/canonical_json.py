@@ -217,7 +217,7 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                     try:
                         items.append(read(item, item_target))
                     except _ShapeError as exc:
-                        exc.segments += (str(i), key)
+                        exc.segments.extend((str(i), key))
                         raise
                 values[key] = items
             elif kind < _LIST:
@@ -234,7 +234,7 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                     try:
                         prims.append(_primitive(item, kind - _LIST, info.cls, key))
                     except _ShapeError as exc:
-                        exc.segments += (str(i), key)
+                        exc.segments.extend((str(i), key))
                         raise
                 values[key] = prims
         fields_set = set(data) if strict else data.keys() & plan.keys()
@@ -257,13 +257,13 @@ _read_lenient = _reader(strict=False)
 
 
 def parse_json(
-    data: str | bytes | JsonObject,
+    data: Any,
     rm_type: str | None = None,
     *,
     strict: bool = True,
     ignored: list[str] | None = None,
 ) -> RMObject:
-    """Read canonical JSON into an RM object.
+    """Read canonical JSON (text, or a value :func:`json.loads` returned) into an RM object.
 
     The root class is the document's ``_type`` or, when it has none, ``rm_type``; when both are given the
     ``_type`` must conform to ``rm_type``. With ``strict=False`` unknown attributes are skipped instead of

@@ -72,7 +72,7 @@ def check_string(c: CString, value: str) -> list[Finding]:
     return []
 
 
-def check_number(c: CInteger | CReal, value: float) -> list[Finding]:
+def check_number(c: CInteger | CReal, value: int | float) -> list[Finding]:
     if c.list and value not in c.list:
         allowed = ", ".join(str(v) for v in c.list)
         return [(IssueCode.VALUE_NOT_ALLOWED, f"{value} is not one of the allowed values {allowed}")]
