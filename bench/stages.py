@@ -118,6 +118,7 @@ def run(rounds: int = 30) -> list[Row]:
     if not CORONA_OPT.is_file():
         raise SystemExit(f"corpus not found at {CORONA_OPT.parent} (set CDR_CORPUS)")
     from cdr.api import create_app
+    from cdr.server import settle_gc
 
     body = json.dumps(
         json.loads(CORONA_COMPOSITION.read_text(encoding="utf-8")), ensure_ascii=False, separators=(",", ":")
@@ -132,6 +133,7 @@ def run(rounds: int = 30) -> list[Row]:
             raise SystemExit(f"template upload: {uploaded.status_code} {uploaded.data[:300]!r}")
         ehr_id = client.post(f"{BASE}/ehr", headers={"Prefer": "return=minimal"}).headers["ETag"].strip('"')
         uids: list[str] = []
+        settle_gc()  # as cdr serve does before its loop
 
         def commit() -> None:
             got = client.post(

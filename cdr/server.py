@@ -12,6 +12,7 @@ database connections are released and :func:`run` returns, so ``cdr serve`` exit
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -150,8 +151,27 @@ def _proxy_options(app: Any) -> dict[str, Any]:
     }
 
 
+GC_THRESHOLD = 10_000
+"""Net new container objects between young collections while serving (CPython's default is 700)."""
+
+
+def settle_gc() -> None:
+    """Tune the cyclic garbage collector for serving: what is alive now (the app, its libraries) is moved
+    out of its reach, and young collections wait for :data:`GC_THRESHOLD` net new objects.
+
+    A request's objects (a composition's RM tree, its JSON, its node rows: thousands for a large one) are
+    freed by reference counting when it ends, but with the default threshold they set off about two young
+    collections per commit, and every hundredth an old one that walked the ~150,000 objects of the app:
+    ~0.4-0.5 ms of a commit's CPU (measured with ``gc.callbacks``), none of it finding garbage.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+
+
 def serve_until_stopped(server: Any, app: Any) -> list[int]:
     """Run ``server`` until SIGTERM/SIGINT, then close it and the app's database connections."""
+    settle_gc()
     with _stop_on_signals() as received:
         try:
             server.run()

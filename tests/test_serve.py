@@ -235,3 +235,34 @@ def test_serve_with_worker_processes_answers_and_stops_them_all(tmp_path: Path) 
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", served.port))
+
+
+def test_serving_settles_the_garbage_collector_and_cycles_are_still_collected() -> None:
+    """``settle_gc`` (run before a server loop) freezes what is alive and raises the young threshold;
+    reference cycles made afterwards are still found once that many objects accumulate."""
+    import gc
+    import weakref
+
+    from cdr.server import GC_THRESHOLD, settle_gc
+
+    before = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_threshold()[0] == GC_THRESHOLD
+        assert gc.get_freeze_count() > 0
+
+        class Node:
+            pass
+
+        first = Node()
+        first.me = first  # type: ignore[attr-defined]
+        alive = weakref.ref(first)
+        del first
+        for _ in range(3 * GC_THRESHOLD):  # more cycles, each only collectable by the collector
+            node = Node()
+            node.me = node  # type: ignore[attr-defined]
+        del node
+        assert alive() is None
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
