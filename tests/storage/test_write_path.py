@@ -172,3 +172,55 @@ def test_a_refused_single_version_commit_writes_nothing(storage: Storage) -> Non
         with pytest.raises(NotFound, match=f"^EHR {missing} not found$"):
             commit()
     assert row_counts(storage.engine) == before
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def test_node_rows_read_back_exactly_what_was_decomposed_whatever_their_text(storage: Storage) -> None:
+    """The rows go to PostgreSQL as COPY text: tabs, new lines, carriage returns, backslashes (``\\N`` among
+    them), quotes and non-ASCII text in names and values, and numbers at the ends of double precision, all
+    come back as they were."""
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    doc = shipped(COMPOSITION)
+    awkward = "Tab\there\nnew line\r\\N back\\slash 'quote' \"double\" æøå 漢字 😀 \\t\\\\"
+    named = [n for n in _walk(doc) if n.get("_type") in ("ELEMENT", "OBSERVATION", "CLUSTER")]
+    for i, node in enumerate(named):
+        node["name"] = {"_type": "DV_TEXT", "value": f"{awkward} {i}"}
+    magnitudes = [n for n in _walk(doc) if n.get("_type") == "DV_QUANTITY"]
+    assert magnitudes
+    extremes = [1e-300, 123456789.12345679, 1.7976931348623157e308, 0.1]
+    for node, value in zip(magnitudes, extremes, strict=False):
+        node["magnitude"] = value
+    record = storage.compositions.create(ehr_id, doc, AUDIT)
+    with read_transaction(storage.engine) as conn:
+        stored = node_rows(conn, ehr_id, record.vo_id, 1)
+    expected = [row.columns() for row in decompose(record.data)]
+    assert [{k: r[k] for k in e} for r, e in zip(stored, expected, strict=True)] == expected
+    assert sum(awkward in (r["name"] or "") for r in stored) == len(named)
+
+
+def test_a_nul_character_in_a_node_is_refused_by_postgresql_and_nothing_is_written(storage: Storage) -> None:
+    """The API refuses NUL characters in bodies before this; below it, PostgreSQL's text cannot hold one: the
+    driver's error, and the transaction leaves nothing behind (SQLite stores it)."""
+    ehr_id = storage.ehrs.create(AUDIT)[0].ehr_id
+    doc = shipped(COMPOSITION)
+    doc["content"][0]["name"] = {"_type": "DV_TEXT", "value": "nul\x00here"}
+    before = row_counts(storage.engine)
+    if storage.engine.dialect.name != "postgresql":
+        storage.compositions.create(ehr_id, doc, AUDIT)
+        return
+    with pytest.raises(sa.exc.DBAPIError, match="cannot be converted to text"):  # the version's jsonb
+        storage.compositions.create(ehr_id, doc, AUDIT)
+    assert row_counts(storage.engine) == before
+    rows = decompose(doc)  # and the node rows' own COPY
+    with pytest.raises(sa.exc.DBAPIError, match="NUL"), storage.engine.begin() as conn:
+        insert_nodes(conn, {"ehr_id": ehr_id, "vo_id": uuid.uuid4(), "version": 1}, rows)
+    assert row_counts(storage.engine) == before
