@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from cdr.errors import CdrError
@@ -68,6 +68,7 @@ class CodeSet:
         return len(self.codes)
 
 
+@lru_cache(maxsize=1024)  # asked for every CODE_PHRASE a commit validates; the names are few
 def _key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
