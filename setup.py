@@ -25,7 +25,7 @@ def _native() -> dict[str, object]:
     return runpy.run_path(os.path.join("cdr", "native.py"))
 
 
-class _BuildExt(build_ext):  # type: ignore[misc]
+class _BuildExt(build_ext):
     """build_ext that records the compiled sources once the extensions are built."""
 
     def run(self) -> None:

@@ -14,7 +14,7 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# The compiled modules (cdr/native.py): built when missing or older than their sources, where a C compiler
+# The compiled modules (cdr/native.py): built when missing or built from other sources, where a C compiler
 # and mypy are at hand; without them, or with CDR_COMPILE=0, cdr runs as plain Python.
 if [ "${CDR_COMPILE:-1}" != "0" ] && command -v cc >/dev/null 2>&1 && [ -x "$VENV/bin/mypyc" ]; then
   if ! "$VENV/bin/python" -W ignore -c 'import sys, cdr.native as n; sys.exit(not n.up_to_date())'; then
