@@ -32,8 +32,16 @@ class _BuildExt(build_ext):
         super().run()
         if not self.extensions:
             return
+        native = _native()
+        if (
+            self.inplace
+        ):  # an earlier build's extension of a module no longer compiled would still be imported
+            orphans = native["orphan_extensions"]
+            assert callable(orphans)
+            for path in orphans(Path.cwd()):
+                path.unlink()
         text = json.dumps(_DIGESTS, indent=1, sort_keys=True) + "\n"
-        manifest = str(_native()["MANIFEST"])
+        manifest = str(native["MANIFEST"])
         targets = [Path(manifest)]
         if not self.inplace:
             targets.append(Path(self.build_lib) / manifest)

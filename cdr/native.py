@@ -37,6 +37,9 @@ COMPILED = (
 )
 """Sources given to mypyc (files, and directories for every module in them), relative to the project root."""
 
+GROUP_LIBRARY = "native__mypyc"
+"""The compiled modules' shared library (mypyc group ``cdr.native``), beside this module."""
+
 MANIFEST = "cdr/native_manifest.json"
 """Written by the build next to the extensions: the SHA-256 of each source they were compiled from."""
 
@@ -84,17 +87,33 @@ def stale_extensions(root: Path = _ROOT) -> list[str]:
     extensions = [_extension_of(source) for source in sources]
     if not any(extensions):
         return []
-    built = _built_from(root)
-    return [
+    built, digests = _built_from(root), source_digests(root)
+    changed = [
         name
-        for (name, digest), ext in zip(source_digests(root).items(), extensions, strict=True)
+        for (name, digest), ext in zip(digests.items(), extensions, strict=True)
         if ext is None or built.get(name) != digest
     ]
+    return changed + sorted(
+        set(built) - set(digests)
+    )  # compiled then, no longer listed: its extension lingers
 
 
 def up_to_date(root: Path = _ROOT) -> bool:
     """Whether every listed module has an extension built from its present source."""
     return all(_extension_of(source) for source in compiled_sources(root)) and not stale_extensions(root)
+
+
+def orphan_extensions(root: Path = _ROOT) -> list[Path]:
+    """Extensions under ``root``'s ``cdr`` of modules no longer listed (an earlier build's): Python would
+    still import them ahead of their sources, so the build deletes them."""
+    listed = {source.with_suffix("") for source in compiled_sources(root)}
+    extensions = {p for p in (root / "cdr").rglob("*.so") if p.name.endswith(_EXTENSION_SUFFIXES)}
+    return sorted(
+        path
+        for path in extensions
+        if path.parent / path.name.split(".", 1)[0] not in listed
+        and path.name.split(".", 1)[0] != GROUP_LIBRARY
+    )
 
 
 def compiled_modules() -> list[str]:

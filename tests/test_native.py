@@ -156,3 +156,18 @@ def test_compiled_and_pure_python_agree_on_real_documents() -> None:
     pure = _outcomes(pairs, CDR_PURE_PYTHON="1")
     assert compiled == pure
     assert any(o.get("issues") for o in compiled if isinstance(o, dict))  # the invalid ones were judged
+
+
+def test_a_module_no_longer_listed_is_an_orphan_and_stale_until_rebuilt(tmp_path: Path) -> None:
+    source = _fake_tree(tmp_path, build=True)
+    gone = tmp_path / "cdr" / "formats" / "dropped.py"
+    gone.write_text("Y = 1\n")
+    orphan = gone.with_suffix(native._EXTENSION_SUFFIXES[0])
+    orphan.write_bytes(b"\x7fELF")
+    group = tmp_path / "cdr" / f"{native.GROUP_LIBRARY}{native._EXTENSION_SUFFIXES[0]}"
+    group.write_bytes(b"\x7fELF")
+    assert native.orphan_extensions(tmp_path) == [orphan]  # the group library and listed modules stay
+    manifest = tmp_path / native.MANIFEST
+    manifest.write_text(json.dumps({**native.source_digests(tmp_path), "cdr/formats/dropped.py": "0" * 64}))
+    assert native.stale_extensions(tmp_path) == ["cdr/formats/dropped.py"]
+    assert source.is_file()
