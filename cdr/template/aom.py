@@ -16,8 +16,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdr.template.aom_primitives import *  # noqa: F403  (re-exported: the model is imported from here)
-from cdr.template.aom_primitives import CPrimitive, Interval
+from cdr.template.aom_primitives import (  # re-exported: the model is imported from here
+    CBoolean,
+    CDate,
+    CDateTime,
+    CDuration,
+    CInteger,
+    CPrimitive,
+    CReal,
+    CString,
+    CTemporal,
+    CTime,
+    Interval,
+)
+
+__reexported__ = (CBoolean, CDate, CDateTime, CDuration, CInteger, CReal, CString, CTemporal, CTime)
 
 # --------------------------------------------------------------------------------------------- basics
 
@@ -392,7 +405,7 @@ class CQuantityItem:
 class QuantityValue:
     """An assumed DV_QUANTITY value."""
 
-    magnitude: float | None = None
+    magnitude: int | float | None = None
     units: str | None = None
     precision: int | None = None
 
@@ -416,7 +429,7 @@ class CDvQuantity(CDomainType):
 class OrdinalItem:
     """One allowed DV_ORDINAL (integer ``value``) or DV_SCALE (real ``value``) with its symbol's code."""
 
-    value: float
+    value: int | float
     symbol: CodePhrase
     symbol_text: str | None = None
 
