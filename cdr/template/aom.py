@@ -16,21 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdr.template.aom_primitives import (  # re-exported: the model is imported from here
-    CBoolean,
-    CDate,
-    CDateTime,
-    CDuration,
-    CInteger,
-    CPrimitive,
-    CReal,
-    CString,
-    CTemporal,
-    CTime,
-    Interval,
-)
-
-__reexported__ = (CBoolean, CDate, CDateTime, CDuration, CInteger, CReal, CString, CTemporal, CTime)
+# re-exported (``X as X``): the model is imported from here; a star import would not survive mypyc
+from cdr.template.aom_primitives import CBoolean as CBoolean
+from cdr.template.aom_primitives import CDate as CDate
+from cdr.template.aom_primitives import CDateTime as CDateTime
+from cdr.template.aom_primitives import CDuration as CDuration
+from cdr.template.aom_primitives import CInteger as CInteger
+from cdr.template.aom_primitives import CPrimitive, Interval
+from cdr.template.aom_primitives import CReal as CReal
+from cdr.template.aom_primitives import CString as CString
+from cdr.template.aom_primitives import CTemporal as CTemporal
+from cdr.template.aom_primitives import CTime as CTime
 
 # --------------------------------------------------------------------------------------------- basics
 
