@@ -23,6 +23,7 @@ Each difference is an entry of a table keyed by dialect name, not a branch in th
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -45,8 +46,11 @@ _COPY_NODES = f"COPY node ({', '.join((*_KEY, *NODE_COLUMNS))}) FROM STDIN"
 
 
 def _insert_nodes_postgresql(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]) -> None:
-    """The rows as one COPY on the driver connection under ``conn``, so in its transaction."""
-    ahead = tuple(key[name] for name in _KEY)
+    """The rows as one COPY on the driver connection under ``conn``, so in its transaction.
+
+    The key's UUIDs go as text, formatted once: psycopg's UUID dumper is Python, called twice per row
+    otherwise (~0.2 of a Corona_Anamnese COPY's ~1.3 ms of client CPU); the server parses either the same."""
+    ahead = tuple(str(key[name]) if isinstance(key[name], uuid.UUID) else key[name] for name in _KEY)
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     try:
         with driver.cursor() as cursor, cursor.copy(_COPY_NODES) as copy:

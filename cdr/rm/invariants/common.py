@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from cdr.rm import (
     Archetyped,
@@ -46,70 +45,77 @@ def is_valid_uid(value: str) -> bool:
 
 
 @_invariants(ObjectId)
-def _object_id(obj: RMObject) -> Iterator[Invariant]:
+def _object_id(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, ObjectId)
-    yield from _empty_string(obj, "value", "Value_exists")
+    _empty_string(obj, "value", "Value_exists", out)
 
 
 @_invariants(HierObjectId)
-def _hier_object_id(obj: RMObject) -> Iterator[Invariant]:
+def _hier_object_id(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, HierObjectId)
     if obj.value and not is_valid_uid(obj.root):
-        yield Invariant("Root_valid", f"{obj.value!r}: root is not a UUID, ISO OID or internet id", "value")
+        out.append(
+            Invariant("Root_valid", f"{obj.value!r}: root is not a UUID, ISO OID or internet id", "value")
+        )
 
 
 @_invariants(ObjectVersionId)
-def _object_version_id(obj: RMObject) -> Iterator[Invariant]:
+def _object_version_id(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, ObjectVersionId)
     if not obj.value:
         return
     parts = obj.value.split("::")
     if len(parts) != 3 or not parts[1] or not is_valid_uid(parts[0]) or not _VERSION_TREE_ID.match(parts[2]):
-        yield Invariant(
-            "Value_valid",
-            f"{obj.value!r} is not 'object_id::creating_system_id::version_tree_id' (e.g. '<uuid>::sys::1')",
-            "value",
+        out.append(
+            Invariant(
+                "Value_valid",
+                f"{obj.value!r} is not 'object_id::creating_system_id::version_tree_id'"
+                " (e.g. '<uuid>::sys::1')",
+                "value",
+            )
         )
 
 
 @_invariants(ArchetypeId)
-def _archetype_id(obj: RMObject) -> Iterator[Invariant]:
+def _archetype_id(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, ArchetypeId)
     if obj.value and not ARCHETYPE_ID_PATTERN.match(obj.value):
-        yield Invariant(
-            "Value_valid", f"{obj.value!r} is not 'originator-rm_name-rm_entity.concept.vN'", "value"
+        out.append(
+            Invariant(
+                "Value_valid", f"{obj.value!r} is not 'originator-rm_name-rm_entity.concept.vN'", "value"
+            )
         )
 
 
 @_invariants(TerminologyId)
-def _terminology_id(obj: RMObject) -> Iterator[Invariant]:
+def _terminology_id(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, TerminologyId)
     if obj.value and not _TERMINOLOGY_ID.match(obj.value):
-        yield Invariant("Value_valid", f"{obj.value!r} is not 'name' or 'name(version)'", "value")
+        out.append(Invariant("Value_valid", f"{obj.value!r} is not 'name' or 'name(version)'", "value"))
 
 
 @_invariants(ObjectRef)
-def _object_ref(obj: RMObject) -> Iterator[Invariant]:
+def _object_ref(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, ObjectRef)
-    yield from _empty_string(obj, "namespace", "Namespace_exists")
-    yield from _empty_string(obj, "type", "Type_exists")
+    _empty_string(obj, "namespace", "Namespace_exists", out)
+    _empty_string(obj, "type", "Type_exists", out)
 
 
 PARTY_REF_TYPES = frozenset({"PERSON", "ORGANISATION", "GROUP", "AGENT", "ROLE", "PARTY", "ACTOR"})
 
 
 @_invariants(PartyRef)
-def _party_ref(obj: RMObject) -> Iterator[Invariant]:
+def _party_ref(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, PartyRef)
     if obj.type and obj.type not in PARTY_REF_TYPES:
         allowed = ", ".join(sorted(PARTY_REF_TYPES))
-        yield Invariant("Type_validity", f"type {obj.type!r} is not one of {allowed}", "type")
+        out.append(Invariant("Type_validity", f"type {obj.type!r} is not one of {allowed}", "type"))
 
 
 @_invariants(LocatableRef)
-def _locatable_ref(obj: RMObject) -> Iterator[Invariant]:
+def _locatable_ref(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, LocatableRef)
-    yield from _empty_string(obj, "path", "Path_valid")
+    _empty_string(obj, "path", "Path_valid", out)
 
 
 # --- common --------------------------------------------------------------------------------------------
@@ -123,82 +129,90 @@ archetype_details (the corpus' valid EHR_STATUS bodies mostly have none), so it 
 
 
 @_invariants(Locatable)
-def _locatable(obj: RMObject) -> Iterator[Invariant]:
+def _locatable(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Locatable)
     if obj.archetype_node_id == "":
-        yield Invariant("Archetype_node_id_valid", "archetype_node_id must not be empty", "archetype_node_id")
-    yield from _empty_list(obj, "links", "Links_valid")
+        out.append(
+            Invariant("Archetype_node_id_valid", "archetype_node_id must not be empty", "archetype_node_id")
+        )
+    _empty_list(obj, "links", "Links_valid", out)
     if isinstance(obj, ARCHETYPE_ROOT_TYPES) and obj.archetype_details is None:
-        yield Invariant(
-            "Is_archetype_root",
-            f"{obj.rm_type} is an archetype root and must have archetype_details",
-            "archetype_details",
+        out.append(
+            Invariant(
+                "Is_archetype_root",
+                f"{obj.rm_type} is an archetype root and must have archetype_details",
+                "archetype_details",
+            )
         )
 
 
 @_invariants(Archetyped)
-def _archetyped(obj: RMObject) -> Iterator[Invariant]:
+def _archetyped(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Archetyped)
-    yield from _empty_string(obj, "rm_version", "Rm_version_valid")
+    _empty_string(obj, "rm_version", "Rm_version_valid", out)
 
 
 @_invariants(FeederAuditDetails)
-def _feeder_audit_details(obj: RMObject) -> Iterator[Invariant]:
+def _feeder_audit_details(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, FeederAuditDetails)
-    yield from _empty_string(obj, "system_id", "System_id_valid")
+    _empty_string(obj, "system_id", "System_id_valid", out)
 
 
 @_invariants(PartyIdentified)
-def _party_identified(obj: RMObject) -> Iterator[Invariant]:
+def _party_identified(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, PartyIdentified)
     if obj.name is None and obj.identifiers is None and obj.external_ref is None:
-        yield Invariant("Basic_validity", "needs at least one of name, identifiers and external_ref")
-    yield from _empty_string(obj, "name", "Name_valid")
-    yield from _empty_list(obj, "identifiers", "Identifiers_valid")
+        out.append(Invariant("Basic_validity", "needs at least one of name, identifiers and external_ref"))
+    _empty_string(obj, "name", "Name_valid", out)
+    _empty_list(obj, "identifiers", "Identifiers_valid", out)
 
 
 @_invariants(AuditDetails)
-def _audit_details(obj: RMObject) -> Iterator[Invariant]:
+def _audit_details(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, AuditDetails)
-    yield from _empty_string(obj, "system_id", "System_id_valid")
+    _empty_string(obj, "system_id", "System_id_valid", out)
 
 
 @_invariants(Attestation)
-def _attestation(obj: RMObject) -> Iterator[Invariant]:
+def _attestation(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Attestation)
-    yield from _empty_list(obj, "items", "Items_valid")
+    _empty_list(obj, "items", "Items_valid", out)
 
 
 @_invariants(RevisionHistoryItem)
-def _revision_history_item(obj: RMObject) -> Iterator[Invariant]:
+def _revision_history_item(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, RevisionHistoryItem)
     if obj.audits == []:
-        yield Invariant("Audits_valid", "audits must not be empty", "audits")
+        out.append(Invariant("Audits_valid", "audits must not be empty", "audits"))
 
 
 @_invariants(Contribution)
-def _contribution(obj: RMObject) -> Iterator[Invariant]:
+def _contribution(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Contribution)
     if obj.versions == []:
-        yield Invariant("Versions_valid", "a contribution must contain at least one version", "versions")
+        out.append(
+            Invariant("Versions_valid", "a contribution must contain at least one version", "versions")
+        )
 
 
 @_invariants(OriginalVersion)
-def _original_version(obj: RMObject) -> Iterator[Invariant]:
+def _original_version(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, OriginalVersion)
-    yield from _empty_list(obj, "attestations", "Attestations_valid")
-    yield from _empty_list(obj, "other_input_version_uids", "Other_input_version_uids_valid")
+    _empty_list(obj, "attestations", "Attestations_valid", out)
+    _empty_list(obj, "other_input_version_uids", "Other_input_version_uids_valid", out)
     if obj.uid is not None and obj.uid.value and _VERSION_TREE_ID.match(obj.uid.version_tree_id):
         is_first = obj.uid.version_tree_id == "1"
         if is_first == (obj.preceding_version_uid is not None):
-            yield Invariant(
-                "Preceding_version_uid_validity",
-                "the first version has no preceding_version_uid and every later one has one",
-                "preceding_version_uid",
+            out.append(
+                Invariant(
+                    "Preceding_version_uid_validity",
+                    "the first version has no preceding_version_uid and every later one has one",
+                    "preceding_version_uid",
+                )
             )
 
 
 @_invariants(Folder)
-def _folder(obj: RMObject) -> Iterator[Invariant]:
+def _folder(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Folder)
-    yield from _empty_list(obj, "folders", "Folders_valid")
+    _empty_list(obj, "folders", "Folders_valid", out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from cdr.rm import (
     CodePhrase,
@@ -38,56 +38,56 @@ from cdr.rm.invariants.core import Check, Invariant, _empty_list, _empty_string,
 
 
 @_invariants(CodePhrase)
-def _code_phrase(obj: RMObject) -> Iterator[Invariant]:
+def _code_phrase(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, CodePhrase)
-    yield from _empty_string(obj, "code_string", "Code_string_valid")
+    _empty_string(obj, "code_string", "Code_string_valid", out)
 
 
 @_invariants(TermMapping)
-def _term_mapping(obj: RMObject) -> Iterator[Invariant]:
+def _term_mapping(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, TermMapping)
     if obj.match is not None and obj.match not in (">", "=", "<", "?"):
-        yield Invariant("Match_valid", f"match {obj.match!r} is not one of '>', '=', '<', '?'", "match")
+        out.append(Invariant("Match_valid", f"match {obj.match!r} is not one of '>', '=', '<', '?'", "match"))
 
 
 @_invariants(DvText)
-def _dv_text(obj: RMObject) -> Iterator[Invariant]:
+def _dv_text(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvText)
     if obj.value == "":
-        yield Invariant("Value_valid", "value must not be empty", "value")
+        out.append(Invariant("Value_valid", "value must not be empty", "value"))
     elif obj.value is not None and ("\n" in obj.value or "\r" in obj.value):
-        yield Invariant("Value_valid", "value must not contain line breaks (use DV_PARAGRAPH)", "value")
-    yield from _empty_list(obj, "mappings", "Mappings_valid")
-    yield from _empty_string(obj, "formatting", "Formatting_valid")
+        out.append(Invariant("Value_valid", "value must not contain line breaks (use DV_PARAGRAPH)", "value"))
+    _empty_list(obj, "mappings", "Mappings_valid", out)
+    _empty_string(obj, "formatting", "Formatting_valid", out)
 
 
 @_invariants(DvParagraph)
-def _dv_paragraph(obj: RMObject) -> Iterator[Invariant]:
+def _dv_paragraph(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvParagraph)
     if obj.items == []:
-        yield Invariant("Items_valid", "items must not be empty", "items")
+        out.append(Invariant("Items_valid", "items must not be empty", "items"))
 
 
 @_invariants(DvIdentifier)
-def _dv_identifier(obj: RMObject) -> Iterator[Invariant]:
+def _dv_identifier(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvIdentifier)
-    yield from _empty_string(obj, "id", "Id_valid")
-    yield from _empty_string(obj, "issuer", "Issuer_valid")
-    yield from _empty_string(obj, "assigner", "Assigner_valid")
-    yield from _empty_string(obj, "type", "Type_valid")
+    _empty_string(obj, "id", "Id_valid", out)
+    _empty_string(obj, "issuer", "Issuer_valid", out)
+    _empty_string(obj, "assigner", "Assigner_valid", out)
+    _empty_string(obj, "type", "Type_valid", out)
 
 
 @_invariants(DvUri)
-def _dv_uri(obj: RMObject) -> Iterator[Invariant]:
+def _dv_uri(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvUri)
-    yield from _empty_string(obj, "value", "Value_valid")
+    _empty_string(obj, "value", "Value_valid", out)
 
 
 @_invariants(DvEhrUri)
-def _dv_ehr_uri(obj: RMObject) -> Iterator[Invariant]:
+def _dv_ehr_uri(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvEhrUri)
     if obj.value and obj.scheme != "ehr":
-        yield Invariant("Scheme_valid", f"{obj.value!r} does not use the 'ehr' scheme", "value")
+        out.append(Invariant("Scheme_valid", f"{obj.value!r} does not use the 'ehr' scheme", "value"))
 
 
 NORMAL_STATUSES = frozenset({"HHH", "HH", "H", "N", "L", "LL", "LLL"})
@@ -95,15 +95,17 @@ NORMAL_STATUSES = frozenset({"HHH", "HH", "H", "N", "L", "LL", "LLL"})
 
 
 @_invariants(DvOrdered)
-def _dv_ordered(obj: RMObject) -> Iterator[Invariant]:
+def _dv_ordered(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvOrdered)
-    yield from _empty_list(obj, "other_reference_ranges", "Other_reference_ranges_validity")
+    _empty_list(obj, "other_reference_ranges", "Other_reference_ranges_validity", out)
     status = obj.normal_status
     if status is not None and status.code_string is not None and status.code_string not in NORMAL_STATUSES:
-        yield Invariant(
-            "Normal_status_validity",
-            f"normal_status {status.code_string!r} is not in the 'normal statuses' code set",
-            "normal_status",
+        out.append(
+            Invariant(
+                "Normal_status_validity",
+                f"normal_status {status.code_string!r} is not in the 'normal statuses' code set",
+                "normal_status",
+            )
         )
 
 
@@ -111,39 +113,47 @@ MAGNITUDE_STATUSES = frozenset({"=", "<", ">", "<=", ">=", "~"})
 
 
 @_invariants(DvQuantified)
-def _dv_quantified(obj: RMObject) -> Iterator[Invariant]:
+def _dv_quantified(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvQuantified)
     if obj.magnitude_status is not None and obj.magnitude_status not in MAGNITUDE_STATUSES:
-        yield Invariant(
-            "Magnitude_status_valid",
-            f"magnitude_status {obj.magnitude_status!r} is not one of = < > <= >= ~",
-            "magnitude_status",
+        out.append(
+            Invariant(
+                "Magnitude_status_valid",
+                f"magnitude_status {obj.magnitude_status!r} is not one of = < > <= >= ~",
+                "magnitude_status",
+            )
         )
 
 
 @_invariants(DvAmount)
-def _dv_amount(obj: RMObject) -> Iterator[Invariant]:
+def _dv_amount(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvAmount)
     if obj.accuracy == 0 and obj.accuracy_is_percent:
-        yield Invariant("Accuracy_is_percent_validity", "an accuracy of 0 cannot be a percentage", "accuracy")
+        out.append(
+            Invariant("Accuracy_is_percent_validity", "an accuracy of 0 cannot be a percentage", "accuracy")
+        )
     if obj.accuracy_is_percent and obj.accuracy is not None and not 0 <= obj.accuracy <= 100:
-        yield Invariant("Accuracy_validity", f"percent accuracy {obj.accuracy} is not in 0..100", "accuracy")
+        out.append(
+            Invariant("Accuracy_validity", f"percent accuracy {obj.accuracy} is not in 0..100", "accuracy")
+        )
 
 
 @_invariants(DvQuantity)
-def _dv_quantity(obj: RMObject) -> Iterator[Invariant]:
+def _dv_quantity(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvQuantity)
-    yield from _empty_string(obj, "units", "Units_valid")
+    _empty_string(obj, "units", "Units_valid", out)
     if obj.precision is not None:
         if obj.precision < -1:
-            yield Invariant(
-                "Precision_valid", f"precision {obj.precision} is below -1 (no limit)", "precision"
+            out.append(
+                Invariant("Precision_valid", f"precision {obj.precision} is below -1 (no limit)", "precision")
             )
         elif obj.precision == 0 and obj.magnitude is not None and not float(obj.magnitude).is_integer():
-            yield Invariant(
-                "Precision_valid",
-                f"precision 0 means integral, but magnitude is {obj.magnitude}",
-                "magnitude",
+            out.append(
+                Invariant(
+                    "Precision_valid",
+                    f"precision 0 means integral, but magnitude is {obj.magnitude}",
+                    "magnitude",
+                )
             )
 
 
@@ -152,29 +162,33 @@ def _is_whole(x: float | None) -> bool:
 
 
 @_invariants(DvProportion)
-def _dv_proportion(obj: RMObject) -> Iterator[Invariant]:
+def _dv_proportion(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvProportion)
     kind, num, den = obj.type, obj.numerator, obj.denominator
     if kind is not None and not 0 <= kind <= 4:
-        yield Invariant("Type_validity", f"type {kind} is not a PROPORTION_KIND (0..4)", "type")
+        out.append(Invariant("Type_validity", f"type {kind} is not a PROPORTION_KIND (0..4)", "type"))
     if den == 0:
-        yield Invariant("Valid_denominator", "denominator must not be 0", "denominator")
+        out.append(Invariant("Valid_denominator", "denominator must not be 0", "denominator"))
     if obj.precision == 0 and not (_is_whole(num) and _is_whole(den)):
-        yield Invariant(
-            "Is_integral_validity",
-            "precision 0 (integral) needs whole numerator and denominator",
-            "precision",
+        out.append(
+            Invariant(
+                "Is_integral_validity",
+                "precision 0 (integral) needs whole numerator and denominator",
+                "precision",
+            )
         )
     if kind in (PK_FRACTION, PK_INTEGER_FRACTION) and not (_is_whole(num) and _is_whole(den)):
-        yield Invariant(
-            "Fraction_validity", "a fraction needs a whole numerator and denominator", "numerator"
+        out.append(
+            Invariant("Fraction_validity", "a fraction needs a whole numerator and denominator", "numerator")
         )
     if kind == PK_UNITARY and den is not None and den != 1:
-        yield Invariant(
-            "Unitary_validity", f"a unitary proportion has denominator 1, not {den}", "denominator"
+        out.append(
+            Invariant("Unitary_validity", f"a unitary proportion has denominator 1, not {den}", "denominator")
         )
     if kind == PK_PERCENT and den is not None and den != 100:
-        yield Invariant("Percent_validity", f"a percentage has denominator 100, not {den}", "denominator")
+        out.append(
+            Invariant("Percent_validity", f"a percentage has denominator 100, not {den}", "denominator")
+        )
 
 
 def _ordered_key(value: RMObject) -> tuple[str, float] | None:
@@ -197,29 +211,37 @@ def _ordered_key(value: RMObject) -> tuple[str, float] | None:
 
 
 @_invariants(DvInterval)
-def _dv_interval(obj: RMObject) -> Iterator[Invariant]:
+def _dv_interval(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvInterval)
     if obj.lower_unbounded and obj.lower_included:
-        yield Invariant(
-            "Lower_included_valid", "an unbounded lower limit cannot be included", "lower_included"
+        out.append(
+            Invariant("Lower_included_valid", "an unbounded lower limit cannot be included", "lower_included")
         )
     if obj.upper_unbounded and obj.upper_included:
-        yield Invariant(
-            "Upper_included_valid", "an unbounded upper limit cannot be included", "upper_included"
+        out.append(
+            Invariant("Upper_included_valid", "an unbounded upper limit cannot be included", "upper_included")
         )
     if obj.lower_unbounded is False and obj.lower is None:
-        yield Invariant("Lower_unbounded_valid", "lower is bounded but no lower limit is given", "lower")
+        out.append(
+            Invariant("Lower_unbounded_valid", "lower is bounded but no lower limit is given", "lower")
+        )
     if obj.upper_unbounded is False and obj.upper is None:
-        yield Invariant("Upper_unbounded_valid", "upper is bounded but no upper limit is given", "upper")
+        out.append(
+            Invariant("Upper_unbounded_valid", "upper is bounded but no upper limit is given", "upper")
+        )
     if obj.lower is None or obj.upper is None or obj.lower_unbounded or obj.upper_unbounded:
         return
     low, high = _ordered_key(obj.lower), _ordered_key(obj.upper)
     if low is None or high is None:
         return
     if low[0] != high[0]:
-        yield Invariant("Limits_comparable", f"limits are not comparable: {low[0]} and {high[0]}", "upper")
+        out.append(
+            Invariant("Limits_comparable", f"limits are not comparable: {low[0]} and {high[0]}", "upper")
+        )
     elif low[1] > high[1]:
-        yield Invariant("Limits_consistent", f"lower limit {low[1]} is above upper limit {high[1]}", "lower")
+        out.append(
+            Invariant("Limits_consistent", f"lower limit {low[1]} is above upper limit {high[1]}", "lower")
+        )
 
 
 _TEMPORAL_VALIDATORS: list[tuple[type[RMObject], Callable[[str], bool], str]] = [
@@ -231,10 +253,10 @@ _TEMPORAL_VALIDATORS: list[tuple[type[RMObject], Callable[[str], bool], str]] = 
 
 
 def _temporal_check(is_valid: Callable[[str], bool], what: str) -> Check:
-    def check_value(obj: RMObject) -> Iterator[Invariant]:
+    def check_value(obj: RMObject, out: list[Invariant]) -> None:
         value = getattr(obj, "value", None)
         if isinstance(value, str) and not is_valid(value):
-            yield Invariant("Value_valid", f"{value!r} is not {what}", "value")
+            out.append(Invariant("Value_valid", f"{value!r} is not {what}", "value"))
 
     return check_value
 
@@ -244,33 +266,35 @@ for _cls, _validator, _what in _TEMPORAL_VALIDATORS:
 
 
 @_invariants(DvMultimedia)
-def _dv_multimedia(obj: RMObject) -> Iterator[Invariant]:
+def _dv_multimedia(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvMultimedia)
     if obj.data is None and obj.uri is None:
-        yield Invariant("Not_empty", "needs inline data or a uri")
+        out.append(Invariant("Not_empty", "needs inline data or a uri"))
     if obj.integrity_check is not None and obj.integrity_check_algorithm is None:
-        yield Invariant(
-            "Integrity_check_validity",
-            "integrity_check needs integrity_check_algorithm",
-            "integrity_check_algorithm",
+        out.append(
+            Invariant(
+                "Integrity_check_validity",
+                "integrity_check needs integrity_check_algorithm",
+                "integrity_check_algorithm",
+            )
         )
     if obj.size is not None and obj.size < 0:
-        yield Invariant("Size_valid", f"size {obj.size} is negative", "size")
+        out.append(Invariant("Size_valid", f"size {obj.size} is negative", "size"))
 
 
 @_invariants(DvParsable)
-def _dv_parsable(obj: RMObject) -> Iterator[Invariant]:
+def _dv_parsable(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, DvParsable)
-    yield from _empty_string(obj, "formalism", "Formalism_valid")
+    _empty_string(obj, "formalism", "Formalism_valid", out)
 
 
 def _time_spec_check(formalisms: tuple[str, ...]) -> Check:
-    def check_formalism(obj: RMObject) -> Iterator[Invariant]:
+    def check_formalism(obj: RMObject, out: list[Invariant]) -> None:
         parsable = getattr(obj, "value", None)
         formalism = getattr(parsable, "formalism", None)
         if formalism is not None and formalism not in formalisms:
-            yield Invariant(
-                "Value_valid", f"formalism {formalism!r} is not {' or '.join(formalisms)}", "value"
+            out.append(
+                Invariant("Value_valid", f"formalism {formalism!r} is not {' or '.join(formalisms)}", "value")
             )
 
     return check_formalism

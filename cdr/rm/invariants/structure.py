@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from cdr.rm import (
     Activity,
     Cluster,
@@ -24,77 +22,83 @@ from cdr.rm.invariants.core import Invariant, _empty_list, _empty_string, _invar
 
 
 @_invariants(Element)
-def _element(obj: RMObject) -> Iterator[Invariant]:
+def _element(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Element)
     if obj.value is None and obj.null_flavour is None:
-        yield Invariant(
-            "Inv_null_flavour_indicated", "an ELEMENT without value needs a null_flavour", "null_flavour"
+        out.append(
+            Invariant(
+                "Inv_null_flavour_indicated", "an ELEMENT without value needs a null_flavour", "null_flavour"
+            )
         )
     if obj.value is not None and obj.null_flavour is not None:
-        yield Invariant(
-            "Inv_is_null_valid", "an ELEMENT with a value cannot have a null_flavour", "null_flavour"
+        out.append(
+            Invariant(
+                "Inv_is_null_valid", "an ELEMENT with a value cannot have a null_flavour", "null_flavour"
+            )
         )
     if obj.null_reason is not None and obj.value is not None:
-        yield Invariant(
-            "Inv_null_reason_valid", "null_reason is only allowed when value is absent", "null_reason"
+        out.append(
+            Invariant(
+                "Inv_null_reason_valid", "null_reason is only allowed when value is absent", "null_reason"
+            )
         )
 
 
 @_invariants(Cluster)
-def _cluster(obj: RMObject) -> Iterator[Invariant]:
+def _cluster(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Cluster)
     if obj.items == []:
-        yield Invariant("Items_valid", "a CLUSTER needs at least one item", "items")
+        out.append(Invariant("Items_valid", "a CLUSTER needs at least one item", "items"))
 
 
 @_invariants(History)
-def _history(obj: RMObject) -> Iterator[Invariant]:
+def _history(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, History)
     if not obj.events and obj.summary is None:
-        yield Invariant("Events_valid", "a HISTORY needs events or a summary", "events")
+        out.append(Invariant("Events_valid", "a HISTORY needs events or a summary", "events"))
 
 
 @_invariants(Composition)
-def _composition(obj: RMObject) -> Iterator[Invariant]:
+def _composition(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Composition)
-    yield from _empty_list(obj, "content", "Content_valid")
+    _empty_list(obj, "content", "Content_valid", out)
 
 
 @_invariants(EventContext)
-def _event_context(obj: RMObject) -> Iterator[Invariant]:
+def _event_context(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, EventContext)
-    yield from _empty_list(obj, "participations", "Participations_validity")
-    yield from _empty_string(obj, "location", "Location_valid")
+    _empty_list(obj, "participations", "Participations_validity", out)
+    _empty_string(obj, "location", "Location_valid", out)
 
 
 @_invariants(Section)
-def _section(obj: RMObject) -> Iterator[Invariant]:
+def _section(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Section)
-    yield from _empty_list(obj, "items", "Items_valid")
+    _empty_list(obj, "items", "Items_valid", out)
 
 
 @_invariants(Entry)
-def _entry(obj: RMObject) -> Iterator[Invariant]:
+def _entry(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Entry)
-    yield from _empty_list(obj, "other_participations", "Other_participations_valid")
+    _empty_list(obj, "other_participations", "Other_participations_valid", out)
 
 
 @_invariants(Instruction)
-def _instruction(obj: RMObject) -> Iterator[Invariant]:
+def _instruction(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Instruction)
-    yield from _empty_list(obj, "activities", "Activities_valid")
+    _empty_list(obj, "activities", "Activities_valid", out)
 
 
 @_invariants(Activity)
-def _activity(obj: RMObject) -> Iterator[Invariant]:
+def _activity(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Activity)
-    yield from _empty_string(obj, "action_archetype_id", "Action_archetype_id_valid")
+    _empty_string(obj, "action_archetype_id", "Action_archetype_id_valid", out)
 
 
 @_invariants(InstructionDetails)
-def _instruction_details(obj: RMObject) -> Iterator[Invariant]:
+def _instruction_details(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, InstructionDetails)
-    yield from _empty_string(obj, "activity_id", "Activity_path_valid")
+    _empty_string(obj, "activity_id", "Activity_path_valid", out)
 
 
 _EHR_REF_TYPES = {
@@ -110,13 +114,15 @@ _EHR_REF_LIST_TYPES = {
 
 
 @_invariants(Ehr)
-def _ehr(obj: RMObject) -> Iterator[Invariant]:
+def _ehr(obj: RMObject, out: list[Invariant]) -> None:
     assert isinstance(obj, Ehr)
     for attribute, (name, expected) in _EHR_REF_TYPES.items():
         ref = getattr(obj, attribute)
         if ref is not None and ref.type is not None and ref.type != expected:
-            yield Invariant(name, f"{attribute} must refer to a {expected}, not {ref.type}", attribute)
+            out.append(Invariant(name, f"{attribute} must refer to a {expected}, not {ref.type}", attribute))
     for attribute, (name, expected) in _EHR_REF_LIST_TYPES.items():
         for ref in getattr(obj, attribute) or ():
             if ref.type is not None and ref.type != expected:
-                yield Invariant(name, f"{attribute} must refer to {expected}s, not {ref.type}", attribute)
+                out.append(
+                    Invariant(name, f"{attribute} must refer to {expected}s, not {ref.type}", attribute)
+                )
