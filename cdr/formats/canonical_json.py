@@ -237,8 +237,10 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                         exc.segments.extend((str(i), key))
                         raise
                 values[key] = prims
-        fields_set = set(data) if strict else data.keys() & plan.keys()
-        fields_set.discard("_type")
+        fields_set = set(data)  # the keys read, less _type and any unknown key skipped (a set difference
+        fields_set.discard("_type")  # of dict views cost ~2% of a commit's CPU)
+        for key in dropped:
+            fields_set.discard(key)
         # what cdr.rm.base.assemble does, inlined: this runs once per node of every document read
         obj = new(info.cls)
         setattr_(obj, "__dict__", values)

@@ -47,17 +47,36 @@ LEAF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 """Node RM type -> the attribute path (from the node) whose value fills the typed columns."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class LeafValue:
-    """The typed columns of one node (all ``None`` but ``value_type`` when a type has no such part)."""
+    """The typed columns of one node (all ``None`` but ``value_type`` when a type has no such part); the
+    ``__init__`` is written out so that it is compiled too (see :class:`cdr.storage.decompose.NodeRow`)."""
 
     value_type: str
-    num_value: float | None = None
-    text_value: str | None = None
-    code_string: str | None = None
-    terminology: str | None = None
-    units: str | None = None
-    time_value: dt.datetime | None = None
+    num_value: float | None
+    text_value: str | None
+    code_string: str | None
+    terminology: str | None
+    units: str | None
+    time_value: dt.datetime | None
+
+    def __init__(
+        self,
+        value_type: str,
+        num_value: float | None = None,
+        text_value: str | None = None,
+        code_string: str | None = None,
+        terminology: str | None = None,
+        units: str | None = None,
+        time_value: dt.datetime | None = None,
+    ) -> None:
+        self.value_type = value_type
+        self.num_value = num_value
+        self.text_value = text_value
+        self.code_string = code_string
+        self.terminology = terminology
+        self.units = units
+        self.time_value = time_value
 
 
 def leaf_value(rm_type: str, node: dict[str, Any]) -> LeafValue | None:
