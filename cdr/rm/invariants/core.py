@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from cdr.rm.base import RMObject, rm_fields
 
@@ -23,11 +24,20 @@ no generator per check: a generator object per check and object was a third of t
 _CHECKS: dict[type[RMObject], list[Check]] = {}
 
 
-def _invariants(cls: type[RMObject]) -> Callable[[Check], Check]:
-    """Register a check of ``cls`` (and, through :func:`check`, its subclasses)."""
+R = TypeVar("R", bound=RMObject)
 
-    def register(fn: Check) -> Check:
-        _CHECKS.setdefault(cls, []).append(fn)
+
+def _invariants(
+    cls: type[R],
+) -> Callable[[Callable[[R, list[Invariant]], None]], Callable[[R, list[Invariant]], None]]:
+    """Register a check of ``cls`` (and, through :func:`check`, its subclasses).
+
+    The check is typed with ``cls`` itself: :func:`check` hands it only instances of ``cls``, so it needs
+    no ``isinstance`` of its own (compiled, an ``assert isinstance`` per check was an ABC instance check
+    per object)."""
+
+    def register(fn: Callable[[R, list[Invariant]], None]) -> Callable[[R, list[Invariant]], None]:
+        _CHECKS.setdefault(cls, []).append(cast(Check, fn))
         return fn
 
     return register

@@ -38,39 +38,35 @@ from cdr.rm.invariants.core import Check, Invariant, _empty_list, _empty_string,
 
 
 @_invariants(CodePhrase)
-def _code_phrase(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, CodePhrase)
+def _code_phrase(obj: CodePhrase, out: list[Invariant]) -> None:
     _empty_string(obj, "code_string", "Code_string_valid", out)
 
 
 @_invariants(TermMapping)
-def _term_mapping(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, TermMapping)
+def _term_mapping(obj: TermMapping, out: list[Invariant]) -> None:
     if obj.match is not None and obj.match not in (">", "=", "<", "?"):
         out.append(Invariant("Match_valid", f"match {obj.match!r} is not one of '>', '=', '<', '?'", "match"))
 
 
 @_invariants(DvText)
-def _dv_text(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvText)
-    if obj.value == "":
+def _dv_text(obj: DvText, out: list[Invariant]) -> None:
+    value = obj.value
+    if value == "":
         out.append(Invariant("Value_valid", "value must not be empty", "value"))
-    elif obj.value is not None and ("\n" in obj.value or "\r" in obj.value):
+    elif value is not None and ("\n" in value or "\r" in value):
         out.append(Invariant("Value_valid", "value must not contain line breaks (use DV_PARAGRAPH)", "value"))
     _empty_list(obj, "mappings", "Mappings_valid", out)
     _empty_string(obj, "formatting", "Formatting_valid", out)
 
 
 @_invariants(DvParagraph)
-def _dv_paragraph(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvParagraph)
+def _dv_paragraph(obj: DvParagraph, out: list[Invariant]) -> None:
     if obj.items == []:
         out.append(Invariant("Items_valid", "items must not be empty", "items"))
 
 
 @_invariants(DvIdentifier)
-def _dv_identifier(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvIdentifier)
+def _dv_identifier(obj: DvIdentifier, out: list[Invariant]) -> None:
     _empty_string(obj, "id", "Id_valid", out)
     _empty_string(obj, "issuer", "Issuer_valid", out)
     _empty_string(obj, "assigner", "Assigner_valid", out)
@@ -78,14 +74,12 @@ def _dv_identifier(obj: RMObject, out: list[Invariant]) -> None:
 
 
 @_invariants(DvUri)
-def _dv_uri(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvUri)
+def _dv_uri(obj: DvUri, out: list[Invariant]) -> None:
     _empty_string(obj, "value", "Value_valid", out)
 
 
 @_invariants(DvEhrUri)
-def _dv_ehr_uri(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvEhrUri)
+def _dv_ehr_uri(obj: DvEhrUri, out: list[Invariant]) -> None:
     if obj.value and obj.scheme != "ehr":
         out.append(Invariant("Scheme_valid", f"{obj.value!r} does not use the 'ehr' scheme", "value"))
 
@@ -95,8 +89,7 @@ NORMAL_STATUSES = frozenset({"HHH", "HH", "H", "N", "L", "LL", "LLL"})
 
 
 @_invariants(DvOrdered)
-def _dv_ordered(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvOrdered)
+def _dv_ordered(obj: DvOrdered, out: list[Invariant]) -> None:
     _empty_list(obj, "other_reference_ranges", "Other_reference_ranges_validity", out)
     status = obj.normal_status
     if status is not None and status.code_string is not None and status.code_string not in NORMAL_STATUSES:
@@ -113,8 +106,7 @@ MAGNITUDE_STATUSES = frozenset({"=", "<", ">", "<=", ">=", "~"})
 
 
 @_invariants(DvQuantified)
-def _dv_quantified(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvQuantified)
+def _dv_quantified(obj: DvQuantified, out: list[Invariant]) -> None:
     if obj.magnitude_status is not None and obj.magnitude_status not in MAGNITUDE_STATUSES:
         out.append(
             Invariant(
@@ -126,8 +118,7 @@ def _dv_quantified(obj: RMObject, out: list[Invariant]) -> None:
 
 
 @_invariants(DvAmount)
-def _dv_amount(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvAmount)
+def _dv_amount(obj: DvAmount, out: list[Invariant]) -> None:
     if obj.accuracy == 0 and obj.accuracy_is_percent:
         out.append(
             Invariant("Accuracy_is_percent_validity", "an accuracy of 0 cannot be a percentage", "accuracy")
@@ -139,8 +130,7 @@ def _dv_amount(obj: RMObject, out: list[Invariant]) -> None:
 
 
 @_invariants(DvQuantity)
-def _dv_quantity(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvQuantity)
+def _dv_quantity(obj: DvQuantity, out: list[Invariant]) -> None:
     _empty_string(obj, "units", "Units_valid", out)
     if obj.precision is not None:
         if obj.precision < -1:
@@ -162,8 +152,7 @@ def _is_whole(x: float | None) -> bool:
 
 
 @_invariants(DvProportion)
-def _dv_proportion(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvProportion)
+def _dv_proportion(obj: DvProportion, out: list[Invariant]) -> None:
     kind, num, den = obj.type, obj.numerator, obj.denominator
     if kind is not None and not 0 <= kind <= 4:
         out.append(Invariant("Type_validity", f"type {kind} is not a PROPORTION_KIND (0..4)", "type"))
@@ -211,8 +200,7 @@ def _ordered_key(value: RMObject) -> tuple[str, float] | None:
 
 
 @_invariants(DvInterval)
-def _dv_interval(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvInterval)
+def _dv_interval(obj: DvInterval, out: list[Invariant]) -> None:
     if obj.lower_unbounded and obj.lower_included:
         out.append(
             Invariant("Lower_included_valid", "an unbounded lower limit cannot be included", "lower_included")
@@ -266,8 +254,7 @@ for _cls, _validator, _what in _TEMPORAL_VALIDATORS:
 
 
 @_invariants(DvMultimedia)
-def _dv_multimedia(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvMultimedia)
+def _dv_multimedia(obj: DvMultimedia, out: list[Invariant]) -> None:
     if obj.data is None and obj.uri is None:
         out.append(Invariant("Not_empty", "needs inline data or a uri"))
     if obj.integrity_check is not None and obj.integrity_check_algorithm is None:
@@ -283,8 +270,7 @@ def _dv_multimedia(obj: RMObject, out: list[Invariant]) -> None:
 
 
 @_invariants(DvParsable)
-def _dv_parsable(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, DvParsable)
+def _dv_parsable(obj: DvParsable, out: list[Invariant]) -> None:
     _empty_string(obj, "formalism", "Formalism_valid", out)
 
 

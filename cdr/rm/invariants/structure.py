@@ -13,7 +13,6 @@ from cdr.rm import (
     History,
     Instruction,
     InstructionDetails,
-    RMObject,
     Section,
 )
 from cdr.rm.invariants.core import Invariant, _empty_list, _empty_string, _invariants
@@ -22,21 +21,21 @@ from cdr.rm.invariants.core import Invariant, _empty_list, _empty_string, _invar
 
 
 @_invariants(Element)
-def _element(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Element)
-    if obj.value is None and obj.null_flavour is None:
+def _element(obj: Element, out: list[Invariant]) -> None:
+    value, null_flavour = obj.value, obj.null_flavour
+    if value is None and null_flavour is None:
         out.append(
             Invariant(
                 "Inv_null_flavour_indicated", "an ELEMENT without value needs a null_flavour", "null_flavour"
             )
         )
-    if obj.value is not None and obj.null_flavour is not None:
+    if value is not None and null_flavour is not None:
         out.append(
             Invariant(
                 "Inv_is_null_valid", "an ELEMENT with a value cannot have a null_flavour", "null_flavour"
             )
         )
-    if obj.null_reason is not None and obj.value is not None:
+    if obj.null_reason is not None and value is not None:
         out.append(
             Invariant(
                 "Inv_null_reason_valid", "null_reason is only allowed when value is absent", "null_reason"
@@ -45,59 +44,50 @@ def _element(obj: RMObject, out: list[Invariant]) -> None:
 
 
 @_invariants(Cluster)
-def _cluster(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Cluster)
+def _cluster(obj: Cluster, out: list[Invariant]) -> None:
     if obj.items == []:
         out.append(Invariant("Items_valid", "a CLUSTER needs at least one item", "items"))
 
 
 @_invariants(History)
-def _history(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, History)
+def _history(obj: History, out: list[Invariant]) -> None:
     if not obj.events and obj.summary is None:
         out.append(Invariant("Events_valid", "a HISTORY needs events or a summary", "events"))
 
 
 @_invariants(Composition)
-def _composition(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Composition)
+def _composition(obj: Composition, out: list[Invariant]) -> None:
     _empty_list(obj, "content", "Content_valid", out)
 
 
 @_invariants(EventContext)
-def _event_context(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, EventContext)
+def _event_context(obj: EventContext, out: list[Invariant]) -> None:
     _empty_list(obj, "participations", "Participations_validity", out)
     _empty_string(obj, "location", "Location_valid", out)
 
 
 @_invariants(Section)
-def _section(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Section)
+def _section(obj: Section, out: list[Invariant]) -> None:
     _empty_list(obj, "items", "Items_valid", out)
 
 
 @_invariants(Entry)
-def _entry(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Entry)
+def _entry(obj: Entry, out: list[Invariant]) -> None:
     _empty_list(obj, "other_participations", "Other_participations_valid", out)
 
 
 @_invariants(Instruction)
-def _instruction(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Instruction)
+def _instruction(obj: Instruction, out: list[Invariant]) -> None:
     _empty_list(obj, "activities", "Activities_valid", out)
 
 
 @_invariants(Activity)
-def _activity(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Activity)
+def _activity(obj: Activity, out: list[Invariant]) -> None:
     _empty_string(obj, "action_archetype_id", "Action_archetype_id_valid", out)
 
 
 @_invariants(InstructionDetails)
-def _instruction_details(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, InstructionDetails)
+def _instruction_details(obj: InstructionDetails, out: list[Invariant]) -> None:
     _empty_string(obj, "activity_id", "Activity_path_valid", out)
 
 
@@ -114,8 +104,7 @@ _EHR_REF_LIST_TYPES = {
 
 
 @_invariants(Ehr)
-def _ehr(obj: RMObject, out: list[Invariant]) -> None:
-    assert isinstance(obj, Ehr)
+def _ehr(obj: Ehr, out: list[Invariant]) -> None:
     for attribute, (name, expected) in _EHR_REF_TYPES.items():
         ref = getattr(obj, attribute)
         if ref is not None and ref.type is not None and ref.type != expected:
