@@ -32,6 +32,7 @@ COMPILED = (
     "cdr/storage/decompose.py",
     "cdr/storage/leaf_values.py",
     "cdr/rm/data_types/iso8601.py",
+    "cdr/rm/instances.py",
     "cdr/template/aom.py",
     "cdr/rm/invariants/",
     "cdr/template/validation/",

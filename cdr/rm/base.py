@@ -26,6 +26,9 @@ T = TypeVar("T", bound="RMObject")
 RM_TYPES: dict[str, type[RMObject]] = {}
 """Spec type name (``"DV_QUANTITY"``) to class, for every concrete and abstract RM class."""
 
+RM_CLASSES: set[type[RMObject]] = set()
+"""Every subclass of :class:`RMObject` (see :func:`cdr.rm.instances.is_rm`)."""
+
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -55,6 +58,7 @@ class RMObject(BaseModel):
         if "rm_abstract" not in cls.__dict__:
             cls.rm_abstract = False
         RM_TYPES[cls.rm_type] = cls
+        RM_CLASSES.add(cls)
 
 
 _REQUIRED_MARK: JsonDict = {"rm_required": True}

@@ -146,7 +146,7 @@ def validate(
     at: DataPath | None = None
     if wrapper:
         rm_rules.check_object(obj, None, ctx)
-        walker.free_attributes(obj, None, frozenset({"data"}))
+        walker.free_attributes(obj, obj.__dict__, None, frozenset({"data"}))
         at = child(None, "data", target)
     if not conforms(type(target), root.rm_type_name):
         ctx.add(

@@ -81,7 +81,7 @@ def check_alternatives(walker: Walker, obj: RMObject, alternatives: list[CObject
     for name in names:
         if name in fields:
             accepted[name] = _union_attribute(walker, obj, name, plans, path)
-    walker.free_attributes(obj, path, frozenset(names))
+    walker.free_attributes(obj, obj.__dict__, path, frozenset(names))
     _check_pairing(obj, accepted, plans, path, ctx)
 
 
@@ -97,7 +97,7 @@ def _union_attribute(
         if ap is None:  # this alternative leaves the attribute free
             ok.add(i)
             continue
-        found = _collect(ctx, partial(walker.attribute, obj, ap, path))
+        found = _collect(ctx, partial(walker.attribute, obj, obj.__dict__, ap, path))
         if found:
             refusals.append((ap, found))
         else:

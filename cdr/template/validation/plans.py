@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from cdr.rm.base import RM_TYPES, RMObject
+from cdr.rm.base import RM_TYPES
+from cdr.rm.instances import is_rm
 from cdr.template.aom import (
     ArchetypeInternalRef,
     ArchetypeSlot,
@@ -276,4 +277,4 @@ def plans_for(opt: OperationalTemplate | None) -> TemplatePlans:
 
 
 def is_rm_object(value: Any) -> bool:
-    return isinstance(value, RMObject)
+    return is_rm(value)

@@ -11,11 +11,11 @@ The checks per RM class are worked out once per class and kept, so objects witho
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from cdr.rm.base import RMObject, rm_fields
+from cdr.rm.instances import is_rm
 from cdr.rm.invariants import Invariant, missing_mandatory
 from cdr.rm.invariants import check as check_invariants
 from cdr.template.issues import IssueCode
@@ -32,7 +32,16 @@ from cdr.terminology import (
 from cdr.terminology import has_code as group_has_code
 from cdr.terminology.ism import ism_transition_consistent, state_name, transition_name
 
-Check = Callable[[RMObject, DataPath | None, Context], None]
+
+class Rule:
+    """One RM rule of a class, applied to an instance (``d``: its ``__dict__``, read once per object).
+
+    Rules are objects of one small class hierarchy rather than closures: compiled, a call through the
+    base class's method is a C call, a closure's a Python-level call with its arguments parsed."""
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        raise NotImplementedError
+
 
 OPENEHR = "openehr"
 # coded attributes whose codes must come from the openEHR terminology (other terminologies are an error);
@@ -79,12 +88,14 @@ def _spec_ancestors(cls: type) -> list[str]:
 # ------------------------------------------------------------------------------------- mandatory
 
 
-def _mandatory_check(required: tuple[str, ...]) -> Check:
+class _Mandatory(Rule):
     """Fast path over the class's mandatory names; :func:`missing_mandatory` names them when one is absent."""
 
-    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-        d = obj.__dict__
-        for name in required:
+    def __init__(self, required: tuple[str, ...]) -> None:
+        self.required = required
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        for name in self.required:
             if d.get(name) is None:
                 break
         else:
@@ -96,16 +107,14 @@ def _mandatory_check(required: tuple[str, ...]) -> Check:
                 f"attribute '{name}' is mandatory in {type(obj).rm_type}",
             )
 
-    return check
-
 
 # ------------------------------------------------------------------------------------ terminology
 
 
-def _binding_check(attribute: str, bound: Binding) -> Check:
+def _binding_rule(attribute: str, bound: Binding) -> Rule:
     if bound.kind == "group":
-        return _group_check(attribute, bound.target)
-    return _code_set_check(attribute, bound.target)
+        return _Group(attribute, bound.target)
+    return _CodeSet(attribute, bound.target)
 
 
 def _code_of(value: Any) -> tuple[str | None, str | None, str | None]:
@@ -123,13 +132,19 @@ def _code_of(value: Any) -> tuple[str | None, str | None, str | None]:
     return tid_value, d.get("code_string"), text
 
 
-def _group_check(attribute: str, group_id: str) -> Check:
-    strict = attribute in _OPENEHR_ONLY
-    rubric_checked = attribute in _RUBRIC_CHECKED
+class _Group(Rule):
+    """A code of the openEHR terminology group ``group_id`` (and its rubric, where checked)."""
 
-    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-        value = obj.__dict__.get(attribute)
-        if value is None or not isinstance(value, RMObject):
+    def __init__(self, attribute: str, group_id: str) -> None:
+        self.attribute = attribute
+        self.group_id = group_id
+        self.strict = attribute in _OPENEHR_ONLY
+        self.rubric_checked = attribute in _RUBRIC_CHECKED
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        attribute, group_id = self.attribute, self.group_id
+        value = d.get(attribute)
+        if value is None or not is_rm(value):
             return
         if "defining_code" not in value.__dict__ and "code_string" not in value.__dict__:
             return  # a plain DV_TEXT where the RM allows it (PARTICIPATION.function)
@@ -138,7 +153,7 @@ def _group_check(attribute: str, group_id: str) -> Check:
             return  # missing parts are reported as REQUIRED
         apath = child(path, attribute, value)
         if tid != OPENEHR:
-            if strict:
+            if self.strict:
                 ctx.add(
                     apath,
                     IssueCode.TERMINOLOGY_MISMATCH,
@@ -152,7 +167,7 @@ def _group_check(attribute: str, group_id: str) -> Check:
                 f"code {code} is not in the openehr terminology group {group_id}",
             )
             return
-        if rubric_checked and text is not None and not is_acceptable_rubric(code, group_id, text):
+        if self.rubric_checked and text is not None and not is_acceptable_rubric(code, group_id, text):
             expected = rubric(code, group_id, ctx.language or "en")
             ctx.add(
                 child(apath, "value"),
@@ -160,17 +175,19 @@ def _group_check(attribute: str, group_id: str) -> Check:
                 f"'{text}' is not the rubric of openehr code {code} (expected '{expected}')",
             )
 
-    return check
 
-
-def _code_set_check(attribute: str, code_set_id: str) -> Check:
+class _CodeSet(Rule):
     """The code must be in the set; a terminology id naming no code set at all (``Unicode``, which older
     EHRbase SDK output writes for encodings) is tolerated, one naming another code set is not."""
-    cs = code_set(code_set_id)
 
-    def check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-        value = obj.__dict__.get(attribute)
-        if value is None or not isinstance(value, RMObject):
+    def __init__(self, attribute: str, code_set_id: str) -> None:
+        self.attribute = attribute
+        self.cs = code_set(code_set_id)
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        attribute, cs = self.attribute, self.cs
+        value = d.get(attribute)
+        if value is None or not is_rm(value):
             return
         tid, code, _ = _code_of(value)
         if tid is None or code is None:
@@ -189,14 +206,18 @@ def _code_set_check(attribute: str, code_set_id: str) -> Check:
                 f"'{code}' is not in the openEHR code set {cs.external_id}",
             )
 
-    return check
-
 
 # --------------------------------------------------------------------------------------------- ISM
 
 
-def _ism_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-    d = obj.__dict__
+class _Ism(Rule):
+    """ISM_TRANSITION: the transition must be one that can lead into the current state."""
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        _ism_check(d, path, ctx)
+
+
+def _ism_check(d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
     state, move = d.get("current_state"), d.get("transition")
     if state is None or move is None:
         return
@@ -236,23 +257,30 @@ def _enforced(problem: Invariant) -> bool:
     return not (problem.name == "Value_valid" and "line break" in problem.message)
 
 
-def _invariant_check(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-    for problem in check_invariants(obj):
-        if _enforced(problem):
-            where = child(path, problem.attribute) if problem.attribute else path
-            ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
+class _Invariants(Rule):
+    """The RM class invariants of :mod:`cdr.rm.invariants`, less those not enforced."""
+
+    def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        for problem in check_invariants(obj):
+            if _enforced(problem):
+                where = child(path, problem.attribute) if problem.attribute else path
+                ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
+
+
+_ISM = _Ism()
+_INVARIANTS = _Invariants()
 
 
 # ------------------------------------------------------------------------------------------ per class
 
 
 @cache
-def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
+def checks_for(cls: type[RMObject]) -> tuple[Rule, ...]:
     """Every RM rule that applies to instances of ``cls``."""
-    out: list[Check] = []
+    out: list[Rule] = []
     required = tuple(f.name for f in rm_fields(cls) if f.required)
     if required:
-        out.append(_mandatory_check(required))
+        out.append(_Mandatory(required))
     names = field_names(cls)
     seen: set[str] = set()
     for rm_type in _spec_ancestors(cls):
@@ -260,21 +288,23 @@ def checks_for(cls: type[RMObject]) -> tuple[Check, ...]:
             bound = binding(rm_type, attribute)
             if bound is not None and attribute not in seen:
                 seen.add(attribute)
-                out.append(_binding_check(attribute, bound))
+                out.append(_binding_rule(attribute, bound))
     if cls.rm_type == "ISM_TRANSITION":
-        out.append(_ism_check)
-    out.append(_invariant_check)
+        out.append(_ISM)
+    out.append(_INVARIANTS)
     return tuple(out)
 
 
-_CHECKS: dict[type, tuple[Check, ...]] = {}
+_CHECKS: dict[type, tuple[Rule, ...]] = {}
 
 
-def check_object(obj: RMObject, path: DataPath | None, ctx: Context) -> None:
-    """Apply the RM rules of ``obj``'s class to ``obj`` (not to its children)."""
+def check_object(obj: RMObject, path: DataPath | None, ctx: Context, d: dict[str, Any] | None = None) -> None:
+    """Apply the RM rules of ``obj``'s class to ``obj`` (not to its children); ``d``: its ``__dict__``,
+    when the caller has it already."""
     cls = type(obj)
     checks = _CHECKS.get(cls)
     if checks is None:
         checks = _CHECKS[cls] = checks_for(cls)
-    for check in checks:
-        check(obj, path, ctx)
+    values = obj.__dict__ if d is None else d
+    for rule in checks:
+        rule.check(obj, values, path, ctx)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from cdr.rm.base import RMObject, is_rm_subtype
+from cdr.rm.instances import is_rm
 from cdr.template.aom import (
     ArchetypeInternalRef,
     ArchetypeSlot,
@@ -46,6 +47,7 @@ _NAME_CODES = {IssueCode.STRING_NOT_IN_LIST, IssueCode.STRING_PATTERN_MISMATCH}
 # ACTIVITY.action_archetype_id holds a regular expression itself ('/.*/'); matching it against the
 # template's pattern says nothing, and EHRbase does not do it either
 _UNCHECKED_PRIMITIVES = frozenset({"action_archetype_id"})
+_NOTHING: frozenset[str] = frozenset()
 
 
 class Walker:
@@ -73,9 +75,10 @@ class Walker:
             )
             self.free(obj, path)
             return
-        rm_rules.check_object(obj, path, ctx)
+        d = obj.__dict__  # read once per object: an attribute read of an RM object costs a pydantic hook
+        rm_rules.check_object(obj, path, ctx, d)
         if isinstance(cobj, CComplexObject):
-            self._attributes(obj, cobj, path)
+            self._attributes(obj, d, cobj, path)
             if type(obj).rm_type == "DV_CODED_TEXT":
                 coded.check_coded_text(obj, cobj, path, ctx)
             return
@@ -89,15 +92,17 @@ class Walker:
             coded.check_constraint_ref(obj, cobj, path, ctx)
         elif isinstance(cobj, CDvState):
             state.check_state(obj, cobj, path, ctx)
-        self.free_attributes(obj, path, frozenset())
+        self.free_attributes(obj, d, path, _NOTHING)
 
     def free(self, obj: RMObject, path: DataPath | None) -> None:
         """An object no template constraint covers: RM rules only, all the way down."""
-        rm_rules.check_object(obj, path, self.ctx)
-        self.free_attributes(obj, path, frozenset())
-
-    def free_attributes(self, obj: RMObject, path: DataPath | None, skip: frozenset[str]) -> None:
         d = obj.__dict__
+        rm_rules.check_object(obj, path, self.ctx, d)
+        self.free_attributes(obj, d, path, _NOTHING)
+
+    def free_attributes(
+        self, obj: RMObject, d: dict[str, Any], path: DataPath | None, skip: frozenset[str]
+    ) -> None:
         for name in rm_rules.object_fields(type(obj)):
             if name in skip:
                 continue
@@ -106,25 +111,27 @@ class Walker:
                 continue
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, RMObject):
+                    if is_rm(item):
                         self.free(item, child(path, name, item, value))
-            elif isinstance(value, RMObject):
+            elif is_rm(value):
                 self.free(value, child(path, name, value))
 
     # ---------------------------------------------------------------------------- attributes
 
-    def _attributes(self, obj: RMObject, cobj: CComplexObject, path: DataPath | None) -> None:
+    def _attributes(
+        self, obj: RMObject, d: dict[str, Any], cobj: CComplexObject, path: DataPath | None
+    ) -> None:
         plan = self.plans.node(cobj)
         fields = rm_rules.field_names(type(obj))
         for ap in plan.attributes:
             if ap.name in fields:  # else a functional property or an attribute of another RM release
-                self.attribute(obj, ap, path)
-        self.free_attributes(obj, path, plan.constrained)
+                self.attribute(obj, d, ap, path)
+        self.free_attributes(obj, d, path, plan.constrained)
 
-    def attribute(self, obj: RMObject, ap: AttributePlan, path: DataPath | None) -> None:
-        """One constrained attribute of ``obj``: existence, then its value(s) against the children."""
+    def attribute(self, obj: RMObject, d: dict[str, Any], ap: AttributePlan, path: DataPath | None) -> None:
+        """One constrained attribute of ``obj`` (``d``: its ``__dict__``): existence, then its value(s)
+        against the children."""
         name = ap.name
-        d = obj.__dict__
         value = d.get(name)
         if value is None or (isinstance(value, list) and not value):
             if not self._absent(ap, path) and ap.multiple and ap.children:
@@ -187,7 +194,7 @@ class Walker:
     ) -> None:
         ctx = self.ctx
         vpath = child(path, ap.name, value)
-        if not isinstance(value, RMObject):
+        if not is_rm(value):
             if ap.primitive is not None and ap.name not in _UNCHECKED_PRIMITIVES:
                 cpath = ap.targets[0].path if ap.targets else ap.path
                 for code, message in check_primitive(ap.primitive, value):
@@ -319,13 +326,13 @@ class Walker:
             )
         if not ap.children:
             for item in items:
-                if isinstance(item, RMObject):
+                if is_rm(item):
                     self.free(item, child(path, ap.name, item, items))
             return
         counts = [0] * len(ap.children)
         for item in items:
             ipath = child(path, ap.name, item, items)
-            if not isinstance(item, RMObject):
+            if not is_rm(item):
                 if ap.primitive is not None:
                     for code, message in check_primitive(ap.primitive, item):
                         ctx.add(ipath, code, message, ap.path)
@@ -414,7 +421,7 @@ class Walker:
         free = [i for i in pool if ap.names[i] is None]
         if free:
             return free[0]
-        shown = name.__dict__.get("value") if isinstance(name, RMObject) else None
+        shown = name.__dict__.get("value") if is_rm(name) else None
         allowed = sorted(
             {n for i in constrained if (nc := ap.names[i]) is not None for n in (nc.strings or nc.texts)}
         )
