@@ -165,16 +165,20 @@ def _resolve_type(type_name: Any, target: _Target) -> _ClassInfo:
     return info
 
 
-def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Callable[[Any, _Target], RMObject]:
+class _Reader:
     """The recursive object reader; ``strict`` decides whether unknown attributes are errors or skipped.
 
     When skipping, ``skipped`` (if given) receives (id of the object read, attribute) for every dropped
-    key, so that the caller can say what it ignored instead of dropping it silently.
+    key, so that the caller can say what it ignored instead of dropping it silently. A class rather than a
+    closure: compiled, its recursive calls are C calls, a closure's are Python-level calls.
     """
-    new = object.__new__
-    setattr_ = object.__setattr__
 
-    def read(data: Any, target: _Target) -> RMObject:
+    def __init__(self, strict: bool, skipped: list[tuple[int, str]] | None = None) -> None:
+        self.strict = strict
+        self.skipped = skipped
+        self.new: Callable[..., Any] = object.__new__
+
+    def read(self, data: Any, target: _Target) -> RMObject:
         if type(data) is not dict:
             raise _ShapeError(f"expected a JSON object ({target.declared.rm_type}), got {_json_kind(data)}")
         type_name = data.get("_type")
@@ -187,13 +191,15 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
             info = target.allowed.get(type_name) or _resolve_type(type_name, target)
         plan = info.plan
         values = info.empty.copy()
-        dropped: list[str] = []
+        dropped: list[str] | None = None  # made when a key is skipped (rarely)
         for key, value in data.items():
             entry = plan.get(key)
             if entry is None:
                 if key == "_type":
                     continue
-                if not strict:
+                if not self.strict:
+                    if dropped is None:
+                        dropped = []
                     dropped.append(key)
                     continue
                 raise _ShapeError(f"unknown attribute {key!r}: {info.cls.rm_type} has no such attribute", key)
@@ -204,7 +210,7 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                 continue  # null is the same as absent
             elif kind == _OBJECT:
                 try:
-                    values[key] = read(value, entry[1])
+                    values[key] = self.read(value, entry[1])
                 except _ShapeError as exc:
                     exc.segments.append(key)
                     raise
@@ -215,7 +221,7 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                 item_target = entry[1]
                 for i, item in enumerate(value):
                     try:
-                        items.append(read(item, item_target))
+                        items.append(self.read(item, item_target))
                     except _ShapeError as exc:
                         exc.segments.extend((str(i), key))
                         raise
@@ -239,23 +245,25 @@ def _reader(strict: bool, skipped: list[tuple[int, str]] | None = None) -> Calla
                 values[key] = prims
         fields_set = set(data)  # the keys read, less _type and any unknown key skipped (a set difference
         fields_set.discard("_type")  # of dict views cost ~2% of a commit's CPU)
-        for key in dropped:
-            fields_set.discard(key)
-        # what cdr.rm.base.assemble does, inlined: this runs once per node of every document read
-        obj = new(info.cls)
-        setattr_(obj, "__dict__", values)
-        setattr_(obj, "__pydantic_fields_set__", fields_set)
-        setattr_(obj, "__pydantic_extra__", None)
-        setattr_(obj, "__pydantic_private__", None)
-        if dropped and skipped is not None:
+        if dropped is not None:
+            for key in dropped:
+                fields_set.discard(key)
+        # what cdr.rm.base.assemble does, inlined: this runs once per node of every document read. Written
+        # as object.__setattr__(...) literally, which mypyc compiles to a C call (through a name it is a
+        # Python-level call of a slot wrapper, ~10% of the reader's instructions).
+        obj = self.new(info.cls)
+        object.__setattr__(obj, "__dict__", values)
+        object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        skipped = self.skipped
+        if dropped is not None and skipped is not None:
             skipped.extend((id(obj), key) for key in dropped)
         return obj
 
-    return read
 
-
-_read_strict = _reader(strict=True)
-_read_lenient = _reader(strict=False)
+_read_strict = _Reader(strict=True).read
+_read_lenient = _Reader(strict=False).read
 
 
 def parse_json(
@@ -299,7 +307,7 @@ def parse_json(
         read = _read_lenient
     else:
         skipped = []
-        read = _reader(strict=False, skipped=skipped)
+        read = _Reader(strict=False, skipped=skipped).read
     try:
         obj = read(data, _target(declared))
     except _ShapeError as exc:
