@@ -389,6 +389,38 @@ def test_integral_floats_are_accepted_for_integers() -> None:
     assert isinstance(c, DvCount) and c.magnitude == 4 and isinstance(c.magnitude, int)
 
 
+@pytest.mark.parametrize(
+    "literal", ["9223372036854775808", "-9223372036854775809", "123456789012345678901234567890"]
+)
+def test_integers_beyond_64_bits_are_refused_in_integer_attributes(literal: str) -> None:
+    # orjson reads such literals as floats (so int(float) would change the number) and the standard library
+    # as exact ints: either way the attribute cannot hold it, and nothing is silently rounded
+    text = '{"_type": "DV_COUNT", "magnitude": ' + literal + "}"
+    for doc in (text, text.encode("utf-8")):
+        with pytest.raises(FormatError, match="must be an integer of at most 64 bits") as err:
+            parse_json(doc)
+        assert err.value.path == "/magnitude"
+    edge = parse_json('{"_type": "DV_COUNT", "magnitude": 9223372036854775807}')
+    assert isinstance(edge, DvCount) and edge.magnitude == 2**63 - 1
+
+
+def test_big_integer_literals_in_real_attributes_read_as_the_nearest_double() -> None:
+    q = parse_json(b'{"_type": "DV_QUANTITY", "magnitude": 123456789012345678901234567890, "units": "1"}')
+    assert isinstance(q, DvQuantity) and q.magnitude == float(123456789012345678901234567890)
+
+
+@pytest.mark.parametrize(
+    ("body", "magnitude"),
+    [
+        ('{"_type": "DV_QUANTITY", "magnitude": 1.5, "units": "kg"}'.encode("utf-16"), 1.5),  # BOM, UTF-16
+        (b'{"_type": "DV_QUANTITY", "magnitude": 2.5, "units": "\\ud800"}', 2.5),  # a lone surrogate
+    ],
+)
+def test_bodies_only_the_standard_library_reads_are_still_read(body: bytes, magnitude: float) -> None:
+    q = parse_json(body)
+    assert isinstance(q, DvQuantity) and q.magnitude == magnitude
+
+
 def test_lenient_reading_skips_unknown_attributes_only() -> None:
     data = {"_type": "DV_TEXT", "value": "x", "colour": "red"}
     obj = parse_json(data, strict=False)
