@@ -99,7 +99,7 @@ def response_format() -> Format:
 def _body(record: VersionRecord, status: int, fmt: Format) -> Response:
     text = record.json_text
     if fmt == Format.JSON and text is not None:  # the stored text as it was read: no parse, no re-encoding
-        response = Response(text.encode("utf-8") + b"\n", status=status, mimetype=MEDIA_OF[fmt])
+        response = Response(text + b"\n", status=status, mimetype=MEDIA_OF[fmt])
         return add_ignored_header(response)
     assert record.data is not None
     rendered = render_composition(svc(), record.data, fmt)

@@ -25,7 +25,7 @@ from cdr.storage import schema as t
 from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import _WRITE, keep, read_transaction, version_key, write_transaction
 from cdr.storage.records import VersionRecord, VersionUid
-from cdr.storage.types import UtcDateTime
+from cdr.storage.types import UtcDateTime, json_bytes
 from cdr.storage.versioning import record_from
 
 
@@ -141,8 +141,8 @@ def facts_statement(with_target: bool) -> Any:
 def _facts_and_version() -> DirectStatement:
     """:func:`facts_statement` with a composition's version joined to its ``ehr`` row, in ONE statement: a
     read by version uid would otherwise send a second statement for it right after the facts. The version's
-    columns come as ``v_<column>`` (all NULL when there is no such version; ``v_data`` as JSON text);
-    parameters ``version`` and ``system_id`` besides the facts'."""
+    columns come as ``v_<column>`` (all NULL when there is no such version; ``v_data`` as the UTF-8 bytes of
+    its JSON text); parameters ``version`` and ``system_id`` besides the facts'."""
     facts = facts_statement(True).subquery("facts")
     ov = t.object_version
     on = sa.and_(
@@ -153,9 +153,13 @@ def _facts_and_version() -> DirectStatement:
         ov.c.version == sa.bindparam("version", type_=sa.Integer()),
         ov.c.system_id == sa.bindparam("system_id", type_=sa.String()),
     )
-    # the data as the text PostgreSQL writes (the answer of a canonical JSON read is that text as it is)
-    version = [(sa.cast(c, sa.Text) if c.name == "data" else c).label(f"v_{c.name}") for c in ov.c]
-    return DirectStatement(sa.select(*facts.c, *version).select_from(facts.outerjoin(ov, on)))
+    # the data as the UTF-8 bytes of the text PostgreSQL writes (the answer of a canonical JSON read is that
+    # text as it is), with binary results: the bytes arrive as they are, where text would be decoded here
+    # and encoded again for the response (~10% of a read's client CPU for 19 kB of Corona_Anamnese)
+    as_bytes = json_bytes(ov.c.data)
+    version = [(as_bytes if c.name == "data" else c).label(f"v_{c.name}") for c in ov.c]
+    statement = sa.select(*facts.c, *version).select_from(facts.outerjoin(ov, on))
+    return DirectStatement(statement, binary=True)
 
 
 @functools.cache

@@ -61,8 +61,11 @@ def _plan(statement: sa.ClauseElement, dialect: Dialect) -> _Plan:
 class DirectStatement:
     """A statement built once and run on the driver's cursor of the given connection (see the module)."""
 
-    def __init__(self, statement: sa.ClauseElement) -> None:
+    def __init__(self, statement: sa.ClauseElement, *, binary: bool = False) -> None:
+        """``binary``: PostgreSQL sends the results in its binary format (psycopg gives the same values; a
+        ``bytea`` column then arrives as its bytes, not as hex to decode)."""
         self.statement = statement
+        self.binary = binary
         self._plans: dict[str, _Plan] = {}
 
     def _plan_for(self, dialect: Dialect) -> _Plan:
@@ -85,7 +88,7 @@ class DirectStatement:
         driver = conn.connection.driver_connection
         assert driver is not None
         try:
-            with driver.cursor() as cursor:
+            with driver.cursor(binary=self.binary) as cursor:
                 cursor.execute(plan.sql, values)
                 fetched = cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:

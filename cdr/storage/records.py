@@ -120,9 +120,9 @@ class AuditDetails:
 class VersionRecord:
     """One stored ORIGINAL_VERSION of a COMPOSITION, EHR_STATUS or FOLDER; ``data`` is ``None`` if deleted.
 
-    ``document`` is the data, or the JSON text it was read as (a read by version uid on PostgreSQL, whose
-    answer in canonical JSON is then that text: parsing 40 kB only to write them again was a tenth of the
-    read's CPU); :attr:`data` parses it on first use."""
+    ``document`` is the data, or the JSON text it was read as, UTF-8 encoded (a read by version uid on
+    PostgreSQL, whose answer in canonical JSON is then that text: parsing 40 kB only to write them again was
+    a tenth of the read's CPU); :attr:`data` parses it on first use."""
 
     ehr_id: uuid.UUID
     vo_id: uuid.UUID
@@ -135,21 +135,21 @@ class VersionRecord:
     commit_audit: AuditDetails
     superseded_at: dt.datetime | None
     template_id: str | None
-    document: JsonObject | str | None = field(repr=False)
+    document: JsonObject | bytes | None = field(repr=False)
 
     @property
     def data(self) -> JsonObject | None:
         """The version's data (``None`` for a deletion)."""
         value = self.document
-        if isinstance(value, str):
+        if isinstance(value, bytes):
             value = loads(value)
             object.__setattr__(self, "document", value)  # parsed once
         return value
 
     @property
-    def json_text(self) -> str | None:
-        """The data's JSON text as it was read, if it has not been parsed (see ``document``)."""
-        return self.document if isinstance(self.document, str) else None
+    def json_text(self) -> bytes | None:
+        """The data's JSON text as it was read (UTF-8), if it has not been parsed (see ``document``)."""
+        return self.document if isinstance(self.document, bytes) else None
 
     @property
     def uid(self) -> str:

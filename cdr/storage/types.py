@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, LargeBinary
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -51,3 +54,21 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+class json_bytes(FunctionElement[bytes]):
+    """The UTF-8 bytes of a JSON column's text: ``convert_to(CAST(x AS TEXT), 'UTF8')`` on PostgreSQL (a
+    cast from text to ``bytea`` would read backslashes as escapes), ``CAST(x AS BLOB)`` on SQLite."""
+
+    type = LargeBinary()
+    inherit_cache = True
+
+
+@compiles(json_bytes, "postgresql")
+def _json_bytes_postgresql(element: json_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"convert_to(CAST({compiler.process(element.clauses, **kw)} AS TEXT), 'UTF8')"
+
+
+@compiles(json_bytes)
+def _json_bytes_default(element: json_bytes, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS BLOB)"
