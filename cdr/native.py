@@ -33,6 +33,7 @@ COMPILED = (
     "cdr/storage/leaf_values.py",
     "cdr/rm/data_types/iso8601.py",
     "cdr/rm/instances.py",
+    "cdr/memo.py",
     "cdr/template/aom.py",
     "cdr/rm/invariants/",
     "cdr/template/validation/",

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import cdr.rm  # noqa: F401  (defines every RM class and fills RM_TYPES)
+from cdr.memo import StringMemo
 from cdr.rm.base import RM_TYPES, rm_fields
 from cdr.rm.data_types.iso8601 import extended_date, extended_date_time, extended_time
 
@@ -44,7 +45,8 @@ def _temporal(
     extended: Callable[[str], str | None], canonical_pattern: str
 ) -> Callable[[JsonObject], JsonObject]:
     """The rewrite of one temporal type; values already in the extended form (most) skip the parse."""
-    canonical = re.compile(canonical_pattern).fullmatch
+    pattern = re.compile(canonical_pattern)
+    canonical = StringMemo(lambda text: pattern.fullmatch(text) is not None)
 
     def rewrite(node: JsonObject) -> JsonObject:
         value = node.get("value")

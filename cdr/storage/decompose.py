@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdr.formats.canonical_json import to_json
+from cdr.memo import StringMemo
 from cdr.rm.base import RM_TYPES, RMObject, is_rm_subtype, rm_fields
 from cdr.storage.leaf_values import LeafValue, leaf_value
 
@@ -55,6 +56,7 @@ def _sealed_types() -> frozenset[str]:
 
 _SEALED = _sealed_types()
 _ARCHETYPE_ID = re.compile(r"^[A-Za-z][\w]*-[A-Za-z][\w]*-[A-Za-z][\w]*\.[\w-]+(\.[\w-]+)*\.v\d")
+_is_archetype_id = StringMemo(lambda text: _ARCHETYPE_ID.match(text) is not None)
 
 
 @dataclass(slots=True, init=False)
@@ -168,7 +170,7 @@ def is_archetype_root(node: JsonObject) -> bool:
     if node.get("archetype_details") is not None:
         return True
     anid = node.get("archetype_node_id")
-    return isinstance(anid, str) and _ARCHETYPE_ID.match(anid) is not None
+    return isinstance(anid, str) and _is_archetype_id(anid)
 
 
 def _is_locatable(value: JsonObject) -> bool:

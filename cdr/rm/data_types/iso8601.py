@@ -13,6 +13,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from cdr.memo import StringMemo
+
 _DATE = re.compile(r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?|(?P<bm>\d{2})(?P<bd>\d{2}))?$")
 _TIME = re.compile(
     r"^(?P<h>\d{2})(?:(?P<sep>:?)(?P<mi>\d{2})(?:(?P=sep)(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?"
@@ -156,13 +158,20 @@ _FULL_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|
 def full_date_time(value: str) -> dt.datetime | None:
     """The date-time of a complete extended ISO 8601 date-time (aware when it has a zone); ``None`` for any
     other form and for a day, hour or second out of range (``parse_date_time`` then decides: it reads
-    24:00:00, for one, which this does not)."""
+    24:00:00, for one, which this does not). Remembered per text (datetimes are immutable)."""
+    return _full_date_times(value)
+
+
+def _full_date_time(value: str) -> dt.datetime | None:
     if _FULL_DATE_TIME.fullmatch(value) is None:
         return None
     try:
         return dt.datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+_full_date_times = StringMemo(_full_date_time)
 
 
 def _extended_date(parts: DateParts) -> str:

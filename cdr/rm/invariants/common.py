@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from cdr.memo import StringMemo
 from cdr.rm import (
     Archetyped,
     ArchetypeId,
@@ -37,6 +38,8 @@ _ISO_OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
 _INTERNET_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)*$")
 _VERSION_TREE_ID = re.compile(r"^[1-9]\d*(\.[1-9]\d*\.[1-9]\d*)?$")
 _TERMINOLOGY_ID = re.compile(r"^[^()]+(\([^()]+\))?$")
+_is_archetype_id = StringMemo(lambda text: ARCHETYPE_ID_PATTERN.match(text) is not None)
+_is_terminology_id = StringMemo(lambda text: _TERMINOLOGY_ID.match(text) is not None)
 
 
 def is_valid_uid(value: str) -> bool:
@@ -75,7 +78,7 @@ def _object_version_id(obj: ObjectVersionId, out: list[Invariant]) -> None:
 
 @_invariants(ArchetypeId)
 def _archetype_id(obj: ArchetypeId, out: list[Invariant]) -> None:
-    if obj.value and not ARCHETYPE_ID_PATTERN.match(obj.value):
+    if obj.value and not _is_archetype_id(obj.value):
         out.append(
             Invariant(
                 "Value_valid", f"{obj.value!r} is not 'originator-rm_name-rm_entity.concept.vN'", "value"
@@ -85,7 +88,7 @@ def _archetype_id(obj: ArchetypeId, out: list[Invariant]) -> None:
 
 @_invariants(TerminologyId)
 def _terminology_id(obj: TerminologyId, out: list[Invariant]) -> None:
-    if obj.value and not _TERMINOLOGY_ID.match(obj.value):
+    if obj.value and not _is_terminology_id(obj.value):
         out.append(Invariant("Value_valid", f"{obj.value!r} is not 'name' or 'name(version)'", "value"))
 
 
