@@ -24,6 +24,7 @@ import orjson
 import cdr.rm  # noqa: F401  (defines every RM class and fills RM_TYPES)
 from cdr.errors import FormatError
 from cdr.rm.base import RM_TYPES, RMObject, empty_values, rm_fields
+from cdr.rm.instances import rm_type_of
 from cdr.rm.walk import walk
 
 __all__ = ["dumps", "parse_json", "to_json"]
@@ -354,7 +355,7 @@ def to_json(obj: RMObject) -> JsonObject:
     cls = type(obj)
     plan = _writer_plans.get(cls) or _writer_plan(cls)
     values = obj.__dict__
-    out: JsonObject = {"_type": cls.rm_type}
+    out: JsonObject = {"_type": rm_type_of(obj)}
     for name, kind in plan:
         value = values[name]
         if value is None:

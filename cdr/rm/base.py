@@ -29,6 +29,9 @@ RM_TYPES: dict[str, type[RMObject]] = {}
 RM_CLASSES: set[type[RMObject]] = set()
 """Every subclass of :class:`RMObject` (see :func:`cdr.rm.instances.is_rm`)."""
 
+RM_TYPE_NAMES: dict[type[RMObject], str] = {}
+"""Every subclass of :class:`RMObject` to its ``rm_type`` (see :func:`cdr.rm.instances.rm_type_of`)."""
+
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -59,6 +62,7 @@ class RMObject(BaseModel):
             cls.rm_abstract = False
         RM_TYPES[cls.rm_type] = cls
         RM_CLASSES.add(cls)
+        RM_TYPE_NAMES[cls] = cls.rm_type
 
 
 _REQUIRED_MARK: JsonDict = {"rm_required": True}

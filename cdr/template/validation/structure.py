@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from cdr.rm.base import RMObject, is_rm_subtype
-from cdr.rm.instances import is_rm
+from cdr.rm.instances import is_rm, rm_type_of
 from cdr.template.aom import (
     ArchetypeInternalRef,
     ArchetypeSlot,
@@ -79,7 +79,7 @@ class Walker:
         rm_rules.check_object(obj, path, ctx, d)
         if isinstance(cobj, CComplexObject):
             self._attributes(obj, d, cobj, path)
-            if type(obj).rm_type == "DV_CODED_TEXT":
+            if rm_type_of(obj) == "DV_CODED_TEXT":
                 coded.check_coded_text(obj, cobj, path, ctx)
             return
         if isinstance(cobj, CDvQuantity):
@@ -151,7 +151,7 @@ class Walker:
         elif name == "name" and d.get("archetype_node_id") is not None:
             self._name(value, ap, path)
         else:
-            self._single(value, ap, path, element_value=name == "value" and type(obj).rm_type == "ELEMENT")
+            self._single(value, ap, path, element_value=name == "value" and rm_type_of(obj) == "ELEMENT")
 
     def _absent(self, ap: AttributePlan, path: DataPath | None) -> bool:
         """Report a missing mandatory attribute; whether it was reported.
@@ -213,13 +213,14 @@ class Walker:
             self.constrained(value, ap.targets[candidates[0]], vpath)
             return
         alternatives = [ap.targets[i] for i in candidates]
-        if type(value).rm_type == "ISM_TRANSITION":
+        if rm_type_of(value) == "ISM_TRANSITION":
             ism.check_alternatives(self, value, alternatives, vpath)
             return
         self._best_alternative(value, alternatives, vpath)
 
     def _candidates_single(self, value: RMObject, ap: AttributePlan) -> list[int]:
         cls = type(value)
+        rm_type = rm_type_of(value)
         node_id = value.__dict__.get("archetype_node_id")
         exact: list[int] = []
         sub: list[int] = []
@@ -232,7 +233,7 @@ class Walker:
             mid = match_id(child_node)
             if mid and node_id is not None and mid != node_id:
                 continue
-            (exact if base_type(target.rm_type_name) == cls.rm_type else sub).append(i)
+            (exact if base_type(target.rm_type_name) == rm_type else sub).append(i)
         if not exact and not sub and node_id is not None:
             for i in ap.slots:
                 slot = ap.children[i]
@@ -281,10 +282,10 @@ class Walker:
         wanted = base_type(ap.targets[0].rm_type_name)
         if wanted == "DV_INTERVAL" or not is_rm_subtype(wanted, "DATA_VALUE"):
             return False
-        return not (type(value).rm_type == "DV_TEXT" and is_rm_subtype(wanted, "DV_CODED_TEXT"))
+        return not (rm_type_of(value) == "DV_TEXT" and is_rm_subtype(wanted, "DV_CODED_TEXT"))
 
     def _type_mismatch(self, value: RMObject, ap: AttributePlan, vpath: DataPath) -> None:
-        rm_type = type(value).rm_type
+        rm_type = rm_type_of(value)
         allowed = sorted({t.rm_type_name for t in ap.targets if not isinstance(t, CPrimitiveObject)})
         node_id = value.__dict__.get("archetype_node_id")
         if rm_type == "DV_TEXT" and any(base_type(a) == "DV_CODED_TEXT" for a in allowed):
