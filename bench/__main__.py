@@ -15,6 +15,7 @@ SCENARIOS = {
     "aql": "AQL against hand-written SQL on PostgreSQL, 10k and 100k compositions (issue 5)",
     "stages": "where a commit's and a read's CPU goes, stage by stage, in-process on PostgreSQL (issue 4)",
     "security": "JWT auth, policy and audit on vs off: commits and reads, HTTP and in-process (issue 6)",
+    "instructions": "instructions per commit, read, parse and validation, counted by valgrind (issue 4)",
 }
 
 
