@@ -4,8 +4,8 @@ Compositions are read and written as tens of kilobytes of JSON on every request;
 encoder and decoder were a quarter of a read's CPU. orjson gives the same documents (compact separators,
 non-ASCII kept as UTF-8, key order kept) several times faster. It refuses integers beyond 64 bits, which
 no RM attribute can hold but a malformed body may, so encoding falls back to :mod:`json` for those; and it
-reads such integers as floats, which is why request bodies keep their own strict parser
-(:mod:`cdr.formats.canonical_json`) and this decoder serves stored, already validated documents.
+reads such integers as floats: request bodies go through :mod:`cdr.formats.canonical_json`, whose reader
+refuses them in integer attributes, and this decoder serves stored, already validated documents.
 """
 
 from __future__ import annotations

@@ -120,6 +120,9 @@ class _ShapeError(Exception):
 _NUMERIC_STRING = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
+_INT64 = 2**63  # integer attributes hold at most 64 bits (RM Integer64)
+
+
 def _primitive(value: Any, kind: int, owner: type[RMObject], name: str) -> Any:
     """Check a primitive attribute value and return it in its Python type (ints widen to floats).
 
@@ -149,9 +152,6 @@ def _primitive(value: Any, kind: int, owner: type[RMObject], name: str) -> Any:
     elif kind == _BOOL and type(value) is bool:
         return value
     raise _ShapeError(f"{owner.rm_type}.{name} must be {_KIND_NAMES[kind]}, got {_json_kind(value)}")
-
-
-_INT64 = 2**63
 
 
 def _not_an_array(cls: type[RMObject], key: str, value: Any) -> _ShapeError:

@@ -11,6 +11,7 @@ The checks per RM class are worked out once per class and kept, so objects witho
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from functools import cache
 from typing import Any
 
@@ -33,14 +34,15 @@ from cdr.terminology import has_code as group_has_code
 from cdr.terminology.ism import ism_transition_consistent, state_name, transition_name
 
 
-class Rule:
+class Rule(ABC):
     """One RM rule of a class, applied to an instance (``d``: its ``__dict__``, read once per object).
 
     Rules are objects of one small class hierarchy rather than closures: compiled, a call through the
     base class's method is a C call, a closure's a Python-level call with its arguments parsed."""
 
+    @abstractmethod
     def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
-        raise NotImplementedError
+        """Add the issues ``obj`` has under this rule to ``ctx``."""
 
 
 OPENEHR = "openehr"
