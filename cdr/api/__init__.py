@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cdr.api import auth, errors, security
 from cdr.api.config import load
+from cdr.api.current import current_request, the_app
 from cdr.api.json_provider import OrjsonProvider
 from cdr.services import Services
 from cdr.storage import Storage
@@ -58,11 +59,10 @@ def _refuse_nul_url() -> None:
     """A NUL character in the path or query string is a 400 before anything reads it, authentication
     included: no identifier or parameter holds one, and PostgreSQL could not store the audit record of the
     request (which keeps the path)."""
-    from flask import request
-
     from cdr.api.errors import ApiError
 
-    if "\x00" in request.path or b"\x00" in request.query_string or b"%00" in request.query_string:
+    req = current_request()
+    if "\x00" in req.path or b"\x00" in req.query_string or b"%00" in req.query_string:
         raise ApiError("the request URL contains a NUL character")
 
 
@@ -70,12 +70,11 @@ def _refuse_nul_body() -> None:
     """A NUL character in a JSON body (raw, or escaped as ``\\u0000``) is a 400: no RM string holds one,
     and PostgreSQL's text and jsonb cannot store it (the same composition was a 201 on SQLite and a 500 on
     PostgreSQL). Installed after authentication, so that only authenticated callers make the server read."""
-    from flask import request
-
     from cdr.api.errors import ApiError
 
-    if request.mimetype.endswith("json") and request.content_length:
-        body = request.get_data(cache=True)
+    req = current_request()
+    if req.mimetype.endswith("json") and req.content_length:
+        body = req.get_data(cache=True)
         # the substring test is a fast scan; the regex (which tells an escape from an escaped backslash)
         # runs only on the rare body that holds the text at all
         if b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
@@ -102,7 +101,5 @@ def _register_blueprints(app: Flask, base: str) -> None:
 
 def services() -> Services:
     """The service container of the current app."""
-    from flask import current_app
-
-    found: Services = current_app.extensions["cdr"]
+    found: Services = the_app().extensions["cdr"]
     return found

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Flask, current_app, g, request
+from flask import Flask
 
+from cdr.api.current import current_request, request_globals, the_app
 from cdr.api.headers import audit_details
 from cdr.security.principal import AuthMethod
 from cdr.services.context import ADMIN_ROLE, ANONYMOUS, Principal, RequestContext, RolePolicy
@@ -32,33 +33,36 @@ def _admin(name: str) -> Principal:
 def identify() -> Principal:
     """The principal of the current request: the one :mod:`cdr.api.security` authenticated, else the
     legacy admin-role rules of the module docstring (which that module applies when authentication is off)."""
-    authenticated: Principal | None = g.get("cdr_principal")
+    authenticated: Principal | None = request_globals().get("cdr_principal")
     if authenticated is not None:
         return authenticated
-    config = current_app.config
+    req = current_request()
+    config = the_app().config
     key, user, password = config.get("ADMIN_API_KEY"), config.get("ADMIN_USER"), config.get("ADMIN_PASSWORD")
-    sent_key = request.headers.get("X-API-Key")
-    header = request.headers.get("Authorization", "")
+    sent_key = req.headers.get("X-API-Key")
+    header = req.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         sent_key = header[7:].strip()
     if sent_key is not None:
         if key and _same(sent_key, key):
             return _admin("admin")
         raise Unauthenticated("the API key is not valid")
-    basic = request.authorization
+    basic = req.authorization
     if basic is not None and basic.type == "basic":
         if user and password and _same(basic.username or "", user) and _same(basic.password or "", password):
             return _admin(user)
         raise Unauthenticated(f"unknown user or wrong password for {basic.username!r}")
-    if not (key or user) and config.get("ADMIN_LOOPBACK") and request.remote_addr in _LOOPBACK:
+    if not (key or user) and config.get("ADMIN_LOOPBACK") and req.remote_addr in _LOOPBACK:
         return _admin("anonymous")
     return ANONYMOUS
 
 
 def request_context() -> RequestContext:
     """The context of the current request, built once per request."""
-    ctx: RequestContext | None = g.get("cdr_ctx")
+    glob = request_globals()
+    ctx: RequestContext | None = glob.get("cdr_ctx")
     if ctx is None:
+        req, app = current_request(), the_app()
         headers = audit_details()
         ctx = RequestContext(
             principal=identify(),
@@ -66,11 +70,11 @@ def request_context() -> RequestContext:
             description=headers["description"],
             change_type=headers["change_type"],
             lifecycle_state=headers["lifecycle_state"],
-            request_id=request.headers.get("X-Request-Id") or RequestContext().request_id,
-            access_log=current_app.extensions.get("cdr_access_log"),
-            policy=g.get("cdr_policy") or RolePolicy(),
+            request_id=req.headers.get("X-Request-Id") or RequestContext().request_id,
+            access_log=app.extensions.get("cdr_access_log"),
+            policy=glob.get("cdr_policy") or RolePolicy(),
         )
-        g.cdr_ctx = ctx
+        glob.cdr_ctx = ctx
     return ctx
 
 

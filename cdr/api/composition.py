@@ -6,9 +6,10 @@ the format of the answer from ``format`` too, else from Accept (canonical JSON w
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response
 
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc
+from cdr.api.current import current_request, the_app
 from cdr.api.errors import ApiError, UnsupportedMediaType
 from cdr.api.headers import (
     if_match,
@@ -123,8 +124,8 @@ def _answer(record: VersionRecord, ehr_id: str, status: int, representation: boo
 
 def _incoming() -> RMObject:
     fmt = request_format()
-    strict = bool(current_app.config.get("STRICT_JSON"))
-    incoming = read_composition(svc(), request.get_data(), fmt, template_id_header(), strict=strict)
+    strict = bool(the_app().config.get("STRICT_JSON"))
+    incoming = read_composition(svc(), current_request().get_data(), fmt, template_id_header(), strict=strict)
     note_ignored(incoming.ignored)
     return incoming.composition
 

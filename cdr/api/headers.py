@@ -14,8 +14,9 @@ import uuid
 from email.utils import format_datetime
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response
 
+from cdr.api.current import current_request, the_app
 from cdr.api.errors import ApiError
 from cdr.errors import InvalidInput, PreconditionFailed
 from cdr.services.versions import parse_version_uid
@@ -28,7 +29,7 @@ _PAIR = re.compile(r'\s*([A-Za-z_][\w.]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,
 
 def wants_representation() -> bool:
     """``Prefer: return=representation`` (the default is ``return=minimal``)."""
-    prefer = request.headers.get("Prefer", "")
+    prefer = current_request().headers.get("Prefer", "")
     return any(p.strip().lower() == "return=representation" for p in prefer.split(","))
 
 
@@ -43,7 +44,7 @@ def if_match(required: bool = True) -> str | None:
     anything that is not an OBJECT_VERSION_ID are 400 here, before any lookup, on every endpoint alike; a
     well-formed uid that is not the latest version is the service's 412.
     """
-    raw = request.headers.get("If-Match")
+    raw = current_request().headers.get("If-Match")
     if raw is None or not raw.strip():
         if required:
             raise ApiError("the If-Match header (the latest version uid) is required")
@@ -84,8 +85,8 @@ def version_to_delete(uid_based_id: str, expected: str | None) -> str:
 
 def absolute_url(path: str, raw: bool = False) -> str:
     """The absolute URL of ``path``: below the API base path unless ``raw`` (then ``path`` is absolute)."""
-    base = "" if raw else current_app.config["BASE_PATH"]
-    return request.host_url.rstrip("/") + base + path
+    base = "" if raw else the_app().config["BASE_PATH"]
+    return current_request().host_url.rstrip("/") + base + path
 
 
 TEMPLATE_ID_HEADER = "EHRBase-Template-ID"
@@ -122,7 +123,7 @@ def _header_attributes(name: str) -> dict[str, str]:
     """The dotted attributes of a custom header in either spelling: ``{"committer.name": "John Doe"}``."""
     found: dict[str, str] = {}
     wanted = {name.lower(), name.lower().replace("_", "-")}
-    for header, value in request.headers.items():
+    for header, value in current_request().headers.items():
         lowered = header.lower()
         if lowered in wanted:
             found.update(_pairs(value))
@@ -177,4 +178,5 @@ def audit_details() -> dict[str, Any]:
 
 def template_id_header() -> str | None:
     """``openEHR-TEMPLATE_ID`` or EHRbase's ``templateId`` query parameter."""
-    return request.headers.get("openEHR-TEMPLATE_ID") or request.args.get("templateId") or None
+    req = current_request()
+    return req.headers.get("openEHR-TEMPLATE_ID") or req.args.get("templateId") or None

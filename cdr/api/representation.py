@@ -12,8 +12,9 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, jsonify
 
+from cdr.api.current import current_request, request_globals, the_app
 from cdr.api.errors import NotAcceptable, UnsupportedMediaType
 from cdr.errors import FormatError
 from cdr.formats.canonical_json import parse_json
@@ -33,7 +34,7 @@ _XML_TYPES = frozenset({XML, "text/xml", "application/openehr+xml"})
 
 def content_type() -> str:
     """The request's media type without parameters (``""`` when absent)."""
-    return (request.mimetype or "").lower()
+    return (current_request().mimetype or "").lower()
 
 
 def is_json(mimetype: str) -> bool:
@@ -46,17 +47,18 @@ def is_xml(mimetype: str) -> bool:
 
 def best_of(offered: list[str], default: str | None = None) -> str:
     """The offered media type the client accepts best; :class:`NotAcceptable` (406) if none."""
-    if not request.accept_mimetypes or request.accept_mimetypes.provided is False:
+    req = current_request()
+    if not req.accept_mimetypes or req.accept_mimetypes.provided is False:
         return default or offered[0]
-    for accepted, _quality in request.accept_mimetypes:
+    for accepted, _quality in req.accept_mimetypes:
         if accepted == "*/*":
             return default or offered[0]
         if accepted.lower() in offered:
             return accepted.lower()
-    match = request.accept_mimetypes.best_match(offered)
+    match = req.accept_mimetypes.best_match(offered)
     if match is None:
         raise NotAcceptable(
-            f"none of {', '.join(offered)} is acceptable (Accept: {request.headers.get('Accept')})"
+            f"none of {', '.join(offered)} is acceptable (Accept: {req.headers.get('Accept')})"
         )
     return match
 
@@ -69,10 +71,9 @@ def rm_format() -> str:
 def note_ignored(pointers: list[str]) -> None:
     """Remember attributes the lenient reader skipped, for the response header and the log."""
     if pointers:
-        log.warning(
-            "%s %s: unknown attributes ignored: %s", request.method, request.path, ", ".join(pointers)
-        )
-        g.setdefault("cdr_ignored", []).extend(pointers)
+        req = current_request()
+        log.warning("%s %s: unknown attributes ignored: %s", req.method, req.path, ", ".join(pointers))
+        request_globals().setdefault("cdr_ignored", []).extend(pointers)
 
 
 def header_pointer(pointer: str) -> str:
@@ -86,7 +87,7 @@ def header_pointer(pointer: str) -> str:
 
 
 def add_ignored_header(response: Response) -> Response:
-    pointers: list[str] = [header_pointer(p) for p in g.get("cdr_ignored", [])]
+    pointers: list[str] = [header_pointer(p) for p in request_globals().get("cdr_ignored", [])]
     if pointers:
         shown = pointers[:MAX_IGNORED_IN_HEADER]
         more = len(pointers) - len(shown)
@@ -100,7 +101,7 @@ def read_rm(rm_type: str, *, optional: bool = False, require_type: bool = False)
 
     ``require_type``: a JSON body must name its ``_type`` at the root (EHRbase refuses an EHR_STATUS without).
     """
-    raw = request.get_data()
+    raw = current_request().get_data()
     if not raw.strip():
         if optional:
             return None
@@ -112,7 +113,7 @@ def read_rm(rm_type: str, *, optional: bool = False, require_type: bool = False)
         return parse_xml(raw, rm_type)
     if mimetype == "" or is_json(mimetype):
         ignored: list[str] = []
-        strict = bool(current_app.config.get("STRICT_JSON"))
+        strict = bool(the_app().config.get("STRICT_JSON"))
         doc: Any = raw
         if require_type:
             doc = _json_document(raw)

@@ -30,6 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.engine import Connection
 
+from cdr.api.current import current_request, request_globals, the_app
 from cdr.api.errors import ApiError, error_response, handle_cdr_error
 from cdr.api.openapi import documented
 from cdr.errors import CdrError, NotFound
@@ -134,10 +135,12 @@ def _not_found(exc: NotFound) -> Response:
 
 
 def _principal(config: AuthConfig) -> Principal:
+    req = current_request()
+    app = the_app()
     if config.mode is not AuthMode.NONE:
-        tokens: VerifiedTokens = current_app.extensions["cdr_tokens"]
-        return with_roles(authenticate(dict(request.headers.items()), config, tokens), config.scopes)
-    if not is_loopback(request.remote_addr or ""):
+        tokens: VerifiedTokens = app.extensions["cdr_tokens"]
+        return with_roles(authenticate(dict(req.headers.items()), config, tokens), config.scopes)
+    if not is_loopback(req.remote_addr or ""):
         raise Unauthenticated(
             "authentication is off (CDR_AUTH=none), which serves loopback clients only", error=None
         )
@@ -146,7 +149,7 @@ def _principal(config: AuthConfig) -> Principal:
     legacy = identify()
     admin = ApiArea.ADMIN.value in legacy.roles
     key = (admin, legacy.display_name)
-    known: dict[tuple[bool, str], Principal] = current_app.extensions.setdefault("cdr_dev_principals", {})
+    known: dict[tuple[bool, str], Principal] = app.extensions.setdefault("cdr_dev_principals", {})
     principal = known.get(key)
     if principal is None:  # the same few per app: built once (a Principal is immutable)
         base = with_roles(anonymous_principal(config), config.scopes)
@@ -157,25 +160,26 @@ def _principal(config: AuthConfig) -> Principal:
 
 def _areas() -> frozenset[ApiArea] | None:
     """The areas of which the endpoint needs one; ``None`` when it is public or checks for itself."""
-    endpoint = request.endpoint or ""
-    if endpoint.startswith("system.") or request.method == "OPTIONS" or request.blueprint == "security":
+    req = current_request()
+    endpoint = req.endpoint or ""
+    if endpoint.startswith("system.") or req.method == "OPTIONS" or req.blueprint == "security":
         return None
-    reading = request.method in ("GET", "HEAD")
-    if request.blueprint in _EHR_BLUEPRINTS:
+    reading = req.method in ("GET", "HEAD")
+    if req.blueprint in _EHR_BLUEPRINTS:
         return frozenset({ApiArea.READ, ApiArea.PATIENT}) if reading else frozenset({ApiArea.WRITE})
     # stored-query definitions live in the query blueprint but are administration, like templates
-    rule = request.url_rule.rule if request.url_rule is not None else ""
-    if request.blueprint == "definition" or (request.blueprint == "query" and "/definition/" in rule):
+    rule = req.url_rule.rule if req.url_rule is not None else ""
+    if req.blueprint == "definition" or (req.blueprint == "query" and "/definition/" in rule):
         return (
             frozenset({ApiArea.READ, ApiArea.WRITE, ApiArea.DEFINITION})
             if reading
             else frozenset({ApiArea.DEFINITION})
         )
-    if request.blueprint == "admin":
+    if req.blueprint == "admin":
         return frozenset({ApiArea.ADMIN})
-    if request.blueprint in ("query", "aql"):
+    if req.blueprint in ("query", "aql"):
         return frozenset({ApiArea.QUERY})
-    if request.endpoint is None:  # no such route: the 404 follows
+    if req.endpoint is None:  # no such route: the 404 follows
         return None
     return frozenset()  # an endpoint nobody mapped to an area is closed
 
@@ -193,7 +197,8 @@ def require_area(principal: Principal, areas: frozenset[ApiArea], config: AuthCo
 
 
 def _emergency() -> EmergencyRequest | None:
-    code, text = request.headers.get(EMERGENCY_CODE), request.headers.get(EMERGENCY_TEXT)
+    req = current_request()
+    code, text = req.headers.get(EMERGENCY_CODE), req.headers.get(EMERGENCY_TEXT)
     if code is None and text is None:
         return None
     try:
@@ -203,10 +208,11 @@ def _emergency() -> EmergencyRequest | None:
 
 
 def _composition_id() -> uuid.UUID | None:
-    if request.blueprint != "composition":
+    req = current_request()
+    if req.blueprint != "composition":
         return None
     for name in _COMPOSITION_ARGS:
-        value = (request.view_args or {}).get(name)
+        value = (req.view_args or {}).get(name)
         if value:
             try:
                 return uuid.UUID(str(value).split("::")[0])
@@ -216,22 +222,25 @@ def _composition_id() -> uuid.UUID | None:
 
 
 def _authenticate() -> None:
-    config: AuthConfig = current_app.extensions["cdr_auth"]
-    endpoint = request.endpoint or ""
+    req = current_request()
+    glob = request_globals()
+    app = the_app()
+    config: AuthConfig = app.extensions["cdr_auth"]
+    endpoint = req.endpoint or ""
     if endpoint.startswith("system."):
         return
     principal = _principal(config)
-    g.cdr_principal = principal
+    glob.cdr_principal = principal
     areas = _areas()
     if areas is not None:
         require_area(principal, areas, config)
     access = RequestAccess(principal, emergency=_emergency(), composition_id=_composition_id())
-    access.touches_patient = "ehr_id" in (request.view_args or {})
-    g.cdr_access = access
-    g.cdr_policy = EnforcingPolicy(
+    access.touches_patient = "ehr_id" in (req.view_args or {})
+    glob.cdr_access = access
+    glob.cdr_policy = EnforcingPolicy(
         _facts(),
         access,
-        emergency_minutes=current_app.config["EMERGENCY_MINUTES"],
+        emergency_minutes=app.config["EMERGENCY_MINUTES"],
     )
 
 
@@ -286,33 +295,35 @@ def _reads_one_record() -> bool:
     itself, and a read sees committed data either way under READ COMMITTED). Not for AQL (the record and
     the EHRs it names are two statements), nor for emergency access (the grant it writes and the record
     belong together)."""
+    req = current_request()
     return (
-        request.method in ("GET", "HEAD")
-        and request.blueprint in _EHR_BLUEPRINTS
-        and EMERGENCY_CODE not in request.headers
-        and EMERGENCY_TEXT not in request.headers
+        req.method in ("GET", "HEAD")
+        and req.blueprint in _EHR_BLUEPRINTS
+        and EMERGENCY_CODE not in req.headers
+        and EMERGENCY_TEXT not in req.headers
     )
 
 
 def _db() -> RequestDb:
     """The request's connection for its policy facts, its audit record and (PostgreSQL) its data."""
-    db: RequestDb | None = g.get("cdr_db")
+    glob = request_globals()
+    db: RequestDb | None = glob.get("cdr_db")
     if db is None:
-        db = g.cdr_db = RequestDb(
-            current_app.extensions["cdr"].storage.engine, autocommit=_reads_one_record()
-        )
+        engine = the_app().extensions["cdr"].storage.engine
+        db = glob.cdr_db = RequestDb(engine, autocommit=_reads_one_record())
         if db.shared:
-            g.cdr_db_binding = bind(db)
+            glob.cdr_db_binding = bind(db)
     return db
 
 
 def _read_version() -> VersionUid | None:
     """The composition version a ``GET .../composition/{version uid}`` reads: the facts' statement reads it
     too (one statement less for the hottest read)."""
-    if request.method != "GET" or request.endpoint != "composition.get_composition":
+    req = current_request()
+    if req.method != "GET" or req.endpoint != "composition.get_composition":
         return None
-    uid = str((request.view_args or {}).get("uid_based_id") or "")
-    if "::" not in uid or request.args.get("version_at_time") is not None:
+    uid = str((req.view_args or {}).get("uid_based_id") or "")
+    if "::" not in uid or req.args.get("version_at_time") is not None:
         return None
     try:
         return VersionUid.parse(uid)
@@ -322,18 +333,20 @@ def _read_version() -> VersionUid | None:
 
 def _facts() -> RequestFacts:
     """The request's view of the access-control store: each EHR's facts loaded once, in one statement."""
-    facts: RequestFacts | None = g.get("cdr_facts")
+    glob = request_globals()
+    facts: RequestFacts | None = glob.get("cdr_facts")
     if facts is None:
-        store: AccessControlStore = current_app.extensions["cdr_access_control"]
-        facts = g.cdr_facts = RequestFacts(store.engine, _db(), _read_version())
+        store: AccessControlStore = the_app().extensions["cdr_access_control"]
+        facts = glob.cdr_facts = RequestFacts(store.engine, _db(), _read_version())
     return facts
 
 
 def _release(_exc: BaseException | None) -> None:
-    binding = g.pop("cdr_db_binding", None)
+    glob = request_globals()
+    binding = glob.pop("cdr_db_binding", None)
     if binding is not None:
         unbind(binding)
-    db: RequestDb | None = g.pop("cdr_db", None)
+    db: RequestDb | None = glob.pop("cdr_db", None)
     if db is not None:
         db.close()
 
@@ -342,15 +355,17 @@ def _release(_exc: BaseException | None) -> None:
 
 
 def _path_ehr_id() -> uuid.UUID | None:
+    req = current_request()
     try:
-        return uuid.UUID(str((request.view_args or {}).get("ehr_id")))
+        return uuid.UUID(str((req.view_args or {}).get("ehr_id")))
     except ValueError:
         return None
 
 
 def _targets(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The uids in the path, then those the use case names (a write: every version it committed)."""
-    found = [str(v) for k, v in (request.view_args or {}).items() if k in _TARGET_ARGS and v]
+    req = current_request()
+    found = [str(v) for k, v in (req.view_args or {}).items() if k in _TARGET_ARGS and v]
     found += [uid for uid in extra if uid]
     return tuple(dict.fromkeys(found))
 
@@ -366,23 +381,25 @@ def _event(
     targets: tuple[str, ...] = (),
     ehr_ids: tuple[uuid.UUID, ...] = (),
 ) -> AuditEvent:
+    req = current_request()
+    glob = request_globals()
     patient_id = decision.patient_id if decision else None
     namespace = decision.patient_namespace if decision else None
-    if patient_id is None and request.args.get("subject_id"):
-        patient_id, namespace = request.args.get("subject_id"), request.args.get("subject_namespace")
+    if patient_id is None and req.args.get("subject_id"):
+        patient_id, namespace = req.args.get("subject_id"), req.args.get("subject_namespace")
     if patient_id is None and ehr_id is not None and outcome is not Outcome.DENIED:
         facts, _ = _facts().facts(ehr_id, utc_now())
         patient_id, namespace = facts.subject_id, facts.subject_namespace
     return AuditEvent(
         time=utc_now(),
-        request_id=g.get("cdr_ctx").request_id if g.get("cdr_ctx") else request.headers.get("X-Request-Id"),
+        request_id=glob.get("cdr_ctx").request_id if glob.get("cdr_ctx") else req.headers.get("X-Request-Id"),
         **actor_fields(access.principal),
         patient_id=patient_id,
         patient_namespace=namespace,
         ehr_id=ehr_id,
         operation=operation,
-        method=request.method,
-        path=request.path,
+        method=req.method,
+        path=req.path,
         targets=_targets(targets),
         basis=decision.basis.value if decision else None,
         purpose=decision.purpose if decision else None,
@@ -394,13 +411,15 @@ def _event(
         status=status,
         ehr_ids=ehr_ids,
         # managing relations and controls, and reading the log, is not access to the record's content
-        internal=is_internal(access.principal, patient_id) or request.blueprint == "security",
+        internal=is_internal(access.principal, patient_id) or req.blueprint == "security",
     )
 
 
 def _access_log(conn: Connection | None, record: AccessRecord) -> None:
     """The services' access-log hook: the request's audit record, in the write transaction when given."""
-    access: RequestAccess | None = g.get("cdr_access")
+    glob = request_globals()
+    app = the_app()
+    access: RequestAccess | None = glob.get("cdr_access")
     if access is None or (record.ehr_id is None and not record.ehr_ids):  # e.g. templates: not patient data
         return
     # AQL names its decision (an EHR read by consent or emergency access) or none: a query over many EHRs
@@ -418,22 +437,26 @@ def _access_log(conn: Connection | None, record: AccessRecord) -> None:
         targets=(record.target or "", *record.touched),
         ehr_ids=record.ehr_ids,
     )
-    current_app.extensions["cdr_audit"].append(event, conn)
+    app.extensions["cdr_audit"].append(event, conn)
     access.audited = True
 
 
 def _operation(access: RequestAccess) -> str:
-    if request.blueprint == "security":
-        return f"security:{(request.endpoint or '').removeprefix('security.')}"
-    if request.blueprint == "admin":
+    req = current_request()
+    if req.blueprint == "security":
+        return f"security:{(req.endpoint or '').removeprefix('security.')}"
+    if req.blueprint == "admin":
         return "admin"
-    if request.blueprint in ("query", "aql"):  # running AQL reads, also when it is POSTed
+    if req.blueprint in ("query", "aql"):  # running AQL reads, also when it is POSTed
         return "ehr:read"
-    return "ehr:read" if request.method in ("GET", "HEAD") else "ehr:write"
+    return "ehr:read" if req.method in ("GET", "HEAD") else "ehr:write"
 
 
 def _audit_response(response: Response) -> Response:
-    access: RequestAccess | None = g.get("cdr_access")
+    req = current_request()
+    glob = request_globals()
+    app = the_app()
+    access: RequestAccess | None = glob.get("cdr_access")
     if access is None or not access.touches_patient:
         return response
     if access.audited and response.status_code < 500:
@@ -456,9 +479,9 @@ def _audit_response(response: Response) -> Response:
             status=response.status_code,
         )
         with _db().transaction(write=True) as conn:  # the request's connection: no second checkout
-            current_app.extensions["cdr_audit"].append(event, conn)
+            app.extensions["cdr_audit"].append(event, conn)
     except Exception:
-        log.exception("the audit record of %s %s could not be written", request.method, request.path)
+        log.exception("the audit record of %s %s could not be written", req.method, req.path)
         return error_response(500, "the access could not be audited, so it is refused")
     access.audited = True
     return response

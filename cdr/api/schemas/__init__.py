@@ -10,9 +10,9 @@ import datetime as dt
 import weakref
 from typing import Any
 
-from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from cdr.api.current import current_request
 from cdr.api.errors import ApiError
 from cdr.services.errors import Issue
 
@@ -70,13 +70,14 @@ _DEFAULTS: weakref.WeakKeyDictionary[Schema, dict[str, Any]] = weakref.WeakKeyDi
 def parse_args(schema: Schema) -> dict[str, Any]:
     """The query string loaded by ``schema``; 400 listing every bad parameter. Most requests have no query
     string: the schema's defaults are then loaded once per schema."""
-    if not request.args:
+    req = current_request()
+    if not req.args:
         defaults = _DEFAULTS.get(schema)
         if defaults is None:
             defaults = _DEFAULTS[schema] = schema.load({})
         return dict(defaults)
     try:
-        loaded: dict[str, Any] = schema.load(request.args.to_dict())
+        loaded: dict[str, Any] = schema.load(req.args.to_dict())
     except ValidationError as exc:
         messages = exc.normalized_messages()
         details = [Issue(f"?{name}", "PARAMETER", "; ".join(map(str, m))) for name, m in messages.items()]
