@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,35 +114,43 @@ class NodeRow:
         row.update((name, None if value is None else getattr(value, name)) for name in _VALUE_COLUMNS)
         return row
 
-    def values(self, dumps: Callable[[JsonObject], str]) -> tuple[Any, ...]:
-        """The row's values in :data:`NODE_COLUMNS` order, ``data`` as JSON text written by ``dumps``."""
+    def copy_line(self, dumps: Callable[[JsonObject], str]) -> str:
+        """The row's values in :data:`NODE_COLUMNS` order as one line of ``COPY``'s text format
+        (tab-separated, ``\\N`` for NULL, without the line's end); ``data`` written by ``dumps``.
+
+        Built here, compiled, the text of a Corona_Anamnese commit's 80 rows costs ~0.65 M instructions fewer
+        than psycopg's ``write_row`` per row (C formatting, but a dumper look-up and call per value)."""
         value = self.value
-        leaf = (
-            _NO_VALUE
-            if value is None
-            else (
-                value.value_type,
-                value.num_value,
-                value.text_value,
-                value.code_string,
-                value.terminology,
-                value.units,
-                value.time_value,
+        parent = self.parent_num
+        line = "\t".join(
+            (
+                str(self.num),
+                str(self.last_num),
+                _NULL if parent is None else str(parent),
+                _copy_text(self.rm_type),
+                _copy_text(self.archetype_node_id),
+                _copy_optional(self.archetype_id),
+                _copy_optional(self.name),
+                _copy_text(self.path),
+                _copy_text(self.archetype_path),
+                _copy_text(self.json_path),
+                _copy_text(dumps(self.data)),
             )
         )
-        return (
-            self.num,
-            self.last_num,
-            self.parent_num,
-            self.rm_type,
-            self.archetype_node_id,
-            self.archetype_id,
-            self.name,
-            self.path,
-            self.archetype_path,
-            self.json_path,
-            dumps(self.data),
-            *leaf,
+        if value is None:
+            return line + _NO_VALUE_LINE
+        number, moment = value.num_value, value.time_value
+        return "\t".join(
+            (
+                line,
+                _copy_text(value.value_type),
+                _NULL if number is None else str(number),
+                _copy_optional(value.text_value),
+                _copy_optional(value.code_string),
+                _copy_optional(value.terminology),
+                _copy_optional(value.units),
+                _NULL if moment is None else moment.isoformat(),
+            )
         )
 
 
@@ -161,8 +169,26 @@ _COLUMNS = (
 )
 _VALUE_COLUMNS = tuple(LeafValue.__dataclass_fields__)
 NODE_COLUMNS = (*_COLUMNS, *_VALUE_COLUMNS)
-"""The ``node`` columns of a row besides the version key, in the order of :meth:`NodeRow.values`."""
-_NO_VALUE = (None,) * len(_VALUE_COLUMNS)
+"""The ``node`` columns of a row besides the version key, in the order of :meth:`NodeRow.copy_line`."""
+_NULL = "\\N"
+_NO_VALUE_LINE = "\t" + "\t".join((_NULL,) * len(_VALUE_COLUMNS))
+
+
+def _copy_text(value: str) -> str:
+    """``value`` as COPY's text format writes it: backslash, tab, new line and carriage return escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _copy_optional(value: str | None) -> str:
+    return _NULL if value is None else _copy_text(value)
+
+
+def copy_text(rows: Sequence[NodeRow], ahead: str, dumps: Callable[[JsonObject], str]) -> str:
+    """``rows`` as ``COPY`` text, each line starting with ``ahead`` (the version key's columns, each
+    followed by a tab) and ending with a new line."""
+    return "".join([ahead + row.copy_line(dumps) + "\n" for row in rows])
 
 
 def is_archetype_root(node: JsonObject) -> bool:

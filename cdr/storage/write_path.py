@@ -4,7 +4,8 @@ the contribution row written with its one version.
 A composition decomposes into one ``node`` row per LOCATABLE (about 80 for Corona_Anamnese), so how those rows
 reach the database decides much of a commit's cost (issue 4). On PostgreSQL they go as one ``COPY node FROM
 STDIN`` (text format) on the transaction's connection: the server parses each value straight into its column
-type, with no envelope to parse first. The form it replaced, one ``INSERT ... SELECT FROM jsonb_to_recordset``
+type, with no envelope to parse first. The text is built in compiled code (``NodeRow.copy_line``) and written
+in one piece. The form it replaced, one ``INSERT ... SELECT FROM jsonb_to_recordset``
 over the rows as one JSON array, cost the server ~1 ms more per Corona_Anamnese commit (3.0 against 1.9-2.1 ms
 of backend CPU, median of 40 inserts each, measured with the backend's ``/proc/<pid>/schedstat``) for the same
 Python time: parsing a 66 kB JSON array into jsonb before expanding it. On SQLite the database is in-process:
@@ -23,7 +24,6 @@ Each difference is an entry of a table keyed by dialect name, not a branch in th
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from cdr.errors import NotFound
 from cdr.json_codec import dumps_text
 from cdr.storage import schema as t
-from cdr.storage.decompose import NODE_COLUMNS, NodeRow
+from cdr.storage.decompose import NODE_COLUMNS, NodeRow, copy_text
 from cdr.storage.direct import DirectStatement
 
 NodeInsert = Callable[[Connection, dict[str, Any], Sequence[NodeRow]], None]
@@ -46,16 +46,18 @@ _COPY_NODES = f"COPY node ({', '.join((*_KEY, *NODE_COLUMNS))}) FROM STDIN"
 
 
 def _insert_nodes_postgresql(conn: Connection, key: dict[str, Any], nodes: Sequence[NodeRow]) -> None:
-    """The rows as one COPY on the driver connection under ``conn``, so in its transaction.
+    """The rows as one COPY on the driver connection under ``conn``, so in its transaction: their text built
+    by :func:`~cdr.storage.decompose.copy_text` (compiled) and sent in one piece.
 
-    The key's UUIDs go as text, formatted once: psycopg's UUID dumper is Python, called twice per row
-    otherwise (~0.2 of a Corona_Anamnese COPY's ~1.3 ms of client CPU); the server parses either the same."""
-    ahead = tuple(str(key[name]) if isinstance(key[name], uuid.UUID) else key[name] for name in _KEY)
+    A NUL character is refused here as psycopg refuses it in a value (PostgreSQL's text cannot hold one)."""
+    ahead = "\t".join(str(key[name]) for name in _KEY) + "\t"
+    payload = copy_text(nodes, ahead, dumps_text)
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     try:
+        if "\x00" in payload:
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
         with driver.cursor() as cursor, cursor.copy(_COPY_NODES) as copy:
-            for node in nodes:
-                copy.write_row((*ahead, *node.values(dumps_text)))
+            copy.write(payload)
     except psycopg.Error as exc:  # as SQLAlchemy's execute would raise it (IntegrityError, ...)
         raise sa.exc.DBAPIError.instance(_COPY_NODES, None, exc, psycopg.Error) from exc
 
