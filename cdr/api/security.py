@@ -453,10 +453,7 @@ def _operation(access: RequestAccess) -> str:
 
 
 def _audit_response(response: Response) -> Response:
-    req = current_request()
-    glob = request_globals()
-    app = the_app()
-    access: RequestAccess | None = glob.get("cdr_access")
+    access: RequestAccess | None = request_globals().get("cdr_access")
     if access is None or not access.touches_patient:
         return response
     if access.audited and response.status_code < 500:
@@ -479,8 +476,9 @@ def _audit_response(response: Response) -> Response:
             status=response.status_code,
         )
         with _db().transaction(write=True) as conn:  # the request's connection: no second checkout
-            app.extensions["cdr_audit"].append(event, conn)
+            the_app().extensions["cdr_audit"].append(event, conn)
     except Exception:
+        req = current_request()
         log.exception("the audit record of %s %s could not be written", req.method, req.path)
         return error_response(500, "the access could not be audited, so it is refused")
     access.audited = True
