@@ -7,7 +7,8 @@ and then calls each request through ``operator.call``, so only the requests' ins
 counted (PostgreSQL's work is another process's). Repeatable to a fraction of a percent.
 
 Stages, per Corona_Anamnese composition: ``commit`` and ``read`` (by version uid) through the flask test
-client on a scratch PostgreSQL database, ``parse`` (canonical JSON from bytes) and ``validate``.
+client on a scratch PostgreSQL database, ``parse`` (canonical JSON from bytes) and ``validate``. With
+``CDR_BENCH_CALLGRIND_DIR`` set, each stage's profile is kept there (see :func:`_out_file`).
 """
 
 from __future__ import annotations
@@ -101,12 +102,23 @@ def drive(stage: str, count: int) -> None:
         operator.call(request)
 
 
+def _out_file(stage: str) -> str:
+    """Where callgrind writes its profile: nowhere, unless ``CDR_BENCH_CALLGRIND_DIR`` names a directory
+    (then ``callgrind.<stage>.out`` there, for ``callgrind_annotate --inclusive=yes``: C functions, the
+    compiled modules' ``CPyDef_`` ones among them, with what they cost and whom they call)."""
+    directory = os.environ.get("CDR_BENCH_CALLGRIND_DIR")
+    if not directory:
+        return "/dev/null"
+    os.makedirs(directory, exist_ok=True)
+    return os.path.join(directory, f"callgrind.{stage}.out")
+
+
 def _count(stage: str, rounds: int) -> float:
     command = [
         "valgrind",
         "--tool=callgrind",
         "--toggle-collect=_operator_call",
-        "--callgrind-out-file=/dev/null",
+        f"--callgrind-out-file={_out_file(stage)}",
         sys.executable,
         "-m",
         "bench.instructions",
