@@ -47,12 +47,38 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     _register_blueprints(app, settings["BASE_PATH"])
     security.init_app(app, settings["BASE_PATH"])
-    app.before_request(_refuse_nul_body)
+    app.before_request(_refuse_unstorable_body)
     return app
 
 
 # a JSON ``\u0000`` escape, i.e. one not itself escaped by an odd run of backslashes before it
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# a JSON escape of a UTF-16 surrogate (group 1: its second hex digit, 8-B high, C-F low), likewise unescaped
+_JSON_SURROGATE = re.compile(rb"(?<!\\)(?:\\\\)*\\u[dD]([0-9a-fA-F])[0-9a-fA-F]{2}")
+_JSON_LOW_SURROGATE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def lone_surrogate_escape(body: bytes) -> bool:
+    """Whether JSON text escapes a UTF-16 surrogate without its pair (``\\ud800`` alone, or a low one
+    first): JSON's grammar allows it, but the string it makes has no UTF-8 form, so no database can store it.
+    A pair (``\\ud83d\\ude00``) is one character and fine.
+
+    >>> lone_surrogate_escape(rb'{"a": "\\ud83d\\ude00"}'), lone_surrogate_escape(rb'{"a": "\\ud800x"}')
+    (False, True)
+    >>> lone_surrogate_escape(rb'{"a": "\\udc00"}'), lone_surrogate_escape(rb'{"a": "\\\\ud800"}')
+    (True, False)
+    """
+    paired = -1  # where the low half of the last pair starts
+    for found in _JSON_SURROGATE.finditer(body):
+        start = found.end() - 6
+        if start == paired:
+            continue
+        if found.group(1) not in b"89abAB":
+            return True  # a low surrogate with no high one before it
+        if _JSON_LOW_SURROGATE.match(body, found.end()) is None:
+            return True  # a high surrogate with no low one after it
+        paired = found.end()
+    return False
 
 
 def _refuse_nul_url() -> None:
@@ -66,19 +92,27 @@ def _refuse_nul_url() -> None:
         raise ApiError("the request URL contains a NUL character")
 
 
-def _refuse_nul_body() -> None:
-    """A NUL character in a JSON body (raw, or escaped as ``\\u0000``) is a 400: no RM string holds one,
-    and PostgreSQL's text and jsonb cannot store it (the same composition was a 201 on SQLite and a 500 on
-    PostgreSQL). Installed after authentication, so that only authenticated callers make the server read."""
+def _refuse_unstorable_body() -> None:
+    """A JSON body with text no database can store is a 400 before anything reads it: a NUL character (raw,
+    or escaped as ``\\u0000``; PostgreSQL's text and jsonb cannot hold one: the same composition was a 201 on
+    SQLite and a 500 on PostgreSQL), or an escaped UTF-16 surrogate without its pair (the standard library's
+    JSON reader accepts one, and writing it failed on both databases with a 500). Installed after
+    authentication, so that only authenticated callers make the server read."""
     from cdr.api.errors import ApiError
 
     req = current_request()
-    if req.mimetype.endswith("json") and req.content_length:
+    mimetype = req.mimetype
+    if (mimetype.endswith("json") or not mimetype) and req.content_length:  # no media type: read as JSON
         body = req.get_data(cache=True)
-        # the substring test is a fast scan; the regex (which tells an escape from an escaped backslash)
-        # runs only on the rare body that holds the text at all
+        # the substring tests are fast scans; the regular expressions (which tell an escape from an escaped
+        # backslash) run only on the rare body that holds the text at all
         if b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
             raise ApiError("the request body contains a NUL character")
+        if (b"\\ud" in body or b"\\uD" in body) and lone_surrogate_escape(body):
+            raise ApiError(
+                "the request body escapes a UTF-16 surrogate without its pair (such as \\ud800 alone): "
+                "no text can hold it"
+            )
 
 
 def _register_blueprints(app: Flask, base: str) -> None:

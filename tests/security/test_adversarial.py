@@ -625,3 +625,61 @@ def test_a_nul_character_in_a_body_is_400_not_500(world: World) -> None:
         response = world.call(method, path, _writer(world), json=body)
         assert response.status_code in (400, 409, 422), (path, response.status_code, response.json)
         assert_error(response, response.status_code)
+
+
+def test_a_lone_surrogate_escape_in_a_body_is_400_and_a_pair_is_stored(world: World) -> None:
+    """JSON may escape half a UTF-16 surrogate pair (``\\ud800``); the string it makes has no UTF-8 form, so
+    neither database can store it (it was a 500 on both). Refused first, with nothing written; a whole pair
+    (an emoji) is one character and goes through, as does an escaped backslash before ``ud800``."""
+    db = world.app.extensions["cdr"].storage.engine
+    e = world.mine.ehr_id
+    before = row_counts(db, audit=False)
+    for lone in ("\ud800", "\udfff", "x\udc00y"):
+        composition = json.loads(world.body)
+        composition["name"]["value"] = f"half {lone} pair"
+        folder = {
+            "_type": "FOLDER",
+            "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+            "name": {"value": lone},
+        }
+        flat = {"kommunal_vitalparametre_news2/context/start_time": lone}
+        for method, path, body, media_type in (
+            ("POST", f"/ehr/{e}/composition", composition, "application/json"),
+            ("POST", f"/ehr/{e}/composition", composition, None),  # no media type: read as JSON
+            ("POST", f"/ehr/{e}/composition", flat, "application/openehr.wt.flat+json"),
+            ("POST", f"/ehr/{e}/directory", folder, "application/json"),
+            ("POST", f"/ehr/{e}/contribution", _contribution(json.dumps(composition)), "application/json"),
+            (
+                "POST",
+                f"/security/ehr/{e}/care_relation",
+                {"hpr_number": "9", "reason": lone},
+                "application/json",
+            ),
+            (
+                "POST",
+                "/query/aql",
+                {"q": f"SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_id/value = '{lone}'"},
+                "application/json",
+            ),
+        ):
+            text = json.dumps(body)  # ASCII only: the lone surrogate goes as its \\u escape
+            assert "\\ud" in text
+            headers = {"openEHR-TEMPLATE_ID": NB_TEMPLATE_ID}
+            response = world.call(
+                method, path, _writer(world), data=text, content_type=media_type, headers=headers
+            )
+            assert response.status_code == 400, (path, lone, response.status_code, response.json)
+            assert_error(response, 400)
+            assert "surrogate" in response.json["message"]
+    assert row_counts(db, audit=False) == before
+    composition = json.loads(world.body)
+    composition["name"]["value"] = "pair \U0001f600 and a backslash \\ud800"
+    text = json.dumps(composition)
+    assert "\\ud83d\\ude00" in text and "\\\\ud800" in text
+    created = world.call(
+        "POST", f"/ehr/{e}/composition", _writer(world), data=text, content_type="application/json"
+    )
+    assert created.status_code == 201, created.json
+    read = world.call("GET", f"/ehr/{e}/composition/{created.headers['ETag'].strip(chr(34))}", world.nurse)
+    assert read.status_code == 200
+    assert read.json["name"]["value"] == "pair \U0001f600 and a backslash \\ud800"
