@@ -15,6 +15,7 @@ empty lists, so that ``[]`` and "absent" survive a round trip.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -133,10 +134,17 @@ def _primitive(value: Any, kind: int, owner: type[RMObject], name: str) -> Any:
         if type(value) is str:
             return value
     elif kind == _FLOAT:
+        number: float | None = None
         if type(value) is float:
-            return value
-        if type(value) is int or (type(value) is str and _NUMERIC_STRING.fullmatch(value)):
-            return float(value)
+            number = value
+        elif type(value) is int or (type(value) is str and _NUMERIC_STRING.fullmatch(value)):
+            number = float(value)
+        if number is not None:
+            if math.isfinite(number):
+                return number
+            # NaN and Infinity (which the standard library's reader accepts) and literals beyond a double:
+            # JSON has no such number, so the stored document could not hold it (it was written as null)
+            raise _ShapeError(f"{owner.rm_type}.{name} must be a finite number, got {json.dumps(value)}")
     elif kind == _INT:
         # a float as large as 2**63 may be a longer integer literal rounded (orjson reads those as floats)
         if (type(value) is int and -_INT64 <= value < _INT64) or (

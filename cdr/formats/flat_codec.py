@@ -10,7 +10,9 @@ object attributes, indexed for lists. Attribute names follow EHRbase where it re
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -170,16 +172,21 @@ def as_str(value: Any, key: str) -> str:
 
 
 def as_float(value: Any, key: str) -> float:
+    """A FLAT number (a JSON number, or a string holding one); NaN and infinities are refused: canonical JSON,
+    which the repository stores, has no such number."""
     if isinstance(value, bool):
         raise FormatError(key, f"expected a number, got {json.dumps(value)}")
+    number: float | None = None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    raise FormatError(key, f"expected a number, got {json.dumps(value)}")
+        number = float(value)
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if number is None:
+        raise FormatError(key, f"expected a number, got {json.dumps(value)}")
+    if not math.isfinite(number):
+        raise FormatError(key, f"expected a finite number, got {json.dumps(value)}")
+    return number
 
 
 def as_int(value: Any, key: str) -> int:

@@ -58,7 +58,10 @@ def parse_value(text: str, target: type) -> Any:
     if target is float:
         if not _FLOAT.fullmatch(lexical):
             raise ValueFormatError(f"{lexical!r} is not an xs:float")
-        return float(lexical.replace("INF", "inf"))
+        number = float(lexical.replace("INF", "inf"))
+        if not math.isfinite(number):  # INF, NaN, or beyond a double: canonical JSON has no such number
+            raise ValueFormatError(f"{lexical!r} is not a finite number (the stored JSON could not hold it)")
+        return number
     if target is bytes:
         try:
             return base64.b64decode("".join(lexical.split()), validate=True)

@@ -164,6 +164,28 @@ def test_unknown_template_unknown_ehr_and_bad_bodies(api: Api) -> None:
     assert_error(api.post(f"/ehr/{ehr_id}/composition", query_string={"format": "PDF"}, data=body), 400)
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_magnitude_no_json_number_can_hold_is_400_not_stored_as_null(nb_api: Api, literal: str) -> None:
+    """The body temperature's magnitude (precision 1, so no invariant catches it) as NaN, an infinity or a
+    literal beyond a double: it was a 201 whose stored magnitude was null. Now 400 at that path, and no
+    version written (the FLAT and XML readers refuse the same: tests/formats)."""
+    ehr_id = nb_api.new_ehr()
+    text = (COMPOSITIONS / "valid_normal.json").read_text(encoding="utf-8")
+    temperature = '"magnitude": 36.8'
+    assert text.count(temperature) == 1
+    body = text.replace(temperature, f'"magnitude": {literal}')
+    refused = assert_error(
+        nb_api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="application/json"), 400
+    )
+    assert "must be a finite number" in refused["message"]
+    assert refused["details"][0]["path"].endswith("/value/magnitude")
+    history = nb_api.post(
+        "/query/aql",
+        json={"q": f"SELECT c/uid/value FROM EHR e[ehr_id/value='{ehr_id}'] CONTAINS COMPOSITION c"},
+    )
+    assert history.status_code == 200 and history.json["rows"] == []
+
+
 def test_unknown_attributes_are_reported_not_dropped_silently(nb_api: Api) -> None:
     doc = shipped("valid_minimal.json")
     doc["surprise"] = 1

@@ -404,6 +404,17 @@ def test_integers_beyond_64_bits_are_refused_in_integer_attributes(literal: str)
     assert isinstance(edge, DvCount) and edge.magnitude == 2**63 - 1
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", '"1e400"'])
+def test_real_attributes_refuse_what_no_json_number_is(literal: str) -> None:
+    # the standard library reads NaN and Infinity, and 1e400 overflows to infinity: the stored canonical JSON
+    # could not hold any of them (orjson wrote null: the magnitude silently gone)
+    text = '{"_type": "DV_QUANTITY", "magnitude": ' + literal + ', "units": "Cel"}'
+    for doc in (text, text.encode("utf-8")):
+        with pytest.raises(FormatError, match="must be a finite number") as err:
+            parse_json(doc)
+        assert err.value.path == "/magnitude"
+
+
 def test_big_integer_literals_in_real_attributes_read_as_the_nearest_double() -> None:
     q = parse_json(b'{"_type": "DV_QUANTITY", "magnitude": 123456789012345678901234567890, "units": "1"}')
     assert isinstance(q, DvQuantity) and q.magnitude == float(123456789012345678901234567890)

@@ -250,7 +250,7 @@ _ELEMENT_IN_TREE = (
 
 def test_reads_xsi_types_attributes_and_primitives() -> None:
     value = (
-        '<value xsi:type="DV_COUNT"><magnitude> 42 </magnitude><accuracy>INF</accuracy>'
+        '<value xsi:type="DV_COUNT"><magnitude> 42 </magnitude><accuracy>2.5E1</accuracy>'
         "<accuracy_is_percent>1</accuracy_is_percent></value>"
     )
     comp = parse_xml(_doc(_NAME + _ELEMENT_IN_TREE.format(value=value)))
@@ -261,7 +261,7 @@ def test_reads_xsi_types_attributes_and_primitives() -> None:
     element = tree.items[0]
     assert isinstance(element, Element) and isinstance(element.value, DvCount)
     assert element.value.magnitude == 42
-    assert element.value.accuracy == float("inf") and element.value.accuracy_is_percent is True
+    assert element.value.accuracy == 25.0 and element.value.accuracy_is_percent is True  # INF: refused below
 
 
 def test_reads_documents_without_namespace_in_any_element_order() -> None:
@@ -283,6 +283,18 @@ def test_reads_str_with_encoding_declaration_and_skips_derived_archetype_id_part
     assert isinstance(comp, Composition) and comp.name is not None and comp.name.value == "ü"
     assert comp.archetype_details is not None and comp.archetype_details.archetype_id is not None
     assert comp.archetype_details.archetype_id.value == "openEHR-EHR-COMPOSITION.x.v1"
+
+
+@pytest.mark.parametrize("lexical", ["NaN", "INF", "-INF", "1e400"])
+def test_real_values_must_be_finite(lexical: str) -> None:
+    """xs:double has NaN and INF; the canonical JSON stored has no such number, so they are refused."""
+    text = (
+        f'<value xmlns="{V1}" xmlns:xsi="{XSI}" xsi:type="DV_QUANTITY">'
+        f"<magnitude>{lexical}</magnitude><units>Cel</units></value>"
+    )
+    with pytest.raises(FormatError, match="not a finite number") as caught:
+        parse_xml(text, rm_type="DV_QUANTITY")
+    assert caught.value.path == "/value/magnitude"
 
 
 def test_rm_type_names_the_expected_type() -> None:

@@ -366,6 +366,8 @@ def test_structured_composition_is_one_object_and_its_nodes_lists(opt: Operation
     [
         ({f"{EVENT}/no_such_node": "x"}, "no_such_node"),
         ({f"{EVENT}/dv_quantity|magnitude": "heavy"}, "dv_quantity"),
+        ({f"{EVENT}/dv_quantity|magnitude": "NaN"}, "dv_quantity"),  # no finite number: JSON cannot hold it
+        ({f"{EVENT}/dv_quantity|magnitude": float("inf")}, "dv_quantity"),
         ({f"{EVENT}/dv_quantity|colour": "red"}, "|colour"),
         ({f"{EVENT}/dv_count": "many"}, "dv_count"),
         ({"ctx/no_such_shortcut": "x"}, "ctx/no_such_shortcut"),
