@@ -104,7 +104,16 @@ def data_value(value: dict[str, Any]) -> LeafValue:
 
 
 def instant(text: str) -> dt.datetime | None:
-    """The instant of an ISO 8601 (possibly partial) date-time (no zone: UTC); ``None`` if invalid."""
+    """The instant of an ISO 8601 (possibly partial) date-time (no zone: UTC); ``None`` if invalid, or if
+    it falls outside the years 1-9999 once in UTC (``9999-12-31T23:59:59-14:00``): no instant here holds
+    that (the value itself is stored; its node has no ``time_value``)."""
+    try:
+        return _instant(text)
+    except OverflowError:
+        return None
+
+
+def _instant(text: str) -> dt.datetime | None:
     moment = full_date_time(text)
     if moment is not None:
         return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

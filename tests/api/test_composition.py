@@ -186,6 +186,28 @@ def test_a_magnitude_no_json_number_can_hold_is_400_not_stored_as_null(nb_api: A
     assert history.status_code == 200 and history.json["rows"] == []
 
 
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_date_time_beyond_the_years_1_to_9999_in_utc_is_stored(nb_api: Api, moment: str) -> None:
+    """A valid ISO 8601 date-time whose instant falls past 9999 or before year 1 once in UTC: stored as sent
+    (its node has no typed instant); it was a 500. A ``version_at_time`` like it is a 400."""
+    ehr_id = nb_api.new_ehr()
+    text = (COMPOSITIONS / "valid_normal.json").read_text(encoding="utf-8")
+    start = '"2024-05-14T08:30:00+02:00"'
+    assert start in text
+    body = text.replace(start, json.dumps(moment), 1)
+    created = nb_api.post(
+        f"/ehr/{ehr_id}/composition",
+        data=body,
+        content_type="application/json",
+        headers={"Prefer": "return=representation"},
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["context"]["start_time"]["value"] == moment
+    object_id = etag(created).split("::")[0]
+    found = nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}", query_string={"version_at_time": moment})
+    assert_error(found, 400)
+
+
 def test_unknown_attributes_are_reported_not_dropped_silently(nb_api: Api) -> None:
     doc = shipped("valid_minimal.json")
     doc["surprise"] = 1

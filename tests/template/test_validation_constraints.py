@@ -276,6 +276,16 @@ def test_version_wrapper_is_unwrapped() -> None:
             IssueCode.DURATION_OUT_OF_RANGE,
         ),
         (CDuration(), "P1Y3M4DT2.5H", IssueCode.INVALID_DATE_TIME),
+        (  # past the year 9999 once in UTC: compared as the end of the time line (was an OverflowError)
+            CDateTime(range=Interval(None, "9999-12-31T00:00:00Z")),
+            "9999-12-31T23:59:59-14:00",
+            IssueCode.VALUE_OUT_OF_RANGE,
+        ),
+        (
+            CDateTime(range=Interval("0001-01-02T00:00:00Z", None)),
+            "0001-01-01T00:00:00+14:00",
+            IssueCode.VALUE_OUT_OF_RANGE,
+        ),
     ],
 )
 def test_primitive_rule_broken(constraint: object, value: object, code: IssueCode) -> None:
@@ -294,6 +304,7 @@ def test_primitive_rule_broken(constraint: object, value: object, code: IssueCod
         (CDuration(pattern="PTM"), "P65Y5M12D"),  # an empty date part does not restrict it (as EHRbase)
         (CDuration(range=Interval("PT1H", "PT24H")), "PT24H"),
         (CTime(), "24:00:00"),
+        (CDateTime(range=Interval("2020-01-01T00:00:00Z", None)), "9999-12-31T24:00:00-14:00"),
     ],
 )
 def test_primitive_rule_kept(constraint: object, value: object) -> None:

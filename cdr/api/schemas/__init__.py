@@ -30,7 +30,12 @@ class Instant(fields.Field):
             moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
         except ValueError:
             raise ValidationError(f"{value!r} is not an ISO 8601 date-time") from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00: before year 1 in UTC, which no instant here holds
+            raise ValidationError(f"{value!r} falls outside the years 0001-9999 in UTC") from None
 
 
 class VersionAtTime(Schema):

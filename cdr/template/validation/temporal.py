@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -23,6 +23,9 @@ _DURATION = re.compile(
     r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
     r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?"
 )
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 SECONDS_PER_DAY = 86_400.0
 SECONDS_PER_YEAR = 365.2425 * SECONDS_PER_DAY
@@ -62,7 +65,10 @@ class PartialTemporal:
         point = datetime.combine(
             base, time(hour % 24, self.minute or 0, min(self.second or 0, 59), micro), tz
         )
-        return (point + extra).astimezone(UTC)
+        try:
+            return (point + extra).astimezone(UTC)
+        except OverflowError:  # past 9999 or before year 1 once in UTC: the ends of the time line
+            return _LATEST if point.year == MAXYEAR else _EARLIEST
 
 
 def _parse_offset(zone: str) -> timezone:
