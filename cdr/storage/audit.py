@@ -125,10 +125,25 @@ def _chained_append() -> Any:
     )
 
 
+_LIMITS = {
+    column.name: column.type.length
+    for column in t.audit_event.columns
+    if isinstance(column.type, sa.String) and column.type.length
+}
+"""The record's text columns of a bounded length, and the length."""
+
+
 def _content(event: AuditEvent) -> dict[str, Any]:
+    """The record's columns. Text from outside (an ``X-Request-Id`` header, a token's name claim, a looked-up
+    subject id) is kept as far as its column holds it: PostgreSQL refused the whole record otherwise, and with
+    it the request (a 500), so one long header made a request fail. The hash covers what is stored."""
     row: dict[str, Any] = event.model_dump()
     row["targets"] = list(event.targets)
     row["outcome"] = event.outcome.value
+    for name, limit in _LIMITS.items():
+        value = row.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            row[name] = value[:limit]
     return row
 
 

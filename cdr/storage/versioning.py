@@ -238,6 +238,14 @@ def _ehr_status_side_effects(conn: Connection, record: VersionRecord, nodes: Seq
     ref = ((record.data or {}).get("subject") or {}).get("external_ref") or {}
     subject_id, namespace = (ref.get("id") or {}).get("value"), ref.get("namespace")
     if isinstance(subject_id, str) and isinstance(namespace, str):
+        for path, text in (
+            ("/subject/external_ref/id/value", subject_id),
+            ("/subject/external_ref/namespace", namespace),
+        ):
+            if len(text) > t.ID:
+                raise InvalidInput(
+                    f"{path}: {len(text)} characters; a subject id or namespace has at most {t.ID}"
+                )
         taken = conn.execute(
             sa.select(t.ehr_subject.c.ehr_id).where(
                 t.ehr_subject.c.subject_namespace == namespace, t.ehr_subject.c.subject_id == subject_id

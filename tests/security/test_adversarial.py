@@ -683,3 +683,25 @@ def test_a_lone_surrogate_escape_in_a_body_is_400_and_a_pair_is_stored(world: Wo
     read = world.call("GET", f"/ehr/{e}/composition/{created.headers['ETag'].strip(chr(34))}", world.nurse)
     assert read.status_code == 200
     assert read.json["name"]["value"] == "pair \U0001f600 and a backslash \\ud800"
+
+
+def test_text_from_outside_longer_than_its_column_is_no_500(world: World) -> None:
+    """An ``X-Request-Id`` longer than the audit record's column is kept as far as it fits (PostgreSQL refused
+    the record, and so the request: a 500); a subject id longer than any stored one is a 400, as a parameter
+    of ``GET /ehr`` and in an EHR_STATUS, with nothing written."""
+    db = world.app.extensions["cdr"].storage.engine
+    e = world.mine.ehr_id
+    long_id = "trace-" + "0123456789" * 10
+    read = world.call("GET", f"/ehr/{e}", world.nurse, headers={"X-Request-Id": long_id})
+    assert read.status_code == 200, read.json
+    records = world.app.extensions["cdr_audit"].records([uuid.UUID(e)])
+    assert long_id[:64] in [r["request_id"] for r in records]
+    before = row_counts(db, audit=False)
+    subject = "1" * 300
+    found = world.call(
+        "GET", "/ehr", world.nurse, query_string={"subject_id": subject, "subject_namespace": "fnr"}
+    )
+    assert_error(found, 400)
+    created = world.call("POST", "/ehr", world.nurse, json=status_for(subject, "org.example.patients"))
+    assert "at most 255" in assert_error(created, 400)["message"]
+    assert row_counts(db, audit=False) == before

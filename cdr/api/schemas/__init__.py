@@ -10,11 +10,12 @@ import datetime as dt
 import weakref
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from cdr.api.current import current_request
 from cdr.api.errors import ApiError
 from cdr.services.errors import Issue
+from cdr.storage.schema import ID
 
 
 class Instant(fields.Field):
@@ -49,8 +50,9 @@ class SubjectQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    subject_id = fields.String(required=True)
-    subject_namespace = fields.String(required=True)
+    # no EHR's subject is longer (cdr.storage.schema.ID): a longer one is a 400, not a look-up
+    subject_id = fields.String(required=True, validate=validate.Length(max=ID))
+    subject_namespace = fields.String(required=True, validate=validate.Length(max=ID))
 
 
 class DirectoryQuery(VersionAtTime):
