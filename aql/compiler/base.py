@@ -36,6 +36,7 @@ from aql.compiler.values import JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError
 from aql.format import to_aql
 from cdr.security.query_scope import QueryScope
+from cdr.storage.leaf_values import code_key
 
 Expr = sa.ColumnElement[Any]
 
@@ -358,6 +359,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         column: Any = None
         if isinstance(value, JsonValue) and "code" in value.leaf:
             column, guard = value.leaf["code"]
+            found = tuple(code_key(code) for code in found)  # as the column holds them
         elif isinstance(value, JsonValue):
             # a code string, or the code of a whole CODE_PHRASE or DV_CODED_TEXT (``.../defining_code``)
             json, guard = value.json, None

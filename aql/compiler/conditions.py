@@ -25,7 +25,7 @@ from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
 from cdr.rm.data_types.iso8601 import seconds_if_duration
-from cdr.storage.leaf_values import instant
+from cdr.storage.leaf_values import code_key, instant
 from cdr.storage.types import UtcDateTime
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ def _python_compare(op: str, a: Any, b: Any) -> bool:
         return bool(OPS[op](a, b))
     except TypeError:
         return False
+
+
+def _code_key(value: Any) -> str:
+    return code_key(str(value))
 
 
 def _to_instant(value: Any) -> Any:
@@ -141,10 +145,10 @@ class ConditionMixin:
             if scalar.type == ast.AqlType.DATE_TIME or op not in ("=", "!="):
                 text = self.binds.bind(scalar, _full_date, sa.String())
                 return self._typed(value, "instant", fn, self.text_instant(text))
-        text_bind = self.binds.bind(scalar, str, sa.String())
         if isinstance(value, JsonValue) and "code" in value.leaf and op in ("=", "!="):
-            return self._typed(value, "code", fn, text_bind)
-        return self._typed(value, "text", fn, text_bind)
+            # the column holds a long code as its key: compare the literal's key
+            return self._typed(value, "code", fn, self.binds.bind(scalar, _code_key, sa.String()))
+        return self._typed(value, "text", fn, self.binds.bind(scalar, str, sa.String()))
 
     def compare_untyped(self: Compiler, value: Value, fn: Callable[[Any, Any], Any], scalar: Scalar) -> Cond:
         """A query-string value that reads as a number (``?x=36``) against a path: as a number where the

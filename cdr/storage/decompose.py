@@ -25,10 +25,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cdr.errors import FormatError
 from cdr.formats.canonical_json import to_json
 from cdr.memo import StringMemo
 from cdr.rm.base import RM_TYPES, RMObject, is_rm_subtype, rm_fields
 from cdr.storage.leaf_values import LeafValue, leaf_value
+from cdr.storage.schema import ID
 
 JsonObject = dict[str, Any]
 
@@ -241,6 +243,13 @@ def _visit(
     json_path: str,
 ) -> None:
     rm_type = node["_type"]
+    archetype_node_id = node.get("archetype_node_id") or ""
+    if len(archetype_node_id) > ID:
+        # no template bounds it in an EHR_STATUS or FOLDER, and the column and its indexes take ID
+        raise FormatError(
+            json_pointer(json_path) + "/archetype_node_id",
+            f"{len(archetype_node_id)} characters; an archetype_node_id has at most {ID}",
+        )
     if is_archetype_root(node):
         archetype_id, archetype_path = node.get("archetype_node_id") or None, "/"
     children: list[tuple[str, str, JsonObject]] = []
@@ -250,7 +259,7 @@ def _visit(
         last_num=len(rows),
         parent_num=parent.num if parent is not None else None,
         rm_type=rm_type,
-        archetype_node_id=node.get("archetype_node_id") or "",
+        archetype_node_id=archetype_node_id,
         archetype_id=archetype_id,
         name=name.get("value") if isinstance(name, dict) else None,
         path=path,
@@ -266,6 +275,15 @@ def _visit(
         step = _step(attribute_path, child)
         _visit(child, rows, row, base + step, archetype_id, archetype_base + step, child_json_path)
     row.last_num = len(rows) - 1
+
+
+def json_pointer(json_path: str) -> str:
+    """The JSON pointer of a node's SQL/JSON path, as errors name the spot in the document sent.
+
+    >>> json_pointer("$.content[0].data.events[1]"), json_pointer("$")
+    ('/content/0/data/events/1', '')
+    """
+    return re.sub(r"\[(\d+)\]", r"/\1", json_path[1:]).replace(".", "/")
 
 
 def _strip(

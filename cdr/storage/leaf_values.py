@@ -23,6 +23,9 @@ The columns per data value type (``value_type`` always holds the RM type of the 
 * ``code_string`` and ``terminology``: DV_CODED_TEXT defining code, DV_ORDINAL and DV_SCALE symbol code,
   DV_STATE value code;
 * ``units``: DV_QUANTITY units;
+
+  these three hold a text longer than their column (a post-coordinated SNOMED CT expression where the
+  template leaves coding open) as its :func:`column_key`, which AQL applies to the literal too;
 * ``time_value``: DV_DATE_TIME as an instant (no zone read as UTC, partial values at their start), DV_DATE
   at midnight UTC.
 """
@@ -30,11 +33,12 @@ The columns per data value type (``value_type`` always holds the RM type of the 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from cdr.rm.data_types.iso8601 import duration_seconds, full_date_time, parse_date, parse_date_time
-from cdr.storage.schema import TEXT_VALUE_LENGTH
+from cdr.storage.schema import CODE_LENGTH, TEXT_VALUE_LENGTH, UNITS_LENGTH
 
 LEAF_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ELEMENT": ("value",),
@@ -100,7 +104,36 @@ def data_value(value: dict[str, Any]) -> LeafValue:
         reader(value, leaf)
     if leaf.text_value is not None:
         leaf.text_value = leaf.text_value[:TEXT_VALUE_LENGTH]
+    if leaf.code_string is not None and len(leaf.code_string) > CODE_LENGTH:
+        leaf.code_string = column_key(leaf.code_string, CODE_LENGTH)
+    if leaf.terminology is not None and len(leaf.terminology) > CODE_LENGTH:
+        leaf.terminology = column_key(leaf.terminology, CODE_LENGTH)
+    if leaf.units is not None and len(leaf.units) > UNITS_LENGTH:
+        leaf.units = column_key(leaf.units, UNITS_LENGTH)
     return leaf
+
+
+def column_key(text: str, length: int) -> str:
+    """What a column of ``length`` characters holds for ``text``: the text itself when it fits, else its start
+    and a digest of the whole, ``length`` characters in all, so that equality on the column stays exact
+    (AQL compares the literal's key, :func:`code_key`) where cutting the text would make it miss or match
+    wrongly.
+
+    >>> column_key("44054006", 16)
+    '44054006'
+    >>> key = column_key("x" * 40, 40 - 1)
+    >>> len(key), key[:6], key[6]
+    (39, 'xxxxxx', '#')
+    """
+    if len(text) <= length:
+        return text
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return f"{text[: length - len(digest) - 1]}#{digest}"
+
+
+def code_key(text: str) -> str:
+    """How ``node.code_string`` holds a code (:func:`column_key`): AQL keys its literals the same way."""
+    return column_key(text, CODE_LENGTH)
 
 
 def instant(text: str) -> dt.datetime | None:

@@ -65,6 +65,10 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 ID = 255  # identifiers: system ids, archetype ids, template ids, subject ids
+CODE_LENGTH = ID
+"""``node.code_string`` and ``node.terminology``; a longer one is stored as its key (see leaf_values)."""
+UNITS_LENGTH = 64
+"""``node.units``; longer units likewise."""
 TEXT_VALUE_LENGTH = 255
 """``node.text_value`` holds at most this many characters of a text, so that it stays indexable (PostgreSQL
 B-tree entries are limited to about 2.7 kB). Equality with a shorter literal is exact on the column; a longer
@@ -200,9 +204,9 @@ node = Table(
     Column("value_type", String(32), nullable=True, comment="RM type of the leaf value (see decompose)"),
     Column("num_value", Double, nullable=True),
     Column("text_value", String(TEXT_VALUE_LENGTH), nullable=True),
-    Column("code_string", String(ID), nullable=True),
-    Column("terminology", String(ID), nullable=True),
-    Column("units", String(64), nullable=True),
+    Column("code_string", String(CODE_LENGTH), nullable=True),
+    Column("terminology", String(CODE_LENGTH), nullable=True),
+    Column("units", String(UNITS_LENGTH), nullable=True),
     Column("time_value", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("ehr_id", "vo_id", "version", "num"),
     # no foreign key to object_version: derived rows, written only by the commit path with their version and

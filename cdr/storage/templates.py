@@ -7,13 +7,27 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cdr.errors import Conflict, NotFound
+from cdr.errors import Conflict, NotFound, TemplateError
 from cdr.storage import schema as t
 from cdr.storage.engine import read_transaction, writing
 from cdr.storage.records import TemplateRecord
+from cdr.template.aom import OperationalTemplate
 from cdr.template.opt_parser import parse_opt
 
 _META = (t.template.c.template_id, t.template.c.concept, t.template.c.archetype_id, t.template.c.uploaded)
+
+
+def _check_ids(template: OperationalTemplate) -> None:
+    """:class:`TemplateError` listing every id too long for its column: the template's own (the key of its
+    row) and each node's archetype id or at-code (``node.archetype_node_id`` of the data it would admit)."""
+    reasons = []
+    if len(template.template_id) > t.ID:
+        reasons.append(f"template_id: {len(template.template_id)} characters; at most {t.ID}")
+    for node in template.nodes():
+        if len(node.path_id) > t.ID:
+            reasons.append(f"{node.path}: node id of {len(node.path_id)} characters; at most {t.ID}")
+    if reasons:
+        raise TemplateError(f"template ids too long for storage: {reasons[0]}", reasons)
 
 
 class TemplateStore:
@@ -34,6 +48,7 @@ class TemplateStore:
         """
         xml = opt.encode("utf-8") if isinstance(opt, str) else opt
         template = parse_opt(xml)
+        _check_ids(template)
         record = TemplateRecord(
             template.template_id,
             template.concept,

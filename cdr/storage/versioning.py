@@ -21,7 +21,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from cdr.errors import Conflict, InvalidInput, NotFound
+from cdr.errors import Conflict, FormatError, InvalidInput, NotFound
 from cdr.formats.canonical_form import canonical_form
 from cdr.formats.canonical_json import to_json
 from cdr.rm.base import RMObject
@@ -131,11 +131,11 @@ def commit_version(
         template_id=_template_id(data),
         document=data,
     )
+    nodes = decompose(data) if data is not None else []  # first: it refuses what the columns cannot hold
     if version > 1:
         insert_version(conn, _version_row(record))
     elif not insert_first_version(conn, _version_row(record), now, contribution):
         _taken(conn, ehr_id, vo_id)
-    nodes = decompose(data) if data is not None else []
     if nodes:
         insert_nodes(conn, {"ehr_id": ehr_id, "vo_id": vo_id, "version": version}, nodes)
     _SIDE_EFFECTS[change.kind](conn, record, nodes)
@@ -158,7 +158,12 @@ def _template_id(data: JsonObject | None) -> str | None:
     details = (data or {}).get("archetype_details") or {}
     template_id = details.get("template_id") or {}
     value = template_id.get("value")
-    return value if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    if len(value) > t.ID:  # no template bounds it in an EHR_STATUS or FOLDER
+        reason = f"{len(value)} characters; a template id has at most {t.ID}"
+        raise FormatError("/archetype_details/template_id/value", reason)
+    return value
 
 
 def _taken(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
@@ -275,6 +280,14 @@ def _folder_side_effects(conn: Connection, record: VersionRecord, nodes: Sequenc
             target_id = (ref.get("id") or {}).get("value")
             if not isinstance(target_id, str):
                 raise InvalidInput(f"FOLDER item {position} at {node.path} has no id")
+            _check_lengths(
+                f"FOLDER item {position} at {node.path}",
+                (
+                    ("id/value", target_id, 2 * t.ID),
+                    ("type", ref.get("type"), 64),
+                    ("namespace", ref.get("namespace"), t.ID),
+                ),
+            )
             items.append(
                 {
                     "ehr_id": record.ehr_id,
@@ -290,6 +303,13 @@ def _folder_side_effects(conn: Connection, record: VersionRecord, nodes: Sequenc
             )
     if items:
         conn.execute(sa.insert(t.folder_item), items)
+
+
+def _check_lengths(where: str, texts: Sequence[tuple[str, Any, int]]) -> None:
+    """:class:`InvalidInput` naming the first text longer than its column (``(name, text, limit)``)."""
+    for name, text, limit in texts:
+        if isinstance(text, str) and len(text) > limit:
+            raise InvalidInput(f"{where}: {name} has {len(text)} characters; at most {limit}")
 
 
 def _uuid_prefix(value: str) -> uuid.UUID | None:

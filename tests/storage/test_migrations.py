@@ -9,10 +9,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cdr.storage import create_engine, upgrade
+from cdr.storage import Audit, Storage, create_engine, upgrade
+from cdr.storage import schema as t
+from cdr.storage.leaf_values import column_key
 from cdr.storage.migrate import current_revision, head_revision
 from cdr.storage.schema import metadata
 from tests.storage.conftest import DIALECTS, empty_database_url
+from tests.storage.data import TEMPLATES, shipped
 
 
 def index_shapes(conn: sa.Connection) -> set[tuple[str, str, tuple[str, ...], str | None]]:
@@ -94,5 +97,42 @@ def test_a_failed_upgrade_leaves_no_trace(
         with engine.connect() as conn:
             assert sa.inspect(conn).get_table_names() == []
         assert current_revision(engine) is None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_long_leaf_values_become_their_keys(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Migration 0008: a code or units longer than its column, which SQLite took whole before the keys, is
+    rewritten as its key (AQL compares keys); values that fit stay as they were. PostgreSQL never held such a
+    value (it refused the commit), so there the migration changes nothing."""
+    url = empty_database_url(dialect, request, tmp_path)
+    upgrade(url, "0007_audit_chains")
+    engine = create_engine(url)
+    try:
+        storage = Storage(engine, system_id="test.cdr")
+        storage.templates.upload((TEMPLATES / "kommunal_vitalparametre_news2.nb.opt").read_bytes())
+        ehr_id = storage.ehrs.create(Audit.by("Kari Nordmann", "test"))[0].ehr_id
+        storage.compositions.create(ehr_id, shipped("valid_normal.json"), Audit.by("Kari Nordmann", "test"))
+        node = t.node
+        with engine.begin() as conn:
+            before = conn.execute(sa.select(node.c.num, node.c.code_string, node.c.units)).all()
+            coded = next(r.num for r in before if r.code_string is not None)
+            quantity = next(r.num for r in before if r.units is not None)
+            if dialect == "sqlite":
+                conn.execute(sa.update(node).where(node.c.num == coded).values(code_string="7" * 300))
+                conn.execute(sa.update(node).where(node.c.num == quantity).values(units="m" * 70))
+        upgrade(engine)
+        with engine.connect() as conn:
+            after = {r.num: r for r in conn.execute(sa.select(node.c.num, node.c.code_string, node.c.units))}
+        for row in before:
+            if dialect == "sqlite" and row.num == coded:
+                assert after[row.num].code_string == column_key("7" * 300, 255) != "7" * 300
+            elif dialect == "sqlite" and row.num == quantity:
+                assert after[row.num].units == column_key("m" * 70, 64) != "m" * 70
+            else:
+                assert (after[row.num].code_string, after[row.num].units) == (row.code_string, row.units)
     finally:
         engine.dispose()
