@@ -216,6 +216,23 @@ def test_serve_refuses_an_unreachable_database_with_exit_2(tmp_path: Path) -> No
     assert "secret" not in err
 
 
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:cdr?mode=memory&uri=true"]
+)
+def test_serve_refuses_an_in_memory_sqlite_database_with_exit_2(url: str) -> None:
+    """A request holds two connections (its access facts and audit record, and the storage's); in memory they
+    were one connection, and every EHR creation a 500 (nested BEGIN). Refused at start, naming a file URL."""
+    proc = subprocess.run(
+        [*cdr_command(), "serve", "--port", str(free_port()), "--db", url],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=STARTUP_LIMIT_S,
+    )
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "in-memory SQLite" in err and "sqlite:///./cdr-data/cdr.db" in err
+
+
 def test_serve_with_worker_processes_answers_and_stops_them_all(tmp_path: Path) -> None:
     served = start(tmp_path, "--workers", "2", "--db", f"sqlite:///{tmp_path / 'cdr.db'}")
     children = Path(f"/proc/{served.proc.pid}/task/{served.proc.pid}/children")

@@ -125,7 +125,13 @@ def _readable(fd: int) -> bool:
 
 
 def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
-    if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+    if not u.database or u.database == ":memory:" or u.query.get("mode") == "memory":
+        # a request holds two connections at once (its access facts and audit record, and the storage's);
+        # in memory they would be one connection (nested BEGIN) or two databases
+        raise sa.exc.ArgumentError(
+            "an in-memory SQLite database cannot hold cdr's data: give a file, e.g. sqlite:///./cdr-data/cdr.db"
+        )
+    if not u.database.startswith("file:"):
         Path(u.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(u, json_serializer=dumps_text, json_deserializer=loads, **kwargs)
 
@@ -138,9 +144,8 @@ def _sqlite_engine(u: sa.URL, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        if u.database and u.database != ":memory:":
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

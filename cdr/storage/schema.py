@@ -143,6 +143,9 @@ versioned_object = Table(
     ),
     PrimaryKeyConstraint("ehr_id", "vo_id"),
     ForeignKeyConstraint(["ehr_id"], ["ehr.ehr_id"], ondelete="CASCADE"),
+    # a versioned object id is unique in the system, but the key leads with ehr_id (sharding by EHR): a
+    # creation with an id of the client's own is checked across EHRs through this index (see versioning)
+    Index(None, "vo_id"),
 )
 
 object_version = Table(

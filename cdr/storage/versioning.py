@@ -104,7 +104,10 @@ def commit_version(
     if change.preceding_version_uid is None:
         if change_type != CREATION:
             raise InvalidInput(f"a {change.change_type!r} version needs the preceding version uid")
-        vo_id = change.object_id or (data and _object_id_of(data)) or uuid.uuid4()
+        given = change.object_id or (data and _object_id_of(data))
+        if given:
+            _not_in_another_ehr(conn, ehr_id, given)
+        vo_id = given or uuid.uuid4()
         version, time_committed = 1, now
     else:
         if change_type == CREATION:
@@ -172,6 +175,17 @@ def _taken(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
     vo = t.versioned_object
     taken = conn.execute(sa.select(vo.c.kind).where(vo.c.ehr_id == ehr_id, vo.c.vo_id == vo_id)).scalar()
     raise Conflict(f"{taken} {vo_id} already exists in EHR {ehr_id}")
+
+
+def _not_in_another_ehr(conn: Connection, ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
+    """:class:`Conflict` when another EHR holds a versioned object with the id a creation brings: the id names
+    one object in the whole system (openEHR's HIER_OBJECT_ID), while the table's key, which leads with
+    ``ehr_id`` so that the data shards by EHR, only keeps it unique within an EHR. The other EHR is not
+    named. Ids the server assigns (``uuid4``) are not checked."""
+    vo = t.versioned_object
+    elsewhere = sa.select(vo.c.ehr_id).where(vo.c.vo_id == vo_id, vo.c.ehr_id != ehr_id).limit(1)
+    if conn.execute(elsewhere).first() is not None:
+        raise Conflict(f"versioned object id {vo_id} is already in use; leave out the uid to get a new one")
 
 
 def _supersede(

@@ -78,20 +78,27 @@ def test_flat_and_structured_round_trip(nb_api: Api) -> None:
     flat = nb_api.get(f"/ehr/{ehr_id}/composition/{uid}", query_string={"format": "FLAT"})
     assert flat.status_code == 200 and flat.mimetype == FLAT
     headers = {"Content-Type": FLAT, "openEHR-TEMPLATE_ID": NB_TEMPLATE_ID, "Prefer": "return=representation"}
+    # the FLAT document carries the uid: the same object cannot be created twice, in this EHR or another
     assert_error(nb_api.post(f"/ehr/{ehr_id}/composition", data=json.dumps(flat.json), headers=headers), 409)
-    other = nb_api.new_ehr()  # the FLAT document carries the uid: the same object cannot be created twice
-    again = nb_api.post(f"/ehr/{other}/composition", data=json.dumps(flat.json), headers=headers)
+    other = nb_api.new_ehr()
+    assert_error(nb_api.post(f"/ehr/{other}/composition", data=json.dumps(flat.json), headers=headers), 409)
+    without_uid = {key: value for key, value in flat.json.items() if not key.endswith("/_uid")}
+    again = nb_api.post(f"/ehr/{other}/composition", data=json.dumps(without_uid), headers=headers)
     assert again.status_code == 201, again.json
-    assert etag(again) == uid
+    assert etag(again).split("::")[0] != uid.split("::")[0]
     assert again.json["content"] == nb_api.get(f"/ehr/{ehr_id}/composition/{uid}").json["content"]
 
     structured = nb_api.get(f"/ehr/{ehr_id}/composition/{uid}", headers={"Accept": STRUCTURED})
     assert structured.mimetype == STRUCTURED
     query = {"format": "STRUCTURED", "templateId": NB_TEMPLATE_ID}
+    body = structured.json
+    (root,) = body
+    assert "_uid" in body[root]
+    del body[root]["_uid"]
     third = nb_api.post(
         f"/ehr/{nb_api.new_ehr()}/composition",
         query_string=query,
-        json=structured.json,
+        json=body,
         headers={"Prefer": "return=representation"},
     )
     assert third.status_code == 201, third.json
@@ -408,3 +415,19 @@ def test_corpus_flat_commit_and_update(api: Api) -> None:
     assert updated.status_code == 200, updated.json
     assert etag(updated).endswith("::2")
     assert NB_TEMPLATE.is_file()
+
+
+def test_a_uid_taken_in_another_ehr_is_409(nb_api: Api) -> None:
+    """A composition brought with its own uid whose object id another EHR already holds: 409 (an object id
+    names one versioned object in the whole system), the other EHR not named; without the uid: created."""
+    first_ehr, second_ehr = nb_api.new_ehr(), nb_api.new_ehr()
+    doc = shipped("valid_minimal.json")
+    object_id = str(uuid.uuid4())
+    doc["uid"] = {"_type": "OBJECT_VERSION_ID", "value": f"{object_id}::test.cdr::1"}
+    created = nb_api.post(f"/ehr/{first_ehr}/composition", json=doc)
+    assert created.status_code == 201, created.json
+    assert etag(created).startswith(object_id)
+    refused = assert_error(nb_api.post(f"/ehr/{second_ehr}/composition", json=doc), 409)
+    assert object_id in refused["message"] and first_ehr not in refused["message"]
+    del doc["uid"]
+    assert nb_api.post(f"/ehr/{second_ehr}/composition", json=doc).status_code == 201

@@ -92,6 +92,14 @@ def test_a_creation_whose_object_id_is_taken_writes_nothing(storage: Storage) ->
     with pytest.raises(Conflict, match=f"COMPOSITION {first.vo_id} already exists"):
         storage.compositions.create(ehr_id, shipped(COMPOSITION), AUDIT, object_id=first.vo_id)
     assert rows() == before
+    # in another EHR too: a versioned object id names one object in the whole system; that EHR is not named
+    other = storage.ehrs.create(AUDIT)[0].ehr_id
+    before = rows()
+    with pytest.raises(Conflict, match=f"versioned object id {first.vo_id} is already in use") as refused:
+        storage.compositions.create(other, shipped(COMPOSITION), AUDIT, object_id=first.vo_id)
+    assert str(ehr_id) not in str(refused.value)
+    assert rows() == before
+    assert storage.compositions.create(other, shipped(COMPOSITION), AUDIT).vo_id != first.vo_id
 
 
 # --- the contribution row goes in with its one version (on PostgreSQL in the same statement) ---------------
