@@ -251,7 +251,7 @@ def _visit(
             f"{len(archetype_node_id)} characters; an archetype_node_id has at most {ID}",
         )
     if is_archetype_root(node):
-        archetype_id, archetype_path = node.get("archetype_node_id") or None, "/"
+        archetype_id, archetype_path = archetype_node_id or None, "/"
     children: list[tuple[str, str, JsonObject]] = []
     name = node.get("name")
     row = NodeRow(
