@@ -7,8 +7,9 @@
   names ``c``'s versioned object.
 * Every other node binding joins its own version row, ``latest`` unless a VERSION says otherwise.
 
-``AND`` joins every operand; ``OR`` left-joins each alternative (its conditions in the ON) and requires one to
-be there; ``NOT CONTAINS`` is a correlated ``NOT EXISTS``.
+``AND`` joins every operand; ``OR`` left-joins each class of its operands on its own (its link and predicate
+in the ON, as EHRbase does) and requires one operand to be there (with NOT CONTAINS or an EHR inside, each
+operand is one left-joined group instead); ``NOT CONTAINS`` is a correlated ``NOT EXISTS``.
 """
 
 # mypy: disable-error-code="misc"
@@ -64,6 +65,8 @@ class FromMixin:
         elif isinstance(expr, ast.ContainsAnd):
             for operand in expr.operands:
                 self.compile_from(operand, parent, scope)
+        elif isinstance(expr, ast.ContainsOr) and _separable(expr):
+            scope.where.append(self._optional(expr, parent, scope))
         elif isinstance(expr, ast.ContainsOr):
             present: list[Cond] = []
             for operand in expr.operands:
@@ -77,6 +80,30 @@ class FromMixin:
             scope.where.append(sa.or_(*present))
         else:  # pragma: no cover - the AST has no other FROM node
             raise AqlUnsupported(f"FROM expression {type(expr).__name__}")
+
+    def _optional(self: Compiler, expr: ast.FromExpression, parent: Binding | None, scope: Scope) -> Cond:
+        """An OR operand with each of its classes left-joined on its own (see :func:`_separable`); returns
+        the condition that the operand is there: its classes, as its CONTAINS, AND and OR combine them."""
+        if isinstance(expr, ast.ClassExpression):
+            return self._optional_class(expr, parent, scope)[1]
+        if isinstance(expr, ast.Contains):
+            outer, present = self._optional_class(expr.outer, parent, scope)
+            return sa.and_(present, self._optional(expr.inner, outer, scope))
+        if isinstance(expr, ast.ContainsAnd):
+            return sa.and_(*(self._optional(operand, parent, scope) for operand in expr.operands))
+        assert isinstance(expr, ast.ContainsOr)
+        return sa.or_(*(self._optional(operand, parent, scope) for operand in expr.operands))
+
+    def _optional_class(
+        self: Compiler, expr: ast.ClassExpression, parent: Binding | None, scope: Scope
+    ) -> tuple[Binding, Cond]:
+        """One class of an OR operand, left-joined to ``scope`` with its link and predicate in the ON."""
+        sub = Scope(defer_on=True)
+        binding = self._bind_class(expr, parent, sub)
+        if sub.clause is None:  # no row of its own (a variable declared twice): its conditions say it all
+            return binding, sa.and_(sa.true(), *sub.where)
+        scope.add(sub.clause, sa.and_(sa.true(), *sub.where), outer=True)
+        return binding, binding.table.c.ehr_id.is_not(None)
 
     def _first_binding(self: Compiler, expr: ast.FromExpression) -> str:
         while not isinstance(expr, ast.ClassExpression):
@@ -475,6 +502,20 @@ def _rejects_null(
     if isinstance(other, ast.Parameter):
         kind = kinds.get(other.name, "NULL")
         return kind != "NULL" and not kind.startswith("LIST:")
+    return False
+
+
+def _separable(expr: ast.FromExpression) -> bool:
+    """Whether the classes of an OR can each be left-joined on their own, as EHRbase joins them: then an
+    operand that is only partly there still shows the classes that are (``(OBSERVATION o1 CONTAINS CLUSTER
+    c) AND OBSERVATION o2 OR OBSERVATION o3`` gives rows with ``o1`` and no ``c`` or ``o2`` where ``o3`` is
+    there). Not with NOT CONTAINS or an EHR inside (those keep each operand one join group)."""
+    if isinstance(expr, ast.ClassExpression):
+        return expr.rm_type.upper() != "EHR"
+    if isinstance(expr, ast.Contains):
+        return not expr.negated and _separable(expr.outer) and _separable(expr.inner)
+    if isinstance(expr, ast.ContainsAnd | ast.ContainsOr):
+        return all(_separable(operand) for operand in expr.operands)
     return False
 
 
