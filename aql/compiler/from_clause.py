@@ -228,6 +228,10 @@ class FromMixin:
             assert parent is not None
             binding.ov = parent.ov
             conds.append(_same_version(n, parent.table))
+            if _at_code(expr.predicate) and parent.node_named and not (prefix or parent.prefix):
+                # an at-code names a node of the archetype its container is in (EHRbase: the parent's
+                # archetype, or the parent's own archetype when the parent is itself an at-coded node)
+                conds.append(n.c.archetype_id == parent.table.c.archetype_id)
             if parent.root and not (root or prefix or parent.prefix):
                 # inside the version's root (num 0): every other node of the version is
                 conds.append(n.c.num > 0)
@@ -329,6 +333,7 @@ class FromMixin:
                 scope.where.append(binding.table.c.archetype_id == predicate.node_id)
             elif binding.container is None:  # a stand-in's leaves carry its archetype id
                 scope.where.extend(self.node_predicate(binding.table, predicate))
+            binding.node_named = isinstance(predicate.node_id, str)
             if isinstance(predicate.node_id, str) and rm_model_is_archetype(predicate.node_id):
                 binding.archetype_id = predicate.node_id
             conditions = predicate.conditions
@@ -503,6 +508,12 @@ def _rejects_null(
         kind = kinds.get(other.name, "NULL")
         return kind != "NULL" and not kind.startswith("LIST:")
     return False
+
+
+def _at_code(predicate: ast.Predicate | None) -> bool:
+    """Whether a class's predicate names a node of an archetype by its at-code (not an archetype id)."""
+    node_id = getattr(predicate, "node_id", None)
+    return isinstance(node_id, str) and node_id.startswith("at") and not rm_model_is_archetype(node_id)
 
 
 def _separable(expr: ast.FromExpression) -> bool:

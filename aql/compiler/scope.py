@@ -27,6 +27,7 @@ class Binding:
     prefix: tuple[str, ...] = ()
     root: bool = False  # the node is its version's root (path '/', json_path '$')
     archetype_id: str | None = None  # known archetype root id of the node, if any
+    node_named: bool = False  # its FROM predicate names its node (an archetype id or an at-code)
     own_version: bool = False  # the node binding joined its own version row
     # an EHR known by the ehr_id of what it contains, its own row joined only when a path needs one
     ehr_id: Any = None
