@@ -123,7 +123,9 @@ class PathMixin:
         data_steps = steps[rest_start:]
         node, node_types, root = binding.table, rm_model.concrete_subtypes(binding.walk_type), binding.root
         if groups:
-            node = self._shared_node(binding, groups, scope)
+            node = self._shared_node(
+                binding, groups, scope, self._required_object(binding, groups, data_steps, data_owner)
+            )
             node_types = tuple(sorted({s for g in groups[-1][2] for s in rm_model.concrete_subtypes(g)}))
             root = False
         if not data_steps:
@@ -157,7 +159,48 @@ class PathMixin:
             owner = data_owner = rm_model.common_owner(attr.targets)
         return groups, data_owner, rest_start
 
-    def _shared_node(self: Compiler, binding: Binding, groups: list[Group], scope: Scope) -> Any:
+    def _required_object(
+        self: Compiler,
+        binding: Binding,
+        groups: list[Group],
+        data_steps: tuple[ast.PathStep, ...],
+        owner: str | None,
+    ) -> str | None:
+        """The attribute a node reached by ``groups`` must have for the path to give it a row, or None.
+
+        EHRbase keeps a FEEDER_AUDIT as an object of its own, joined inside the path's chain of steps: in
+        ``o/.../items[CLUSTER]/feeder_audit/originating_system_item_ids`` a CLUSTER without a feeder_audit
+        gives no row (while a missing list in an object that is there gives a row of NULL, and so does a
+        missing feeder_audit on the FROM variable itself). Only where no other path of the query goes
+        through the same node, which the requirement would narrow too."""
+        if not data_steps or owner is None:
+            return None
+        attr = rm_model.attribute(owner, data_steps[0].attribute)
+        if attr is None or rm_model.common_owner(attr.targets) != "FEEDER_AUDIT":
+            return None
+        mine = tuple((g[0], g[1]) for g in groups)
+        if self._paths_through(binding, mine) != 1:
+            return None
+        return data_steps[0].attribute
+
+    def _paths_through(self: Compiler, binding: Binding, mine: tuple[Any, ...]) -> int:
+        """How many paths of the query on ``binding``'s variable go through the node steps ``mine``."""
+        count = 0
+        for path in self.query_paths:
+            if path.variable.lower() != binding.variable or path.predicate is not None:
+                continue
+            steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
+            try:
+                groups = self._node_groups(binding, steps)[0]
+            except AqlUnsupported:
+                continue
+            if tuple((g[0], g[1]) for g in groups)[: len(mine)] == mine:
+                count += 1
+        return count
+
+    def _shared_node(
+        self: Compiler, binding: Binding, groups: list[Group], scope: Scope, required: str | None = None
+    ) -> Any:
         """The node at the end of ``groups``, joined inside the deepest node it shares with the query's other
         paths on the same variable (a junction), which is joined once for all of them.
 
@@ -168,9 +211,9 @@ class PathMixin:
         path ends or two paths part; a chain of steps below it stays one join."""
         k = self._junction(binding, groups)
         if k == 0:
-            return self._node_steps(binding, groups, scope)
+            return self._node_steps(binding, groups, scope, required=required)
         anchor = self._shared_node(binding, groups[:k], scope)
-        return self._node_steps(binding, groups, scope, anchor=(anchor, groups[:k]))
+        return self._node_steps(binding, groups, scope, anchor=(anchor, groups[:k]), required=required)
 
     def _junction(self: Compiler, binding: Binding, groups: list[Group]) -> int:
         """The length of the longest proper prefix of ``groups`` that is a junction of the variable's paths
@@ -251,10 +294,12 @@ class PathMixin:
         groups: list[Group],
         scope: Scope,
         anchor: tuple[Any, list[Group]] | None = None,
+        required: str | None = None,
     ) -> Any:
         """Join the node at the end of ``groups`` (once per scope); with an ``anchor`` (a joined node and
-        the leading groups that reach it, see :meth:`_shared_node`) inside that node's range."""
-        key = ("nodes", binding.variable, tuple((g[0], g[1]) for g in groups))
+        the leading groups that reach it, see :meth:`_shared_node`) inside that node's range; with
+        ``required``, only a node whose data has that attribute (see :meth:`_required_object`)."""
+        key = ("nodes", binding.variable, tuple((g[0], g[1]) for g in groups), required)
         if key in scope.cache:
             return scope.cache[key]
         parent = binding.table
@@ -311,6 +356,8 @@ class PathMixin:
             assert last is not None
             conds.extend(self.node_predicate(leaf, last))
             conds.extend(self._step_conditions(binding, leaf, last, groups[-1][2], scope))
+            if required is not None:
+                conds.append(self.json_get(leaf.c.data, [required]).is_not(None))
         else:
             leaf, conds = parent, []
             chain: list[tuple[Any, Cond]] = []
@@ -329,6 +376,8 @@ class PathMixin:
                 if pred is not None:
                     step_conds.extend(self.node_predicate(child, pred))
                     step_conds.extend(self._step_conditions(binding, child, pred, targets, scope))
+                if required is not None and len(chain) == len(groups) - 1:
+                    step_conds.append(self.json_get(child.c.data, [required]).is_not(None))
                 chain.append((child, sa.and_(*step_conds)))
                 leaf = child
             first, first_cond = chain[0]
