@@ -109,7 +109,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         self.stand_ins: set[str] = set()  # FROM variables reached only through one leaf (no row of their own)
         self.version_roots: set[str] = set()  # COMPOSITION variables bound to their version row alone
         self.query_paths: list[ast.IdentifiedPath] = []  # every path of SELECT, WHERE and ORDER BY
-        self.path_keys: dict[str, set[Any]] = {}  # per variable: its paths' node steps (PathMixin)
+        self.path_keys: dict[str, list[Any]] = {}  # per variable: each path's node steps (PathMixin)
         self.ehr_id_bind: Any = sa.bindparam("ehr_scope", type_=LenientUuid()) if ehr_scoped else None
         self.query_scope = query_scope  # the caller's readable rows (cdr.security); None: unrestricted
         self.overridden_rows: list[Any] = []  # conditions: a main-statement version row shown by override

@@ -185,18 +185,7 @@ class PathMixin:
 
     def _paths_through(self: Compiler, binding: Binding, mine: tuple[Any, ...]) -> int:
         """How many paths of the query on ``binding``'s variable go through the node steps ``mine``."""
-        count = 0
-        for path in self.query_paths:
-            if path.variable.lower() != binding.variable or path.predicate is not None:
-                continue
-            steps = tuple(ast.PathStep(a) for a in binding.prefix) + path.path
-            try:
-                groups = self._node_groups(binding, steps)[0]
-            except AqlUnsupported:
-                continue
-            if tuple((g[0], g[1]) for g in groups)[: len(mine)] == mine:
-                count += 1
-        return count
+        return sum(1 for key in self._path_key_list(binding) if key[: len(mine)] == mine)
 
     def _shared_node(
         self: Compiler, binding: Binding, groups: list[Group], scope: Scope, required: str | None = None
@@ -236,10 +225,14 @@ class PathMixin:
 
     def _path_keys(self: Compiler, binding: Binding) -> set[tuple[tuple[tuple[str, ...], Any], ...]]:
         """The node step sequences of every path of the query on ``binding``'s variable."""
+        return set(self._path_key_list(binding))
+
+    def _path_key_list(self: Compiler, binding: Binding) -> list[tuple[tuple[tuple[str, ...], Any], ...]]:
+        """The node step sequence of each path of the query on ``binding``'s variable, one per path."""
         key = binding.variable
         found = self.path_keys.get(key)
         if found is None:
-            found = set()
+            found = []
             for path in self.query_paths:
                 if path.variable.lower() != key or path.predicate is not None:
                     continue
@@ -248,7 +241,7 @@ class PathMixin:
                     groups = self._node_groups(binding, steps)[0]
                 except AqlUnsupported:
                     continue
-                found.add(tuple((g[0], g[1]) for g in groups))
+                found.append(tuple((g[0], g[1]) for g in groups))
             self.path_keys[key] = found
         return found
 
