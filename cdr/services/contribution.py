@@ -3,6 +3,11 @@ a contribution back.
 
 ITS-REST 1.0.3 answers a contribution that cannot be committed with 400 (it has no 422), so template problems
 of a composition inside one are reported as 400, with every issue's path under ``/versions/{i}/data``.
+
+A creation's versioned object id comes from its data's own ``uid`` when it has one (as
+``POST .../composition`` takes it), else a new one. The ``uid`` a version itself may carry is not an input:
+ITS-REST's UPDATE_VERSION has none, the server numbers the versions it commits, and EHRbase's suites commit
+one file with a version ``uid`` into EHR after EHR, each time a new composition.
 """
 
 from __future__ import annotations
@@ -93,17 +98,7 @@ def _change(svc: Services, ehr_id: uuid.UUID, index: int, version: RMObject, aud
         preceding_uid,
         lifecycle_state=COMPLETE if lifecycle == DELETED else lifecycle,
         audit=_audit(commit_audit, audit),
-        object_id=_object_id_of(d.get("uid")) if preceding_uid is None else None,
     )
-
-
-def _object_id_of(uid: RMObject | None) -> uuid.UUID | None:
-    """The object id of a client-chosen version uid (a creation keeps it, as EHRbase does)."""
-    value = uid.__dict__.get("value") if uid is not None else None
-    try:
-        return uuid.UUID(str(value).split("::")[0]) if value else None
-    except ValueError:
-        return None
 
 
 def commit_contribution(

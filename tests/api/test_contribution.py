@@ -139,3 +139,35 @@ def test_unknown_ehr_contribution_and_read_only_ehr(api: Api) -> None:
     )
     assert_error(_post(api, ehr_id, doc), 409)
     assert_error(api.post(f"/ehr/{ehr_id}/contribution", data="<x/>", content_type="application/xml"), 415)
+
+
+def test_a_version_uid_is_not_an_input_so_one_file_commits_into_ehr_after_ehr(api: Api) -> None:
+    """EHRbase's suites commit ``minimal_evaluation.contribution.json`` (its version carries
+    ``d11739a8-...::EMR_APP::1``) into one EHR after another; ITS-REST's UPDATE_VERSION has no ``uid``, so
+    each commit is a new composition with an id and system id of this server."""
+    doc = _file("valid", "minimal", "minimal_evaluation.contribution.json")
+    given = doc["versions"][0]["uid"]["value"]
+    committed = []
+    for _ in range(2):
+        response = _post(api, _setup(api), doc)
+        assert response.status_code == 201, response.json
+        committed.append(response.json["versions"][0]["id"]["value"])
+    assert committed[0] != committed[1]
+    for uid in committed:
+        assert uid.split("::")[0] != given.split("::")[0] and "::EMR_APP::" not in uid
+
+
+def test_a_creation_keeps_the_uid_of_its_data_as_post_composition_does(api: Api) -> None:
+    """A COMPOSITION that brings its own ``uid`` keeps its object id inside a contribution too; taken, it is
+    a 409 and nothing of the contribution is committed."""
+    doc = _file("valid", "minimal", "minimal_evaluation.contribution.json")
+    object_id = str(uuid.uuid4())
+    doc["versions"][0]["data"]["uid"] = {"_type": "OBJECT_VERSION_ID", "value": f"{object_id}::cdr.local::1"}
+    ehr_id = _setup(api)
+    response = _post(api, ehr_id, doc)
+    assert response.status_code == 201, response.json
+    assert response.json["versions"][0]["id"]["value"].split("::")[0] == object_id
+    other = _setup(api)
+    before = _versions(api)
+    assert_error(_post(api, other, doc), 409)
+    assert _versions(api) == before
