@@ -1531,14 +1531,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {kind}: {summary['passed']} passed, {summary['failed']} failed")
         for area, row in summary["areas"].items():
             print(f"   {area:40s} {row['passed']:5d} passed {row['failed']:4d} failed")
-        for f in summary["failures"]:
-            key = known_key(f)
-            seen.add(key)
+        keys = [known_key(f) for f in summary["failures"]]
+        for f, key in zip(summary["failures"], keys, strict=True):
             mark = "known" if key in known else "FAIL"
             unexpected += key not in known
             print(f"   {mark} [{f['area']}] {f['case']}: expected {f['expected']}, got {f['got']}")
-        for key in sorted(known - {known_key(f) for f in summary["failures"]}):
+        for key in sorted(known - set(keys)):
             print(f"   PASSES NOW (was known to fail): {key}")
+        seen.update(keys)
     if args.report:
         args.report.write_text(json.dumps(report, indent=2), encoding="utf-8")
     if args.write_known:
