@@ -42,6 +42,9 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le,
 }
 FLIP = {"=": "=", "!=": "!=", ">": "<", ">=": "<=", "<": ">", "<=": ">="}
+JSON_KIND_ORDER = {"text": 1, "number": 2, "bool": 3}
+"""PostgreSQL's order of jsonb kinds (string < number < boolean), by which EHRbase compares across them."""
+PRIMITIVE_KIND = {"str": "text", "int": "number", "float": "number", "bool": "bool"}
 
 
 def _python_compare(op: str, a: Any, b: Any) -> bool:
@@ -134,6 +137,12 @@ class ConditionMixin:
             return self.compare_untyped(value, fn, scalar)
         if isinstance(value, JsonValue) and "whole_type" in value.leaf:
             return self.compare_whole(value, fn, scalar)
+        same = self._compare_kind(value, op, scalar)
+        return self._across_kinds(value, op, scalar, same) if isinstance(value, JsonValue) else same
+
+    def _compare_kind(self: Compiler, value: Value, op: str, scalar: Scalar) -> Cond:
+        """The comparison with a value of the literal's own kind (number, boolean, instant, code, text)."""
+        fn = OPS[op]
         if scalar.is_number:
             return self._typed(value, "number", fn, self.binds.bind(scalar, float, sa.Float()))
         if scalar.type == ast.AqlType.BOOLEAN:
@@ -149,6 +158,29 @@ class ConditionMixin:
             # the column holds a long code as its key: compare the literal's key
             return self._typed(value, "code", fn, self.binds.bind(scalar, _code_key, sa.String()))
         return self._typed(value, "text", fn, self.binds.bind(scalar, str, sa.String()))
+
+    def _across_kinds(self: Compiler, value: JsonValue, op: str, scalar: Scalar, same: Cond) -> Cond:
+        """A path's JSON value of another kind than the literal, compared as EHRbase compares them: by
+        PostgreSQL's jsonb order of kinds, every string before every number before every boolean. So
+        ``value/value < 10`` holds for each text value, ``magnitude < false`` for each number and
+        ``!= 2`` for each value that is not a number; ``=`` never holds across kinds. The spec leaves such
+        comparisons open. Only kinds the path's RM attribute can have are tried (``magnitude`` is always a
+        number), so a comparison of one kind keeps its plain, indexable SQL."""
+        mine = "number" if scalar.is_number else "bool" if scalar.type == ast.AqlType.BOOLEAN else "text"
+        if op == "=":
+            return same
+        if op == "!=":
+            others = [kind for kind in JSON_KIND_ORDER if kind != mine]
+        elif op in ("<", "<="):
+            others = [kind for kind in JSON_KIND_ORDER if JSON_KIND_ORDER[kind] < JSON_KIND_ORDER[mine]]
+        else:
+            others = [kind for kind in JSON_KIND_ORDER if JSON_KIND_ORDER[kind] > JSON_KIND_ORDER[mine]]
+        if value.primitives is not None:
+            possible = {PRIMITIVE_KIND.get(p, "text") for p in value.primitives}
+            others = [kind for kind in others if kind in possible]
+        projected = [value.projection(kind) for kind in others]
+        branches = [expr.is_not(None) for expr in projected if expr is not None]
+        return sa.or_(same, *branches) if branches else same
 
     def compare_untyped(self: Compiler, value: Value, fn: Callable[[Any, Any], Any], scalar: Scalar) -> Cond:
         """A query-string value that reads as a number (``?x=36``) against a path: as a number where the
@@ -429,14 +461,18 @@ class ConditionMixin:
     def _json_relative(
         self: Compiler, json: Any, path: tuple[ast.PathStep, ...], owner: str | None
     ) -> JsonValue:
-        current, primitive = owner, None
+        current, attr = owner, None
         for step in path:
             if step.predicate is not None:
                 raise AqlUnsupported("a predicate inside a predicate on a non-LOCATABLE attribute")
             attr = rm_model.attribute(current, step.attribute) if current else None
-            primitive = attr.primitive if attr is not None else None
             current = rm_model.common_owner(attr.targets) if attr is not None and attr.targets else None
-        return JsonValue(self, self.json_get(json, [s.attribute for s in path]), primitive=primitive)
+        return JsonValue(
+            self,
+            self.json_get(json, [s.attribute for s in path]),
+            primitive=attr.primitive if attr is not None else None,
+            primitives=attr.primitives if attr is not None else None,
+        )
 
     def _relative_value(
         self: Compiler, binding: Binding, path: tuple[ast.PathStep, ...], scope: Scope

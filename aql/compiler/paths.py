@@ -447,7 +447,12 @@ class PathMixin:
                 guards.append(self.json_predicate(self.json_get(doc, keys), step.predicate, target))
             current = target
         json = self.json_get(doc, keys) if keys else doc
-        value = JsonValue(self, json, primitive=attr.primitive if attr is not None else None)
+        value = JsonValue(
+            self,
+            json,
+            primitive=attr.primitive if attr is not None else None,
+            primitives=attr.primitives if attr is not None else None,
+        )
         if not unnested:
             names = tuple(s.attribute for s in data_steps)
             value.leaf = leaf_mod.leaf_columns(node, node_types, names)

@@ -60,6 +60,7 @@ class Attribute:
     targets: tuple[str, ...]  # RM type names; empty for primitives
     is_list: bool
     primitive: str | None  # "str", "int", "float", "bool" for primitive attributes
+    primitives: tuple[str, ...] = ()  # every primitive type the attribute has in the owner or its subtypes
 
     @property
     def locatable(self) -> bool:
@@ -73,6 +74,7 @@ def attribute(owner: str, name: str) -> Attribute | None:
     targets: list[str] = []
     is_list = False
     primitive: str | None = None
+    primitives: list[str] = []
     for sub in (owner, *concrete_subtypes(owner)):
         cls = RM_TYPES.get(sub)
         if cls is None:
@@ -86,12 +88,15 @@ def attribute(owner: str, name: str) -> Attribute | None:
             if target is not None and target not in targets:
                 targets.append(target)
         else:
-            primitive = primitive or getattr(field.target, "__name__", "str")
+            name_of = getattr(field.target, "__name__", "str")
+            primitive = primitive or name_of
+            if name_of not in primitives:
+                primitives.append(name_of)
         if sub == owner:
             break
     if not targets and primitive is None:
         return None
-    return Attribute(tuple(targets), is_list, primitive)
+    return Attribute(tuple(targets), is_list, primitive, tuple(primitives))
 
 
 def common_owner(targets: tuple[str, ...]) -> str:

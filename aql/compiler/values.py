@@ -71,6 +71,7 @@ class JsonValue(Value):
     leaf: dict[str, tuple[Expr, Expr]] = field(default_factory=dict)  # kind -> (column, guard)
     leaf_sort: list[Expr] = field(default_factory=list)
     primitive: str | None = None  # RM primitive type when known: str, int, float, bool
+    primitives: tuple[str, ...] | None = None  # every RM primitive type it may have; None: not known
     description: str = "a path value"
     compare_hook: Callable[[str, Any], Expr | None] | None = None
 
