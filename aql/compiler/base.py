@@ -257,6 +257,11 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     def json_sort_key(self, json: Any) -> Expr:
         """A sort key for JSON values: numbers numerically, strings as text."""
 
+    def json_sort_keys(self, json: Any) -> list[Expr]:
+        """The keys that sort JSON values of any kinds as PostgreSQL's jsonb does (and so EHRbase): by kind
+        first (null, string, number, boolean, array, object), then by value."""
+        return [self.json_sort_key(json)]
+
     def json_duration_key(self, json: Any) -> Expr:
         """The length in seconds of a DV_DURATION object, NULL for any other value: a duration sorts by how
         long it is (``P40D`` before ``P30M``), not by its text (``cdr_duration_seconds``: migration 0006 on

@@ -131,7 +131,7 @@ class PathMixin:
         if not data_steps:
             whole = binding.ov.c.data if root else self.json_at(binding.ov.c.data, node.c.json_path)
             value = JsonValue(self, whole, description="a whole object")
-            value.leaf_sort = [self.json_sort_key(whole)]
+            value.leaf_sort = self.json_sort_keys(whole)
             return value
         return self._data_value(binding, node, root, node_types, data_owner, data_steps, scope)
 
@@ -462,5 +462,5 @@ class PathMixin:
                 # a date/time sorts by its instant (the text order is wrong across UTC offsets); values of
                 # other types and unreadable ones after that by their JSON
                 column, guard = value.leaf["instant"]
-                value.leaf_sort = [sa.case((guard, column)), self.json_sort_key(json)]
+                value.leaf_sort = [sa.case((guard, column)), *self.json_sort_keys(json)]
         return guarded_json(value, sa.and_(*guards)) if guards else value

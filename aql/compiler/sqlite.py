@@ -12,6 +12,18 @@ from aql.compiler.base import _LIKE_TOKEN, Compiler, Expr
 from aql.compiler.scope import Scope
 
 _SEPARATOR = "\x1f"
+_JSON_KIND_RANK = {
+    "null": 0,
+    "text": 1,
+    "integer": 2,
+    "real": 2,
+    "true": 3,
+    "false": 3,
+    "array": 4,
+    "object": 5,
+}
+"""``json_type`` names in jsonb's order of kinds (PostgreSQL sorts jsonb null < string < number < boolean <
+array < object)."""
 
 
 def _json_path(keys: list[str]) -> str:
@@ -46,6 +58,10 @@ class SqliteCompiler(Compiler):
 
     def json_sort_key(self, json: Any) -> Expr:
         return _arrow(json, "$", "->>")
+
+    def json_sort_keys(self, json: Any) -> list[Expr]:
+        """SQLite's own order of values (numbers, then text) differs from jsonb's: the kind goes first."""
+        return [sa.case(_JSON_KIND_RANK, value=sa.func.json_type(json)), self.json_sort_key(json)]
 
     def json_is_integer(self, json: Any) -> Expr:
         return sa.func.json_type(json) == "integer"

@@ -104,7 +104,7 @@ class JsonValue(Value):
     def sort_keys(self) -> list[Expr]:
         if self.leaf_sort:
             return self.leaf_sort
-        return [self.compiler.json_duration_key(self.json), self.compiler.json_sort_key(self.json)]
+        return [self.compiler.json_duration_key(self.json), *self.compiler.json_sort_keys(self.json)]
 
     def extreme_keys(self) -> list[tuple[Expr, str]]:
         if "whole" in self.leaf and len(self.leaf_sort) == 3:
