@@ -33,6 +33,15 @@ def _hier_id(value: Any) -> dict[str, Any] | None:
     return None if value is None else {"_type": "HIER_OBJECT_ID", "value": str(value)}
 
 
+def _uuid(value: Any) -> str | None:
+    """A uuid column's value in its canonical text (SQLite hands the column over as 32 hex digits)."""
+    return None if value is None else str(uuid.UUID(str(value)))
+
+
+def _uuid_ref(value: Any, kind: str) -> dict[str, Any] | None:
+    return None if value is None else object_ref(str(uuid.UUID(str(value))), kind)
+
+
 def _dv_date_time(value: Any) -> dict[str, Any] | None:
     return None if value is None else {"_type": "DV_DATE_TIME", "value": iso_instant(value)}
 
@@ -60,7 +69,7 @@ class ObjectPathMixin:
         if names == ("ehr_id", "value"):
             return self.uuid_value(e.c.ehr_id, "an EHR id")
         if names == ("ehr_id",):
-            return CompositeValue([e.c.ehr_id], lambda v: _hier_id(v[0]))
+            return CompositeValue([e.c.ehr_id], lambda v: _hier_id(_uuid(v[0])))
         if names == ("system_id", "value"):
             return ColumnValue(e.c.system_id, "text", text=e.c.system_id)
         if names == ("system_id",):
@@ -150,14 +159,14 @@ class ObjectPathMixin:
         if names == ("uid",):
             return CompositeValue(
                 [v.c.vo_id, v.c.system_id, v.c.version],
-                lambda r: {"_type": "OBJECT_VERSION_ID", "value": f"{r[0]}::{r[1]}::{r[2]}"},
+                lambda r: {"_type": "OBJECT_VERSION_ID", "value": f"{_uuid(r[0])}::{r[1]}::{r[2]}"},
             )
         if names == ("commit_audit",):
             return CompositeValue(audit_columns, _audit_object, description="an AUDIT_DETAILS")
         if names[:1] == ("commit_audit",):
             return self._audit_path(v, names[1:])
         if names == ("contribution",):
-            return CompositeValue([v.c.contribution_id], lambda r: object_ref(r[0], "CONTRIBUTION"))
+            return CompositeValue([v.c.contribution_id], lambda r: _uuid_ref(r[0], "CONTRIBUTION"))
         if names == ("contribution", "id", "value"):
             return self.uuid_value(v.c.contribution_id, "a contribution id")
         if names == ("contribution", "namespace"):
@@ -253,12 +262,12 @@ def _ehr_object(r: Sequence[Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "_type": "EHR",
         "system_id": _hier_id(system_id),
-        "ehr_id": _hier_id(ehr_id),
-        "ehr_status": object_ref(status_id, "EHR_STATUS") if status_id else None,
+        "ehr_id": _hier_id(_uuid(ehr_id)),
+        "ehr_status": _uuid_ref(status_id, "EHR_STATUS") if status_id else None,
         "time_created": _dv_date_time(time_created),
     }
     if directory_id is not None:
-        doc["directory"] = object_ref(directory_id, "FOLDER")
+        doc["directory"] = _uuid_ref(directory_id, "FOLDER")
     return {k: v for k, v in doc.items() if v is not None}
 
 
@@ -281,9 +290,9 @@ def _version_object(compiler: Compiler, r: Sequence[Any]) -> dict[str, Any]:
     committer, description, preceding, lifecycle, data = r[6:]
     doc: dict[str, Any] = {
         "_type": "ORIGINAL_VERSION",
-        "contribution": object_ref(contribution_id, "CONTRIBUTION"),
+        "contribution": _uuid_ref(contribution_id, "CONTRIBUTION"),
         "commit_audit": _audit_object([system_id, time_committed, change_type, committer, description]),
-        "uid": {"_type": "OBJECT_VERSION_ID", "value": f"{vo_id}::{system_id}::{version}"},
+        "uid": {"_type": "OBJECT_VERSION_ID", "value": f"{_uuid(vo_id)}::{system_id}::{version}"},
     }
     if data is not None:
         doc["data"] = compiler.decode_json(data)

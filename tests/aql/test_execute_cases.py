@@ -75,3 +75,24 @@ def test_ehr_scope_and_errors(dialect: str, new_storage: Callable[[str], Storage
     with pytest.raises(AqlError):
         execute(storage, "SELECT c FROM COMPOSITION c WHERE c/name/value = $missing")
     assert [c.to_json() for c in everyone.columns] == [{"name": "#0", "path": "e/ehr_id/value"}]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_ids_in_whole_objects_are_canonical_uuids(
+    dialect: str,
+    new_storage: Callable[[str], Storage],  # noqa: F811
+) -> None:
+    """EHR, VERSION uid and CONTRIBUTION reference objects carry their ids as a uuid is written (SQLite hands
+    a uuid column over as 32 hex digits, and those went out as they were)."""
+    storage = new_storage(dialect)
+    ehr = str(load(storage, "conformance").vars.lookup("ehr_id"))
+    query = "SELECT e, e/ehr_id, v/uid, v/contribution, v/contribution/id/value FROM EHR e CONTAINS VERSION v"
+    rows = execute(storage, query + " CONTAINS COMPOSITION c").rows
+    assert rows
+    for whole, ehr_id, uid, contribution, contribution_id in rows:
+        assert whole["ehr_id"]["value"] == ehr_id["value"] == ehr
+        status = whole["ehr_status"]["id"]["value"]
+        assert str(uuid.UUID(status)) == status
+        object_id = uid["value"].split("::")[0]
+        assert str(uuid.UUID(object_id)) == object_id
+        assert contribution["id"]["value"] == contribution_id == str(uuid.UUID(contribution_id))
