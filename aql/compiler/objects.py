@@ -39,7 +39,8 @@ def _uuid(value: Any) -> str | None:
 
 
 def _uuid_ref(value: Any, kind: str) -> dict[str, Any] | None:
-    return None if value is None else object_ref(str(uuid.UUID(str(value))), kind)
+    text = _uuid(value)
+    return None if text is None else object_ref(text, kind)
 
 
 def _dv_date_time(value: Any) -> dict[str, Any] | None:
@@ -263,7 +264,7 @@ def _ehr_object(r: Sequence[Any]) -> dict[str, Any]:
         "_type": "EHR",
         "system_id": _hier_id(system_id),
         "ehr_id": _hier_id(_uuid(ehr_id)),
-        "ehr_status": _uuid_ref(status_id, "EHR_STATUS") if status_id else None,
+        "ehr_status": _uuid_ref(status_id, "EHR_STATUS"),
         "time_created": _dv_date_time(time_created),
     }
     if directory_id is not None:
