@@ -17,18 +17,12 @@ import datetime as dt
 import json
 import re
 import sys
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-import sqlalchemy as sa
 
 from aql.execute import execute
 from cdr.storage import Storage
-from tests.aql.cases.ehrbase import Loader, Suite, Variables, as_received, interpolate, load_suites
-from tests.corpus import CORPUS
+from tests.aql.cases.ehrbase import Loader, Suite, case_query
+from tests.aql.cases.report import empty_storage, suites
 from tests.storage.conftest import POSTGRES_URL
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -52,68 +46,26 @@ def answers(suite: Suite, storage: Storage) -> dict[str, tuple[str, Any]]:
     table = suite.csv_rows()
     out: dict[str, tuple[str, Any]] = {}
     for case in suite.raw.get("cases", []):
-        if not case.get("query"):
+        prepared = case_query(loader, case, table) if case.get("query") else "no query"
+        if isinstance(prepared, str):
             continue
-        scope = Variables(parent=loader.vars)
-        row = case.get("csv_row")
-        if table is not None and isinstance(row, int) and 0 < row < len(table):
-            for name, cell in zip([h.strip() for h in table[0]], table[row], strict=False):
-                scope.set(name, interpolate(cell, loader.vars, True)[0])
-        query, missing = interpolate(case["query"], scope, True)
-        if missing:
-            continue
+        query = prepared.text
         try:
-            query = as_received(query)
-        except ValueError:
-            continue
-        params = case.get("query_parameters")
-        if params:
-            params = {k: _value(v, scope) for k, v in params.items()}
-        try:
-            rows = [_mask(r) for r in execute(storage, query, params or None).rows]
+            rows = [_mask(r) for r in execute(storage, query, prepared.params).rows]
             out[case["name"]] = (query, rows if "ORDER BY" in query.upper() else sorted(rows))
         except Exception as exc:  # the other database may fail the same way: compared like rows
             out[case["name"]] = (query, f"{type(exc).__name__}: {str(exc)[:200]}")
     return out
 
 
-def _value(value: Any, scope: Variables) -> Any:
-    return interpolate(value, scope, True)[0] if isinstance(value, str) else value
-
-
-@contextmanager
-def _postgres() -> Iterator[Storage]:
-    url = sa.make_url(str(POSTGRES_URL)).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"cdr_aql_diff_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    storage = Storage.open(url.set(database=name), system_id="test.cdr")
-    try:
-        yield storage
-    finally:
-        storage.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def main(argv: list[str]) -> int:
     if not POSTGRES_URL:
         sys.exit("CDR_TEST_POSTGRES_URL is not set")
-    pattern = argv[0] if argv else ""
-    root = CORPUS / "ehrbase-integration-tests"
     differing, reordered = 0, []
-    for suite in load_suites(root / "DERIVED_aql_cases.json", root / "test_data_sets"):
-        if pattern not in suite.path:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            lite = Storage.open(f"sqlite:///{tmp}/cdr.db", system_id="test.cdr")
-            try:
-                on_sqlite = answers(suite, lite)
-            finally:
-                lite.close()
-        with _postgres() as storage:
+    for suite in suites(argv[0] if argv else ""):
+        with empty_storage("sqlite") as storage:
+            on_sqlite = answers(suite, storage)
+        with empty_storage("postgresql") as storage:
             on_postgres = answers(suite, storage)
         for name, (query, rows) in on_sqlite.items():
             other = on_postgres.get(name, (query, None))[1]

@@ -349,16 +349,17 @@ def run_suite(suite: Suite, storage: Storage) -> list[Outcome]:
     return out
 
 
-def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[list[str]] | None) -> Outcome:
-    def result(status: str, reason: str = "") -> Outcome:
-        return Outcome(suite.short, suite.area, case.get("name", "?"), status, reason)
+@dataclass
+class CaseQuery:
+    """A case's query as upstream sent it, its parameters, and the variables of its CSV row."""
 
-    if not case.get("query"):
-        return result("skipped", "no query (REST-level check)")
-    if suite.raw.get("setup_scope", "suite") != "suite" and "first_test" not in str(
-        suite.raw.get("setup_scope")
-    ):
-        pass
+    text: str
+    params: dict[str, Any] | None
+    scope: Variables
+
+
+def case_query(loader: Loader, case: dict[str, Any], rows: list[list[str]] | None) -> CaseQuery | str:
+    """The case's query with its CSV row's and the setup's variables filled in, or why it cannot be sent."""
     scope = Variables(parent=loader.vars)
     row = case.get("csv_row")
     if rows is not None and isinstance(row, int) and 0 < row < len(rows):
@@ -367,13 +368,29 @@ def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[lis
             scope.set(name, interpolate(cell, loader.vars, True)[0])
     query, missing = interpolate(case["query"], scope, True)
     if missing:
-        return result("skipped", f"query needs ${{{min(missing)}}}")
+        return f"query needs ${{{min(missing)}}}"
     try:
         query = as_received(query)
     except ValueError:
-        return result("skipped", "query cannot be sent as upstream did")
+        return "query cannot be sent as upstream did"
     if "$" in re.sub(r"'[^']*'", "", query) and not case.get("query_parameters"):
-        return result("skipped", "query uses a $parameter the manifest gives no value for")
+        return "query uses a $parameter the manifest gives no value for"
+    params = case.get("query_parameters")
+    if params:
+        params = {k: (interpolate(v, scope, True)[0] if isinstance(v, str) else v) for k, v in params.items()}
+    return CaseQuery(query, params or None, scope)
+
+
+def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[list[str]] | None) -> Outcome:
+    def result(status: str, reason: str = "") -> Outcome:
+        return Outcome(suite.short, suite.area, case.get("name", "?"), status, reason)
+
+    if not case.get("query"):
+        return result("skipped", "no query (REST-level check)")
+    prepared = case_query(loader, case, rows)
+    if isinstance(prepared, str):
+        return result("skipped", prepared)
+    query, params, scope = prepared.text, prepared.params, prepared.scope
     expected = None
     if case.get("expected_file"):
         path = suite.root / case["expected_file"]
@@ -416,11 +433,8 @@ def _run_case(suite: Suite, loader: Loader, case: dict[str, Any], rows: list[lis
         recorded = expected.get("q")
         if isinstance(recorded, str) and re.sub(r"\s+", "", recorded) == re.sub(r"\s+", "", query):
             query = recorded
-    params = case.get("query_parameters")
-    if params:
-        params = {k: (interpolate(v, scope, True)[0] if isinstance(v, str) else v) for k, v in params.items()}
     try:
-        answer = execute(loader.storage, query, params or None)
+        answer = execute(loader.storage, query, params)
     except AqlError as exc:
         return result("failed", f"AQL error: {exc}")
     except Exception as exc:

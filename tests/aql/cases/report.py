@@ -10,46 +10,62 @@ import sys
 import tempfile
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from cdr.storage import Storage
-from tests.aql.cases.ehrbase import Outcome, load_suites, run_suite
+from tests.aql.cases.ehrbase import Outcome, Suite, load_suites, run_suite
 from tests.corpus import CORPUS
 from tests.storage.conftest import POSTGRES_URL
 
 PASSING = Path(__file__).parent / "ehrbase_passing.txt"
 
 
-def run(dialect: str, pattern: str) -> list[Outcome]:
-    root = CORPUS / "ehrbase-integration-tests"
-    outcomes: list[Outcome] = []
-    admin = None
-    if dialect == "postgresql":
-        if not POSTGRES_URL:
-            sys.exit("CDR_TEST_POSTGRES_URL is not set")
-        url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    for suite in load_suites(root / "DERIVED_aql_cases.json", root / "test_data_sets"):
-        if pattern not in suite.path:
-            continue
+@contextmanager
+def empty_storage(dialect: str) -> Iterator[Storage]:
+    """A new, empty store: a SQLite file, or a PostgreSQL database on CDR_TEST_POSTGRES_URL's server (dropped
+    afterwards)."""
+    if dialect != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
-            if admin is None:
-                storage = Storage.open(f"sqlite:///{tmp}/cdr.db", system_id="test.cdr")
-                name = None
-            else:
-                name = f"cdr_aql_report_{uuid.uuid4().hex[:10]}"
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-                storage = Storage.open(url.set(database=name), system_id="test.cdr")
+            storage = Storage.open(f"sqlite:///{tmp}/cdr.db", system_id="test.cdr")
             try:
-                outcomes.extend(run_suite(suite, storage))
+                yield storage
             finally:
                 storage.close()
-                if admin is not None and name is not None:
-                    with admin.connect() as conn:
-                        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    if not POSTGRES_URL:
+        sys.exit("CDR_TEST_POSTGRES_URL is not set")
+    url = sa.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"cdr_aql_report_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    storage = Storage.open(url.set(database=name), system_id="test.cdr")
+    try:
+        yield storage
+    finally:
+        storage.close()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def suites(pattern: str) -> Iterator[Suite]:
+    """The manifest's suites whose path holds ``pattern``."""
+    root = CORPUS / "ehrbase-integration-tests"
+    for suite in load_suites(root / "DERIVED_aql_cases.json", root / "test_data_sets"):
+        if pattern in suite.path:
+            yield suite
+
+
+def run(dialect: str, pattern: str) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for suite in suites(pattern):
+        with empty_storage(dialect) as storage:
+            outcomes.extend(run_suite(suite, storage))
     return outcomes
 
 
