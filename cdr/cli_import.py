@@ -15,6 +15,7 @@ issues and skipped; every other one is committed in its own transaction.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from cdr.errors import CdrError, Conflict, FormatError, TemplateError
 from cdr.security.principal import AuthMethod
 from cdr.services import Principal, RequestContext, Services
 from cdr.template.aom import OperationalTemplate
+from cdr.template.validation.profile import DEFAULT, profile_named
 
 DOCUMENT_SUFFIXES = (".json", ".xml")
 LINE_SUFFIXES = (".jsonl", ".ndjson")
@@ -198,7 +200,8 @@ class Importer:
 
 
 def open_services(url: str) -> Services:
-    """The service container over the migrated database at ``url``; exit 2 when it cannot be opened."""
+    """The service container over the migrated database at ``url``, validating by the profile the server
+    would (``CDR_VALIDATION_PROFILE``, else the default); exit 2 when either cannot be had."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from cdr.cli_common import fail
@@ -206,7 +209,11 @@ def open_services(url: str) -> Services:
     from cdr.storage import Storage
 
     try:
-        return Services(Storage.open(url))
+        profile = profile_named(os.environ.get("CDR_VALIDATION_PROFILE") or DEFAULT.name)
+    except ValueError as exc:
+        fail(f"CDR_VALIDATION_PROFILE: {exc}")
+    try:
+        return Services(Storage.open(url), profile)
     except (SQLAlchemyError, ArgumentError, ImportError) as exc:
         fail(
             f"cannot open the database {shown_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"

@@ -83,8 +83,8 @@ def db_upgrade_cmd(db: str | None) -> None:
     "validation_profile",
     type=click.Choice(sorted(PROFILES)),
     default=None,
-    help="Rules committed data is validated by: strict (the AOM) or ehrbase (EHRbase's documented "
-    "departures); default $CDR_VALIDATION_PROFILE, else strict.",
+    help="Rules committed data is validated by: ehrbase (EHRbase's documented departures from the AOM) "
+    "or strict (the AOM); default $CDR_VALIDATION_PROFILE, else ehrbase.",
 )
 @_DB_OPTION
 def serve_cmd(

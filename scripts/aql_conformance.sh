@@ -26,16 +26,16 @@ for arg in "$@"; do
   case "$arg" in --report|--report=*) report=() ;; esac
 done
 
-# The suites load EHRbase's own test data, which EHRbase accepts where the AOM does not (a DV_TEXT where
-# test_all_types.opt allows only DV_URI, in all_types_systematic_tests*.json): the server runs with the
-# ehrbase validation profile, which allows exactly those documented departures (docs/conformance.md,
-# "Validation"). The strict default would refuse the data and the suites could not even set up.
-# SQLite passes the option; the PostgreSQL wrapper starts `cdr serve` itself and inherits the variable.
-export CDR_VALIDATION_PROFILE=ehrbase
+# The server runs exactly as the runner's README starts it: `cdr serve` with its defaults. The suites load
+# EHRbase's own test data (a DV_TEXT where test_all_types.opt allows only DV_URI, in
+# all_types_systematic_tests*.json), which the default validation profile, ehrbase, accepts as EHRbase does
+# (docs/conformance.md, "Validation"); a CDR_VALIDATION_PROFILE=strict left in the environment would
+# refuse it, so it is cleared here.
+unset CDR_VALIDATION_PROFILE
 
 case "$database" in
   sqlite)
-    server="$VENV/bin/cdr serve --port {port} --db sqlite:///{dbdir}/cdr.db --validation-profile ehrbase"
+    server="$VENV/bin/cdr serve --port {port} --db sqlite:///{dbdir}/cdr.db"
     ;;
   postgres|postgresql)
     admin="${CDR_CONFORMANCE_POSTGRES_URL:-${CDR_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}}"

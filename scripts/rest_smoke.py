@@ -152,15 +152,19 @@ def database(kind: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def server(db_url: str, log: Path, profile: str = "strict") -> Iterator[str]:
-    """``cdr serve`` on ``db_url``; yields the base URL once /health answers."""
+def server(db_url: str, log: Path, profile: str = "default") -> Iterator[str]:
+    """``cdr serve`` on ``db_url`` (``profile`` "default": as a user starts it, no option and no
+    ``CDR_VALIDATION_PROFILE``); yields the base URL once /health answers."""
     port = free_port()
     cdr = str(Path(sys.executable).parent / "cdr")
+    option = [] if profile == "default" else ["--validation-profile", profile]
+    env = {k: v for k, v in os.environ.items() if k != "CDR_VALIDATION_PROFILE"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [cdr, "serve", "--port", str(port), "--db", db_url, "--validation-profile", profile],
+            [cdr, "serve", "--port", str(port), "--db", db_url, *option],
             stdout=out,
             stderr=out,
+            env=env,
         )
         try:
             root = f"http://127.0.0.1:{port}"
@@ -1500,7 +1504,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--report", type=Path, help="write the JSON report here")
     parser.add_argument(
-        "--profile", choices=["strict", "ehrbase"], default="strict", help="the server's validation profile"
+        "--profile",
+        choices=["default", "strict", "ehrbase"],
+        default="default",
+        help="the server's validation profile (default: none named, as cdr serve starts)",
     )
     parser.add_argument("--base", help="an already running server's openEHR base URL instead of starting one")
     parser.add_argument(
@@ -1521,7 +1528,7 @@ def main(argv: list[str] | None = None) -> int:
         with (
             tempfile.TemporaryDirectory() as tmp,
             database(kind) as url,
-            server(url, Path(tmp) / "serve.log") as base,
+            server(url, Path(tmp) / "serve.log", args.profile) as base,
         ):
             report[kind] = run_all(base).summary()
     known = set(args.known.read_text(encoding="utf-8").splitlines()) if args.known.is_file() else set()

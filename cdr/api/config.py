@@ -14,6 +14,7 @@ from typing import Any
 
 from cdr.storage import DEFAULT_URL
 from cdr.storage.store import DEFAULT_SYSTEM_ID
+from cdr.template.validation.profile import DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,9 @@ SETTINGS = (
     Setting("STRICT_JSON", False, "reject unknown canonical JSON attributes (default: skip and report them)"),
     Setting(
         "VALIDATION_PROFILE",
-        "strict",
-        "validation profile of committed data: strict (the AOM) or ehrbase (EHRbase's documented departures)",
+        DEFAULT.name,
+        "validation profile of committed data: ehrbase (EHRbase's documented departures from the AOM) or "
+        "strict (the AOM)",
     ),
     Setting(
         "MAX_CONTENT_LENGTH",

@@ -164,7 +164,13 @@ class _Writer:
             return False
         if expected == "DV_CODED_TEXT" and target.rm_type == "DV_TEXT":
             return True
-        return is_rm_subtype(target.rm_type, expected) or expected in ("PARTY_PROXY", "EVENT")
+        if is_rm_subtype(target.rm_type, expected) or expected in ("PARTY_PROXY", "EVENT"):
+            return True
+        # a value of another type at a node of one data type, which the ehrbase validation profile accepts
+        # (as EHRbase does): the node's own key, the value written with its ``|_type``
+        return snode.element_leaf and not any(
+            c is not snode and c.steps == snode.steps for c in parent.children.values()
+        )
 
     def instance(self, snode: SchemaNode, inst: Any, fnode: FlatNode) -> None:
         if snode.structural:

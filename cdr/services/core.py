@@ -29,14 +29,15 @@ from cdr.storage.contributions import commit_contribution
 from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import read_transaction, write_transaction
 from cdr.storage.templates import SHARED_UPLOAD
-from cdr.template.validation.profile import STRICT, ValidationProfile
+from cdr.template.validation.profile import DEFAULT, ValidationProfile
 
 
 class Services:
     """What every use case needs: the storage, the parsed-template cache over it, and the validation profile
-    committed data is held to (the app's ``VALIDATION_PROFILE``; strict unless configured otherwise)."""
+    committed data is held to (the app's ``VALIDATION_PROFILE``; else
+    :data:`~cdr.template.validation.profile.DEFAULT`)."""
 
-    def __init__(self, storage: Storage, validation_profile: ValidationProfile = STRICT) -> None:
+    def __init__(self, storage: Storage, validation_profile: ValidationProfile = DEFAULT) -> None:
         self.storage = storage
         self.templates = TemplateRegistry(storage.templates)
         self.validation_profile = validation_profile

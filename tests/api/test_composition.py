@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from cdr.api import create_app
 from cdr.formats.canonical_json import parse_json
+from cdr.storage import Storage
 from cdr.template import load_opt
 from cdr.template.validation import validate
 from tests.api.conftest import (
@@ -118,7 +120,11 @@ def test_flat_needs_a_template_id(nb_api: Api) -> None:
 
 
 @pytest.mark.parametrize("name", INVALID)
-def test_template_violations_list_every_issue(nb_api: Api, name: str) -> None:
+def test_template_violations_list_every_issue(storage: Storage, name: str) -> None:
+    """Each shipped invalid composition is a 422 naming its issues; under ``strict``, since the default
+    ``ehrbase`` profile accepts a value of another type (``test_a_value_of_another_type_by_profile``)."""
+    nb_api = Api(create_app({"STORAGE": storage, "TESTING": True, "VALIDATION_PROFILE": "strict"}))
+    nb_api.upload()
     ehr_id = nb_api.new_ehr()
     text = (COMPOSITIONS / name).read_text(encoding="utf-8")
     body = assert_error(
@@ -132,6 +138,72 @@ def test_template_violations_list_every_issue(nb_api: Api, name: str) -> None:
     for detail in body["details"]:
         assert detail["path"] in body["message"]
     assert nb_api.get(f"/ehr/{ehr_id}/versioned_ehr_status/revision_history").status_code == 200
+
+
+@pytest.mark.parametrize(("profile", "status"), [(None, 201), ("ehrbase", 201), ("strict", 422)])
+def test_a_value_of_another_type_by_profile(storage: Storage, profile: str | None, status: int) -> None:
+    """A respiration rate as DV_COUNT where the template allows DV_QUANTITY: accepted by default, as EHRbase
+    does (docs/conformance.md, "Validation profiles"), and WRONG_TYPE under ``strict``."""
+    config: dict[str, object] = {"STORAGE": storage, "TESTING": True}
+    if profile is not None:
+        config["VALIDATION_PROFILE"] = profile
+    api = Api(create_app(config))
+    api.upload()
+    ehr_id = api.new_ehr()
+    response = api.post(
+        f"/ehr/{ehr_id}/composition",
+        json=shipped("invalid_wrong_rm_type.json"),
+        headers={"Prefer": "return=minimal"},
+    )
+    if status == 201:
+        assert response.status_code == 201, response.json
+        uid = etag(response)
+        stored = api.get(f"/ehr/{ehr_id}/composition/{uid}").json
+        rate = _respiration_rate(stored)
+        assert rate["_type"] == "DV_COUNT"
+        # every format can carry it: FLAT and STRUCTURED write the node's key with the value's |_type, and
+        # what is read back commits again to the same value
+        for media in (FLAT, STRUCTURED, "application/xml"):
+            got = api.get(f"/ehr/{ehr_id}/composition/{uid}", headers={"Accept": media})
+            assert got.status_code == 200, (media, got.get_data(as_text=True)[:300])
+            if media == FLAT:
+                assert "DV_COUNT" in [v for k, v in got.json.items() if k.endswith("|_type")]
+            again = api.post(
+                f"/ehr/{api.new_ehr()}/composition",
+                data=_without_uid(got.get_data(), media),
+                headers={"Content-Type": media, "openEHR-TEMPLATE_ID": NB_TEMPLATE_ID},
+            )
+            assert again.status_code == 201, (media, again.json)
+            copy = api.get(f"/ehr/{_ehr_of(again)}/composition/{etag(again)}").json
+            assert _respiration_rate(copy) == rate
+    else:
+        body = assert_error(response, 422)
+        assert [d["code"] for d in body["details"]] == ["WRONG_TYPE"]
+
+
+def _respiration_rate(composition: dict[str, Any]) -> dict[str, Any]:
+    entry = next(c for c in composition["content"] if "respiration" in c["archetype_node_id"])
+    items = entry["data"]["events"][0]["data"]["items"]
+    value: dict[str, Any] = next(i for i in items if i["archetype_node_id"] == "at0004")["value"]
+    return value
+
+
+def _without_uid(body: bytes, media: str) -> bytes:
+    """A read-back to commit again: without its uid (an object id names one object in the system)."""
+    if media == FLAT:
+        return json.dumps({k: v for k, v in json.loads(body).items() if not k.endswith("/_uid")}).encode()
+    if media == STRUCTURED:
+        doc = json.loads(body)
+        for root in doc.values():
+            root.pop("_uid", None)
+        return json.dumps(doc).encode()
+    import re
+
+    return re.sub(rb"<uid\b[^>]*>.*?</uid>", b"", body, count=1, flags=re.S)
+
+
+def _ehr_of(response: Any) -> str:
+    return str(response.headers["Location"]).split("/ehr/", 1)[1].split("/", 1)[0]
 
 
 def test_several_issues_in_one_answer(nb_api: Api) -> None:

@@ -29,7 +29,15 @@ from cdr.formats.canonical_json import parse_json
 from cdr.rm.base import RMObject
 from cdr.storage import Storage
 from cdr.template.issues import IssueCode, ValidationIssue
-from cdr.template.validation import EHRBASE, PROFILES, STRICT, ValidationProfile, profile_named, validate
+from cdr.template.validation import (
+    DEFAULT,
+    EHRBASE,
+    PROFILES,
+    STRICT,
+    ValidationProfile,
+    profile_named,
+    validate,
+)
 from tests.api.conftest import BASE, Api, assert_error
 from tests.corpus import CORPUS, corpus_available, require_corpus
 from tests.storage.conftest import engine, postgres, postgres_engine  # noqa: F401  (fixtures, both dialects)
@@ -283,7 +291,7 @@ def test_corpus_profiles_differ_only_by_foreign_element_values() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "code"), [((), 1), (("--profile", "strict"), 1), (("--profile", "ehrbase"), 0)]
+    ("args", "code"), [((), 0), (("--profile", "strict"), 1), (("--profile", "ehrbase"), 0)]
 )
 def test_cdr_validate_profile_exit_codes(args: tuple[str, ...], code: int) -> None:
     corpus = require_corpus()
@@ -324,7 +332,7 @@ def _app(engine: Engine, profile: str | None) -> Flask:  # noqa: F811
     return create_app(config)
 
 
-@pytest.mark.parametrize(("profile", "status"), [(None, 422), ("strict", 422), ("ehrbase", 201)])
+@pytest.mark.parametrize(("profile", "status"), [(None, 201), ("strict", 422), ("ehrbase", 201)])
 def test_rest_commit_under_each_profile(engine: Engine, profile: str | None, status: int) -> None:  # noqa: F811
     corpus = require_corpus()
     api = Api(_app(engine, profile))
@@ -344,26 +352,34 @@ def test_rest_commit_under_each_profile(engine: Engine, profile: str | None, sta
         assert [(d["code"], d["path"]) for d in body["details"]] == [("WRONG_TYPE", URI_VALUE)]
 
 
+def test_the_default_profile_is_ehrbase() -> None:
+    """What ``cdr serve``, ``cdr import`` and ``cdr validate`` use when nothing names a profile; the function
+    ``validate`` alone stays the AOM's (``test_two_argument_call_is_strict``)."""
+    assert DEFAULT is EHRBASE
+
+
 def test_validation_profile_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CDR_VALIDATION_PROFILE", "ehrbase")
+    monkeypatch.delenv("CDR_VALIDATION_PROFILE", raising=False)
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'default.db'}"})
+    assert app.extensions["cdr"].validation_profile is DEFAULT
+    monkeypatch.setenv("CDR_VALIDATION_PROFILE", "strict")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'env.db'}"})
-    assert app.extensions["cdr"].validation_profile is EHRBASE
+    assert app.extensions["cdr"].validation_profile is STRICT
     monkeypatch.setenv("CDR_VALIDATION_PROFILE", "loose")
     with pytest.raises(ValueError, match="loose"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'bad.db'}"})
 
 
 def test_cdr_serve_validation_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``cdr serve --validation-profile ehrbase`` as a real process (how the conformance script runs it)
-    takes the composition the strict default refuses."""
+    """``cdr serve`` as a real process, as the AQL conformance runner starts it (no option: the default,
+    ``ehrbase``), and with each ``--validation-profile``: only ``strict`` refuses EHRbase's own data."""
     from tests.test_serve import start
 
     corpus = require_corpus()
     monkeypatch.delenv("CDR_VALIDATION_PROFILE", raising=False)
-    for profile, status in (("strict", 422), ("ehrbase", 201)):
-        served = start(
-            tmp_path, "--db", f"sqlite:///{tmp_path / profile / 'cdr.db'}", "--validation-profile", profile
-        )
+    for profile, status in ((None, 201), ("strict", 422), ("ehrbase", 201)):
+        option = () if profile is None else ("--validation-profile", profile)
+        served = start(tmp_path, "--db", f"sqlite:///{tmp_path / (profile or 'default') / 'cdr.db'}", *option)
         try:
             code, _, body = served.call(
                 "POST",
@@ -384,3 +400,65 @@ def test_cdr_serve_validation_profile(tmp_path: Path, monkeypatch: pytest.Monkey
             assert code == status, body
         finally:
             assert served.stop() == 0
+
+
+@pytest.mark.parametrize(("profile", "committed"), [(None, 1), ("strict", 0), ("ehrbase", 1)])
+def test_cdr_import_validates_by_the_servers_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: str | None, committed: int
+) -> None:
+    """``cdr import`` holds documents to the profile ``cdr serve`` would (``CDR_VALIDATION_PROFILE``)."""
+    import shutil
+
+    corpus = require_corpus()
+    templates, docs = tmp_path / "templates", tmp_path / "docs"
+    templates.mkdir()
+    docs.mkdir()
+    shutil.copy(corpus / ALL_TYPES_OPT, templates)
+    shutil.copy(corpus / ALL_TYPES, docs)
+    if profile is None:
+        monkeypatch.delenv("CDR_VALIDATION_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("CDR_VALIDATION_PROFILE", profile)
+    db = f"sqlite:///{tmp_path / 'db' / 'cdr.db'}"
+    result = CliRunner().invoke(
+        main, ["import", str(docs), "--template-dir", str(templates), "--ehr-per-file", "--db", db]
+    )
+    assert result.exit_code == (0 if committed else 1), result.output
+    if not committed:
+        assert "WRONG_TYPE" in result.stderr or "DV_URI" in result.stderr, result.stderr
+    storage = Storage.open(db)
+    try:
+        import sqlalchemy as sa
+
+        from cdr.storage import schema
+
+        with storage.engine.connect() as conn:
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(schema.object_version)
+                .where(schema.object_version.c.kind == "COMPOSITION")
+            ).scalar_one()
+    finally:
+        storage.close()
+    assert count == committed
+
+
+def test_cdr_import_refuses_an_unknown_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDR_VALIDATION_PROFILE", "loose")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "one.json").write_text("{}")
+    (tmp_path / "templates").mkdir()
+    result = CliRunner().invoke(
+        main,
+        [
+            "import",
+            str(tmp_path / "docs"),
+            "--template-dir",
+            str(tmp_path / "templates"),
+            "--ehr-per-file",
+            "--db",
+            f"sqlite:///{tmp_path / 'cdr.db'}",
+        ],
+    )
+    assert result.exit_code == 2
+    assert "loose" in result.stderr

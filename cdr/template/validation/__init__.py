@@ -35,10 +35,18 @@ from cdr.template.validation import rm_rules
 from cdr.template.validation.context import Context
 from cdr.template.validation.datapath import DataPath, child
 from cdr.template.validation.plans import conforms, plans_for
-from cdr.template.validation.profile import EHRBASE, PROFILES, STRICT, ValidationProfile, profile_named
+from cdr.template.validation.profile import (
+    DEFAULT,
+    EHRBASE,
+    PROFILES,
+    STRICT,
+    ValidationProfile,
+    profile_named,
+)
 from cdr.template.validation.structure import Walker
 
 __all__ = [
+    "DEFAULT",
     "EHRBASE",
     "PROFILES",
     "STRICT",

@@ -1,15 +1,22 @@
-"""Validation profiles: the spec-strict default, and ``ehrbase`` for data EHRbase accepts against the AOM.
+"""Validation profiles: ``strict`` (the AOM), and ``ehrbase`` for data EHRbase accepts against the AOM.
 
 A profile is a set of named departures from the strict rules, each one a flag with its evidence, so that
 what a profile allows is listed in one place and can be tested one by one. ``strict`` departs from
 nothing. ``ehrbase`` reproduces EHRbase's acceptance only where that acceptance is known from its sources
-and from data its own test suites commit; it exists for migrations from EHRbase and for running EHRbase's
-suites, not as a looser default (docs/conformance.md, "Validation", lists every departure and the
+and from data its own test suites commit (docs/conformance.md, "Validation", lists every departure and the
 candidates that were rejected).
+
+``ehrbase`` is what the entry points use unless told otherwise (:data:`DEFAULT`: ``cdr serve``, ``cdr
+import``, ``cdr validate``): applications and conformance suites written against EHRbase, the de-facto
+reference, commit such data, and a server that refused it could not even load their fixtures. A site that
+wants the AOM to the letter sets ``VALIDATION_PROFILE=strict``. The function :func:`~cdr.template.
+validation.validate` itself stays strict unless given a profile: it is the AOM's validator.
 
 >>> profile_named("ehrbase").foreign_element_value
 True
 >>> profile_named("strict") is STRICT
+True
+>>> DEFAULT is EHRBASE
 True
 """
 
@@ -42,6 +49,9 @@ class ValidationProfile:
 
 STRICT = ValidationProfile("strict")
 EHRBASE = ValidationProfile("ehrbase", foreign_element_value=True)
+
+DEFAULT = EHRBASE
+"""The profile of the server, ``cdr import`` and ``cdr validate`` when no setting or option names one."""
 
 PROFILES: dict[str, ValidationProfile] = {p.name: p for p in (STRICT, EHRBASE)}
 """Every profile by the name settings and command-line options use."""
