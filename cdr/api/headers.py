@@ -86,7 +86,10 @@ def version_to_delete(uid_based_id: str, expected: str | None) -> str:
 def absolute_url(path: str, raw: bool = False) -> str:
     """The absolute URL of ``path``: below the API base path unless ``raw`` (then ``path`` is absolute)."""
     base = "" if raw else the_app().config["BASE_PATH"]
-    return current_request().host_url.rstrip("/") + base + path
+    req = current_request()
+    # scheme and Host as the request (or ProxyFix) gives them: werkzeug's host_url turns the host into an
+    # IRI (unicode), which a header cannot carry, and costs ~18 us per answer doing it
+    return f"{req.scheme}://{req.host}{base}{path}"
 
 
 TEMPLATE_ID_HEADER = "EHRBase-Template-ID"
