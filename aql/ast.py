@@ -322,10 +322,15 @@ class SelectClause:
 
 @dataclass(frozen=True, slots=True)
 class OrderBy:
-    """One sorting expression; ascending unless ``descending``."""
+    """One sorting expression; ascending unless ``descending``.
 
-    path: IdentifiedPath
+    ``alias``: the item sorts by the SELECT column of that ``AS`` name (``path`` is then None), which the
+    query's ORDER BY named where AQL expects an identified path and which is no FROM variable
+    (:func:`aql.semantics.resolve_order_aliases`)."""
+
+    path: IdentifiedPath | None
     descending: bool = False
+    alias: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

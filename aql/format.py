@@ -64,7 +64,8 @@ class _Printer:
 
     @staticmethod
     def _print_OrderBy(o: ast.OrderBy) -> str:
-        return f"{to_aql(o.path)} {'DESC' if o.descending else 'ASC'}"
+        what = o.alias if o.path is None else to_aql(o.path)
+        return f"{what} {'DESC' if o.descending else 'ASC'}"
 
     # ---- FROM
 

@@ -22,7 +22,7 @@ from aql._generated.AqlLexer import AqlLexer
 from aql._generated.AqlParser import AqlParser
 from aql.errors import AqlSemanticError, AqlSyntaxError, AqlUnsupported, SyntaxIssue
 from aql.literals import string_type, unquote
-from aql.semantics import check_query
+from aql.semantics import check_query, resolve_order_aliases
 
 P = AqlParser
 
@@ -89,7 +89,7 @@ def parse_uncached(text: str) -> ast.Query:
     :func:`aql.parse`, which caches.
     """
     tree = _parse_tree(text)
-    query = _Builder().query(tree)
+    query = resolve_order_aliases(_Builder().query(tree))
     check_query(query)
     return query
 

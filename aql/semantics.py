@@ -6,6 +6,8 @@ against templates and the RM come later, with the compiler.
 
 from __future__ import annotations
 
+import dataclasses
+
 from aql import ast
 from aql.errors import AqlSemanticError
 
@@ -33,6 +35,35 @@ def check_query(query: ast.Query) -> None:
         raise AqlSemanticError("TOP and LIMIT cannot be used in the same query")
     if query.limit is not None and query.limit < 1:
         raise AqlSemanticError(f"LIMIT must be at least 1, got {query.limit}")
+
+
+def resolve_order_aliases(query: ast.Query) -> ast.Query:
+    """``ORDER BY n`` where ``n`` is no FROM variable but a SELECT item's ``AS`` name: sort by that column.
+
+    AQL 1.1 sorts by identified paths only; SQL users write the alias, and for a computed column (``COUNT(*)
+    AS n``, a function) it is the only way to sort by it. A FROM variable of the same name keeps its AQL
+    meaning. Aliases match as written, else ignoring case (as variables do); an alias given to two columns
+    is ambiguous and left for :func:`check_query` to report as an undefined variable.
+    """
+    if not query.order_by:
+        return query
+    defined = _defined_variables(query)
+    aliases = [item.alias for item in query.select.items if item.alias]
+    resolved: list[ast.OrderBy] = []
+    for item in query.order_by:
+        path = item.path
+        name = path.variable if path is not None and not path.path and path.predicate is None else None
+        alias = None if name is None or name.lower() in defined else _alias_named(name, aliases)
+        resolved.append(item if alias is None else ast.OrderBy(None, item.descending, alias))
+    return dataclasses.replace(query, order_by=tuple(resolved))
+
+
+def _alias_named(name: str, aliases: list[str]) -> str | None:
+    exact = [a for a in aliases if a == name]
+    if len(exact) == 1:
+        return exact[0]
+    folded = [a for a in aliases if a.lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def _defined_variables(query: ast.Query) -> set[str]:

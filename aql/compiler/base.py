@@ -147,7 +147,10 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         order: list[Any] = []
         raw_keys: list[Expr] = []
         for order_item in query.order_by:
-            value = self.path_value(order_item.path, scope)
+            if order_item.path is None:  # a SELECT alias (aql.semantics.resolve_order_aliases)
+                value = next(c.value for c in columns if c.name == order_item.alias)
+            else:
+                value = self.path_value(order_item.path, scope)
             for key in value.sort_keys():
                 if isinstance(key, sa.sql.elements.Null | sa.sql.elements.BindParameter):
                     continue  # a constant sorts nothing (and PostgreSQL rejects a literal sort key)

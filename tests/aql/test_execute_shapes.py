@@ -333,3 +333,31 @@ def test_a_duration_inside_an_object_sorts_by_its_length(world: World) -> None:
         ).rows
         want = sorted(widths, key=lambda w: duration_seconds(w) or 0.0, reverse=reverse)
         assert [r[0] for r in rows] == [w for w in want for _ in range(per_composition)]
+
+
+def test_order_by_a_select_alias_sorts_by_that_column(world: World) -> None:
+    """``ORDER BY n`` naming a SELECT alias: an aggregate (compositions per EHR, most first) and a path value
+    (the same order as the path itself), on both databases."""
+    _, data = next(iter(world.compositions.values()))
+    extra = {k: v for k, v in data.items() if k != "uid"}
+    world.storage.compositions.create(world.ehrs[1], extra, Audit({"_type": "PARTY_SELF"}))
+    counts = {str(ehr): 0 for ehr in world.ehrs}
+    for ehr, _ in world.compositions.values():
+        counts[str(ehr)] += 1
+    counts[str(world.ehrs[1])] += 1  # so that the EHRs' counts differ
+    rows = execute(
+        world.storage,
+        "SELECT e/ehr_id/value AS ehr, COUNT(c/uid/value) AS n FROM EHR e CONTAINS COMPOSITION c "
+        "ORDER BY n DESC",
+    ).rows
+    assert [r[1] for r in rows] == sorted(counts.values(), reverse=True)
+    assert {r[0]: r[1] for r in rows} == counts
+    by_alias = execute(
+        world.storage, f"SELECT c/uid/value, {SYSTOLIC} AS sys {FROM_BP} ORDER BY sys DESC, c/uid/value"
+    ).rows
+    by_path = execute(
+        world.storage, f"SELECT c/uid/value, {SYSTOLIC} {FROM_BP} ORDER BY {SYSTOLIC} DESC, c/uid/value"
+    ).rows
+    assert by_alias == by_path
+    values = [float(r[1]) for r in by_alias if r[1] is not None]
+    assert len(values) >= 4 and values == sorted(values, reverse=True)

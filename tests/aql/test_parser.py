@@ -11,6 +11,7 @@ import aql
 from aql import ast as a
 from aql import cache
 from aql.errors import AqlSemanticError, AqlUnsupported
+from aql.format import to_aql
 from aql.grammar import regenerate
 from aql.parser import parse_uncached
 
@@ -292,6 +293,24 @@ def test_parameters_in_order_of_first_use() -> None:
 def test_semantic_errors(text: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=re.escape(message)):
         aql.parse(text)
+
+
+def test_order_by_a_select_alias() -> None:
+    """A name in ORDER BY that is no FROM variable but a SELECT alias sorts by that column (SQL habit, and
+    the only way to sort by a computed column); a FROM variable keeps its AQL meaning."""
+    q = aql.parse("SELECT c/name/value AS title, COUNT(*) AS n FROM COMPOSITION c ORDER BY n DESC, Title")
+    assert q.order_by == (a.OrderBy(None, True, "n"), a.OrderBy(None, False, "title"))
+    kept = aql.parse("SELECT c/name/value AS c FROM COMPOSITION c ORDER BY c")
+    assert kept.order_by == (a.OrderBy(p("c"), False),)
+    with pytest.raises(AqlSemanticError, match=re.escape("undefined variable 'm' in ORDER BY")):
+        aql.parse("SELECT COUNT(*) AS n FROM COMPOSITION c ORDER BY m")
+    with pytest.raises(AqlSemanticError, match=re.escape("undefined variable 'n' in ORDER BY")):
+        aql.parse("SELECT c/a AS n, c/b AS N FROM COMPOSITION c ORDER BY n/x")  # a path: no alias
+    with pytest.raises(AqlSemanticError, match=re.escape("undefined variable 'ab' in ORDER BY")):
+        aql.parse("SELECT c/a AS Ab, c/b AS aB FROM COMPOSITION c ORDER BY ab")  # two by case: ambiguous
+    exact = aql.parse("SELECT c/a AS Ab, c/b AS aB FROM COMPOSITION c ORDER BY aB")
+    assert exact.order_by == (a.OrderBy(None, False, "aB"),)
+    assert to_aql(q).endswith("ORDER BY n DESC, title ASC")
 
 
 def test_variables_resolve_case_insensitively() -> None:
