@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cdr.api import auth, errors, security
+from cdr.api import auth, cors, errors, security
 from cdr.api.config import load
 from cdr.api.current import current_request, the_app
 from cdr.api.json_provider import OrjsonProvider
@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)
+    cors.init_app(app)
     app.before_request(_refuse_nul_url)
     auth.init_app(app)
     _register_blueprints(app, settings["BASE_PATH"])

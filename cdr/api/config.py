@@ -52,6 +52,11 @@ SETTINGS = (
         "strict (the AOM)",
     ),
     Setting(
+        "CORS_ORIGINS",
+        "",
+        "browser origins allowed to call the API cross-origin, comma-separated ('*': any); empty: none",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",

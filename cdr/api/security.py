@@ -30,6 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.engine import Connection
 
+from cdr.api.cors import is_preflight
 from cdr.api.current import current_request, request_globals, the_app
 from cdr.api.errors import ApiError, error_response, handle_cdr_error
 from cdr.api.openapi import documented
@@ -227,7 +228,7 @@ def _authenticate() -> None:
     app = the_app()
     config: AuthConfig = app.extensions["cdr_auth"]
     endpoint = req.endpoint or ""
-    if endpoint.startswith("system."):
+    if endpoint.startswith("system.") or is_preflight(req):  # a preflight carries no credentials
         return
     principal = _principal(config)
     glob.cdr_principal = principal
