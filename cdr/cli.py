@@ -27,7 +27,7 @@ from cdr.cli_documents import (
 )
 from cdr.errors import CdrError, FormatError
 from cdr.template.aom import OperationalTemplate
-from cdr.template.validation.profile import DEFAULT, PROFILES, profile_named
+from cdr.template.validation.profile import PROFILES, STRICT, profile_named
 
 __all__ = ["EXIT_INVALID", "EXIT_USAGE", "EXIT_VALID", "main"]
 
@@ -89,10 +89,10 @@ def webtemplate_cmd(template: Path) -> None:
 @click.option(
     "--profile",
     type=click.Choice(sorted(PROFILES)),
-    default=DEFAULT.name,
+    default=STRICT.name,
     show_default=True,
-    help="Validation profile: ehrbase (EHRbase's documented departures from the AOM, docs/conformance.md) "
-    "or strict (the AOM).",
+    help="Validation profile: strict (the AOM) or ehrbase (EHRbase's documented departures, which the server "
+    "accepts by default; docs/conformance.md).",
 )
 @click.argument("composition", type=_INPUT)
 def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, composition: Path) -> None:

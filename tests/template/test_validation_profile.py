@@ -291,7 +291,7 @@ def test_corpus_profiles_differ_only_by_foreign_element_values() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "code"), [((), 0), (("--profile", "strict"), 1), (("--profile", "ehrbase"), 0)]
+    ("args", "code"), [((), 1), (("--profile", "strict"), 1), (("--profile", "ehrbase"), 0)]
 )
 def test_cdr_validate_profile_exit_codes(args: tuple[str, ...], code: int) -> None:
     corpus = require_corpus()
@@ -353,8 +353,9 @@ def test_rest_commit_under_each_profile(engine: Engine, profile: str | None, sta
 
 
 def test_the_default_profile_is_ehrbase() -> None:
-    """What ``cdr serve``, ``cdr import`` and ``cdr validate`` use when nothing names a profile; the function
-    ``validate`` alone stays the AOM's (``test_two_argument_call_is_strict``)."""
+    """What ``cdr serve`` and ``cdr import`` use when nothing names a profile; the validator itself (the
+    function and ``cdr validate``) stays with the AOM (``test_two_argument_call_is_strict``,
+    ``test_cdr_validate_profile_exit_codes``)."""
     assert DEFAULT is EHRBASE
 
 

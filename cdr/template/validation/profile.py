@@ -6,11 +6,12 @@ nothing. ``ehrbase`` reproduces EHRbase's acceptance only where that acceptance 
 and from data its own test suites commit (docs/conformance.md, "Validation", lists every departure and the
 candidates that were rejected).
 
-``ehrbase`` is what the entry points use unless told otherwise (:data:`DEFAULT`: ``cdr serve``, ``cdr
-import``, ``cdr validate``): applications and conformance suites written against EHRbase, the de-facto
-reference, commit such data, and a server that refused it could not even load their fixtures. A site that
-wants the AOM to the letter sets ``VALIDATION_PROFILE=strict``. The function :func:`~cdr.template.
-validation.validate` itself stays strict unless given a profile: it is the AOM's validator.
+``ehrbase`` is what the server and ``cdr import`` accept unless told otherwise (:data:`DEFAULT`):
+applications and conformance suites written against EHRbase, the de-facto reference, commit such data, and
+a server that refused it could not even load their fixtures. A site that wants the AOM to the letter sets
+``VALIDATION_PROFILE=strict``. The validator itself (the function :func:`~cdr.template.validation.validate`
+and ``cdr validate``, the modeller's check) stays with the AOM unless given a profile: it reports a value of
+another type, which ``--profile ehrbase`` shows the server would accept.
 
 >>> profile_named("ehrbase").foreign_element_value
 True
@@ -51,7 +52,7 @@ STRICT = ValidationProfile("strict")
 EHRBASE = ValidationProfile("ehrbase", foreign_element_value=True)
 
 DEFAULT = EHRBASE
-"""The profile of the server, ``cdr import`` and ``cdr validate`` when no setting or option names one."""
+"""The profile of the server and ``cdr import`` when no setting names one."""
 
 PROFILES: dict[str, ValidationProfile] = {p.name: p for p in (STRICT, EHRBASE)}
 """Every profile by the name settings and command-line options use."""
