@@ -155,22 +155,16 @@ class _Writer:
         expected = base_type(snode.rm_type)
         if target.rm_type == expected:
             return True
-        rivals = [
-            c
-            for c in parent.children.values()
-            if c is not snode and c.steps == snode.steps and base_type(c.rm_type) == target.rm_type
-        ]
-        if rivals:
-            return False
+        siblings = [c for c in parent.children.values() if c is not snode and c.steps == snode.steps]
+        if any(base_type(c.rm_type) == target.rm_type for c in siblings):
+            return False  # a rival node of the value's own type takes it
         if expected == "DV_CODED_TEXT" and target.rm_type == "DV_TEXT":
             return True
         if is_rm_subtype(target.rm_type, expected) or expected in ("PARTY_PROXY", "EVENT"):
             return True
         # a value of another type at a node of one data type, which the ehrbase validation profile accepts
         # (as EHRbase does): the node's own key, the value written with its ``|_type``
-        return snode.element_leaf and not any(
-            c is not snode and c.steps == snode.steps for c in parent.children.values()
-        )
+        return snode.element_leaf and not siblings
 
     def instance(self, snode: SchemaNode, inst: Any, fnode: FlatNode) -> None:
         if snode.structural:
