@@ -329,6 +329,16 @@ class _Builder:
         if isinstance(ctx, P.ComparisonContext):
             left, right = (self.operand(o) for o in ctx.operand())
             return ast.Comparison(left, _OPERATORS[ctx.comparisonOperator().getText()], right)
+        if isinstance(ctx, P.BetweenContext):
+            # EHRbase's extension (not AQL 1.1): x BETWEEN a AND b holds where x >= a and x <= b
+            value, low, high = (self.operand(o) for o in ctx.operand())
+            between = ast.And(
+                (
+                    ast.Comparison(value, ast.ComparisonOperator.GE, low),
+                    ast.Comparison(value, ast.ComparisonOperator.LE, high),
+                )
+            )
+            return ast.Not(between) if ctx.NOT() is not None else between
         if isinstance(ctx, P.LikeContext):
             pattern = ctx.likePattern()
             like: ast.Literal | ast.Parameter = (

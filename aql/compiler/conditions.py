@@ -157,7 +157,16 @@ class ConditionMixin:
         if isinstance(value, JsonValue) and "code" in value.leaf and op in ("=", "!="):
             # the column holds a long code as its key: compare the literal's key
             return self._typed(value, "code", fn, self.binds.bind(scalar, _code_key, sa.String()))
-        return self._typed(value, "text", fn, self.binds.bind(scalar, str, sa.String()))
+        text = self._typed(value, "text", fn, self.binds.bind(scalar, str, sa.String()))
+        if scalar.type == ast.AqlType.STRING and isinstance(value, JsonValue) and "duration" in value.leaf:
+            # a DV_DURATION's ISO 8601 text against a duration: by length, as the whole DV_DURATION compares
+            # (``value/value BETWEEN 'P50Y' AND 'P100Y'`` holds for P65Y5M2D, which text order denies)
+            # (a literal that is no duration compares as text, so 'PT10S' != 'x' holds)
+            column, guard = value.leaf["duration"]
+            length = self.binds.bind(scalar, seconds_if_duration, sa.Float())
+            by_length = sa.and_(sa.func.coalesce(guard, sa.false()), sa.cast(length, sa.Float()).is_not(None))
+            return sa.or_(sa.and_(by_length, fn(column, length)), sa.and_(sa.not_(by_length), text))
+        return text
 
     def _across_kinds(self: Compiler, value: JsonValue, op: str, scalar: Scalar, same: Cond) -> Cond:
         """A path's JSON value of another kind than the literal, compared as EHRbase compares them: by

@@ -27,7 +27,11 @@ ORDERED_NUMERIC = ("DV_QUANTITY", "DV_COUNT", "DV_ORDINAL", "DV_SCALE", "DV_PROP
 # rest of the path after the leaf attribute -> [(projection kind, column, value types)]
 _SUB_PATHS: dict[tuple[str, ...], list[tuple[str, str, tuple[str, ...]]]] = {
     ("magnitude",): [("number", "num_value", _NUMERIC)],
-    ("value",): [("instant", "time_value", _TEMPORAL), ("number", "num_value", _ORDINALS)],
+    ("value",): [
+        ("instant", "time_value", _TEMPORAL),
+        ("number", "num_value", _ORDINALS),
+        ("duration", "num_value", ("DV_DURATION",)),  # its length in seconds
+    ],
     ("defining_code", "code_string"): [("code", "code_string", ("DV_CODED_TEXT",))],
     ("symbol", "defining_code", "code_string"): [("code", "code_string", _ORDINALS)],
     ("units",): [("units", "units", ("DV_QUANTITY",))],

@@ -35,6 +35,7 @@ NOT      : 'not' ;
 LIKE     : 'like' ;
 MATCHES  : 'matches' ;
 EXISTS   : 'exists' ;
+BETWEEN  : 'between' ;  // EHRbase's extension: x BETWEEN a AND b is x >= a AND x <= b
 
 // ---- literals
 TRUE  : 'true' ;

@@ -116,7 +116,7 @@ identifier
 
 keyword
     : SELECT | AS | FROM | WHERE | ORDER | BY | ASC | ASCENDING | DESC | DESCENDING | LIMIT | OFFSET | DISTINCT
-    | TOP | FORWARD | BACKWARD | CONTAINS | AND | OR | NOT | LIKE | MATCHES | EXISTS | TRUE | FALSE | NULL
+    | TOP | FORWARD | BACKWARD | CONTAINS | AND | OR | NOT | LIKE | MATCHES | EXISTS | BETWEEN | TRUE | FALSE | NULL
     | VERSION | LATEST_VERSION | ALL_VERSIONS | TERMINOLOGY | COUNT | MIN | MAX | SUM | AVG
     ;
 
@@ -132,6 +132,7 @@ whereExpr
     | whereExpr OR whereExpr                        # whereOr
     | EXISTS identifiedPath                         # exists
     | operand comparisonOperator operand            # comparison
+    | operand NOT? BETWEEN operand AND operand      # between
     | operand LIKE likePattern                      # like
     | operand MATCHES matchesOperand                # matches
     | functionCall                                  # booleanFunction

@@ -295,6 +295,21 @@ def test_semantic_errors(text: str, error: type[Exception], message: str) -> Non
         aql.parse(text)
 
 
+def test_between_is_two_comparisons() -> None:
+    """``x [NOT] BETWEEN a AND b`` (EHRbase's extension, not AQL 1.1) is ``x >= a AND x <= b``; its AND binds
+    before the logical one, and ``between`` stays usable as an attribute name."""
+    q = aql.parse("SELECT c FROM COMPOSITION c WHERE c/x BETWEEN 1 AND $hi AND c/y = 'z'")
+    low = a.Comparison(p("c/x"), a.ComparisonOperator.GE, a.Literal(1, a.AqlType.INTEGER))
+    high = a.Comparison(p("c/x"), a.ComparisonOperator.LE, a.Parameter("hi"))
+    assert q.where == a.And(
+        (low, high, a.Comparison(p("c/y"), a.ComparisonOperator.EQ, a.Literal("z", a.AqlType.STRING)))
+    )
+    negated = aql.parse("SELECT c FROM COMPOSITION c WHERE c/x NOT BETWEEN 1 AND $hi")
+    assert negated.where == a.Not(a.And((low, high)))
+    assert to_aql(negated).endswith("WHERE NOT (c/x >= 1 AND c/x <= $hi)")
+    assert aql.parse("SELECT c/between FROM COMPOSITION c").select.items[0].expression == p("c/between")
+
+
 def test_order_by_a_select_alias() -> None:
     """A name in ORDER BY that is no FROM variable but a SELECT alias sorts by that column (SQL habit, and
     the only way to sort by a computed column); a FROM variable keeps its AQL meaning."""

@@ -14,7 +14,7 @@ CASES = [
     ("SELECT c FROM", [(1, 14, "<EOF>")]),
     ("SELECT c FROM COMPOSITION c CONTAINS", [(1, 37, "<EOF>")]),
     ("SELECT c FROM COMPOSITION c WHERE c/x XOR c/y", [(1, 39, "XOR")]),
-    ("SELECT c FROM COMPOSITION c WHERE c/x BETWEEN 1 AND 2", [(1, 39, "BETWEEN")]),
+    ("SELECT c FROM COMPOSITION c WHERE c/x BETWEEN 1 OR 2", [(1, 49, "OR")]),
     ("SELECT c FROM COMPOSITION c WHERE c/a = # 1", [(1, 41, "#")]),
     ("SELECT c FROM COMPOSITION c WHERE (c/x = 1", [(1, 43, "<EOF>")]),
     ("SELECT c FROM COMPOSITION c WHERE c/x MATCHES {}", [(1, 48, "}")]),

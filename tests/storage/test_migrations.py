@@ -136,3 +136,44 @@ def test_long_leaf_values_become_their_keys(
                 assert (after[row.num].code_string, after[row.num].units) == (row.code_string, row.units)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_durations_with_years_get_twelve_month_years(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Migration 0010: a stored DV_DURATION length with a year part is recomputed with the year as twelve
+    average months (P1Y as long as P12M); other lengths stay; PostgreSQL's function agrees."""
+    from cdr.rm.data_types.iso8601 import duration_seconds
+
+    url = empty_database_url(dialect, request, tmp_path)
+    upgrade(url, "0009_versioned_object_id_index")
+    engine = create_engine(url)
+    try:
+        storage = Storage(engine, system_id="test.cdr")
+        storage.templates.upload((TEMPLATES / "kommunal_vitalparametre_news2.nb.opt").read_bytes())
+        ehr_id = storage.ehrs.create(Audit.by("Kari Nordmann", "test"))[0].ehr_id
+        storage.compositions.create(ehr_id, shipped("valid_normal.json"), Audit.by("Kari Nordmann", "test"))
+        node = t.node
+        old_year = 365.24219 * 86400  # the length 0009 stored for P1Y
+        with engine.begin() as conn:
+            nums = [r.num for r in conn.execute(sa.select(node.c.num).where(node.c.num_value.is_not(None)))]
+            durations = {nums[0]: ("P1Y", old_year), nums[1]: ("PT30M", 1800.0)}
+            for num, (text, seconds) in durations.items():
+                conn.execute(
+                    sa.update(node)
+                    .where(node.c.num == num)
+                    .values(value_type="DV_DURATION", text_value=text, num_value=seconds)
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            after = dict(
+                conn.execute(sa.select(node.c.num, node.c.num_value).where(node.c.num.in_(durations))).all()
+            )
+            if dialect == "postgresql":
+                function = conn.execute(sa.select(sa.func.cdr_duration_seconds("P1Y"))).scalar_one()
+                assert function == duration_seconds("P12M")
+        assert after[nums[0]] == duration_seconds("P1Y") == duration_seconds("P12M") != old_year
+        assert after[nums[1]] == 1800.0
+    finally:
+        engine.dispose()

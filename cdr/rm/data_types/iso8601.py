@@ -28,8 +28,10 @@ _DURATION = re.compile(
 SECONDS_PER_DAY = 86400.0
 DAYS_PER_MONTH = 30.43685
 """Average month length openEHR uses to turn durations with months into seconds."""
-DAYS_PER_YEAR = 365.24219
-"""Average year length openEHR uses to turn durations with years into seconds."""
+DAYS_PER_YEAR = 12 * DAYS_PER_MONTH
+"""Average year length to turn durations with years into seconds: twelve average months (365.2422 days), so
+that ``P1Y`` and ``P12M`` are equally long. openEHR's ``Average_days_in_year`` (365.24219) is 0.86 s shorter
+than its twelve ``Average_days_in_month``, which made ``P1Y >= 'P12M'`` false (migration 0010)."""
 
 
 @dataclass(frozen=True, slots=True)
