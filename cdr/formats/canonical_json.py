@@ -207,7 +207,9 @@ class _Reader:
                 declared_name = target.declared.rm_type
                 raise _ShapeError(f"_type is required: the declared type {declared_name} is abstract")
         else:
-            info = target.allowed.get(type_name) or _resolve_type(type_name, target)
+            # a _type that is no string (an object, a list: unhashable) goes to the check that says so
+            known = target.allowed.get(type_name) if type(type_name) is str else None
+            info = known or _resolve_type(type_name, target)
         plan = info.plan
         values = info.empty.copy()
         dropped: list[str] | None = None  # made when a key is skipped (rarely)

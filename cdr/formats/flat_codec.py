@@ -337,7 +337,10 @@ def _read_raw(raw: Any, key: str, rm_type: str) -> RMObject:
     """``|raw``: the object as canonical JSON (EHRbase also accepts ``@class`` for ``_type``)."""
     from cdr.formats.canonical_json import parse_json
 
-    data = json.loads(raw) if isinstance(raw, str) else raw
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as exc:
+        raise FormatError(key + "|raw", f"not canonical JSON: {exc}") from exc
     try:
         return parse_json(_at_class(data), None if RM_TYPES[base_type(rm_type)].rm_abstract else rm_type)
     except FormatError as exc:

@@ -206,6 +206,27 @@ def _ehr_of(response: Any) -> str:
     return str(response.headers["Location"]).split("/ehr/", 1)[1].split("/", 1)[0]
 
 
+def test_flat_raw_that_is_no_json_is_400_naming_the_key(nb_api: Api) -> None:
+    """A FLAT ``|raw`` value must hold canonical JSON; other text is a 400 naming that key (was a 500)."""
+    ehr_id = nb_api.new_ehr()
+    uid = nb_api.commit(ehr_id)
+    flat = nb_api.get(f"/ehr/{ehr_id}/composition/{uid}", headers={"Accept": FLAT}).json
+    doc = {k: v for k, v in flat.items() if not k.endswith("/_uid")}
+    element = next(k for k in doc if k.endswith("|magnitude")).removesuffix("|magnitude")
+    doc[element + "|raw"] = "{not json"
+    body = assert_error(
+        nb_api.post(
+            f"/ehr/{ehr_id}/composition",
+            json=doc,
+            headers={"Content-Type": FLAT, "openEHR-TEMPLATE_ID": NB_TEMPLATE_ID},
+        ),
+        400,
+    )
+    path = body["details"][0]["path"]  # the key as the reader indexes it: ...:0/frekvens:0|raw
+    assert path.endswith("|raw") and path.split(":")[0] == element.split("/")[0]
+    assert "not canonical JSON" in body["message"]
+
+
 def test_several_issues_in_one_answer(nb_api: Api) -> None:
     doc = shipped("invalid_magnitude_out_of_range.json")
     unit = shipped("invalid_unit_not_allowed.json")

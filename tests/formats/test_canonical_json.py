@@ -270,6 +270,8 @@ def test_rm_type_argument_gives_the_root_type() -> None:
         ('{"_type": "DV_TEXT"}', "DV_QUANTITY", "/_type", "does not conform to DV_QUANTITY"),
         ('{"_type": "DV_WHATEVER"}', None, "/_type", "unknown _type 'DV_WHATEVER'"),
         ('{"_type": 7}', None, "/_type", "_type must be a string"),
+        ('{"_type": {"x": 1}}', "DV_TEXT", "/_type", "_type must be a string"),  # was a 500 (unhashable)
+        ('{"_type": ["DV_TEXT"]}', "DV_TEXT", "/_type", "_type must be a string"),
         ('{"_type": "DATA_VALUE"}', "DATA_VALUE", "/_type", "abstract"),
         ('{"value": "x"}', "DATA_VALUE", "/", "the declared type DATA_VALUE is abstract"),
         ('{"value": "x"}', "NO_SUCH_TYPE", "/", "unknown RM type"),
