@@ -160,8 +160,8 @@ class ConditionMixin:
         text = self._typed(value, "text", fn, self.binds.bind(scalar, str, sa.String()))
         if scalar.type == ast.AqlType.STRING and isinstance(value, JsonValue) and "duration" in value.leaf:
             # a DV_DURATION's ISO 8601 text against a duration: by length, as the whole DV_DURATION compares
-            # (``value/value BETWEEN 'P50Y' AND 'P100Y'`` holds for P65Y5M2D, which text order denies)
-            # (a literal that is no duration compares as text, so 'PT10S' != 'x' holds)
+            # (``value/value BETWEEN 'P50Y' AND 'P100Y'`` holds for P65Y5M2D, which text order denies); a
+            # literal that is no duration compares as text, so 'PT10S' != 'x' holds
             column, guard = value.leaf["duration"]
             length = self.binds.bind(scalar, seconds_if_duration, sa.Float())
             by_length = sa.and_(sa.func.coalesce(guard, sa.false()), sa.cast(length, sa.Float()).is_not(None))

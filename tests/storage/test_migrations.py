@@ -101,6 +101,14 @@ def test_a_failed_upgrade_leaves_no_trace(
         engine.dispose()
 
 
+def _commit_one_composition(engine: sa.Engine) -> None:
+    """The shipped NEWS2 template and one composition of it, through the storage of that schema version."""
+    storage = Storage(engine, system_id="test.cdr")
+    storage.templates.upload((TEMPLATES / "kommunal_vitalparametre_news2.nb.opt").read_bytes())
+    ehr_id = storage.ehrs.create(Audit.by("Kari Nordmann", "test"))[0].ehr_id
+    storage.compositions.create(ehr_id, shipped("valid_normal.json"), Audit.by("Kari Nordmann", "test"))
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_long_leaf_values_become_their_keys(
     dialect: str, request: pytest.FixtureRequest, tmp_path: Path
@@ -112,10 +120,7 @@ def test_long_leaf_values_become_their_keys(
     upgrade(url, "0007_audit_chains")
     engine = create_engine(url)
     try:
-        storage = Storage(engine, system_id="test.cdr")
-        storage.templates.upload((TEMPLATES / "kommunal_vitalparametre_news2.nb.opt").read_bytes())
-        ehr_id = storage.ehrs.create(Audit.by("Kari Nordmann", "test"))[0].ehr_id
-        storage.compositions.create(ehr_id, shipped("valid_normal.json"), Audit.by("Kari Nordmann", "test"))
+        _commit_one_composition(engine)
         node = t.node
         with engine.begin() as conn:
             before = conn.execute(sa.select(node.c.num, node.c.code_string, node.c.units)).all()
@@ -138,7 +143,7 @@ def test_long_leaf_values_become_their_keys(
         engine.dispose()
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_durations_with_years_get_twelve_month_years(
     dialect: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -150,10 +155,7 @@ def test_durations_with_years_get_twelve_month_years(
     upgrade(url, "0009_versioned_object_id_index")
     engine = create_engine(url)
     try:
-        storage = Storage(engine, system_id="test.cdr")
-        storage.templates.upload((TEMPLATES / "kommunal_vitalparametre_news2.nb.opt").read_bytes())
-        ehr_id = storage.ehrs.create(Audit.by("Kari Nordmann", "test"))[0].ehr_id
-        storage.compositions.create(ehr_id, shipped("valid_normal.json"), Audit.by("Kari Nordmann", "test"))
+        _commit_one_composition(engine)
         node = t.node
         old_year = 365.24219 * 86400  # the length 0009 stored for P1Y
         with engine.begin() as conn:
