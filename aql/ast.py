@@ -48,6 +48,9 @@ class VersionSelector(Enum):
 
 # ---------------------------------------------------------------------------------------------- values
 
+INT64_LIMIT = 2**63
+"""The first integer beyond openEHR's Integer64 (and SQL's BIGINT), either way from zero."""
+
 
 @dataclass(frozen=True, slots=True)
 class Literal:

@@ -382,7 +382,10 @@ class _Builder:
             value = unquote(ctx.getText())
             return ast.Literal(value, string_type(value))
         if isinstance(ctx, P.IntegerLiteralContext):
-            return ast.Literal(int(ctx.getText()), ast.AqlType.INTEGER)
+            number = int(ctx.getText())
+            if not -ast.INT64_LIMIT <= number < ast.INT64_LIMIT:  # no Integer64 holds it: a Real, as in SQL
+                return ast.Literal(Decimal(number), ast.AqlType.REAL)
+            return ast.Literal(number, ast.AqlType.INTEGER)
         if isinstance(ctx, P.RealLiteralContext):
             return ast.Literal(Decimal(ctx.getText()), ast.AqlType.REAL)
         if isinstance(ctx, P.BooleanLiteralContext):

@@ -1,4 +1,4 @@
-"""Checks on a parsed query that need no database: variables, TOP against LIMIT, LIMIT bounds.
+"""Checks on a parsed query that need no database: variables, TOP against LIMIT, LIMIT/OFFSET/TOP bounds.
 
 Variables are compared case-insensitively, as AQL 1.1 says variable names are ("Variables", "Syntax"). Checks
 against templates and the RM come later, with the compiler.
@@ -35,6 +35,11 @@ def check_query(query: ast.Query) -> None:
         raise AqlSemanticError("TOP and LIMIT cannot be used in the same query")
     if query.limit is not None and query.limit < 1:
         raise AqlSemanticError(f"LIMIT must be at least 1, got {query.limit}")
+    top = query.select.top.count if query.select.top is not None else None
+    for clause, count in (("LIMIT", query.limit), ("OFFSET", query.offset), ("TOP", top)):
+        if count is not None and count >= ast.INT64_LIMIT:  # no database counts rows beyond BIGINT
+            largest = ast.INT64_LIMIT - 1
+            raise AqlSemanticError(f"{clause} {count} is beyond the largest 64-bit integer ({largest})")
 
 
 def resolve_order_aliases(query: ast.Query) -> ast.Query:

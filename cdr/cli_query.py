@@ -16,9 +16,11 @@ from typing import Any
 
 import click
 
+from aql.ast import INT64_LIMIT
 from cdr.cli_common import database_url, fail
 
 FORMATS = ("table", "json", "csv")
+_ROW_COUNT = click.IntRange(min=0, max=INT64_LIMIT - 1)  # the databases count rows in 64 bits
 
 
 def parameter_value(text: str) -> Any:
@@ -125,10 +127,8 @@ def _storage(url: str) -> Any:
     metavar="NAME=VALUE",
     help="A $parameter value (repeatable); JSON values (numbers, true, lists) are typed, anything else text.",
 )
-@click.option("--fetch", type=click.IntRange(min=0), default=None, help="At most this many rows.")
-@click.option(
-    "--offset", type=click.IntRange(min=0), default=None, help="Skip this many rows (needs --fetch)."
-)
+@click.option("--fetch", type=_ROW_COUNT, default=None, help="At most this many rows.")
+@click.option("--offset", type=_ROW_COUNT, default=None, help="Skip this many rows (needs --fetch).")
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
 )

@@ -255,6 +255,32 @@ def test_a_semantic_error_is_400(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    ("clause", "query"),
+    [
+        ("LIMIT", f"{COMPOSITIONS} LIMIT {2**63}"),
+        ("OFFSET", f"{COMPOSITIONS} LIMIT 1 OFFSET {10**20}"),
+        ("TOP", f"SELECT TOP {2**63} c/uid/value FROM EHR e CONTAINS COMPOSITION c"),
+    ],
+)
+def test_a_row_count_beyond_64_bits_is_400(api: Api, clause: str, query: str) -> None:
+    """No database counts rows beyond BIGINT: the driver's overflow was a 500."""
+    body = assert_error(api.post("/query/aql", json={"q": query}), 400)
+    assert f"{clause} " in body["message"] and "beyond the largest 64-bit integer" in body["message"]
+
+
+def test_the_largest_row_counts_run(nb_api: Api, data: Data) -> None:
+    most = 2**63 - 1
+    assert run(nb_api, {"q": f"{COMPOSITIONS} LIMIT {most} OFFSET {most}"})["rows"] == []
+    assert run(nb_api, {"q": COMPOSITIONS, "fetch": most, "offset": 1})["meta"]["resultsize"] == 2
+
+
+def test_an_integer_literal_beyond_64_bits_is_a_real(nb_api: Api, data: Data) -> None:
+    """As in SQL: no Integer64 holds it, so it is read as a Real (SQLite's driver refused to bind it: 500)."""
+    q = f"SELECT {10**23}, {-(2**63)}, {2**63 - 1} FROM EHR e CONTAINS COMPOSITION c LIMIT 1"
+    assert run(nb_api, {"q": q})["rows"] == [[1e23, -(2**63), 2**63 - 1]]
+
+
+@pytest.mark.parametrize(
     ("options", "status", "fragment"),
     [
         ({"json": {}}, 400, "q is required"),
@@ -264,6 +290,8 @@ def test_a_semantic_error_is_400(api: Api) -> None:
         ({"data": COMPOSITIONS, "content_type": "text/plain"}, 415, "application/json"),
         ({"json": {"q": COMPOSITIONS, "fetch": -1}}, 400, "/fetch"),
         ({"json": {"q": COMPOSITIONS, "fetch": "many"}}, 400, "/fetch"),
+        ({"json": {"q": COMPOSITIONS, "fetch": 2**63, "offset": 0}}, 400, "/fetch"),
+        ({"json": {"q": COMPOSITIONS, "fetch": 1, "offset": 10**20}}, 400, "/offset"),
         ({"json": {"q": COMPOSITIONS, "ehr_id": "not-a-uuid"}}, 400, "/ehr_id"),
         ({"json": {"q": COMPOSITIONS, "query_parameters": [1]}}, 400, "/query_parameters"),
         ({"json": {"q": COMPOSITIONS}, "headers": {"openEHR-EHR-id": "x"}}, 400, "openEHR-EHR-id"),
@@ -280,6 +308,7 @@ def test_unusable_requests_are_rejected(
     [
         ({}, "q is required"),
         ({"q": COMPOSITIONS, "offset": "x", "fetch": "1"}, "?offset"),
+        ({"q": COMPOSITIONS, "fetch": str(2**63)}, "?fetch"),
         ({"q": COMPOSITIONS, "query_parameters": "{not json"}, "not a JSON object"),
     ],
 )

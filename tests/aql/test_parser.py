@@ -202,6 +202,9 @@ def test_path_shape(text: str, expected: a.IdentifiedPath) -> None:
         ("true", lit(True)),
         ("'alert'", lit("alert")),
         ("NULL", lit(None)),
+        ("9223372036854775807", lit(2**63 - 1)),
+        ("-9223372036854775808", lit(-(2**63))),
+        ("9223372036854775808", a.Literal(Decimal(2**63), a.AqlType.REAL)),  # beyond Integer64: a Real
     ],
 )
 def test_column_shape(text: str, expected: a.Expression) -> None:
@@ -284,6 +287,17 @@ def test_parameters_in_order_of_first_use() -> None:
         ("SELECT c FROM COMPOSITION length", AqlSemanticError, "reserved word"),
         ("SELECT TOP 5 c FROM COMPOSITION c LIMIT 5", AqlSemanticError, "TOP and LIMIT"),
         ("SELECT c FROM COMPOSITION c LIMIT 0", AqlSemanticError, "at least 1"),
+        (
+            "SELECT c FROM COMPOSITION c LIMIT 9223372036854775808",
+            AqlSemanticError,
+            "LIMIT 9223372036854775808 is",
+        ),
+        ("SELECT c FROM COMPOSITION c LIMIT 1 OFFSET 99999999999999999999", AqlSemanticError, "OFFSET 9"),
+        (
+            "SELECT TOP 9223372036854775808 c FROM COMPOSITION c",
+            AqlSemanticError,
+            "beyond the largest 64-bit",
+        ),
         ("SELECT LENGTH(c/a, c/b) FROM COMPOSITION c", AqlSemanticError, "LENGTH takes 1 argument"),
         ("SELECT NOW(c/a) FROM COMPOSITION c", AqlSemanticError, "NOW takes 0 argument"),
         ("SELECT c FROM COMPOSITION c WHERE TERMINOLOGY('a', 'b', 'c')", AqlSemanticError, "not a condition"),

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+from aql.ast import INT64_LIMIT
 from aql.literals import UntypedText
 from cdr import __version__
 from cdr.api.errors import ApiError, UnsupportedMediaType
@@ -41,12 +42,16 @@ EHR_ID_HEADER = "openEHR-EHR-id"
 _PAGING = {"q", "fetch", "offset", "ehr_id", "query_parameters", "query-parameters"}
 
 
+_ROW_COUNT = validate.Range(min=0, max=INT64_LIMIT - 1)
+"""``fetch`` and ``offset``: a count of rows, which the databases take as a 64-bit integer."""
+
+
 class _Paging(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    fetch = fields.Integer(load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0))
-    offset = fields.Integer(load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0))
+    fetch = fields.Integer(load_default=None, allow_none=True, strict=False, validate=_ROW_COUNT)
+    offset = fields.Integer(load_default=None, allow_none=True, strict=False, validate=_ROW_COUNT)
     ehr_id = fields.UUID(load_default=None, allow_none=True)
 
 
