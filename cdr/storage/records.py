@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,10 @@ from cdr.rm.base import RMObject
 from cdr.terminology import code_for_rubric, rubric
 
 JsonObject = dict[str, Any]
+
+MAX_VERSION = 2**31 - 1
+"""The largest version number a version can have: the stores' ``version`` columns are 32-bit integers."""
+_VERSION_NUMBER = re.compile(r"-?[0-9]+")
 
 CHANGE_TYPE = "audit change type"
 LIFECYCLE_STATE = "version lifecycle state"
@@ -62,11 +67,14 @@ class VersionUid:
         """Read a version uid; :class:`~cdr.errors.InvalidInput` if it is not one."""
         parts = value.split("::")
         try:
-            if len(parts) != 3 or not parts[1]:
-                raise ValueError(value)
-            return cls(uuid.UUID(parts[0]), parts[1], int(parts[2]))
+            if len(parts) != 3 or not parts[1] or not _VERSION_NUMBER.fullmatch(parts[2]):
+                raise ValueError(value)  # int() alone would take "+1", " 1", "1_0" and non-ASCII digits
+            uid = cls(uuid.UUID(parts[0]), parts[1], int(parts[2]))
         except ValueError:
             raise InvalidInput(f"{value!r} is not a version uid (object_id::system_id::version)") from None
+        if uid.version > MAX_VERSION:  # the database would refuse the number itself (a 500)
+            raise InvalidInput(f"{value!r}: version {uid.version} is beyond the largest one ({MAX_VERSION})")
+        return uid
 
     def __str__(self) -> str:
         return f"{self.object_id}::{self.system_id}::{self.version}"

@@ -360,6 +360,38 @@ def test_get_by_version_object_and_time(nb_api: Api) -> None:
     assert_error(nb_api.get(f"/ehr/{uuid.uuid4()}/composition/{uid}"), 404)
 
 
+@pytest.mark.parametrize(
+    ("number", "status"),
+    [("2147483647", 404), ("2147483648", 400), ("9" * 25, 400), ("+1", 400), ("1_0", 400), ("\u0663", 400)],
+)
+def test_a_version_number_no_version_can_have_is_400_on_every_read(
+    nb_api: Api, number: str, status: int
+) -> None:
+    """Versions are numbered in 32 bits: a larger number reached the database, which refused it (500);
+    Python's int() read "+1", "1_0" and non-ASCII digits as numbers (another uid's version)."""
+    ehr_id = nb_api.new_ehr()
+    object_id = nb_api.commit(ehr_id).split("::")[0]
+    status_id = etag(nb_api.get(f"/ehr/{ehr_id}/ehr_status")).split("::")[0]
+    folder = nb_api.post(
+        f"/ehr/{ehr_id}/directory",
+        json={
+            "_type": "FOLDER",
+            "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+            "name": {"_type": "DV_TEXT", "value": "root"},
+        },
+        headers={"Prefer": "return=minimal"},
+    )
+    folder_id = etag(folder).split("::")[0]
+    for path in (
+        f"composition/{object_id}::test.cdr::{number}",
+        f"versioned_composition/{object_id}/version/{object_id}::test.cdr::{number}",
+        f"ehr_status/{status_id}::test.cdr::{number}",
+        f"versioned_ehr_status/version/{status_id}::test.cdr::{number}",
+        f"directory/{folder_id}::test.cdr::{number}",
+    ):
+        assert_error(nb_api.get(f"/ehr/{ehr_id}/{path}"), status)
+
+
 def _put(api: Api, ehr_id: str, object_id: str, preceding: str, doc: dict[str, Any], **headers: str) -> Any:
     return api.put(
         f"/ehr/{ehr_id}/composition/{object_id}",

@@ -30,6 +30,8 @@ MALFORMED = [
     f"{OBJECT_ID}::test.cdr::-1",
     f"{OBJECT_ID}::test.cdr::2.0",
     f"{OBJECT_ID}::test.cdr::1_0",
+    f"{OBJECT_ID}::test.cdr::+1",
+    f"{OBJECT_ID}::test.cdr::2147483648",  # beyond any stored version (the database refused it: 500)
     f"{OBJECT_ID}::::1",
     '""',
     f'"{OBJECT_ID}::test.cdr::1", "{OBJECT_ID}::test.cdr::2"',  # a list
