@@ -9,11 +9,12 @@ from cdr.errors import Conflict
 from cdr.rm.base import RMObject
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
-from cdr.services.errors import TemplateInUse
+from cdr.services.errors import TemplateInUse, Unprocessable
 from cdr.storage import TemplateRecord
 from cdr.storage.engine import write_transaction
 from cdr.storage.templates import TemplateInUseError
 from cdr.template.example import maximal_example, minimal_example
+from cdr.template.example_plan import NoExample
 from cdr.template.web_template import build_web_template
 
 
@@ -56,7 +57,10 @@ def example(svc: Services, ctx: RequestContext, template_id: str, *, minimal: bo
     ctx.authorize(Action.READ_DEFINITION)
     svc.storage.templates.get(template_id)
     opt = svc.templates.get(template_id)
-    return minimal_example(opt) if minimal else maximal_example(opt)
+    try:
+        return minimal_example(opt) if minimal else maximal_example(opt)
+    except NoExample as exc:
+        raise Unprocessable(str(exc)) from None
 
 
 def delete_template(svc: Services, ctx: RequestContext, template_id: str) -> None:

@@ -376,6 +376,11 @@ def _hollow(node: Node) -> bool:
     return not any(a.children for a in node.attributes if a.name in ("items", "rows", "item"))
 
 
+class NoExample(ValueError):
+    """A template of which nothing can be instantiated (its root allows no occurrence, or no concrete RM
+    class fits it)."""
+
+
 def compile_plan(opt: OperationalTemplate, language: str, rm_version: str = "1.1.0") -> Node:
     """The root node of the generation plan of ``opt``, with names and texts in ``language``."""
     compiler = _Compiler(opt, language, rm_version)
@@ -384,6 +389,6 @@ def compile_plan(opt: OperationalTemplate, language: str, rm_version: str = "1.1
     owner = classes[0] if classes else RMObject
     node = compiler.node(root, owner, "", compiler.label(root))
     if node is None:
-        raise ValueError(f"template {opt.template_id} has no instantiable root")
+        raise NoExample(f"template {opt.template_id} has no instantiable root: no example can be made of it")
     _settle(node)
     return node

@@ -8,6 +8,7 @@ raising one :class:`~cdr.errors.TemplateError`. Constraint objects are built thr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from lxml import etree
 
 from cdr.errors import TemplateError
+from cdr.rm.base import RM_TYPES
 from cdr.template import aom
 from cdr.template.opt_schema import C_PRIMITIVE_TYPES
 from cdr.template.opt_xml import Groups, OptReader, has_child, parse_xml, xsi_type
@@ -74,6 +76,22 @@ def parse_constraint(xml: bytes, language: str = "en") -> aom.CObject:
     return node
 
 
+_RM_TYPE_NAME = re.compile(
+    r"\s*([A-Z][A-Z0-9_]*)\s*(?:<\s*([A-Z][A-Z0-9_]*(?:\s*,\s*[A-Z][A-Z0-9_]*)*)\s*>)?\s*"
+)
+
+
+def _is_rm_type(name: str) -> bool:
+    """Whether ``name`` names RM classes (``DV_TEXT``, ``DV_INTERVAL<DV_QUANTITY>``): nothing can be built,
+    validated or shown for a node of another type (a primitive's ``STRING``, ``INTEGER`` ... are checked by
+    their constraint's type instead)."""
+    m = _RM_TYPE_NAME.fullmatch(name)
+    if m is None:
+        return False
+    names = [m.group(1), *(n.strip() for n in (m.group(2) or "").split(",") if n.strip())]
+    return all(n in RM_TYPES for n in names)
+
+
 class _Context(OptReader):
     """Builds the template and its constraint tree from the elements :class:`OptReader` checks."""
 
@@ -124,6 +142,10 @@ class _Context(OptReader):
             return None
         g = self.groups(el, kind)
         rm_type = self.required_text(g, "rm_type_name", el)
+        if rm_type and kind != "C_PRIMITIVE_OBJECT" and not _is_rm_type(rm_type):
+            self.error(
+                g["rm_type_name"][0], f"<rm_type_name> {rm_type!r} is not a type of the reference model"
+            )
         node_id = self.text(g, "node_id", "") or ""
         occurrences = self.interval(g["occurrences"][0], int) if "occurrences" in g else None
         return build(self, _Head(el, g, rm_type, node_id, occurrences, parent, attr_path))

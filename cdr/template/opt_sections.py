@@ -6,6 +6,7 @@ Split from :mod:`cdr.template.opt_parser`, which walks the constraint tree and c
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -112,10 +113,12 @@ def fill_domain(ctx: _Context, node: aom.CObject, g: Groups) -> None:
 
 
 def _maybe(conv: Callable[[str], Any], value: Any) -> Any:
+    """``value`` converted, or None when it is no (finite) number: an assumed value is optional."""
     try:
-        return conv(value) if isinstance(value, str) else None
+        number = conv(value) if isinstance(value, str) and "_" not in value else None
     except ValueError:
         return None
+    return None if isinstance(number, float) and not math.isfinite(number) else number
 
 
 def _ordinal(ctx: _Context, el: _Element, conv: Callable[[str], float]) -> aom.OrdinalItem | None:

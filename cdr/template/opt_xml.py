@@ -10,6 +10,7 @@ collecting each problem with its line and element path instead of stopping at th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -183,12 +184,18 @@ class OptReader:
         return value
 
     def number(self, el: _Element, conv: Callable[[str], N]) -> N | None:
+        """The element's number; an error for anything else, including what Python reads but XML Schema
+        does not (``1_000``) and what no constraint can use (``NaN``, ``INF``, ``1e309``)."""
         raw = self.leaf(el).strip()
         try:
-            return conv(raw)
+            value = conv(raw.replace("_", "?"))
         except ValueError:
             self.error(el, f"<{etree.QName(el).localname}> is not a number: {raw!r}")
             return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.error(el, f"<{etree.QName(el).localname}> is not a finite number: {raw!r}")
+            return None
+        return value
 
     def object_id(self, g: Groups, name: str, optional: bool = False) -> str | None:
         """The ``value`` of an OBJECT_ID-typed child (template_id, uid, archetype_id, terminology_id);

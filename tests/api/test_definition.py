@@ -33,6 +33,39 @@ def test_broken_opt_lists_the_parsers_reasons(api: Api) -> None:
     assert_error(api.post(BASE, data=b"not xml", content_type="application/xml"), 400)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (b"<lower>0.0</lower>", b"<lower>NaN</lower>", "<lower> is not a finite number: 'NaN'"),
+        (b"<lower>0.0</lower>", b"<lower>1e309</lower>", "<lower> is not a finite number: '1e309'"),
+        (b"<lower>0.0</lower>", b"<lower>1_0</lower>", "<lower> is not a number: '1_0'"),
+        (b">DV_QUANTITY<", ">\u00e9\u4e2d<".encode(), "is not a type of the reference model"),
+        (
+            b">DV_QUANTITY<",
+            b">DV_INTERVAL&lt;NOPE&gt;<",
+            "'DV_INTERVAL<NOPE>' is not a type of the reference",
+        ),
+    ],
+)
+def test_an_opt_no_constraint_can_use_is_400_naming_the_spot(
+    api: Api, old: bytes, new: bytes, reason: str
+) -> None:
+    """Found by mutating corpus OPTs: such templates were stored, and their examples were 500s (a NaN
+    range has no middle, no RM class is named by garbage)."""
+    opt = NB_TEMPLATE.read_bytes()
+    assert old in opt
+    body = assert_error(api.post(BASE, data=opt.replace(old, new, 1), content_type="application/xml"), 400)
+    assert reason in body["message"] and "/template/definition/attributes" in body["message"]
+    assert_error(api.get(f"{BASE}/{NB_TEMPLATE_ID}"), 404)
+
+
+def test_an_example_of_a_template_nothing_instantiates_is_422(api: Api) -> None:
+    opt = NB_TEMPLATE.read_bytes().replace(b">COMPOSITION<", b">PARTY_PROXY<", 1)  # abstract, no node fits
+    assert api.post(BASE, data=opt, content_type="application/xml").status_code == 201
+    body = assert_error(api.get(f"{BASE}/{NB_TEMPLATE_ID}/example"), 422)
+    assert "has no instantiable root" in body["message"]
+
+
 def test_list_and_get(api: Api) -> None:
     api.upload()
     listed = api.get(BASE).json
