@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from aql.ast import Query
 from aql.cache import cached_parse
-from aql.errors import AqlError, AqlSemanticError, AqlSyntaxError, AqlUnsupported, SyntaxIssue
+from aql.errors import (
+    AqlError,
+    AqlSemanticError,
+    AqlSyntaxError,
+    AqlTimeout,
+    AqlTooComplex,
+    AqlUnsupported,
+    SyntaxIssue,
+)
 from aql.format import to_aql
 
 __all__ = [
     "AqlError",
     "AqlSemanticError",
     "AqlSyntaxError",
+    "AqlTimeout",
+    "AqlTooComplex",
     "AqlUnsupported",
     "Query",
     "SyntaxIssue",

@@ -64,3 +64,24 @@ class AqlUnsupported(AqlError):
     def __init__(self, feature: str) -> None:
         self.feature = feature
         super().__init__(f"not supported: {feature}")
+
+
+class AqlTooComplex(AqlError):
+    """Valid AQL whose statement goes beyond a limit of the database (SQLite joins at most 64 tables and
+    nests expressions about 100 deep; PostgreSQL's limits are its SQLSTATE class 54): a 400 that says so,
+    since the client can simplify the query, and nothing is wrong with the server."""
+
+    def __init__(self, limit: str) -> None:
+        self.limit = limit
+        super().__init__(f"the query is too complex for the database: {limit}")
+
+
+class AqlTimeout(AqlError):
+    """The query ran longer than the server allows (its ``AQL_TIMEOUT_MS``); the database stopped it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the query ran longer than the server's limit of {seconds:g} s and was stopped: narrow it "
+            "(WHERE, fewer CONTAINS variables) or page it with fetch and offset"
+        )

@@ -8,26 +8,53 @@ EHRbase answers: see :class:`PagingError`).
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 import aql
 from aql.cache import CACHE_SIZE
 from aql.compiler import bind_values, compile_query, parameter_kinds
-from aql.errors import AqlSemanticError
+from aql.errors import AqlSemanticError, AqlTimeout, AqlTooComplex
 from aql.result import ResultColumn, ResultSet
 from cdr.security.query_scope import QueryScope
-from cdr.storage.engine import binary_results, read_transaction
+from cdr.storage.engine import binary_results, read_transaction, statement_deadline
 
 
 class PagingError(AqlSemanticError):
     """``fetch``/``offset`` given with a query that has LIMIT, or ``offset`` without ``fetch``.
 
     EHRbase answers these with 422."""
+
+
+_SQLITE_LIMITS = ("at most 64 tables in a join", "parser stack overflow", "too many", "too large", "too deep")
+"""SQLite's messages for a statement beyond its compiled-in limits (joins, expression depth, variables,
+terms, string or BLOB length)."""
+
+
+def _limit_exceeded(exc: DBAPIError) -> str | None:
+    """The database's words when ``exc`` says the statement is beyond one of its limits, else None."""
+    cause = exc.orig
+    sqlstate = getattr(cause, "sqlstate", None)
+    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    if isinstance(sqlstate, str):
+        return message if sqlstate.startswith("54") else None  # PostgreSQL: program_limit_exceeded
+    if isinstance(cause, sqlite3.Error) and any(m in message for m in _SQLITE_LIMITS):
+        return message
+    return None
+
+
+def _timed_out(exc: DBAPIError) -> bool:
+    """Whether the database stopped the statement at its deadline (see ``statement_deadline``)."""
+    cause = exc.orig
+    if getattr(cause, "sqlstate", None) == "57014":  # PostgreSQL: query_canceled
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted"
 
 
 class _HasEngine(Protocol):
@@ -50,6 +77,7 @@ def execute(
     offset: int | None = None,
     ehr_id: uuid.UUID | str | None = None,
     scope: QueryScope | None = None,
+    timeout: float | None = None,
 ) -> ResultSet:
     """Run AQL ``query_text`` and return its result set.
 
@@ -60,6 +88,7 @@ def execute(
     statement (None: unrestricted, for trusted in-process callers). The result names the EHRs behind its
     rows (``ehr_ids``, from a hidden column of the same statement), for the audit record, and those whose
     rows hold a composition the scope shows only by consent or emergency access (``override_ehr_ids``).
+    ``timeout`` (seconds) stops a statement that runs longer: :class:`~aql.errors.AqlTimeout`.
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
     names, has_limit = _shape(query_text)
@@ -85,8 +114,16 @@ def execute(
         values["ehr_scope"] = ehr_id
     ehr_ids: set[uuid.UUID] = set()
     override_ehr_ids: set[uuid.UUID] = set()
-    with read_transaction(engine) as conn, binary_results(conn):
-        raw = conn.execute(statement, values).all()
+    try:
+        with read_transaction(engine) as conn, binary_results(conn), statement_deadline(conn, timeout):
+            raw = conn.execute(statement, values).all()
+    except DBAPIError as exc:
+        if timeout and _timed_out(exc):
+            raise AqlTimeout(timeout) from None
+        limit = _limit_exceeded(exc)
+        if limit is None:
+            raise
+        raise AqlTooComplex(limit) from None
     rows = [compiled.decode_row(row) for row in raw]
     for row in raw:
         ehr_ids |= compiled.row_ehr_ids(row)

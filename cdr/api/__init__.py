@@ -39,7 +39,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     storage = settings.get("STORAGE")
     if storage is None:
         storage = Storage.open(settings["DATABASE_URL"], settings["SYSTEM_ID"], migrate=settings["MIGRATE"])
-    app.extensions["cdr"] = Services(storage, profile_named(str(settings["VALIDATION_PROFILE"])))
+    timeout_ms = int(settings["AQL_TIMEOUT_MS"])
+    app.extensions["cdr"] = Services(
+        storage,
+        profile_named(str(settings["VALIDATION_PROFILE"])),
+        timeout_ms / 1000 if timeout_ms > 0 else None,
+    )
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)

@@ -57,6 +57,11 @@ SETTINGS = (
         "browser origins allowed to call the API cross-origin, comma-separated ('*': any); empty: none",
     ),
     Setting(
+        "AQL_TIMEOUT_MS",
+        120_000,
+        "milliseconds an AQL query may run before the database stops it (then a 400); 0: no limit",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",

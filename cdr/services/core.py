@@ -33,14 +33,21 @@ from cdr.template.validation.profile import DEFAULT, ValidationProfile
 
 
 class Services:
-    """What every use case needs: the storage, the parsed-template cache over it, and the validation profile
+    """What every use case needs: the storage, the parsed-template cache over it, the validation profile
     committed data is held to (the app's ``VALIDATION_PROFILE``; else
-    :data:`~cdr.template.validation.profile.DEFAULT`)."""
+    :data:`~cdr.template.validation.profile.DEFAULT`) and how long an AQL query may run
+    (``AQL_TIMEOUT_MS``)."""
 
-    def __init__(self, storage: Storage, validation_profile: ValidationProfile = DEFAULT) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        validation_profile: ValidationProfile = DEFAULT,
+        aql_timeout: float | None = None,
+    ) -> None:
         self.storage = storage
         self.templates = TemplateRegistry(storage.templates)
         self.validation_profile = validation_profile
+        self.aql_timeout = aql_timeout  # seconds an AQL statement may run (None: no limit)
 
     @property
     def system_id(self) -> str:

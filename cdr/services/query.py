@@ -92,6 +92,10 @@ def invalid_query(exc: aql.AqlError) -> InvalidQuery:
         if len(exc.errors) > 1:
             message += f" (and {len(exc.errors) - 1} more)"
         return InvalidQuery(message, issues)
+    if isinstance(exc, aql.AqlTimeout):
+        return InvalidQuery(str(exc), [Issue("/q", "AQL_TIMEOUT", f"stopped after {exc.seconds:g} s")])
+    if isinstance(exc, aql.AqlTooComplex):
+        return InvalidQuery(str(exc), [Issue("/q", "AQL_TOO_COMPLEX", exc.limit)])
     if isinstance(exc, aql.AqlUnsupported):
         return InvalidQuery(str(exc), [Issue("/q", "AQL_UNSUPPORTED", str(exc))])
     return InvalidQuery(f"invalid AQL: {exc}", [Issue("/q", "AQL_SEMANTIC", str(exc))])
@@ -172,7 +176,14 @@ def run(
     scope = _scope(svc, ctx)
     try:
         result = execute(
-            svc.storage.engine, text, values, request.fetch, request.offset, request.ehr_id, scope
+            svc.storage.engine,
+            text,
+            values,
+            request.fetch,
+            request.offset,
+            request.ehr_id,
+            scope,
+            timeout=svc.aql_timeout,
         )
     except aql.AqlError as exc:
         raise invalid_query(exc) from None

@@ -19,6 +19,7 @@ its data and its audit record share one connection and, on PostgreSQL, one trans
 from __future__ import annotations
 
 import select
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -193,6 +194,36 @@ class _BinaryCursor(_Cursor):
     def __init__(self, connection: Any, *, row_factory: Any = None) -> None:
         super().__init__(connection, row_factory=row_factory)
         self.format = Format.BINARY
+
+
+@contextmanager
+def statement_deadline(conn: Connection, seconds: float | None) -> Iterator[Connection]:
+    """Statements run in the block are stopped once they have run ``seconds`` (None or 0: no limit): on
+    PostgreSQL by ``statement_timeout`` (SQLSTATE 57014 when it fires), on SQLite by a progress handler
+    that interrupts the statement ("interrupted"). For AQL, where one query can join its way to millions
+    of rows; a timed-out statement is refused by the database, so nothing is left half done."""
+    if not seconds:
+        yield conn
+        return
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        try:
+            yield conn
+        finally:  # a failed transaction's rollback undoes the SET; else undo it here
+            if driver.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
+                conn.exec_driver_sql("SET statement_timeout TO DEFAULT")
+        return
+    deadline = time.monotonic() + seconds
+    driver.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
+    try:
+        yield conn
+    finally:
+        driver.set_progress_handler(None, 0)
+
+
+_SQLITE_PROGRESS_STEPS = 10_000
+"""Virtual machine instructions between two looks at the clock (a few hundred microseconds of work)."""
 
 
 @contextmanager

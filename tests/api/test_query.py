@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from cdr.api import create_app
+from cdr.storage import Storage
 from tests.api.conftest import Api, assert_error
 
 COMPOSITIONS = "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"
@@ -278,6 +280,35 @@ def test_an_integer_literal_beyond_64_bits_is_a_real(nb_api: Api, data: Data) ->
     """As in SQL: no Integer64 holds it, so it is read as a Real (SQLite's driver refused to bind it: 500)."""
     q = f"SELECT {10**23}, {-(2**63)}, {2**63 - 1} FROM EHR e CONTAINS COMPOSITION c LIMIT 1"
     assert run(nb_api, {"q": q})["rows"] == [[1e23, -(2**63), 2**63 - 1]]
+
+
+def test_a_query_beyond_the_time_limit_is_stopped_with_a_400(storage: Storage) -> None:
+    """A cross product of six OBSERVATION variables (7**6 rows of one composition) cannot finish in the
+    millisecond allowed: the database stops it, the answer names the limit, and the next query on the same
+    connections runs without it."""
+    api = Api(create_app({"STORAGE": storage, "TESTING": True, "AQL_TIMEOUT_MS": 1}))
+    api.upload()
+    api.commit(api.new_ehr())
+    product = " AND ".join(f"OBSERVATION o{i}" for i in range(6))
+    q = f"SELECT o0/uid/value FROM EHR e CONTAINS COMPOSITION c CONTAINS ({product})"
+    body = assert_error(api.post("/query/aql", json={"q": q}), 400)
+    assert "limit of 0.001 s" in body["message"] and body["details"][0]["code"] == "AQL_TIMEOUT"
+    assert run(api, {"q": COMPOSITIONS})["meta"]["resultsize"] == 1
+
+
+def test_a_query_beyond_a_limit_of_the_database_is_400(api: Api, storage: Storage) -> None:
+    """SQLite joins at most 64 tables and nests expressions about 100 deep; it refused these (a 500).
+    PostgreSQL runs them."""
+    contains = "SELECT c/uid/value FROM COMPOSITION c" + " CONTAINS CLUSTER" * 70
+    negations = "SELECT c/uid/value FROM COMPOSITION c WHERE " + "NOT " * 100 + "c/uid/value = 'x'"
+    for q in (contains, negations):
+        response = api.post("/query/aql", json={"q": q})
+        if storage.engine.dialect.name == "sqlite":
+            body = assert_error(response, 400)
+            assert body["message"].startswith("the query is too complex for the database: ")
+            assert body["details"][0]["code"] == "AQL_TOO_COMPLEX"
+        else:
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
 
 
 @pytest.mark.parametrize(
