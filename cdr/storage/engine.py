@@ -201,18 +201,23 @@ def statement_deadline(conn: Connection, seconds: float | None) -> Iterator[Conn
     """Statements run in the block are stopped once they have run ``seconds`` (None or 0: no limit): on
     PostgreSQL by ``statement_timeout`` (SQLSTATE 57014 when it fires), on SQLite by a progress handler
     that interrupts the statement ("interrupted"). For AQL, where one query can join its way to millions
-    of rows; a timed-out statement is refused by the database, so nothing is left half done."""
+    of rows; a timed-out statement is refused by the database, so nothing is left half done. Inside a
+    PostgreSQL transaction the limit holds to its end (``SET LOCAL``, no second round trip to undo it)."""
     if not seconds:
         yield conn
         return
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET statement_timeout = {max(1, round(seconds * 1000))}")
+        milliseconds = max(1, round(seconds * 1000))
+        if not driver.autocommit:  # one round trip: the limit ends with the transaction
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+            yield conn
+            return
+        conn.exec_driver_sql(f"SET statement_timeout = {milliseconds}")
         try:
             yield conn
-        finally:  # a failed transaction's rollback undoes the SET; else undo it here
-            if driver.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
-                conn.exec_driver_sql("SET statement_timeout TO DEFAULT")
+        finally:
+            conn.exec_driver_sql("SET statement_timeout TO DEFAULT")
         return
     deadline = time.monotonic() + seconds
     driver.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)

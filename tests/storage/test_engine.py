@@ -12,7 +12,13 @@ from sqlalchemy.engine import Engine
 
 from cdr.rm.data_types.iso8601 import duration_seconds
 from cdr.storage import schema as t
-from cdr.storage.engine import DEFAULT_URL, create_engine, read_transaction, write_transaction
+from cdr.storage.engine import (
+    DEFAULT_URL,
+    create_engine,
+    read_transaction,
+    statement_deadline,
+    write_transaction,
+)
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
@@ -135,3 +141,31 @@ def test_the_database_reads_durations_as_python_does(engine: Engine, value: str)
         got = conn.execute(sa.select(sa.func.cdr_duration_seconds(value, type_=sa.Float()))).scalar()
     want = duration_seconds(value)
     assert got == pytest.approx(want) if want is not None else got is None
+
+
+_SLOW = {  # about a second of work or waiting on each database
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000000) "
+    "SELECT count(*) FROM n",
+    "postgresql": "SELECT pg_sleep(1)",
+}
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_a_statement_deadline_stops_the_statement_and_ends_with_its_block(
+    engine: Engine, autocommit: bool
+) -> None:
+    """The AQL time limit: the database stops a statement past the deadline (PostgreSQL 57014, SQLite
+    "interrupted"); after the block the connection has no limit (in a transaction on PostgreSQL the limit
+    ends with it; without one it is undone)."""
+    slow = _SLOW[engine.dialect.name]
+    with engine.connect() as conn:
+        if autocommit:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(sa.exc.DBAPIError) as stopped, conn.begin(), statement_deadline(conn, 0.05):
+            conn.exec_driver_sql(slow)
+        cause = stopped.value.orig
+        assert getattr(cause, "sqlstate", None) == "57014" or str(cause) == "interrupted"
+        with conn.begin(), statement_deadline(conn, 30):
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        if engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
