@@ -188,7 +188,9 @@ class OptReader:
         does not (``1_000``) and what no constraint can use (``NaN``, ``INF``, ``1e309``)."""
         raw = self.leaf(el).strip()
         try:
-            value = conv(raw.replace("_", "?"))
+            if "_" in raw:
+                raise ValueError(raw)
+            value = conv(raw)
         except ValueError:
             self.error(el, f"<{etree.QName(el).localname}> is not a number: {raw!r}")
             return None
