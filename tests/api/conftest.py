@@ -27,6 +27,12 @@ NB_TEMPLATE = REPO / "templates" / "kommunal_vitalparametre_news2.nb.opt"
 EN_TEMPLATE = REPO / "templates" / "municipal_vital_signs_news2.en.opt"
 NB_TEMPLATE_ID = "kommunal_vitalparametre_news2.nb.v1"
 COMPOSITIONS = REPO / "tests" / "data" / "compositions"
+ROOT_FOLDER = {
+    "_type": "FOLDER",
+    "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
+    "name": {"_type": "DV_TEXT", "value": "root"},
+}
+"""A directory's root FOLDER, the smallest one a POST .../directory takes."""
 EHR_STATUS_NB = REPO / "tests" / "data" / "ehr_status" / "ehr_status_nb.json"
 FLAT = "application/openehr.wt.flat+json"
 STRUCTURED = "application/openehr.wt.structured+json"

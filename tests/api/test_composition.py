@@ -22,6 +22,7 @@ from tests.api.conftest import (
     FLAT,
     NB_TEMPLATE,
     NB_TEMPLATE_ID,
+    ROOT_FOLDER,
     STRUCTURED,
     Api,
     assert_error,
@@ -372,15 +373,7 @@ def test_a_version_number_no_version_can_have_is_400_on_every_read(
     ehr_id = nb_api.new_ehr()
     object_id = nb_api.commit(ehr_id).split("::")[0]
     status_id = etag(nb_api.get(f"/ehr/{ehr_id}/ehr_status")).split("::")[0]
-    folder = nb_api.post(
-        f"/ehr/{ehr_id}/directory",
-        json={
-            "_type": "FOLDER",
-            "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
-            "name": {"_type": "DV_TEXT", "value": "root"},
-        },
-        headers={"Prefer": "return=minimal"},
-    )
+    folder = nb_api.post(f"/ehr/{ehr_id}/directory", json=ROOT_FOLDER, headers={"Prefer": "return=minimal"})
     folder_id = etag(folder).split("::")[0]
     for path in (
         f"composition/{object_id}::test.cdr::{number}",

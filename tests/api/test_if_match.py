@@ -12,13 +12,9 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
-from tests.api.conftest import Api, assert_error, etag, shipped
+from tests.api.conftest import ROOT_FOLDER, Api, assert_error, etag, shipped
 
-FOLDER = {
-    "_type": "FOLDER",
-    "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1",
-    "name": {"_type": "DV_TEXT", "value": "root"},
-}
+FOLDER = ROOT_FOLDER
 OBJECT_ID = "0f0e4c5a-1a83-4a49-bb7a-1b6b8d4a2f11"
 MALFORMED = [
     "*",
