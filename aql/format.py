@@ -15,7 +15,7 @@ from typing import Any
 from aql import ast
 from aql.literals import quote
 
-_NODE_ID = re.compile(r"(?:at|id)\d+(?:\.\d+)*")
+_NODE_ID = re.compile(r"(?:at|id)\d+(?:\.\d+)*", re.ASCII)
 
 
 def to_aql(node: Any) -> str:

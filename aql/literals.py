@@ -19,12 +19,12 @@ _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _DATE = r"\d{4}-\d{2}(?:-\d{2})?"
 _TIME = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
 _ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
-_DATE_RE = re.compile(rf"{_DATE}")
-_TIME_RE = re.compile(rf"{_TIME}{_ZONE}")
-_DATE_TIME_RE = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}T{_TIME}{_ZONE}")
+_DATE_RE = re.compile(rf"{_DATE}", re.ASCII)
+_TIME_RE = re.compile(rf"{_TIME}{_ZONE}", re.ASCII)
+_DATE_TIME_RE = re.compile(rf"\d{{4}}-\d{{2}}-\d{{2}}T{_TIME}{_ZONE}", re.ASCII)
 
 
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 class UntypedText(str):

@@ -1481,6 +1481,8 @@ class Invalid:
     why: str
     mutate: Callable[[Json], None]
     issues: list[tuple[str, str]]
+    status: int = 422
+    """The REST answer: 422 for a template violation, 400 for a value that cannot be read."""
 
 
 def _set_start_time(value: str) -> Callable[[Json], None]:
@@ -1557,9 +1559,11 @@ INVALID = [
     ),
     Invalid(
         "invalid_bad_date_time",
-        "Context start_time is not an ISO 8601 date-time (month 13, hour 25).",
+        "Context start_time is not an ISO 8601 date-time (month 13, hour 25): malformed input rather than a "
+        "template violation, 400 as EHRbase answers.",
         _set_start_time("2024-13-45T25:00:00+02:00"),
         [("INVALID_DATE_TIME", "/context/start_time/value")],
+        status=400,
     ),
     Invalid(
         "invalid_date_time_pattern",
@@ -1663,7 +1667,10 @@ def composition_files() -> dict[Path, bytes]:
         c = composition(NORMAL)
         case.mutate(c)
         out[COMPOSITIONS / f"{case.name}.json"] = _json(c)
-        expected = {"description": case.why, "issues": [{"code": code, "path": p} for code, p in case.issues]}
+        expected: Json = {"description": case.why}
+        if case.status != 422:
+            expected["status"] = case.status
+        expected["issues"] = [{"code": code, "path": p} for code, p in case.issues]
         out[COMPOSITIONS / f"{case.name}.expected.json"] = _json(expected)
     out[EHR_STATUS / "ehr_status_nb.json"] = _json(EHR_STATUS_DOC)
     return out

@@ -24,6 +24,7 @@ from aql.compiler.binds import Scalar
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import JsonValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
+from cdr.numerals import is_digits
 from cdr.rm.data_types.iso8601 import seconds_if_duration
 from cdr.storage.leaf_values import code_key, instant
 from cdr.storage.types import UtcDateTime
@@ -65,7 +66,7 @@ def _to_instant(value: Any) -> Any:
 def _full_date(value: Any) -> Any:
     """A partial ISO date padded to its start ('2021' -> '2021-01-01'), so partial dates compare sensibly."""
     text = str(value)
-    if len(text) == 4 and text.isdigit():
+    if len(text) == 4 and is_digits(text):
         return text + "-01-01"
     if len(text) == 7 and text[4] == "-":
         return text + "-01"

@@ -21,8 +21,9 @@ from aql.compiler.binds import LenientUuid
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import ColumnValue, CompositeValue, ScalarValue, Value, iso_instant
 from aql.errors import AqlUnsupported
+from cdr.numerals import is_digits
 from cdr.storage import schema as t
-from cdr.storage.records import CHANGE_TYPE, LIFECYCLE_STATE, coded_text, object_ref
+from cdr.storage.records import CHANGE_TYPE, LIFECYCLE_STATE, MAX_VERSION, coded_text, object_ref
 from cdr.terminology import codes, rubric
 
 if TYPE_CHECKING:
@@ -187,9 +188,9 @@ class ObjectPathMixin:
         def compare(op: str, scalar: Any) -> Any:
             if op != "=" or scalar.is_list:
                 return None
-            vo = self.binds.bind(scalar, lambda s: _uid_part(s, 0), LenientUuid())
-            system = self.binds.bind(scalar, lambda s: _uid_part(s, 1))
-            version = self.binds.bind(scalar, lambda s: _uid_part(s, 2), sa.Integer())
+            vo = self.binds.bind(scalar, lambda s: uid_part(s, 0, whole=True), LenientUuid())
+            system = self.binds.bind(scalar, lambda s: uid_part(s, 1, whole=True))
+            version = self.binds.bind(scalar, lambda s: uid_part(s, 2, whole=True), sa.Integer())
             return sa.and_(v.c.vo_id == vo, v.c.system_id == system, v.c.version == version)
 
         value.compare_hook = compare
@@ -235,18 +236,30 @@ class ObjectPathMixin:
         return ScalarValue({"text": sa.literal(text)}, "text")
 
 
-def _uid_part(value: Any, index: int) -> Any:
+def uid_part(value: Any, index: int, *, whole: bool = False) -> Any:
+    """Part ``index`` of ``object_id::system_id::version``: a UUID, the system id or the version number; None
+    where absent or empty (with ``whole``, unless the value has all three parts).
+
+    A version part that names no version (``abc``, ``-1``, ``²``, beyond the stores' 32-bit numbers) is 0,
+    which no version has: such a uid matches nothing, where None would match any version.
+
+    >>> uid_part("x::s::2", 2), uid_part("x::s::²", 2), uid_part("x::s::", 2), uid_part("x::s", 2, whole=True)
+    (2, 0, None, None)
+    """
     parts = str(value).split("::")
-    if len(parts) != 3:
+    if whole and len(parts) != 3:
         return None
+    part = parts[index] if index < len(parts) else ""
     if index == 0:
         try:
-            return uuid.UUID(parts[0])
+            return uuid.UUID(part)
         except ValueError:
             return None
+    if not part:
+        return None
     if index == 2:
-        return int(parts[2]) if parts[2].isdigit() else None
-    return parts[1]
+        return int(part) if is_digits(part) and int(part) <= MAX_VERSION else 0
+    return part
 
 
 def _coded(code: str, group: str) -> dict[str, Any]:

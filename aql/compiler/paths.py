@@ -11,7 +11,6 @@ attribute inside the JSON (``other_participations``) is unnested into one row pe
 # (the mixins annotate ``self`` as the Compiler they are mixed into)
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from aql.compiler import rm_model
 from aql.compiler.binds import LenientUuid
 from aql.compiler.from_clause import rm_model_is_archetype
 from aql.compiler.guard import guarded, guarded_json
-from aql.compiler.objects import ObjectPathMixin
+from aql.compiler.objects import ObjectPathMixin, uid_part
 from aql.compiler.scope import Binding, Scope
 from aql.compiler.values import ColumnValue, JsonValue, ScalarValue, Value
 from aql.errors import AqlSemanticError, AqlUnsupported
@@ -34,20 +33,6 @@ if TYPE_CHECKING:
 Cond = sa.ColumnElement[bool]
 Group = tuple[tuple[str, ...], ast.Predicate | None, tuple[str, ...]]
 """A path's steps up to one LOCATABLE: the attributes, that node's predicate, its possible RM types."""
-
-
-def _uid_part(value: Any, index: int) -> Any:
-    """Part ``index`` of ``object_id::system_id::version`` (None where absent or empty)."""
-    parts = str(value).split("::")
-    part = parts[index] if index < len(parts) else ""
-    if index == 0:
-        try:
-            return uuid.UUID(part)
-        except ValueError:
-            return None
-    if index == 2:
-        return int(part) if part.isdigit() else None
-    return part or None
 
 
 def _node_id(predicate: ast.Predicate | None) -> str | ast.Parameter | None:
@@ -268,9 +253,9 @@ class PathMixin:
         def compare(op: str, scalar: Any) -> Any:
             if op not in ("=", "!=") or scalar.is_list or scalar.type.value not in ("STRING",):
                 return None
-            vo = self.binds.bind(scalar, lambda s: _uid_part(s, 0), LenientUuid())
-            system = self.binds.bind(scalar, lambda s: _uid_part(s, 1), sa.String())
-            version = self.binds.bind(scalar, lambda s: _uid_part(s, 2), sa.Integer())
+            vo = self.binds.bind(scalar, lambda s: uid_part(s, 0), LenientUuid())
+            system = self.binds.bind(scalar, lambda s: uid_part(s, 1), sa.String())
+            version = self.binds.bind(scalar, lambda s: uid_part(s, 2), sa.Integer())
             same = sa.and_(
                 node.c.vo_id == vo,
                 sa.or_(system.is_(None), ov.c.system_id == system),

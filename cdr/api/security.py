@@ -494,8 +494,8 @@ class RelationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hpr_number: str | None = Field(default=None, pattern=r"^\d{1,9}$")
-    organisation: str | None = Field(default=None, pattern=r"^\d{9}$")
+    hpr_number: str | None = Field(default=None, pattern=r"^[0-9]{1,9}$")
+    organisation: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
     valid_from: dt.datetime | None = None
     valid_to: dt.datetime | None = None
     reason: str | None = Field(default=None, max_length=2000)

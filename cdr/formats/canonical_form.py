@@ -45,7 +45,7 @@ def _temporal(
     extended: Callable[[str], str | None], canonical_pattern: str
 ) -> Callable[[JsonObject], JsonObject]:
     """The rewrite of one temporal type; values already in the extended form (most) skip the parse."""
-    pattern = re.compile(canonical_pattern)
+    pattern = re.compile(canonical_pattern, re.ASCII)
     canonical = StringMemo(lambda text: pattern.fullmatch(text) is not None)
 
     def rewrite(node: JsonObject) -> JsonObject:

@@ -118,7 +118,7 @@ class _ShapeError(Exception):
         return "".join("/" + _pointer_token(s) for s in reversed(self.segments))
 
 
-_NUMERIC_STRING = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_NUMERIC_STRING = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 _INT64 = 2**63  # integer attributes hold at most 64 bits (RM Integer64)

@@ -10,7 +10,6 @@ object attributes, indexed for lists. Attribute names follow EHRbase where it re
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import cdr.rm  # noqa: F401  (fills RM_TYPES)
 from cdr.errors import FormatError
 from cdr.formats.flat_keys import FlatNode
+from cdr.numerals import is_digits, parse_float, parse_int
 from cdr.rm.base import RM_TYPES, RMObject, assemble, construct, empty_values, rm_field_map, rm_fields
 from cdr.template.aom import CObject
 
@@ -122,7 +122,7 @@ class Take:
         out: dict[int, dict[str, Any]] = {}
         for suffix in [s for s in self._attrs if s.startswith(prefix)]:
             name, _, index = suffix[len(prefix) :].partition(":")
-            out.setdefault(int(index) if index.isdigit() else 0, {})[name] = self._attrs.pop(suffix)
+            out.setdefault(int(index) if is_digits(index) else 0, {})[name] = self._attrs.pop(suffix)
         return out
 
     def children(self, *steps: str) -> list[FlatNode]:
@@ -180,8 +180,7 @@ def as_float(value: Any, key: str) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            number = float(value)
+        number = parse_float(value)
     if number is None:
         raise FormatError(key, f"expected a number, got {json.dumps(value)}")
     if not math.isfinite(number):
@@ -196,11 +195,8 @@ def as_int(value: Any, key: str) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
+    if isinstance(value, str) and (number := parse_int(value)) is not None:
+        return number
     raise FormatError(key, f"expected an integer, got {json.dumps(value)}")
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from cdr.errors import FormatError
+from cdr.numerals import is_digits
 
 __all__ = ["CTX_PREFIX", "FlatNode", "ecisflat_reason", "parse_flat", "render_flat", "split_step"]
 
@@ -78,7 +79,7 @@ def split_step(step: str) -> tuple[str, int | None]:
     ('any_event', 2)
     """
     name, sep, index = step.rpartition(":")
-    if sep and index.isdigit():
+    if sep and is_digits(index):
         return name, int(index)
     return step, None
 

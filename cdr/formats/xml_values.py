@@ -20,8 +20,8 @@ import math
 import re
 from typing import Any, Final
 
-_INTEGER: Final = re.compile(r"[+-]?\d+")
-_FLOAT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NaN")
+_INTEGER: Final = re.compile(r"[+-]?\d+", re.ASCII)
+_FLOAT: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NaN", re.ASCII)
 _BOOLEANS: Final = {"true": True, "1": True, "false": False, "0": False}
 
 XSD_NAMES: Final[dict[type, str]] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from cdr.numerals import is_digits
 from cdr.rm.base import RMObject, mandatory, optional
 
 
@@ -69,14 +70,14 @@ class ObjectVersionId(UidBasedId):
     def trunk_version(self) -> int | None:
         """The trunk version number, or ``None`` when the version tree id is malformed."""
         head = self.version_tree_id.split(".", 1)[0]
-        return int(head) if head.isdigit() else None
+        return int(head) if is_digits(head) else None
 
 
 ARCHETYPE_ID_PATTERN = re.compile(
     r"^(?:(?P<namespace>[a-zA-Z][\w.-]*)::)?"
     r"(?P<rm_originator>[a-zA-Z]\w*)-(?P<rm_name>[a-zA-Z]\w*)-(?P<rm_entity>[a-zA-Z]\w*)"
     r"\.(?P<concept>[a-zA-Z]\w*(?:-\w+)*)"
-    r"\.(?P<version>v\d+(?:\.\d+){0,2}(?:-(?:rc|alpha|beta)(?:\.\d+)?)?)$"
+    r"\.(?P<version>v[0-9]+(?:\.[0-9]+){0,2}(?:-(?:rc|alpha|beta)(?:\.[0-9]+)?)?)$"
 )
 """``rm_originator-rm_name-rm_entity.concept[-specialisation].vN``, e.g. ``openEHR-EHR-OBSERVATION.bp.v1``."""
 

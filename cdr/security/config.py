@@ -63,10 +63,10 @@ class BasicUser(BaseModel):
     password_hash: str
     scopes: frozenset[str] = frozenset()
     name: str | None = None
-    hpr_number: str | None = Field(default=None, pattern=r"^\d{1,9}$")
-    pid: str | None = Field(default=None, pattern=r"^\d{11}$")
-    orgnr_parent: str | None = Field(default=None, pattern=r"^\d{9}$")
-    orgnr_child: str | None = Field(default=None, pattern=r"^\d{9}$")
+    hpr_number: str | None = Field(default=None, pattern=r"^[0-9]{1,9}$")
+    pid: str | None = Field(default=None, pattern=r"^[0-9]{11}$")
+    orgnr_parent: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
+    orgnr_child: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
 
     @model_validator(mode="after")
     def _hashed(self) -> BasicUser:

@@ -31,7 +31,7 @@ AUTHORIZATION_DETAILS = "authorization_details"
 HELSEID_AUTHORIZATION = "helseid_authorization"
 PATIENT_PURPOSE = "cdr_patient_purpose"
 
-_ORGNR_VALUE = re.compile(r"NO:ORGNR:(\d{9})(?::(\d{9}))?")
+_ORGNR_VALUE = re.compile(r"NO:ORGNR:(\d{9})(?::(\d{9}))?", re.ASCII)
 
 
 def _str(claims: Mapping[str, Any], name: str) -> str | None:

@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import os
 
+from cdr.numerals import is_digits
+
 _PREFIX = "scrypt"
 _DEFAULT_LOG2_N = 15  # n = 32768, r = 8: 32 MiB and a few tens of milliseconds per check
 _MAX_LOG2_N = 20
@@ -59,7 +61,7 @@ def is_password_hash(stored: str) -> bool:
     return (
         len(parts) == 6
         and parts[0] == _PREFIX
-        and all(part.isdigit() for part in parts[1:4])
+        and all(is_digits(part) for part in parts[1:4])
         and 1 <= int(parts[1]) <= _MAX_LOG2_N
         and 1 <= int(parts[2]) <= 64
         and 1 <= int(parts[3]) <= 16

@@ -16,10 +16,11 @@ from cdr.rm.base import RMObject
 from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
-from cdr.services.errors import Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
+from cdr.services.errors import InvalidContent, Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
 from cdr.services.templates import StaleTemplate
 from cdr.storage import StaleVersion, VersionChange, VersionRecord, VersionUid
 from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
+from cdr.template.issues import IssueCode
 from cdr.template.validation import validate
 
 KIND = "COMPOSITION"
@@ -35,7 +36,8 @@ def template_id_of(comp: RMObject) -> str | None:
 def check_composition(svc: Services, comp: RMObject) -> str:
     """The composition's template id, once it is known and the composition conforms to it.
 
-    :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue.
+    :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue;
+    :class:`InvalidContent` (400) when a date, time or duration in it is not ISO 8601.
     The rules are those of ``svc.validation_profile``.
     """
     return _check(svc, comp, cached=False)[0]
@@ -52,6 +54,12 @@ def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.date
     found = validate(comp, opt, svc.validation_profile)
     if found:
         issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
+        unreadable = [i for i in issues if i.code == IssueCode.INVALID_DATE_TIME]
+        if unreadable:
+            # a date, time or duration that is not ISO 8601 is malformed input, not a template violation:
+            # EHRbase cannot deserialise it and answers 400 (its suites' ISO 8601 value tables)
+            listed = "; ".join(f"{i.path}: {i.message}" for i in unreadable)
+            raise InvalidContent(f"the composition has values that are not ISO 8601: {listed}", issues)
         listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
         raise TemplateViolation(
             f"the composition does not conform to template {template_id!r} ({len(issues)} issues): {listed}",

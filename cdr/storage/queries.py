@@ -28,7 +28,7 @@ QUALIFIED_NAME = re.compile(r"(?:[A-Za-z0-9_.-]+::)?[A-Za-z0-9_.-]+")
 reverse domain name, in the namespace)."""
 
 _NUMBER = r"(?:0|[1-9]\d{0,8})"
-_VERSION = re.compile(rf"{_NUMBER}(?:\.{_NUMBER}(?:\.{_NUMBER})?)?")
+_VERSION = re.compile(rf"{_NUMBER}(?:\.{_NUMBER}(?:\.{_NUMBER})?)?", re.ASCII)
 
 
 def check_name(name: str) -> str:

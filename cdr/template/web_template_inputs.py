@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cdr.numerals import parse_float
 from cdr.template.aom import (
     ArchetypeTerm,
     CArchetypeRoot,
@@ -402,10 +403,12 @@ def duration_parts(text: str) -> dict[str, int]:
     ):
         number = ""
         for ch in part:
-            if ch.isdigit() or ch in ".,":
+            if ch in "0123456789.,":
                 number += ch
             elif ch in names and number:
-                out[names[ch]] = int(float(number.replace(",", ".")))
+                value = parse_float(number.replace(",", "."))
+                if value is not None:
+                    out[names[ch]] = int(value)
                 number = ""
     return out
 

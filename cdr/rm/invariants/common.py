@@ -34,9 +34,9 @@ from cdr.rm.invariants.core import Invariant, _empty_list, _empty_string, _invar
 # --- identification ------------------------------------------------------------------------------------
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_ISO_OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
+_ISO_OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$", re.ASCII)
 _INTERNET_ID = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)*$")
-_VERSION_TREE_ID = re.compile(r"^[1-9]\d*(\.[1-9]\d*\.[1-9]\d*)?$")
+_VERSION_TREE_ID = re.compile(r"^[1-9]\d*(\.[1-9]\d*\.[1-9]\d*)?$", re.ASCII)
 _TERMINOLOGY_ID = re.compile(r"^[^()]+(\([^()]+\))?$")
 _is_archetype_id = StringMemo(lambda text: ARCHETYPE_ID_PATTERN.match(text) is not None)
 _is_terminology_id = StringMemo(lambda text: _TERMINOLOGY_ID.match(text) is not None)

@@ -33,6 +33,9 @@ from cdr.terminology import (
 from cdr.terminology import has_code as group_has_code
 from cdr.terminology.ism import ism_transition_consistent, state_name, transition_name
 
+TEMPORAL_TYPES = frozenset({"DV_DATE", "DV_TIME", "DV_DATE_TIME", "DV_DURATION"})
+"""Data value types whose ``value`` is an ISO 8601 text."""
+
 
 class Rule(ABC):
     """One RM rule of a class, applied to an instance (``d``: its ``__dict__``, read once per object).
@@ -102,11 +105,14 @@ class _Mandatory(Rule):
                 break
         else:
             return
+        rm_type = type(obj).rm_type
         for name in missing_mandatory(obj):
+            # a temporal value without its ISO 8601 text cannot be read (EHRbase: 400), like a malformed one
+            unreadable = name == "value" and rm_type in TEMPORAL_TYPES
             ctx.add(
                 child(path, name),
-                IssueCode.REQUIRED,
-                f"attribute '{name}' is mandatory in {type(obj).rm_type}",
+                IssueCode.INVALID_DATE_TIME if unreadable else IssueCode.REQUIRED,
+                f"attribute '{name}' is mandatory in {rm_type}",
             )
 
 
@@ -260,13 +266,20 @@ def _enforced(problem: Invariant) -> bool:
 
 
 class _Invariants(Rule):
-    """The RM class invariants of :mod:`cdr.rm.invariants`, less those not enforced."""
+    """The RM class invariants of :mod:`cdr.rm.invariants`, less those not enforced.
+
+    A temporal value that is not ISO 8601 is INVALID_DATE_TIME, as where the template constrains it: the
+    value cannot be read at all (EHRbase fails to deserialise it: 400), which other broken invariants can.
+    """
 
     def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
         for problem in check_invariants(obj):
             if _enforced(problem):
                 where = child(path, problem.attribute) if problem.attribute else path
-                ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
+                if problem.name == "Value_valid" and type(obj).rm_type in TEMPORAL_TYPES:
+                    ctx.add(where, IssueCode.INVALID_DATE_TIME, problem.message)
+                else:
+                    ctx.add(where, IssueCode.RM_INVARIANT, f"{problem.name}: {problem.message}")
 
 
 _ISM = _Ism()

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
-_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-_BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_TIME = re.compile(r"(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?")
-_BASIC_TIME = re.compile(r"(\d{2})(?:(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?")
-_ZONE = re.compile(r"Z|[+-]\d{2}(?::?\d{2})?")
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
+_BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+_TIME = re.compile(r"(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?", re.ASCII)
+_BASIC_TIME = re.compile(r"(\d{2})(?:(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?", re.ASCII)
+_ZONE = re.compile(r"Z|[+-]\d{2}(?::?\d{2})?", re.ASCII)
 _DURATION = re.compile(
     r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?",
+    re.ASCII,
 )
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
