@@ -17,6 +17,7 @@ from cdr.storage import Storage
 from cdr.template import load_opt
 from cdr.template.issues import IssueCode
 from cdr.template.validation import validate
+from cdr.template.validation.profile import DEFAULT
 from tests.api.conftest import (
     COMPOSITIONS,
     EN_TEMPLATE,
@@ -507,7 +508,7 @@ def test_corpus_compositions_committed_as_validated(api: Api, name: str) -> None
     if path is None:
         pytest.skip(f"template {template_id!r} is not among the corpus OPTs")
     api.upload(path)
-    issues = validate(comp, load_opt(path))
+    issues = validate(comp, load_opt(path), DEFAULT)  # the server's profile
     response = api.post(f"/ehr/{api.new_ehr()}/composition", data=text, content_type="application/json")
     if not issues:
         assert response.status_code == 201, response.json
@@ -554,3 +555,28 @@ def test_a_uid_taken_in_another_ehr_is_409(nb_api: Api) -> None:
     assert object_id in refused["message"] and first_ehr not in refused["message"]
     del doc["uid"]
     assert nb_api.post(f"/ehr/{second_ehr}/composition", json=doc).status_code == 201
+
+
+def test_corpus_ism_wrong_current_state_is_422_in_ehrbase_words(api: Api) -> None:
+    """EHRbase's ISM case: 422 whose message holds its words and the ism_transition path; valid: 201."""
+    root = require_corpus() / IT
+    api.upload(root / "valid_templates" / "all_types" / "test-ism.vitagroup.de.v1.opt")
+    ehr_id = api.new_ehr()
+    query = {"format": "FLAT", "templateId": "test-ism.vitagroup.de.v1"}
+    flat = root / "compositions" / "FLAT"
+    valid = (flat / "test-ism.vitagroup.de.v1__.json").read_bytes()
+    assert (
+        api.post(
+            f"/ehr/{ehr_id}/composition", data=valid, query_string=query, headers={"Content-Type": FLAT}
+        ).status_code
+        == 201
+    )
+    wrong = (flat / "test-ism.vitagroup.de.v1__ism_wrong_current_state.json").read_bytes()
+    body = assert_error(
+        api.post(
+            f"/ehr/{ehr_id}/composition", data=wrong, query_string=query, headers={"Content-Type": FLAT}
+        ),
+        422,
+    )
+    assert "IsmTransition contains invalid current_state" in body["message"]
+    assert "/content[openEHR-EHR-ACTION.medication.v1]/ism_transition" in body["message"]

@@ -112,3 +112,11 @@ def test_careflow_step_text_must_be_its_term() -> None:
     issues = issues_with("at0012", "528", "166", step_text="Medication recommended")
     assert codes_at(issues) == {(C.TERM_TEXT_MISMATCH, ISM + "/careflow_step/value")}
     assert "Medication course cancelled" in issues[0].message
+
+
+@pytest.mark.corpus
+def test_an_invalid_current_state_is_named_in_ehrbase_words() -> None:
+    """EHRbase's COMPOSITION suite looks for "IsmTransition contains invalid current_state" in the 422."""
+    for issues in (issues_with("at0109", "245", "166"), issues_with("at0012", "533", None)):
+        assert any(i.message.startswith("IsmTransition contains invalid current_state: ") for i in issues)
+    assert not any("invalid current_state" in i.message for i in issues_with("at0012", "528", "540"))

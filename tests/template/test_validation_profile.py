@@ -27,6 +27,7 @@ from cdr.api import create_app
 from cdr.cli import main
 from cdr.formats.canonical_json import parse_json
 from cdr.rm.base import RMObject
+from cdr.rm.identification import ObjectVersionId
 from cdr.storage import Storage
 from cdr.template.issues import IssueCode, ValidationIssue
 from cdr.template.validation import (
@@ -137,7 +138,7 @@ def test_profile_docstring_examples() -> None:
 
 def test_strict_departs_from_nothing() -> None:
     departures = [f.name for f in dataclasses.fields(ValidationProfile) if f.name != "name"]
-    assert departures == ["foreign_element_value"]
+    assert departures == ["foreign_element_value", "item_version_uid"]
     assert not any(getattr(STRICT, name) for name in departures)
     assert all(getattr(EHRBASE, name) for name in departures)
 
@@ -256,18 +257,23 @@ def test_sdk_counts_hold_under_both_profiles(case: dict[str, Any]) -> None:
     assert bool(ehrbase) if expected == ">0" else len(ehrbase) == expected
 
 
+FEEDER_AUDIT_IN_ELEMENT = "ehrbase-integration-tests/test_data_sets/compositions/CANONICAL_JSON/composition_feeder_audit_in_element.json"
+FEEDER_AUDIT_ITEM_UID = "/content[openEHR-EHR-OBSERVATION.body_weight.v2]/uid/value"
+
 # every corpus composition the profiles judge differently, and where (the whole difference)
 CORPUS_DIFFERENCES = {
     ALL_TYPES: {URI_VALUE},
     "ehrbase-openEHR_SDK/test-data/composition/canonical_json/simple_composition_dvinterval.json": {
         "/content[openEHR-EHR-ADMIN_ENTRY.episodeofcare.v0]/data[at0001]/items[at0002]/value"
     },
+    FEEDER_AUDIT_IN_ELEMENT: {FEEDER_AUDIT_ITEM_UID},
 }
 
 
-def test_corpus_profiles_differ_only_by_foreign_element_values() -> None:
+def test_corpus_profiles_differ_only_by_the_departures() -> None:
     """Over every canonical corpus composition with its template: ``ehrbase`` reports the strict issues
-    minus WRONG_TYPE at an ELEMENT.value, and only at the places listed above."""
+    minus WRONG_TYPE at an ELEMENT.value and the format of an item's OBJECT_VERSION_ID uid, and only at
+    the places listed above."""
     require_corpus()
     differences: dict[str, set[str]] = {}
     for path in canonical_compositions_with_template():
@@ -281,10 +287,24 @@ def test_corpus_profiles_differ_only_by_foreign_element_values() -> None:
             continue
         dropped = [i for i in strict if i not in ehrbase]
         assert [i for i in strict if i in ehrbase] == ehrbase, path  # nothing new, order kept
-        assert {i.code for i in dropped} == {IssueCode.WRONG_TYPE}, path
         assert all(i.path.endswith("/value") for i in dropped), path
+        for issue in dropped:
+            uid = issue.code == IssueCode.RM_INVARIANT and issue.path.endswith("/uid/value")
+            assert issue.code == IssueCode.WRONG_TYPE or uid, (path, issue)
         differences[path] = {i.path for i in dropped}
     assert differences == CORPUS_DIFFERENCES
+
+
+def test_an_items_version_uid_is_free_under_ehrbase_and_the_roots_never() -> None:
+    """``item_version_uid``: an entry's OBJECT_VERSION_ID uid need not be object_id::system::version under
+    ``ehrbase`` (EHRbase's suite commits one that is a bare UUID); the composition's own uid always must."""
+    require_corpus()
+    obj = read_composition(FEEDER_AUDIT_IN_ELEMENT)
+    opt_path, strict = validate_against_best(FEEDER_AUDIT_IN_ELEMENT, obj)
+    assert _codes(strict) == [(IssueCode.RM_INVARIANT, FEEDER_AUDIT_ITEM_UID)]
+    assert validate(obj, opt(opt_path), EHRBASE) == []
+    obj.uid = ObjectVersionId(value="not-a-version-uid")  # type: ignore[attr-defined]
+    assert _codes(validate(obj, opt(opt_path), EHRBASE)) == [(IssueCode.RM_INVARIANT, "/uid/value")]
 
 
 # ------------------------------------------------------------------------------------------------ CLI

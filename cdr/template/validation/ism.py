@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 STEP = "careflow_step"
 STATE = "current_state"
+INVALID_CURRENT_STATE = "IsmTransition contains invalid current_state"
+"""EHRbase's opening words for a current_state the ACTION's careflow steps do not lead into (its COMPOSITION
+suite looks for them in the message)."""
 
 
 def _collect(ctx: Context, run: Callable[[], None]) -> list[ValidationIssue]:
@@ -124,6 +127,8 @@ def _explain(
             f"code {code} is not allowed for {name} by any ISM_TRANSITION alternative of this ACTION; "
             f"allowed: {', '.join(allowed)}"
         )
+        if name == STATE:
+            message = f"{INVALID_CURRENT_STATE}: {message}"
         return [first.model_copy(update={"message": message})]
     return min(
         (found for _, found in refusals),
@@ -170,8 +175,8 @@ def _check_pairing(
     ctx.add(
         child(path, STEP, d.get(STEP)),
         IssueCode.ISM_TRANSITION_INVALID,
-        f"careflow step {step} leads into current_state {' or '.join(paired) or '?'} in the template, "
-        f"not {_describe_state(state, ctx.language)}",
+        f"{INVALID_CURRENT_STATE}: careflow step {step} leads into current_state "
+        f"{' or '.join(paired) or '?'} in the template, not {_describe_state(state, ctx.language)}",
         where,
     )
 

@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from cdr.rm.base import RMObject, rm_fields
+from cdr.rm.identification import ObjectVersionId
 from cdr.rm.instances import is_rm
 from cdr.rm.invariants import Invariant, missing_mandatory
 from cdr.rm.invariants import check as check_invariants
@@ -273,6 +274,8 @@ class _Invariants(Rule):
     """
 
     def check(self, obj: RMObject, d: dict[str, Any], path: DataPath | None, ctx: Context) -> None:
+        if type(obj) is ObjectVersionId and ctx.profile.item_version_uid and path and path.parent:
+            return  # an item's uid below the root: see ValidationProfile.item_version_uid
         for problem in check_invariants(obj):
             if _enforced(problem):
                 where = child(path, problem.attribute) if problem.attribute else path
