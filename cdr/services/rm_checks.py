@@ -11,17 +11,27 @@ from cdr.rm.base import RMObject
 from cdr.rm.invariants import check, missing_mandatory
 from cdr.rm.walk import walk
 from cdr.services.errors import InvalidContent, Issue
+from cdr.template.validation.rm_rules import TEMPORAL_TYPES
 
 
 def rm_issues(obj: RMObject, invariants: bool = False) -> list[Issue]:
-    """Every mandatory attribute missing (and, with ``invariants``, every invariant broken) in ``obj``."""
+    """Every mandatory attribute missing (and, with ``invariants``, every invariant broken) in ``obj``.
+
+    A date, time or duration that is not ISO 8601 is always reported (INVALID_DATE_TIME): it cannot be read
+    at all, and EHRbase refuses it with a 400 when it deserialises the body, as it does in compositions.
+    """
     issues: list[Issue] = []
     for path, node in walk(obj):
         for name in missing_mandatory(node):
             issues.append(Issue(f"{path}/{name}", "REQUIRED", f"{node.rm_type}.{name} is mandatory"))
-        for broken in check(node) if invariants else ():
+        if not invariants and node.rm_type not in TEMPORAL_TYPES:
+            continue
+        for broken in check(node):
             where = f"{path}/{broken.attribute}" if broken.attribute else path or "/"
-            issues.append(Issue(where, "RM_INVARIANT", f"{node.rm_type} {broken.name}: {broken.message}"))
+            if node.rm_type in TEMPORAL_TYPES and broken.name == "Value_valid":
+                issues.append(Issue(where, "INVALID_DATE_TIME", f"{node.rm_type} {broken.message}"))
+            elif invariants:
+                issues.append(Issue(where, "RM_INVARIANT", f"{node.rm_type} {broken.name}: {broken.message}"))
     return issues
 
 

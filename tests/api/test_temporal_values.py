@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import COMPOSITIONS, FLAT, NB_TEMPLATE_ID, Api, assert_error, etag, shipped
+from tests.api.conftest import (
+    COMPOSITIONS,
+    FLAT,
+    NB_TEMPLATE_ID,
+    ROOT_FOLDER,
+    Api,
+    assert_error,
+    etag,
+    shipped,
+)
 from tests.corpus import CORPUS, require_corpus
 
 IT = "ehrbase-integration-tests/test_data_sets"
@@ -199,3 +208,35 @@ def test_stored_query_version_with_other_digits_is_400(api: Api) -> None:
             content_type="text/plain",
         )
         assert version in assert_error(refused, 400)["message"]
+
+
+def _details(value: str) -> dict[str, object]:
+    when = {"_type": "DV_DATE_TIME", "value": value}
+    element = {
+        "_type": "ELEMENT",
+        "archetype_node_id": "at0002",
+        "name": {"_type": "DV_TEXT", "value": "when"},
+    }
+    return {
+        "_type": "ITEM_TREE",
+        "archetype_node_id": "at0001",
+        "name": {"_type": "DV_TEXT", "value": "details"},
+        "items": [element | {"value": when}],
+    }
+
+
+def test_folder_and_ehr_status_with_an_unreadable_date_are_400(api: Api) -> None:
+    """FOLDER and EHR_STATUS have no template, but their dates must still be ISO 8601 (they were stored)."""
+    ehr_id = api.new_ehr()
+    for value, status in (("2021-13-01T10:00:00Z", 400), ("2021-10-01T10:00:00Z", 201)):
+        folder = ROOT_FOLDER | {"details": _details(value)}
+        created = api.post(f"/ehr/{ehr_id}/directory", json=folder)
+        if status == 400:
+            assert "/details/items/0/value/value" in assert_error(created, 400)["message"]
+        else:
+            assert created.status_code == 201, created.json
+    current = api.get(f"/ehr/{ehr_id}/ehr_status")
+    body = current.json | {"other_details": _details("2021-10-01T25:00:00Z")}
+    refused = api.put(f"/ehr/{ehr_id}/ehr_status", json=body, headers={"If-Match": etag(current)})
+    assert "/other_details/items/0/value/value" in assert_error(refused, 400)["message"]
+    assert api.get(f"/ehr/{ehr_id}/ehr_status").json == current.json

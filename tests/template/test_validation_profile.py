@@ -257,7 +257,8 @@ def test_sdk_counts_hold_under_both_profiles(case: dict[str, Any]) -> None:
     assert bool(ehrbase) if expected == ">0" else len(ehrbase) == expected
 
 
-FEEDER_AUDIT_IN_ELEMENT = "ehrbase-integration-tests/test_data_sets/compositions/CANONICAL_JSON/composition_feeder_audit_in_element.json"
+IT_COMPOSITIONS = "ehrbase-integration-tests/test_data_sets/compositions/CANONICAL_JSON"
+FEEDER_AUDIT_IN_ELEMENT = f"{IT_COMPOSITIONS}/composition_feeder_audit_in_element.json"
 FEEDER_AUDIT_ITEM_UID = "/content[openEHR-EHR-OBSERVATION.body_weight.v2]/uid/value"
 
 # every corpus composition the profiles judge differently, and where (the whole difference)
