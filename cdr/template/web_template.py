@@ -337,6 +337,9 @@ class _Builder:
             leaf = self._leaf_from(base, "DV_CODED_TEXT", value_path)
             leaf.inputs = coded_text_inputs(coded, self.ctx, open_list=True)
             if null_flavour is None:
+                # EHRbase builds the merged node from the value, which has no node id, and does not carry
+                # the ELEMENT's over as it does for one value type (Corona_Anamnese_wt.json, at0073)
+                leaf.node_id = None
                 return leaf
             leaf.id_base = _value_id(leaf.rm_type)
             base.children = [leaf]
