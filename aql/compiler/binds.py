@@ -131,6 +131,11 @@ class Binds:
         self.derived.append(Derived(name, scalar.parameter, transform, scalar.is_list))
         return sa.bindparam(name, type_=type_, expanding=scalar.is_list)
 
+    def bind_list(self, values: list[Any], type_: TypeEngine[Any] | None = None) -> sa.ColumnElement[Any]:
+        """One expanding bind parameter for a list of literal values (an ``IN``)."""
+        self._count += 1
+        return sa.bindparam(f"p{self._count}", values, type_=type_, expanding=True)
+
     def now(self, transform: Callable[[dt.datetime], Any]) -> sa.ColumnElement[Any]:
         """A bind parameter computed from the time of execution (CURRENT_DATE() and friends)."""
         self._count += 1

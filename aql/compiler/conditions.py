@@ -281,6 +281,7 @@ class ConditionMixin:
     def matches(self: Compiler, cond: ast.Matches, scope: Scope) -> Cond:
         value = self.expression_value(cond.operand, scope)
         options: list[Cond] = []
+        plain: dict[str, list[Scalar]] = {}
         for item in cond.items:
             if isinstance(item, ast.Terminology | ast.TerminologyUri):
                 options.append(self.terminology_match(value, item))
@@ -298,9 +299,33 @@ class ConditionMixin:
                 if expr is None:
                     continue
                 options.append(expr.in_(self.binds.bind(scalar, transform)))
+            elif (plain_kind := self._plain_kind(value, scalar)) is not None:
+                plain.setdefault(plain_kind, []).append(scalar)
             else:
                 options.append(self.compare_scalar(value, "=", scalar))
+        for plain_kind, scalars in plain.items():
+            if len(scalars) == 1:
+                options.append(self.compare_scalar(value, "=", scalars[0]))
+                continue
+            # one IN for the literals: the same rows as their OR of equalities, which SQLite parses as a
+            # chain as deep as the list is long (its depth limit of 1,000 refused longer lists)
+            number = plain_kind == "number"
+            values = [float(s.value) if number else str(s.value) for s in scalars]
+            listed = self.binds.bind_list(values, sa.Float() if number else sa.String())
+            options.append(self._typed(value, plain_kind, lambda column, values: column.in_(values), listed))
         return sa.or_(*options) if options else sa.false()
+
+    @staticmethod
+    def _plain_kind(value: Value, scalar: Scalar) -> str | None:
+        """``number`` or ``text`` when ``value = scalar`` is a plain equality on that projection (what
+        :meth:`compare_scalar` builds for it), so several such literals can share one ``IN``; else None."""
+        if scalar.parameter is not None or scalar.numeric_text or getattr(value, "compare_hook", None):
+            return None
+        if isinstance(value, JsonValue) and {"whole_type", "code", "duration"} & value.leaf.keys():
+            return None
+        if scalar.is_number:
+            return "number"
+        return "text" if scalar.type == ast.AqlType.STRING else None
 
     # --------------------------------------------------------------------------------------- EXISTS
 

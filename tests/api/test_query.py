@@ -105,6 +105,27 @@ def test_a_list_parameter_stands_for_the_items_of_matches(nb_api: Api, data: Dat
     assert result["meta"]["_executed_aql"] == f"{COMPOSITIONS} WHERE c/uid/value MATCHES {{{quoted}}}"
 
 
+def test_a_long_literal_matches_list_is_one_in_with_the_rows_of_its_equalities(
+    nb_api: Api, data: Data
+) -> None:
+    """5,000 literals in MATCHES: SQLite refused the OR chain of equalities beyond about 1,000 (its
+    expression depth limit); plain text and number literals now share one IN, with the same rows."""
+    name = run(nb_api, {"q": "SELECT c/name/value FROM COMPOSITION c", "fetch": 1})["rows"][0][0]
+    magnitude = (
+        TEMPERATURE.split(" WHERE ")[0] + " WHERE o/data[at0002]/events[at0003]/data[at0001]/items[at0004]"
+    )
+    cases = (
+        (f"{COMPOSITIONS} WHERE c/name/value MATCHES", [f"'name {i}'" for i in range(5000)], f"'{name}'"),
+        (f"{magnitude}/value/magnitude MATCHES", [f"{i}.5" for i in range(5000)], "36.8"),
+    )
+    for head, misses, hit in cases:
+        for items, expected in ((misses, set()), ([*misses, hit], data.all_uids), ([hit], data.all_uids)):
+            query = f"{head} {{{', '.join(items)}}}"
+            assert set(column(run(nb_api, {"q": query}))) == expected, (head, len(items))
+    mixed = f"{COMPOSITIONS} WHERE c/name/value MATCHES {{1, 'x', '{name}', 2.5, 'y'}}"
+    assert set(column(run(nb_api, {"q": mixed}))) == data.all_uids
+
+
 def test_get_takes_every_other_query_string_parameter_as_a_query_parameter(nb_api: Api, data: Data) -> None:
     q = f"{COMPOSITIONS} WHERE c/uid/value = $uid"
     for args in ({"uid": data.second_uid}, {"query_parameters": f"uid={data.second_uid}"}):
