@@ -25,6 +25,7 @@ EHRbase writes no ``dependsOn`` or ``termBindings`` (older Archetype Designer ex
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import cdr.rm  # noqa: F401  (fills the RM type registry used by is_rm_subtype)
@@ -151,7 +152,8 @@ class _Builder:
             tuple(opt.archetype_roots()),
             tuple(described or [opt.default_language]),
         )
-        self.annotations = {_plain_key(path): items for path, items in opt.annotations.items()}
+        # keyed as EHRbase keys them: the path without its leading root archetype id
+        self.annotations = {re.sub(r"^[^/]+", "", path): items for path, items in opt.annotations.items()}
         self.defaults = {
             _plain_key(t.differential_path): c.default_value
             for t in opt.constraints
@@ -202,15 +204,19 @@ class _Builder:
             localized_names=names,
             localized_descriptions=descriptions,
         )
-        node.annotations = self._annotations(obj, plain)
+        node.annotations = self._annotations(obj, aql_path, fixed)
         return node
 
-    def _annotations(self, obj: CObject, plain: str) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _annotations(self, obj: CObject, aql_path: str, fixed: NameChoice | None) -> dict[str, str]:
+        """EHRbase's: the items of the node's term other than its text and description (``comment``,
+        ``hl7v2_mapping``, ...), then the OPT's annotations for the node's path as EHRbase walks to it: with
+        the names the template fixes on its ancestors, without its own. So an OPT annotation below a named
+        ancestor is not shown (GECCO_Serologischer_Befund_wt.json: ``26436-6`` under 'Befund')."""
         term = self.ctx.term(obj, obj.node_id, self.ctx.default_language) if obj.node_id else None
-        if term is not None and term.items.get("comment"):
-            out["comment"] = term.items["comment"]
-        out.update(self.annotations.get(f"[{self.root_id}]{plain}", {}))
+        out = {k: v for k, v in term.items.items() if k not in ("text", "description")} if term else {}
+        own = f" and name/value='{fixed.name}']" if fixed is not None else ""
+        path = aql_path[: -len(own)] + "]" if own and aql_path.endswith(own) else aql_path
+        out.update(self.annotations.get(path, {}))
         return out
 
     def _children(
