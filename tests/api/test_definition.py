@@ -125,3 +125,14 @@ def test_corpus_test_event_example(api: Api) -> None:
     assert flat["test_event/category|code"] == "433"
     assert flat["test_event/category|value"] == "event"
     assert flat["test_event/category|terminology"] == "openehr"
+
+
+@pytest.mark.parametrize("name", ["Corona_Anamnese", "GECCO_Serologischer_Befund"])
+def test_web_template_equals_ehrbase_expected_file(api: Api, name: str) -> None:
+    """EHRbase's TEMPLATE suite compares the answer with its expected file as JSON, exactly."""
+    root = require_corpus() / IT / "valid_templates"
+    expected = json.loads((root / "expected_webtemplates" / f"{name}_wt.json").read_text(encoding="utf-8"))
+    api.upload(root / "all_types" / f"{name}.opt")
+    response = api.get(f"{BASE}/{expected['templateId']}", headers={"Accept": "application/openehr.wt+json"})
+    assert response.status_code == 200
+    assert response.json == expected
