@@ -143,7 +143,9 @@ class _Compiler:
             option = ObjectNode(cls, id(c))
             self.fill(option, c)
             choice.options.append(option)
-        choice.variants = len(classes)
+        # a repeatable EVENT shows one more than its kinds, cycling (POINT, INTERVAL, POINT), as EHRbase's
+        # example generator sizes a choice (openEHR_SDK ExampleGeneratorConfig: choices + 1)
+        choice.variants = len(classes) + (1 if rm_type == "EVENT" else 0)
         return choice
 
     def fill(self, obj: ObjectNode, c: CComplexObject) -> None:

@@ -136,3 +136,22 @@ def test_web_template_equals_ehrbase_expected_file(api: Api, name: str) -> None:
     response = api.get(f"{BASE}/{expected['templateId']}", headers={"Accept": "application/openehr.wt+json"})
     assert response.status_code == 200
     assert response.json == expected
+
+
+def test_ehrbase_template_suite_examples(api: Api) -> None:
+    """EHRbase's TEMPLATE suite: the JSON example of test_quantity_without_text commits and has 3 events of 9
+    items each (a repeatable EVENT shows POINT, INTERVAL, POINT, as EHRbase's generator sizes a choice); the
+    FLAT example of test_event is an event composition."""
+    root = require_corpus() / IT / "valid_templates" / "all_types"
+    for name in ("test_quantity_without_text", "test_event"):
+        api.upload(root / f"{name}.opt")
+    example = api.get(f"{BASE}/test_quantity_without_text/example", query_string={"format": "JSON"}).json
+    (observation,) = example["content"]
+    events = observation["data"]["events"]
+    assert [e["_type"] for e in events] == ["POINT_EVENT", "INTERVAL_EVENT", "POINT_EVENT"]
+    assert [len(e["data"]["items"]) for e in events] == [9, 9, 9]
+    assert api.post(f"/ehr/{api.new_ehr()}/composition", json=example).status_code == 201
+    flat = api.get(f"{BASE}/test_event/example", query_string={"format": "FLAT"}).json
+    assert flat["test_event/category|code"] == "433"
+    assert flat["test_event/category|value"] == "event"
+    assert flat["test_event/category|terminology"] == "openehr"
