@@ -37,7 +37,8 @@ def check_composition(svc: Services, comp: RMObject) -> str:
     """The composition's template id, once it is known and the composition conforms to it.
 
     :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue;
-    :class:`InvalidContent` (400) when a date, time or duration in it is not ISO 8601.
+    :class:`InvalidContent` (400) when a date, time or duration in it is not ISO 8601, or when its only issues
+    are codes outside the openEHR terminology groups and code sets the RM binds.
     The rules are those of ``svc.validation_profile``.
     """
     return _check(svc, comp, cached=False)[0]
@@ -60,6 +61,15 @@ def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.date
             # EHRbase cannot deserialise it and answers 400 (its suites' ISO 8601 value tables)
             listed = "; ".join(f"{i.path}: {i.message}" for i in unreadable)
             raise InvalidContent(f"the composition has values that are not ISO 8601: {listed}", issues)
+        if all(i.code == IssueCode.OPENEHR_TERMINOLOGY for i in issues):
+            # the template holds, but a code is not in the openEHR group or code set the RM binds (language
+            # 'xx', territory, setting): EHRbase checks these after the template and raises an illegal
+            # argument (400; its COMPOSITION suite: an invalid language, territory or category is 400, a
+            # missing one 422)
+            listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
+            raise InvalidContent(
+                f"the composition has codes the openEHR terminology does not have: {listed}", issues
+            )
         listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
         raise TemplateViolation(
             f"the composition does not conform to template {template_id!r} ({len(issues)} issues): {listed}",

@@ -497,7 +497,7 @@ def _corpus_compositions() -> list[str]:
 @pytest.mark.parametrize("name", _corpus_compositions())
 def test_corpus_compositions_committed_as_validated(api: Api, name: str) -> None:
     """201 exactly when the validator finds nothing, else 422 listing exactly the validator's issues (400
-    when one of them is a value that is not ISO 8601)."""
+    when one of them is a value that is not ISO 8601, or all are codes outside the openEHR terminology)."""
     text = (require_corpus() / IT / "compositions" / "CANONICAL_JSON" / name).read_text(encoding="utf-8")
     try:
         comp = parse_json(text, "COMPOSITION", strict=False)
@@ -514,7 +514,8 @@ def test_corpus_compositions_committed_as_validated(api: Api, name: str) -> None
         assert response.status_code == 201, response.json
     else:
         unreadable = any(i.code == IssueCode.INVALID_DATE_TIME for i in issues)
-        body = assert_error(response, 400 if unreadable else 422)
+        codes_only = all(i.code == IssueCode.OPENEHR_TERMINOLOGY for i in issues)
+        body = assert_error(response, 400 if unreadable or codes_only else 422)
         assert sorted((d["path"], d["code"]) for d in body["details"]) == sorted(
             (i.path, i.code) for i in issues
         )
@@ -580,3 +581,33 @@ def test_corpus_ism_wrong_current_state_is_422_in_ehrbase_words(api: Api) -> Non
     )
     assert "IsmTransition contains invalid current_state" in body["message"]
     assert "/content[openEHR-EHR-ACTION.medication.v1]/ism_transition" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "status"),
+    [
+        ("language", None, 422),  # missing: the RM requires it
+        ("language", "xx", 400),  # not in ISO_639-1: EHRbase's terminology check after the template, 400
+        ("territory", None, 422),
+        ("territory", "XX", 400),
+        ("category", "999", 422),  # the template allows only 433 there: a template violation first
+        ("composer", None, 422),
+        ("composer", "PARTY_FOO", 400),  # no RM type: the body cannot be read
+    ],
+)
+def test_composition_level_attributes_missing_invalid(
+    nb_api: Api, attribute: str, value: str | None, status: int
+) -> None:
+    """EHRbase's COMPOSITION suite: language, territory, category and composer present 201, missing 422,
+    invalid 400 (a code the openEHR terminology does not have, or no RM object at all)."""
+    doc = shipped("valid_normal.json")
+    if value is None:
+        del doc[attribute]
+    elif attribute == "composer":
+        doc["composer"]["_type"] = value
+    elif attribute == "category":
+        doc["category"]["defining_code"]["code_string"] = value
+    else:
+        doc[attribute]["code_string"] = value
+    body = assert_error(nb_api.post(f"/ehr/{nb_api.new_ehr()}/composition", json=doc), status)
+    assert f"/{attribute}" in body["message"]
