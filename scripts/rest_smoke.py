@@ -1357,8 +1357,8 @@ def stored_query_area(c: Client) -> None:
         meta = r.json()["meta"]
         c.check(
             "meta keys",
-            {"_created", "_executed_aql", "_generator", "_schema_version", "_type", "resultsize"}
-            <= set(meta),
+            {"_created", "_dry_run", "_executed_aql", "_generator", "_schema_version", "_type", "resultsize"}
+            == set(meta),
             "keys",
             meta,
         )

@@ -15,7 +15,7 @@ from cdr.storage import Storage
 from tests.api.conftest import Api, assert_error
 
 COMPOSITIONS = "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"
-POST_META = ["_type", "_schema_version", "_created", "_generator", "_executed_aql", "resultsize"]
+POST_META = ["_type", "_schema_version", "_created", "_generator", "_executed_aql", "_dry_run", "resultsize"]
 
 
 @dataclass

@@ -9,9 +9,9 @@ the query definition"); ``query_parameters`` itself may also carry ``name=value`
 Values from a query string are strings. ``openEHR-EHR-id`` is read like ``ehr_id``.
 
 Responses. RESULT_SET: ``meta`` (``_href`` for GET only, ``_type`` RESULTSET, ``_schema_version``,
-``_created``, ``_generator``, ``_executed_aql``, ``fetch``/``offset`` when the query was paged,
-``resultsize``), ``name`` (stored queries), ``q``, ``columns`` (``path`` then ``name``; no ``path`` for
-functions and literals) and ``rows``.
+``_created``, ``_generator``, ``_executed_aql``, EHRbase's ``_dry_run`` (always false), ``fetch``/``offset``
+when the query was paged, ``resultsize``), ``name`` (stored queries), ``q``, ``columns`` (``path`` then
+``name``; no ``path`` for functions and literals) and ``rows``.
 """
 
 from __future__ import annotations
@@ -256,6 +256,7 @@ def result_set_document(result: QueryResult, href: str | None = None) -> dict[st
     meta["_created"] = result.created.isoformat(timespec="milliseconds")
     meta["_generator"] = f"cdr/{__version__}"
     meta["_executed_aql"] = result.executed_aql
+    meta["_dry_run"] = False  # EHRbase's key (its debugging headers can ask for a run without rows; not here)
     if result.fetch is not None:
         meta["fetch"] = result.fetch
         meta["offset"] = result.offset or 0
