@@ -28,6 +28,7 @@ from tests.api.conftest import (
 from tests.corpus import CORPUS, require_corpus
 
 IT = "ehrbase-integration-tests/test_data_sets"
+FLAT_QUERY = {"format": "FLAT", "templateId": NB_TEMPLATE_ID}
 ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
 ALL_TYPES_OPT = CORPUS / IT / "valid_templates" / "all_types" / "Test_all_types_v2.opt"
 ALL_TYPES_JSON = CORPUS / IT / "compositions" / "CANONICAL_JSON" / "Test_all_types_v2__.json"
@@ -100,26 +101,25 @@ def _with_value(index: int, rm_type: str, value: str | None) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("rm_type", sorted(VALID))
-def test_ehrbase_iso8601_table_valid_values_are_created(api: Api, rm_type: str) -> None:
+def _commit_each(api: Api, rm_type: str, table: dict[str, tuple[int, list[Any]]]) -> list[tuple[Any, Any]]:
+    """Each value of ``table`` for ``rm_type`` committed in its place: (value, response) pairs."""
     require_corpus()
     api.upload(ALL_TYPES_OPT)
     ehr_id = api.new_ehr()
-    index, values = VALID[rm_type]
-    for value in values:
-        response = api.post(f"/ehr/{ehr_id}/composition", json=_with_value(index, rm_type, value))
+    index, values = table[rm_type]
+    return [(v, api.post(f"/ehr/{ehr_id}/composition", json=_with_value(index, rm_type, v))) for v in values]
+
+
+@pytest.mark.parametrize("rm_type", sorted(VALID))
+def test_ehrbase_iso8601_table_valid_values_are_created(api: Api, rm_type: str) -> None:
+    for value, response in _commit_each(api, rm_type, VALID):
         assert response.status_code == 201, (value, response.json)
 
 
 @pytest.mark.parametrize("rm_type", sorted(INVALID))
 def test_ehrbase_iso8601_table_invalid_values_are_400_naming_the_value(api: Api, rm_type: str) -> None:
     """Missing, malformed, out of range, a fraction on a unit other than seconds, other scripts' digits."""
-    require_corpus()
-    api.upload(ALL_TYPES_OPT)
-    ehr_id = api.new_ehr()
-    index, values = INVALID[rm_type]
-    for value in values:
-        response = api.post(f"/ehr/{ehr_id}/composition", json=_with_value(index, rm_type, value))
+    for value, response in _commit_each(api, rm_type, INVALID):
         body = assert_error(response, 400)
         issue = next(d for d in body["details"] if d["code"] == "INVALID_DATE_TIME")
         assert issue["path"].endswith("/value/value") and issue["path"] in body["message"], value
@@ -129,16 +129,20 @@ def test_ehrbase_iso8601_table_invalid_values_are_400_naming_the_value(api: Api,
     assert history.status_code == 200 and history.json["rows"] == []
 
 
-def test_an_unreadable_date_time_is_400_in_flat_and_xml_too(nb_api: Api) -> None:
+def _normal_as_flat(nb_api: Api) -> tuple[str, dict[str, Any]]:
+    """An EHR and the shipped normal composition as FLAT, without its uid (so that it commits again)."""
     ehr_id = nb_api.new_ehr()
-    flat_query = {"format": "FLAT", "templateId": NB_TEMPLATE_ID}
     created = nb_api.post(f"/ehr/{ehr_id}/composition", json=shipped("valid_normal.json"))
-    flat = nb_api.get(f"/ehr/{ehr_id}/composition/{etag(created)}", query_string=flat_query).json
-    key = next(k for k in flat if k.endswith("/context/start_time"))
+    flat = nb_api.get(f"/ehr/{ehr_id}/composition/{etag(created)}", query_string=FLAT_QUERY).json
     del flat[next(k for k in flat if k.endswith("/_uid"))]
-    flat[key] = "2024-05-14T25:00:00+02:00"
+    return ehr_id, flat
+
+
+def test_an_unreadable_date_time_is_400_in_flat_and_xml_too(nb_api: Api) -> None:
+    ehr_id, flat = _normal_as_flat(nb_api)
+    flat[next(k for k in flat if k.endswith("/context/start_time"))] = "2024-05-14T25:00:00+02:00"
     refused = nb_api.post(
-        f"/ehr/{ehr_id}/composition", json=flat, query_string=flat_query, headers={"Content-Type": FLAT}
+        f"/ehr/{ehr_id}/composition", json=flat, query_string=FLAT_QUERY, headers={"Content-Type": FLAT}
     )
     assert "/context/start_time/value" in assert_error(refused, 400)["message"]
     xml = (COMPOSITIONS / "xml" / "valid_normal.xml").read_text(encoding="utf-8")
@@ -161,15 +165,10 @@ def test_a_template_violation_beside_an_unreadable_value_is_still_listed(nb_api:
 @pytest.mark.parametrize("text", ["\u0661\u0662", "1_2", "12\u00b2", "\u00b2"])
 def test_flat_numbers_in_other_digits_are_400(nb_api: Api, text: str) -> None:
     """Python's ``float('\u0661\u0662')`` is 12.0 and ``float('1_2')`` 12.0; Java's readers refuse both."""
-    ehr_id = nb_api.new_ehr()
-    flat_query = {"format": "FLAT", "templateId": NB_TEMPLATE_ID}
-    created = nb_api.post(f"/ehr/{ehr_id}/composition", json=shipped("valid_normal.json"))
-    flat = nb_api.get(f"/ehr/{ehr_id}/composition/{etag(created)}", query_string=flat_query).json
-    del flat[next(k for k in flat if k.endswith("/_uid"))]
-    key = next(k for k in flat if k.endswith("|magnitude"))
-    flat[key] = text
+    ehr_id, flat = _normal_as_flat(nb_api)
+    flat[next(k for k in flat if k.endswith("|magnitude"))] = text
     refused = nb_api.post(
-        f"/ehr/{ehr_id}/composition", json=flat, query_string=flat_query, headers={"Content-Type": FLAT}
+        f"/ehr/{ehr_id}/composition", json=flat, query_string=FLAT_QUERY, headers={"Content-Type": FLAT}
     )
     assert "expected a number" in assert_error(refused, 400)["message"]
 
