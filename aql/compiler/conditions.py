@@ -312,7 +312,7 @@ class ConditionMixin:
             number = plain_kind == "number"
             values = [float(s.value) if number else str(s.value) for s in scalars]
             listed = self.binds.bind_list(values, sa.Float() if number else sa.String())
-            options.append(self._typed(value, plain_kind, lambda column, values: column.in_(values), listed))
+            options.append(self._typed(value, plain_kind, lambda column, bound: column.in_(bound), listed))
         return sa.or_(*options) if options else sa.false()
 
     @staticmethod
