@@ -168,14 +168,12 @@ class _Builder:
     def root(self) -> WebTemplateNode:
         definition = self.opt.definition
         choices = name_choices(definition, self.ctx)
-        node = self._named_node(definition, "", "", choices[0] if choices else None)
+        node = self._named_node(definition, "", choices[0] if choices else None)
         node.min, node.max = _occurrences(definition, 1)
         node.children = self._children(definition, "", "", node)
         return node
 
-    def _named_node(
-        self, obj: CComplexObject, aql_path: str, plain: str, fixed: NameChoice | None
-    ) -> WebTemplateNode:
+    def _named_node(self, obj: CComplexObject, aql_path: str, fixed: NameChoice | None) -> WebTemplateNode:
         """A node for an archetyped object: names and descriptions from its terms, or the fixed name.
 
         A coded fixed name is named per language by its code's terms, a string one by the string.
@@ -306,7 +304,7 @@ class _Builder:
                 element.min, element.max = _occurrences(occurrences_from)
             return [element]
         if aql.endswith("]"):
-            node = self._named_node(obj, aql, plain, fixed)
+            node = self._named_node(obj, aql, fixed)
         else:
             node = WebTemplateNode(rm, aql, *_occurrences(obj), name=attribute, localized_name=attribute)
         if occurrences_from is not None:
@@ -329,7 +327,7 @@ class _Builder:
     ) -> WebTemplateNode:
         """An ELEMENT: its value node in its place when it has one value type and no constrained
         null_flavour, else the ELEMENT with one child per value type (and one for the null flavour)."""
-        base = self._named_node(element, aql, plain, fixed)
+        base = self._named_node(element, aql, fixed)
         default = self.defaults.get(f"[{self.root_id}]{plain}")
         attr = element.attribute("value")
         values = [c for c in attr.children if isinstance(c, CObject)] if attr is not None else []
