@@ -283,6 +283,9 @@ _DEFAULT_CONCRETE = {"DV_ENCAPSULATED": "DV_PARSABLE", "ITEM_STRUCTURE": "ITEM_T
 
 _ALTERNATIVE_STEPS = {"original_content_multimedia": ("original_content", "DV_MULTIMEDIA")}
 """FLAT steps naming an attribute together with its concrete type (EHRbase's feeder audit content)."""
+_SUFFIX_OBJECTS = {("FEEDER_AUDIT_DETAILS", "time")}
+"""Object attributes EHRbase writes as a suffix with the object's bare value when that value is all it has
+(``_feeder_audit/originating_system_audit|time``); the reader takes both spellings."""
 
 
 def read_object(node: FlatNode, ctx: ReadContext, rm_type: str, constraint: CObject | None = None) -> Any:
@@ -395,6 +398,11 @@ def read_generic(take: Take, ctx: ReadContext, cls: type[RMObject]) -> RMObject:
     return construct(cls, values)
 
 
+def _bare(value: RMObject) -> bool:
+    """An object of its declared type with nothing set but ``value`` (a DV_DATE_TIME of text alone)."""
+    return all(v is None or v == [] for k, v in value.__dict__.items() if k != "value")
+
+
 def _bare_object(target: type, raw: Any, key: str) -> RMObject:
     """An object attribute given as a bare value: read as that object's own bare value."""
     node = FlatNode(key, value=raw, has_value=True)
@@ -456,6 +464,9 @@ def write_generic(
                 node.value, node.has_value = value, True
             else:
                 node.attrs[f.name] = value
+            continue
+        if (obj.rm_type, f.name) in _SUFFIX_OBJECTS and _bare(value):
+            node.attrs[f.name] = value.value
             continue
         step = prefix + flat_name(f.name)
         declared = f.target.rm_type  # type: ignore[attr-defined]

@@ -117,29 +117,32 @@ def _read_party(take: Take, ctx: ReadContext, _c: CObject | None, rm_type: str) 
     return make(chosen, **values)
 
 
-def write_party_fields(obj: RMObject, node: FlatNode, prefix: str = "") -> None:
+def write_party_fields(obj: RMObject, node: FlatNode, *, participation: bool = False) -> None:
+    """A party as suffixes of ``node``. In a participation (the performer's fields on the participation's
+    own node) identifiers are ``|identifiers_id:0``, ``|identifiers_issuer:0``..., as EHRbase writes them;
+    elsewhere ``_identifier:0`` children."""
     d = obj.__dict__
     if d.get("name") is not None:
-        node.attrs[prefix + "name"] = d["name"]
+        node.attrs["name"] = d["name"]
     ref = d.get("external_ref")
     if ref is not None:
         if ref.id is not None and _implied_id_type(ref.id) and ref.rm_type == "PARTY_REF":
-            node.attrs[prefix + "id"] = ref.id.value
+            node.attrs["id"] = ref.id.value
             if ref.id.rm_type == "GENERIC_ID":
-                node.attrs[prefix + "id_scheme"] = ref.id.scheme
+                node.attrs["id_scheme"] = ref.id.scheme
             if ref.namespace is not None:
-                node.attrs[prefix + "id_namespace"] = ref.namespace
+                node.attrs["id_namespace"] = ref.namespace
             if ref.type != DEFAULT_REF_TYPE:
-                node.attrs[prefix + "id_type"] = ref.type
-        elif prefix:
+                node.attrs["id_type"] = ref.type
+        elif participation:
             raise FormatError(node.key, "a performer's reference cannot be written as participation suffixes")
         else:
             write_object(ref, node.child("external_ref"))
     for i, ident in enumerate(d.get("identifiers") or []):
-        if prefix:
+        if participation:
             for name in ("id", "issuer", "assigner", "type"):
                 if getattr(ident, name) is not None:
-                    node.attrs[f"{prefix}identifiers_{name}:{i}"] = getattr(ident, name)
+                    node.attrs[f"identifiers_{name}:{i}"] = getattr(ident, name)
         else:
             node.multi.add("_identifier")
             write_object(ident, node.child("_identifier", i))
@@ -313,7 +316,7 @@ def _write_participation(obj: RMObject, node: FlatNode) -> None:
     if performer is not None:
         implied = _party_type({k: v for k, v in performer.__dict__.items() if v})
         if implied == performer.rm_type and _shortcut_party(performer):
-            write_party_fields(performer, node)
+            write_party_fields(performer, node, participation=True)
         else:
             write_object(performer, node.child("performer"), explicit_type="PARTY_PROXY")
     if d.get("time") is not None:
@@ -335,11 +338,10 @@ def _plain_coded(value: RMObject) -> bool:
 
 
 def _shortcut_party(party: RMObject) -> bool:
-    """Whether a performer fits participation suffixes (no relationship, a plain reference)."""
+    """Whether a performer fits participation suffixes: a plain reference, identifiers of nothing but
+    their four texts (a PARTY_RELATED's ``relationship`` goes below, ``_participation:0/relationship``)."""
     ref = getattr(party, "external_ref", None)
-    if getattr(party, "relationship", None) is not None:
-        return False
-    return ref is None or (ref.id is not None and _implied_id_type(ref.id))
+    return ref is None or (ref.id is not None and _implied_id_type(ref.id) and ref.rm_type == "PARTY_REF")
 
 
 register("PARTICIPATION")(Codec(_read_participation, _write_participation))

@@ -161,6 +161,7 @@ register("DV_COUNT")(Codec(_read_count, _write_count))
 def _read_proportion(take: Take, ctx: ReadContext, constraint: CObject | None, _t: str) -> RMObject:
     values: dict[str, Any] = {}
     take.value()  # the bare value is the derived magnitude (numerator / denominator): not stored
+    take.attr("value")  # STRUCTURED spells it ``|value`` beside the other suffixes
     for name in ("numerator", "denominator"):
         if (v := take.attr(name)) is not None:
             values[name] = as_float(v, take.key)
@@ -185,6 +186,8 @@ def _proportion_types(constraint: CObject | None) -> list[int]:
 
 def _write_proportion(obj: RMObject, node: FlatNode) -> None:
     assert isinstance(obj, DvProportion)
+    if obj.numerator is not None and obj.denominator:  # the derived magnitude, as EHRbase writes it
+        node.value, node.has_value = obj.numerator / obj.denominator, True
     for name in ("numerator", "denominator", "type", "precision"):
         if getattr(obj, name) is not None:
             node.attrs[name] = getattr(obj, name)
@@ -237,6 +240,8 @@ def _write_ordinal(obj: RMObject, node: FlatNode) -> None:
     symbol = obj.symbol  # type: ignore[attr-defined]
     if symbol is not None:
         write_text(symbol, node)
+        if node.attrs.get("terminology") == "local":  # the reader's default; EHRbase leaves it out too
+            del node.attrs["terminology"]
     if obj.value is not None:  # type: ignore[attr-defined]
         node.attrs["ordinal"] = obj.value  # type: ignore[attr-defined]
     write_ordered_extras(obj, node)

@@ -33,6 +33,11 @@ _ELEMENT_EXTRAS = ("uid", "links", "feeder_audit", "null_flavour", "null_reason"
 _NEVER = frozenset({"archetype_node_id"})
 _PLAIN_STEPS = {"INTERVAL_EVENT": ("width", "math_function", "sample_count")}
 """RM attributes EHRbase writes as plain steps although the web template has no node for them."""
+_AS_EXTRA = {"ACTION": frozenset({"instruction_details"})}
+"""RM attributes EHRbase writes as ``_attr`` steps although the web template has nodes below them: an
+ACTION's instruction details go as ``_instruction_details|composition_uid``, ``|path``, ``|activity_id``
+(every FLAT document of EHRbase's suites and SDK), not through the ``activity_id`` / ``instruction_id``
+nodes, which the reader still takes."""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -90,7 +95,10 @@ class _Writer:
     def object_node(self, snode: SchemaNode, obj: RMObject, fnode: FlatNode) -> None:
         consumed: set[int] = set()
         claimed = self._named_claims(obj, snode)
+        as_extra = _AS_EXTRA.get(obj.rm_type, frozenset())
         for cid, child in snode.children.items():
+            if child.steps and child.steps[0].attribute in as_extra:
+                continue
             free = consumed if _named(child) else consumed | claimed
             instances = [o for o in self.find(obj, child) if id(o) not in free]
             instances = [o for o in instances if self._accepts(snode, child, o)]
@@ -109,7 +117,7 @@ class _Writer:
                     # an object with nothing but defaults (an empty SECTION, an ELEMENT without value)
                     # exists in FLAT only by some key: its name, stated explicitly
                     write_object(inst.name, target.child("_name"), explicit_type="DV_TEXT")
-        covered = {c.steps[0].attribute for c in snode.children.values() if c.steps}
+        covered = {c.steps[0].attribute for c in snode.children.values() if c.steps} - as_extra
         constraint = snode.constraint if snode.steps else self.schema.opt.definition  # the root has no steps
         self.owner(obj, constraint)
         self.extras(obj, fnode, covered, snode.localized_name(self.defaults.language), constraint)
