@@ -23,6 +23,9 @@ from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
 from cdr.template.issues import IssueCode
 from cdr.template.validation import validate
 
+_OPENEHR_TERMS = frozenset({IssueCode.OPENEHR_TERMINOLOGY, IssueCode.OPENEHR_RUBRIC})
+"""Issues of the openEHR terminology check EHRbase runs after the template: 400 when they are all."""
+
 KIND = "COMPOSITION"
 
 
@@ -61,11 +64,12 @@ def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.date
             # EHRbase cannot deserialise it and answers 400 (its suites' ISO 8601 value tables)
             listed = "; ".join(f"{i.path}: {i.message}" for i in unreadable)
             raise InvalidContent(f"the composition has values that are not ISO 8601: {listed}", issues)
-        if all(i.code == IssueCode.OPENEHR_TERMINOLOGY for i in issues):
+        if all(i.code in _OPENEHR_TERMS for i in issues):
             # the template holds, but a code is not in the openEHR group or code set the RM binds (language
-            # 'xx', territory, setting): EHRbase checks these after the template and raises an illegal
-            # argument (400; its COMPOSITION suite: an invalid language, territory or category is 400, a
-            # missing one 422)
+            # 'xx', territory, setting), or its text is not the code's rubric: EHRbase checks these after the
+            # template and raises an illegal argument (400; its COMPOSITION suite: an invalid language,
+            # territory or category is 400, a missing one 422; ehrbase#1252: a category whose text is not
+            # the rubric is refused the same way)
             listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
             raise InvalidContent(
                 f"the composition has codes the openEHR terminology does not have: {listed}", issues

@@ -50,6 +50,7 @@ class IssueCode(StrEnum):
     # reference model
     RM_INVARIANT = "RM_INVARIANT"
     OPENEHR_TERMINOLOGY = "OPENEHR_TERMINOLOGY"  # code not in the openEHR terminology group the RM requires
+    OPENEHR_RUBRIC = "OPENEHR_RUBRIC"  # the text of such a code is not its rubric in any language
 
 
 class ValidationIssue(BaseModel):

@@ -514,7 +514,7 @@ def test_corpus_compositions_committed_as_validated(api: Api, name: str) -> None
         assert response.status_code == 201, response.json
     else:
         unreadable = any(i.code == IssueCode.INVALID_DATE_TIME for i in issues)
-        codes_only = all(i.code == IssueCode.OPENEHR_TERMINOLOGY for i in issues)
+        codes_only = all(i.code in (IssueCode.OPENEHR_TERMINOLOGY, IssueCode.OPENEHR_RUBRIC) for i in issues)
         body = assert_error(response, 400 if unreadable or codes_only else 422)
         assert sorted((d["path"], d["code"]) for d in body["details"]) == sorted(
             (i.path, i.code) for i in issues
@@ -591,6 +591,8 @@ def test_corpus_ism_wrong_current_state_is_422_in_ehrbase_words(api: Api) -> Non
         ("territory", None, 422),
         ("territory", "XX", 400),
         ("category", "999", 422),  # the template allows only 433 there: a template violation first
+        ("category", "persistent", 400),  # 433's text is not its rubric: the same terminology check, 400
+        ("setting", "no such setting", 400),
         ("composer", None, 422),
         ("composer", "PARTY_FOO", 400),  # no RM type: the body cannot be read
     ],
@@ -599,14 +601,19 @@ def test_composition_level_attributes_missing_invalid(
     nb_api: Api, attribute: str, value: str | None, status: int
 ) -> None:
     """EHRbase's COMPOSITION suite: language, territory, category and composer present 201, missing 422,
-    invalid 400 (a code the openEHR terminology does not have, or no RM object at all)."""
+    invalid 400 (a code the openEHR terminology does not have, a text that is not the code's rubric in any
+    language, or no RM object at all)."""
     doc = shipped("valid_normal.json")
     if value is None:
         del doc[attribute]
     elif attribute == "composer":
         doc["composer"]["_type"] = value
-    elif attribute == "category":
+    elif attribute == "category" and value.isdigit():
         doc["category"]["defining_code"]["code_string"] = value
+    elif attribute == "category":
+        doc["category"]["value"] = value
+    elif attribute == "setting":
+        doc["context"]["setting"]["value"] = value
     else:
         doc[attribute]["code_string"] = value
     body = assert_error(nb_api.post(f"/ehr/{nb_api.new_ehr()}/composition", json=doc), status)

@@ -122,7 +122,7 @@ def test_category_code_outside_openehr_group() -> None:
 
 def test_setting_rubric_must_match_code() -> None:
     issues = issues_after(lambda d: d["context"]["setting"].update(value="not the rubric"))
-    assert codes_at(issues) == {(IssueCode.TERM_TEXT_MISMATCH, "/context/setting/value")}
+    assert codes_at(issues) == {(IssueCode.OPENEHR_RUBRIC, "/context/setting/value")}
 
 
 def test_local_term_text_must_match_code() -> None:

@@ -124,9 +124,9 @@ def check_coded_text(obj: RMObject, cobj: CComplexObject, path: DataPath | None,
             groups = group_of(code)
             if groups and not any(is_acceptable_rubric(code, g, value) for g in groups):
                 expected = openehr_rubric(code, groups[0], ctx.language or "en")
-                ctx.add(
+                ctx.add(  # the openEHR terminology's own check, as for the attributes the RM codes with it
                     child(path, "value"),
-                    IssueCode.TERM_TEXT_MISMATCH,
+                    IssueCode.OPENEHR_RUBRIC,
                     f"'{value}' is not the rubric of openehr code {code}; expected '{expected}'",
                     c.path,
                 )

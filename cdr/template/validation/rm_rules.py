@@ -2,7 +2,7 @@
 
 * attributes the RM makes mandatory (REQUIRED);
 * attributes the RM codes with the openEHR terminology or an openEHR code set (OPENEHR_TERMINOLOGY,
-  TERMINOLOGY_MISMATCH, TERM_TEXT_MISMATCH), with rubrics accepted in every language the terminology has;
+  TERMINOLOGY_MISMATCH, OPENEHR_RUBRIC), with rubrics accepted in every language the terminology has;
 * the RM class invariants of :mod:`cdr.rm.invariants` (RM_INVARIANT), less the few EHRbase does not enforce;
 * ISM_TRANSITION: the transition must be one that can lead into the current state.
 
@@ -180,7 +180,7 @@ class _Group(Rule):
             expected = rubric(code, group_id, ctx.language or "en")
             ctx.add(
                 child(apath, "value"),
-                IssueCode.TERM_TEXT_MISMATCH,
+                IssueCode.OPENEHR_RUBRIC,
                 f"'{text}' is not the rubric of openehr code {code} (expected '{expected}')",
             )
 
