@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from cdr.formats.flat import composition_to_flat, flat_to_composition
+from cdr.formats.canonical_json import to_json
+from cdr.formats.flat import (
+    composition_to_flat,
+    composition_to_structured,
+    flat_to_composition,
+    structured_to_composition,
+)
 from tests.corpus import require_corpus
 from tests.formats.test_flat_pairs import instants
 from tests.formats.test_flat_support import candidates, load, opt_at
@@ -140,3 +146,13 @@ def test_flat_written_again_is_the_document(path: str) -> None:
     stale = [p for p, _ in listed if not any(re.search(p, f) for f in found)]
     assert not stale, f"listed differences that no longer occur: {stale}"
     assert [f for f in found if not any(re.search(p, f) for p, _ in listed)] == []
+
+
+@pytest.mark.parametrize("path", sorted(DOCUMENTS), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_structured_of_the_same_composition_reads_back(path: str) -> None:
+    """STRUCTURED nests the same keys: written and read again, the composition is unchanged."""
+    require_corpus()
+    doc = load(path)
+    opt = opt_at(candidates(doc, path.rsplit("/", 1)[-1])[0])
+    comp = flat_to_composition(doc, opt)
+    assert to_json(structured_to_composition(composition_to_structured(comp, opt), opt)) == to_json(comp)
