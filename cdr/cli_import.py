@@ -57,16 +57,22 @@ class Source:
         return str(self.path) if self.line is None else f"{self.path}:{self.line}"
 
 
-def document_files(root: Path) -> list[Path]:
-    """The files to import under ``root``, sorted; hidden files and directories are left out."""
+def files_under(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The files under ``root`` with one of ``suffixes`` (any case), sorted; hidden files and directories
+    are left out."""
     found = [
         p
         for p in root.rglob("*")
         if p.is_file()
-        and p.suffix.lower() in DOCUMENT_SUFFIXES + LINE_SUFFIXES
+        and p.suffix.lower() in suffixes
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
     return sorted(found)
+
+
+def document_files(root: Path) -> list[Path]:
+    """The files to import under ``root``, sorted; hidden files and directories are left out."""
+    return files_under(root, DOCUMENT_SUFFIXES + LINE_SUFFIXES)
 
 
 def sources(path: Path) -> Iterator[Source]:
@@ -123,12 +129,13 @@ class TemplateCatalog:
 def upload_templates(
     svc: Services, ctx: RequestContext, template_dir: Path
 ) -> tuple[TemplateCatalog, list[str]]:
-    """Upload every ``*.opt`` of ``template_dir``; the catalog of what is stored now, and warnings."""
+    """Upload every ``*.opt`` under ``template_dir`` (subdirectories too, as a modeller's or a suite's
+    template tree is laid out; hidden ones left out); the catalog of what is stored now, and warnings."""
     from cdr.services.definition import upload_template
     from cdr.template import parse_opt
 
     catalog, warnings = TemplateCatalog(), []
-    for path in sorted(template_dir.glob("*.opt")):
+    for path in files_under(template_dir, (".opt",)):
         data = path.read_bytes()
         try:
             template_id = parse_opt(data).template_id
@@ -184,7 +191,7 @@ class Importer:
         from cdr.services.composition_io import Format, read_composition
 
         try:
-            doc = read_document(source.raw)
+            doc = read_document(source.raw, "xml" if source.path.suffix.lower() == ".xml" else None)
         except Unreadable as exc:
             raise Skip([exc.message]) from None
         template_id = self.catalog.for_document(doc)

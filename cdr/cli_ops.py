@@ -153,7 +153,7 @@ def _check_auth(host: str) -> None:
     "--template-dir",
     required=True,
     type=click.Path(path_type=Path, exists=True, file_okay=False),
-    help="Directory of the OPT 1.4 templates (*.opt) the compositions use; uploaded first.",
+    help="Directory of the OPT 1.4 templates (*.opt, subdirectories too) the compositions use.",
 )
 @click.option("--ehr-per-file", is_flag=True, help="Create a new EHR for each file (a patient per file).")
 @click.option(

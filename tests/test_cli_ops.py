@@ -112,6 +112,7 @@ def mixed(tmp_path: Path) -> Path:
         cli_output("example", str(NB_OPT), "--count", "3", "--format", "flat") + "\n"
     )
     (docs / "broken.json").write_text("{ not json")
+    (docs / "sub" / "broken.xml").write_text('?xml version="1.0"?><composition/>')  # its first < lost
     shutil.copy(DATA / "invalid_bad_date_time.json", docs / "invalid.json")
     (docs / ".hidden.json").write_text("{ ignored")
     return docs
@@ -126,16 +127,17 @@ def test_import_per_file_commits_the_valid_and_reports_the_rest(
     assert code == 1
     assert f"skipped {mixed / 'broken.json'}:" in err
     assert "not JSON" in err
+    assert f"skipped {mixed / 'sub' / 'broken.xml'}:\n  not XML" in err  # by its name
     assert f"skipped {mixed / 'invalid.json'}:" in err
     assert "INVALID_DATE_TIME /context/start_time/value" in err
     assert ".hidden" not in err
-    assert "imported 7 composition(s) into 5 EHR(s); skipped 2" in err
+    assert "imported 7 composition(s) into 5 EHR(s); skipped 3" in err
     per_ehr = stored(db)
     assert sorted(per_ehr.values()) == [1, 1, 1, 1, 3]  # the JSON lines file is one patient
 
 
 def test_import_into_one_ehr_creates_it_with_the_given_id(mixed: Path, template_dir: Path, db: str) -> None:
-    for bad in ("broken.json", "invalid.json"):
+    for bad in ("broken.json", "invalid.json", "sub/broken.xml"):
         (mixed / bad).unlink()
     ehr_id = uuid.uuid4()
     code, _, err = run(
@@ -198,6 +200,21 @@ def test_import_usage_errors_exit_2(mixed: Path, template_dir: Path, tmp_path: P
     assert (
         run("import", str(tmp_path / "absent"), "--template-dir", str(template_dir), "--ehr-per-file")[0] == 2
     )
+
+
+def test_import_finds_templates_in_subdirectories(mixed: Path, template_dir: Path, db: str) -> None:
+    """A template tree (a modeller's folders, a suite's ``valid_templates/<area>/``) is searched whole;
+    hidden directories are left out."""
+    nested = template_dir.parent / "tree"
+    (nested / "area" / "deeper").mkdir(parents=True)
+    (nested / ".git").mkdir()
+    for opt in template_dir.glob("*.opt"):
+        shutil.move(opt, nested / "area" / "deeper" / opt.name.upper().replace(".OPT", ".opt"))
+    (nested / ".git" / "broken.opt").write_text("<template/>")
+    code, _, err = run("import", str(mixed), "--template-dir", str(nested), "--ehr-per-file", "--db", db)
+    assert code == 1  # the two bad documents of the fixture
+    assert "imported 7 composition(s)" in err
+    assert "broken.opt" not in err
 
 
 def test_import_leaves_out_a_broken_template_with_a_warning(mixed: Path, template_dir: Path, db: str) -> None:
