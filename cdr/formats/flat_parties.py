@@ -338,8 +338,8 @@ def _plain_coded(value: RMObject) -> bool:
 
 
 def _shortcut_party(party: RMObject) -> bool:
-    """Whether a performer fits participation suffixes: a plain reference, identifiers of nothing but
-    their four texts (a PARTY_RELATED's ``relationship`` goes below, ``_participation:0/relationship``)."""
+    """Whether a performer fits participation suffixes: a plain reference or none (a PARTY_RELATED's
+    ``relationship`` goes below, ``_participation:0/relationship``)."""
     ref = getattr(party, "external_ref", None)
     return ref is None or (ref.id is not None and _implied_id_type(ref.id) and ref.rm_type == "PARTY_REF")
 

@@ -72,7 +72,9 @@ def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.date
             # the rubric is refused the same way)
             listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
             raise InvalidContent(
-                f"the composition has codes the openEHR terminology does not have: {listed}", issues
+                f"the composition has codes the openEHR terminology does not have, or texts that are not "
+                f"their rubric: {listed}",
+                issues,
             )
         listed = "; ".join(f"{i.path}: {i.message}" for i in issues)
         raise TemplateViolation(
