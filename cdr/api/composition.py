@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from cdr.api import item_tags
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc
 from cdr.api.current import current_request, the_app
 from cdr.api.errors import ApiError, UnsupportedMediaType
@@ -206,6 +207,29 @@ def delete_composition(ehr_id: str, uid_based_id: str) -> Response:
             raise
         raise StaleVersion(str(exc), exc.latest_uid) from None  # If-Match was not the latest version
     return set_version_headers(empty(204), record, f"/ehr/{ehr_id}/composition/{record.uid}")
+
+
+@bp.get("/ehr/<ehr_id>/composition/<uid_based_id>/tags")
+@documented(200, 400, 404, tag="ITEM_TAG", produces=(JSON,))
+def get_composition_tags(ehr_id: str, uid_based_id: str) -> Response:
+    """The ITEM_TAGs of a COMPOSITION version (a version uid) or of the VERSIONED_COMPOSITION (its id)."""
+    return item_tags.get_tags("COMPOSITION", ehr_id, uid_based_id)
+
+
+@bp.put("/ehr/<ehr_id>/composition/<uid_based_id>/tags")
+@documented(
+    200, 204, 400, 404, 409, 415, tag="ITEM_TAG", headers=("Prefer",), consumes=(JSON,), produces=(JSON,)
+)
+def put_composition_tags(ehr_id: str, uid_based_id: str) -> Response:
+    """Replace the ITEM_TAGs of a COMPOSITION version or VERSIONED_COMPOSITION (an empty list: none)."""
+    return item_tags.put_tags("COMPOSITION", ehr_id, uid_based_id)
+
+
+@bp.delete("/ehr/<ehr_id>/composition/<uid_based_id>/tags/<key>")
+@documented(204, 400, 404, 409, tag="ITEM_TAG", produces=())
+def delete_composition_tags(ehr_id: str, uid_based_id: str, key: str) -> Response:
+    """Delete the ITEM_TAGs with ``key`` of a COMPOSITION version or VERSIONED_COMPOSITION."""
+    return item_tags.delete_tags("COMPOSITION", ehr_id, uid_based_id, key)
 
 
 @bp.get("/ehr/<ehr_id>/versioned_composition/<versioned_object_uid>")

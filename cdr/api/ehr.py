@@ -6,11 +6,14 @@ from flask import Blueprint, Response
 
 from cdr.api.common import ctx, ehr_uuid, svc
 from cdr.api.headers import absolute_url, http_date, quoted, wants_representation
+from cdr.api.item_tags import tags_response
 from cdr.api.openapi import documented
 from cdr.api.representation import JSON, XML, empty, read_rm, rm_response
 from cdr.api.schemas import SubjectQuery, parse_args
 from cdr.api.schemas.documents import ehr_document
+from cdr.api.schemas.item_tags import ehr_tag_filters
 from cdr.services import ehr as service
+from cdr.services import item_tags
 from cdr.services.ehr import EhrView
 
 bp = Blueprint("ehr", __name__)
@@ -60,3 +63,14 @@ def find_ehr() -> Response:
     args = parse_args(SubjectQuery())
     view = service.find_ehr(svc(), ctx(), args["subject_id"], args["subject_namespace"])
     return _headers(rm_response(ehr_document(view)), view)
+
+
+@bp.get("/ehr/<ehr_id>/tags")
+@documented(
+    200, 400, 404, tag="ITEM_TAG", query=("tag_key", "tag_value", "tag_target_path"), produces=(JSON,)
+)
+def get_ehr_tags(ehr_id: str) -> Response:
+    """The ITEM_TAGs of every COMPOSITION and EHR_STATUS (version or versioned object) in the EHR, narrowed by
+    key, value and path."""
+    key, value, path = ehr_tag_filters()
+    return tags_response(item_tags.ehr_tags(svc(), ctx(), ehr_uuid(ehr_id), key, value, path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from cdr.api import item_tags
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc, version_response
 from cdr.api.headers import if_match, wants_representation
 from cdr.api.openapi import documented
@@ -93,3 +94,26 @@ def status_version(ehr_id: str, version_uid: str) -> Response:
     """Get an EHR_STATUS VERSION by its version uid."""
     record = service.get_status_version(svc(), ctx(), ehr_uuid(ehr_id), version_uid)
     return original_version_response(record, f"/ehr/{ehr_id}/versioned_ehr_status/version/{record.uid}")
+
+
+@bp.get("/ehr/<ehr_id>/ehr_status/<uid_based_id>/tags")
+@documented(200, 400, 404, tag="ITEM_TAG", produces=(JSON,))
+def get_status_tags(ehr_id: str, uid_based_id: str) -> Response:
+    """The ITEM_TAGs of an EHR_STATUS version (a version uid) or of the VERSIONED_EHR_STATUS (its id)."""
+    return item_tags.get_tags("EHR_STATUS", ehr_id, uid_based_id)
+
+
+@bp.put("/ehr/<ehr_id>/ehr_status/<uid_based_id>/tags")
+@documented(
+    200, 204, 400, 404, 409, 415, tag="ITEM_TAG", headers=("Prefer",), consumes=(JSON,), produces=(JSON,)
+)
+def put_status_tags(ehr_id: str, uid_based_id: str) -> Response:
+    """Replace the ITEM_TAGs of an EHR_STATUS version or VERSIONED_EHR_STATUS (an empty list removes them)."""
+    return item_tags.put_tags("EHR_STATUS", ehr_id, uid_based_id)
+
+
+@bp.delete("/ehr/<ehr_id>/ehr_status/<uid_based_id>/tags/<key>")
+@documented(204, 400, 404, 409, tag="ITEM_TAG", produces=())
+def delete_status_tags(ehr_id: str, uid_based_id: str, key: str) -> Response:
+    """Delete the ITEM_TAGs with ``key`` of an EHR_STATUS version or VERSIONED_EHR_STATUS."""
+    return item_tags.delete_tags("EHR_STATUS", ehr_id, uid_based_id, key)

@@ -43,6 +43,7 @@ def ehr_access_document(access_id: uuid.UUID, system_id: str) -> JsonObject:
 # Children first, so that the deletion does not depend on the database enforcing ON DELETE CASCADE; every
 # table carries ehr_id (the distribution column), so each is one indexed statement.
 _EHR_TABLES = (
+    t.item_tag,
     t.ehr_access,
     t.folder_item,
     t.node,

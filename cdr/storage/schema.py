@@ -29,6 +29,9 @@ see ``docs/scale.md``):
 ``stored_query``
     Stored AQL queries by qualified name and SemVer (a reference table, like ``template``); the version is
     kept as three integers so that "the latest 1.2.x" is an ``ORDER BY`` in SQL.
+``item_tag``
+    ITEM_TAGs: a key, an optional value and path, on a COMPOSITION or EHR_STATUS version or versioned object.
+    Tags are annotations, not versioned content: a PUT replaces the target's list.
 """
 
 from __future__ import annotations
@@ -272,6 +275,22 @@ stored_query = Table(
     Column("saved", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("name", "major", "minor", "patch"),
     comment="ITS-REST stored queries (DEFINITION API); a version, once stored, never changes",
+)
+
+item_tag = Table(
+    "item_tag",
+    metadata,
+    Column("ehr_id", Uuid, nullable=False),
+    Column("target_vo_id", Uuid, nullable=False, comment="the tagged COMPOSITION or EHR_STATUS object"),
+    Column("target_version", Integer, nullable=False, comment="the tagged version; 0: the versioned object"),
+    Column("target_type", String(32), nullable=False, comment="COMPOSITION or EHR_STATUS"),
+    Column("target_uid", String(2 * ID), nullable=False, comment="the target's uid as ITS-REST names it"),
+    Column("key", String(ID), nullable=False),
+    Column("target_path", Text, nullable=False, comment="path within the target; '' for the whole target"),
+    Column("value", Text, nullable=True),
+    PrimaryKeyConstraint("ehr_id", "target_vo_id", "target_version", "key", "target_path"),
+    Index(None, "ehr_id", "key"),
+    comment="ITEM_TAG: key/value tags of a VERSION or VERSIONED_OBJECT (ITS-REST tags), not versioned",
 )
 
 # --- security: care relations, patient controls, emergency grants, the audit trail (cdr.security) ---

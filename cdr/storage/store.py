@@ -11,6 +11,7 @@ from cdr.storage.directory import DirectoryStore
 from cdr.storage.ehr_status import EhrStatusStore
 from cdr.storage.ehrs import EhrStore
 from cdr.storage.engine import DEFAULT_URL, create_engine
+from cdr.storage.item_tags import ItemTagStore
 from cdr.storage.migrate import upgrade
 from cdr.storage.templates import TemplateStore
 
@@ -29,6 +30,7 @@ class Storage:
         self.directory = DirectoryStore(engine, system_id)
         self.contributions = ContributionStore(engine, system_id)
         self.templates = TemplateStore(engine)
+        self.item_tags = ItemTagStore(engine)
 
     @classmethod
     def open(

@@ -275,7 +275,7 @@ def _fill(rule: Rule, record: Record, blueprint: str) -> str:
     }.get(blueprint, record.version_uid)
     values = {
         "ehr_id": record.ehr_id,
-        "uid_based_id": record.version_uid,
+        "uid_based_id": record.status_uid if blueprint == "ehr_status" else record.version_uid,
         "versioned_object_uid": record.object_id,
         "version_uid": version,
         "contribution_uid": record.contribution_uid,
@@ -284,6 +284,7 @@ def _fill(rule: Rule, record: Record, blueprint: str) -> str:
         "version": "1.0.0",
         "relation_id": str(uuid.uuid4()),
         "control_id": str(uuid.uuid4()),
+        "key": "flag",
     }
     path = rule.rule
     for argument in rule.arguments:
@@ -373,6 +374,8 @@ def _valid_body(world: World, route: Route) -> dict[str, Any]:
     theirs = world.theirs
     if route.method in ("GET", "DELETE"):
         return {"headers": {"If-Match": theirs.directory_uid}} if route.group == "directory" else {}
+    if route.path.endswith("/tags"):  # ITEM_TAGs of a COMPOSITION or EHR_STATUS
+        return {"json": [{"key": "flag", "value": "x"}]}
     folder = {"_type": "FOLDER", "archetype_node_id": "openEHR-EHR-FOLDER.generic.v1", "name": {"value": "x"}}
     by_group: dict[str, dict[str, Any]] = {
         "composition": {

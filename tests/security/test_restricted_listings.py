@@ -16,6 +16,7 @@ from tests.security.test_api_security import (
     NURSE,
     NURSE_HPR,
     SELF,
+    STRANGER,
     UNIT,
     Client,
     Record,
@@ -179,3 +180,26 @@ def test_a_template_restriction_hides_every_composition_of_the_template(api: Cli
     assert w.directory(NURSE) == {"root": set(), "episode": set()}
     assert_error(api.call("GET", f"/ehr/{w.ehr}/contribution/{w.contribution_cd}", NURSE), 403)
     assert w.directory(SELF)["root"] == {w.a, w.b}
+
+
+def test_tags_of_restricted_compositions_are_refused_and_left_out(api: Client, record: Record) -> None:
+    """ITEM_TAGs are read and written as their composition is: refused for a restricted one, and the EHR's
+    tag listing leaves its tags out; the patient, and emergency access, see them."""
+    w = Listings(api, record)
+    tag_b = api.call("PUT", f"/ehr/{w.ehr}/composition/{w.b}/tags", NURSE, json=[{"key": "seen"}])
+    assert tag_b.status_code == 204, tag_b.json
+    path_a = f"/ehr/{w.ehr}/composition/{w.a}/tags"
+    assert_error(api.call("PUT", path_a, NURSE, json=[{"key": "hidden"}]), 403)
+    # another health worker breaks the glass to tag it (an emergency grant lasts: the nurse must not use one)
+    tag_a = api.call("PUT", path_a, STRANGER, json=[{"key": "hidden"}], headers=EMERGENCY)
+    assert tag_a.status_code == 204, tag_a.json
+    assert_error(api.call("GET", path_a, NURSE), 403)
+    listed = api.call("GET", f"/ehr/{w.ehr}/tags", NURSE)
+    assert listed.status_code == 200, listed.json
+    assert [(t["key"], t["target"]["id"]["value"]) for t in listed.json] == [("seen", w.b)]
+    assert w.a not in listed.get_data(as_text=True)
+    assert {t["key"] for t in api.call("GET", f"/ehr/{w.ehr}/tags", SELF).json} == {"seen", "hidden"}
+    assert {t["key"] for t in api.call("GET", f"/ehr/{w.ehr}/tags", NURSE, headers=EMERGENCY).json} == {
+        "seen",
+        "hidden",
+    }

@@ -1,0 +1,124 @@
+"""ITEM_TAGs on a COMPOSITION or EHR_STATUS (ITS-REST ``/tags``, RM ITEM_TAG).
+
+The target is named as ITS-REST names it: a version uid tags that version, a versioned object id (a bare
+uuid) the versioned object. Reading tags is reading the record; setting or deleting them is a write, refused
+by an EHR whose status forbids modification, recorded in the audit trail in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from cdr.errors import InvalidInput, NotFound
+from cdr.services import versions
+from cdr.services.context import Action, RequestContext
+from cdr.services.core import Services, require_modifiable
+from cdr.storage import schema as t
+from cdr.storage.engine import write_transaction
+from cdr.storage.item_tags import ItemTag, TagTarget
+from cdr.storage.versioned_store import VersionedStore
+
+__all__ = ["TagInput", "delete_tags", "ehr_tags", "get_tags", "set_tags"]
+
+KINDS = ("COMPOSITION", "EHR_STATUS")
+
+
+TagInput = tuple[str, str | None, str | None]
+"""A tag as a request gives it: ``(key, value, target_path)``."""
+
+
+def check_tags(tags: Sequence[TagInput]) -> None:
+    """:class:`InvalidInput` (400) naming the tag and the rule, for the ITEM_TAG invariants: a key neither
+    empty nor with surrounding whitespace, a value (when given) not empty, a target path (when given) from
+    the target's root, and each (key, path) once."""
+    seen: set[tuple[str, str]] = set()
+    for i, (key, value, path) in enumerate(tags):
+        where = f"/{i}"
+        if not key or key != key.strip():
+            raise InvalidInput(f"{where}/key: a tag key may not be empty or start or end with whitespace")
+        if len(key) > t.ID:
+            raise InvalidInput(f"{where}/key: a tag key is at most {t.ID} characters")
+        if value is not None and not value:
+            raise InvalidInput(f"{where}/value: a tag value, when given, may not be empty")
+        if path is not None and not path.startswith("/"):
+            raise InvalidInput(f"{where}/target_path: {path!r} does not start at the target's root ('/')")
+        pair = (key, path or "")
+        if pair in seen:
+            raise InvalidInput(f"{where}: the tag {key!r} at {path or 'the target'} is given twice")
+        seen.add(pair)
+
+
+def _store(svc: Services, kind: str) -> VersionedStore:
+    return svc.storage.compositions if kind == "COMPOSITION" else svc.storage.ehr_status
+
+
+def _target(svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, kind: str, uid_based_id: str) -> TagTarget:
+    """The version or versioned object ``uid_based_id`` names in the EHR; :class:`NotFound` if there is none
+    of ``kind``."""
+    svc.require_ehr(ehr_id, ctx)
+    store = _store(svc, kind)
+    if "::" in uid_based_id:
+        uid = versions.parse_version_uid(uid_based_id)
+        record = store.get(ehr_id, str(uid))
+        return TagTarget(ehr_id, kind, uid.object_id, record.uid, uid.version)
+    vo_id = versions.parse_object_id(uid_based_id, kind.lower())
+    store.latest(ehr_id, vo_id)
+    return TagTarget(ehr_id, kind, vo_id, str(vo_id))
+
+
+def get_tags(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, kind: str, uid_based_id: str
+) -> list[ItemTag]:
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    return svc.storage.item_tags.for_target(_target(svc, ctx, ehr_id, kind, uid_based_id))
+
+
+def set_tags(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    kind: str,
+    uid_based_id: str,
+    tags: Sequence[TagInput],
+) -> list[ItemTag]:
+    """Make ``tags`` the target's whole list (an empty list removes them all); the list as stored."""
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    check_tags(tags)
+    target = _target(svc, ctx, ehr_id, kind, uid_based_id)
+    with write_transaction(svc.storage.engine) as conn:
+        require_modifiable(conn, ehr_id)
+        stored = svc.storage.item_tags.replace(
+            target, [ItemTag(target, key, value, path) for key, value, path in tags], conn
+        )
+        ctx.record(conn, Action.WRITE_EHR, ehr_id, uid_based_id)
+    return stored
+
+
+def delete_tags(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, kind: str, uid_based_id: str, key: str
+) -> None:
+    """Remove the target's tags with ``key``; :class:`NotFound` when it has none."""
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    target = _target(svc, ctx, ehr_id, kind, uid_based_id)
+    with write_transaction(svc.storage.engine) as conn:
+        require_modifiable(conn, ehr_id)
+        if not svc.storage.item_tags.delete_key(target, key, conn):
+            raise NotFound(f"{kind} {uid_based_id} has no tag {key!r}")
+        ctx.record(conn, Action.WRITE_EHR, ehr_id, uid_based_id)
+
+
+def ehr_tags(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    key: str | None = None,
+    value: str | None = None,
+    target_path: str | None = None,
+) -> list[ItemTag]:
+    """The EHR's tags, narrowed by key, value and path; none of compositions the caller may not see."""
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    svc.require_ehr(ehr_id, ctx)
+    found = svc.storage.item_tags.for_ehr(ehr_id, key, value, target_path)
+    hidden = ctx.hidden(ehr_id, {tag.target.vo_id for tag in found if tag.target.kind == "COMPOSITION"})
+    return [tag for tag in found if tag.target.vo_id not in hidden]
