@@ -21,9 +21,6 @@ from cdr.storage.versioned_store import VersionedStore
 
 __all__ = ["TagInput", "delete_tags", "ehr_tags", "get_tags", "set_tags"]
 
-KINDS = ("COMPOSITION", "EHR_STATUS")
-
-
 TagInput = tuple[str, str | None, str | None]
 """A tag as a request gives it: ``(key, value, target_path)``."""
 
