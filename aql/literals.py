@@ -29,14 +29,19 @@ _NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.A
 
 class UntypedText(str):
     """A parameter value from a URL query string (``GET /query/aql?x=36``): a URL has no types, so text
-    that reads as a number may have meant one. The compiler compares it as a number with numbers and as
-    text with text (a fødselsnummer is all digits and stays text); a JSON body's values keep their types."""
+    that reads as a number or a boolean may have meant one. The compiler compares it as a number with
+    numbers (as a boolean with booleans) and as text with text (a fødselsnummer is all digits and stays
+    text); a JSON body's values keep their types."""
 
     __slots__ = ()
 
     @property
     def reads_as_number(self) -> bool:
         return _NUMBER_TEXT.fullmatch(self.strip()) is not None
+
+    @property
+    def reads_as_boolean(self) -> bool:
+        return self.strip().lower() in ("true", "false")
 
 
 def unquote(token: str) -> str:

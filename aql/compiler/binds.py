@@ -40,6 +40,7 @@ class LenientUuid(TypeDecorator[uuid.UUID]):
 
 
 NUMERIC_TEXT = "NUMERIC_TEXT"  # the kind of a query-string value that reads as a number (UntypedText)
+BOOLEAN_TEXT = "BOOLEAN_TEXT"  # ... that reads as a boolean (``true``/``false``)
 
 
 def kind_of(value: Any) -> str:
@@ -54,6 +55,8 @@ def kind_of(value: Any) -> str:
         return "REAL"
     if isinstance(value, UntypedText) and value.reads_as_number:
         return NUMERIC_TEXT
+    if isinstance(value, UntypedText) and value.reads_as_boolean:
+        return BOOLEAN_TEXT
     if isinstance(value, str):
         return string_type(value).value
     if isinstance(value, list | tuple):
@@ -80,7 +83,7 @@ class Scalar:
     value: Any = None  # the literal value
     parameter: str | None = None  # or the parameter name
     is_list: bool = False
-    numeric_text: bool = False  # a query-string value that reads as a number: number or text by the path
+    untyped: str | None = None  # a query-string value read as a "number" or "bool": that or text by the path
 
     @property
     def is_number(self) -> bool:
@@ -89,6 +92,9 @@ class Scalar:
     @property
     def is_temporal(self) -> bool:
         return self.type in (ast.AqlType.DATE, ast.AqlType.DATE_TIME)
+
+
+_UNTYPED = {NUMERIC_TEXT: "number", BOOLEAN_TEXT: "bool"}
 
 
 def _identity(value: Any) -> Any:
@@ -113,8 +119,8 @@ class Binds:
         if kind.startswith("LIST:"):
             element = kind[5:].split("|")[0]
             return Scalar(ast.AqlType(element), parameter=node.name, is_list=True)
-        if kind == NUMERIC_TEXT:
-            return Scalar(ast.AqlType.STRING, parameter=node.name, numeric_text=True)
+        if kind in _UNTYPED:
+            return Scalar(ast.AqlType.STRING, parameter=node.name, untyped=_UNTYPED[kind])
         return Scalar(ast.AqlType(kind), parameter=node.name)
 
     def bind(

@@ -59,6 +59,11 @@ def _code_key(value: Any) -> str:
     return code_key(str(value))
 
 
+def _untyped_boolean(value: Any) -> bool:
+    """A query-string ``true``/``false`` (any case) as the boolean it reads as."""
+    return str(value).strip().lower() == "true"
+
+
 def _to_instant(value: Any) -> Any:
     return instant(str(value)) if value is not None else None
 
@@ -134,7 +139,7 @@ class ConditionMixin:
             expr = value.outputs()[0]
             return expr.is_(None) if op == "=" else expr.is_not(None)
         fn = OPS[op]
-        if scalar.numeric_text:
+        if scalar.untyped:
             return self.compare_untyped(value, fn, scalar)
         if isinstance(value, JsonValue) and "whole_type" in value.leaf:
             return self.compare_whole(value, fn, scalar)
@@ -193,14 +198,17 @@ class ConditionMixin:
         return sa.or_(same, *branches) if branches else same
 
     def compare_untyped(self: Compiler, value: Value, fn: Callable[[Any, Any], Any], scalar: Scalar) -> Cond:
-        """A query-string value that reads as a number (``?x=36``) against a path: as a number where the
-        value is a number, as text where it is text (each projection is NULL for the other kind). A typed
-        leaf column keeps its own guard (and its index); a projection's NULL becomes false, so that a value
-        of the one kind is never left unknown by the other's branch (``NOT`` stays exact)."""
+        """A query-string value that reads as a number (``?x=36``) or a boolean (``?x=true``) against a
+        path: as that kind where the value is of it, as text where it is text (each projection is NULL for
+        the other kind). A typed leaf column keeps its own guard (and its index); a projection's NULL
+        becomes false, so that a value of the one kind is never left unknown by the other's branch (``NOT``
+        stays exact)."""
+        number = scalar.untyped == "number"
         if isinstance(value, JsonValue) and "whole_type" in value.leaf:
-            return self.compare_whole(value, fn, replace(scalar, type=ast.AqlType.REAL))
+            return self.compare_whole(value, fn, replace(scalar, type=ast.AqlType.REAL) if number else scalar)
+        typed = ("number", float, sa.Float()) if number else ("bool", _untyped_boolean, sa.Boolean())
         branches = []
-        for kind, transform, type_ in (("number", float, sa.Float()), ("text", str, sa.String())):
+        for kind, transform, type_ in (typed, ("text", str, sa.String())):
             cond = self._typed(value, kind, fn, self.binds.bind(scalar, transform, type_))
             typed_leaf = isinstance(value, JsonValue) and kind in value.leaf
             branches.append(cond if typed_leaf else sa.func.coalesce(cond, sa.false()))
@@ -319,7 +327,7 @@ class ConditionMixin:
     def _plain_kind(value: Value, scalar: Scalar) -> str | None:
         """``number`` or ``text`` when ``value = scalar`` is a plain equality on that projection (what
         :meth:`compare_scalar` builds for it), so several such literals can share one ``IN``; else None."""
-        if scalar.parameter is not None or scalar.numeric_text or getattr(value, "compare_hook", None):
+        if scalar.parameter is not None or scalar.untyped or getattr(value, "compare_hook", None):
             return None
         if isinstance(value, JsonValue) and {"whole_type", "code", "duration"} & value.leaf.keys():
             return None

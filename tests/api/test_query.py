@@ -191,6 +191,43 @@ def test_a_query_string_number_compares_as_text_with_text(nb_api: Api) -> None:
     assert run(nb_api, {"q": q, "query_parameters": {"pid": "13116900216"}})["rows"] == [[ehr_id]]
 
 
+def test_a_query_string_boolean_compares_as_a_boolean_with_booleans_and_as_text_with_text(
+    nb_api: Api,
+) -> None:
+    """``?m=false`` matches an EHR_STATUS whose is_modifiable is false (EHRbase's PARAMETER suite sends its
+    booleans so), and an id written ``true`` still matches as text."""
+    status = {
+        "_type": "EHR_STATUS",
+        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
+        "name": {"_type": "DV_TEXT", "value": "EHR status"},
+        "subject": {
+            "_type": "PARTY_SELF",
+            "external_ref": {
+                "_type": "PARTY_REF",
+                "id": {"_type": "GENERIC_ID", "value": "true", "scheme": "local"},
+                "namespace": "local",
+                "type": "PERSON",
+            },
+        },
+        "is_queryable": True,
+        "is_modifiable": False,
+    }
+    frozen = nb_api.new_ehr(status)
+    open_ = nb_api.new_ehr()
+    q = "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/is_modifiable = $m"
+    for m, expected in (("false", [[frozen]]), ("FALSE", [[frozen]]), ("true", [[open_]])):
+        for args in ({"m": m}, {"query_parameters": f"m={m}"}):
+            response = nb_api.get("/query/aql", query_string={"q": q, **args})
+            assert response.status_code == 200, response.json
+            assert response.json["rows"] == expected, (m, args)
+    by_id = "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/subject/external_ref/id/value = $pid"
+    response = nb_api.get("/query/aql", query_string={"q": by_id, "pid": "true"})
+    assert response.json["rows"] == [[frozen]]
+    # in a POST body the JSON type decides: the text "false" is no boolean
+    assert run(nb_api, {"q": q, "query_parameters": {"m": "false"}})["rows"] == []
+    assert run(nb_api, {"q": q, "query_parameters": {"m": False}})["rows"] == [[frozen]]
+
+
 def test_ehr_id_restricts_the_query_to_that_ehr_and_fills_the_ehr_id_parameter(
     nb_api: Api, data: Data
 ) -> None:
