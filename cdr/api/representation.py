@@ -42,7 +42,10 @@ def is_json(mimetype: str) -> bool:
 
 
 def is_xml(mimetype: str) -> bool:
-    return mimetype in _XML_TYPES or mimetype.endswith("+xml")
+    """Canonical XML: the XML media types and any other ``+xml`` type except Ocean's Template Data Document
+    (``application/openehr.tds2+xml``), a format of its own that is not supported (415, not a 400 from
+    reading it as canonical XML)."""
+    return mimetype in _XML_TYPES or (mimetype.endswith("+xml") and "openehr.tds" not in mimetype)
 
 
 def best_of(offered: list[str], default: str | None = None) -> str:

@@ -265,6 +265,10 @@ def test_unknown_template_unknown_ehr_and_bad_bodies(api: Api) -> None:
         == "/content"
     )
     assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="text/plain"), 415)
+    # Ocean's Template Data Document is XML of its own, not canonical XML read wrongly: 415, 406
+    tdd = "application/openehr.tds2+xml"
+    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=b"<x/>", content_type=tdd), 415)
+    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": tdd}), 406)
     assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": "text/csv"}), 406)
     assert_error(api.post(f"/ehr/{ehr_id}/composition", query_string={"format": "PDF"}, data=body), 400)
 
