@@ -111,7 +111,7 @@ def code_phrase_codes(c: CCodePhrase, language: str, label: str, group: str | No
             else:
                 text = _code_set_text(tid or "", code)
             out.append(Code(tid or LOCAL, code, text))
-        return _assumed_first(out, c)
+        return _assumed_first(_in_code_set(out, tid), c)
     if isinstance(c, CCodeReference) and c.reference_set_uri:
         return [Code(reference_terminology(c.reference_set_uri), "1", label)]
     if tid == LOCAL and root is not None:
@@ -125,6 +125,20 @@ def code_phrase_codes(c: CCodePhrase, language: str, label: str, group: str | No
             return [Code(tid, preferred, _code_set_text(tid, preferred))]
         return [Code(tid, "1", label)]
     return []
+
+
+def _in_code_set(out: list[Code], terminology_id: str | None) -> list[Code]:
+    """The listed codes of an openEHR code set (IANA media types, ISO 639-1, ...) that the set holds, when
+    any does: a template may list one it does not (``audio/shalalala`` in the SDK's multimedia test),
+    which the validator refuses as EHRbase does, so an example must not pick it."""
+    if terminology_id in (None, LOCAL, OPENEHR):
+        return out
+    try:
+        cs = code_set(terminology_id or "")
+    except UnknownCodeSet:
+        return out
+    held = [x for x in out if cs.has(x.code_string)]
+    return held or out
 
 
 def _assumed_first(out: list[Code], c: CCodePhrase) -> list[Code]:

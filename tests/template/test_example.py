@@ -303,6 +303,16 @@ def test_maximal_respects_max_repeats() -> None:
 # ------------------------------------------------------------------------------------- random series
 
 
+def test_random_codes_of_a_code_set_are_codes_the_set_holds() -> None:
+    """The SDK's multimedia template lists ``audio/shalalala`` among its IANA media types; the validator
+    refuses it (as EHRbase does), so a random example must pick only media types the code set holds."""
+    opt = _opt("ehrbase-openEHR_SDK/test-data/operationaltemplate/multimedia_test.en.v1.opt")
+    comps = list(generate(opt, 120, seed=1000))
+    media = {o.media_type.code_string for c in comps for o in _walk(c) if o.rm_type == "DV_MULTIMEDIA"}
+    assert len(media) > 10 and "audio/shalalala" not in media
+    assert not [i for c in comps for i in validate(c, opt)]
+
+
 def test_random_series_vary_within_the_template() -> None:
     opt = _opt(VITAL_SIGNS)
     comps: list[Any] = list(generate(opt, 200, seed=9))
