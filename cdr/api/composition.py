@@ -14,10 +14,12 @@ from cdr.api.current import current_request, the_app
 from cdr.api.errors import ApiError, UnsupportedMediaType
 from cdr.api.headers import (
     if_match,
+    set_tag_headers,
     set_version_headers,
     template_id_header,
     version_to_delete,
     wants_representation,
+    write_tags,
 )
 from cdr.api.openapi import documented
 from cdr.api.representation import (
@@ -58,7 +60,14 @@ MEDIA_TYPES = {
 }
 MEDIA_OF = {Format.JSON: JSON, Format.XML: XML, Format.FLAT: FLAT, Format.STRUCTURED: STRUCTURED}
 _ALL = tuple(MEDIA_TYPES)
-_WRITE_HEADERS = ("Prefer", "openEHR-TEMPLATE_ID", "openEHR-VERSION", "openEHR-AUDIT_DETAILS")
+_WRITE_HEADERS = (
+    "Prefer",
+    "openEHR-TEMPLATE_ID",
+    "openEHR-VERSION",
+    "openEHR-AUDIT_DETAILS",
+    "openehr-item-tag",
+    "openehr-version-item-tag",
+)
 # built once: a marshmallow schema's construction costs more than loading a query string with it
 _FORMAT_QUERY = CompositionQuery()
 _AT_TIME = VersionAtTime()
@@ -150,9 +159,10 @@ def create_composition(ehr_id: str) -> Response:
     """Create a COMPOSITION (canonical JSON/XML, FLAT or STRUCTURED)."""
     eid = ehr_uuid(ehr_id)
     response_format()
+    tags = write_tags()
     comp = _incoming()
-    record = service.create_composition(svc(), ctx(), eid, comp)
-    return _answer(record, ehr_id, 201, wants_representation())
+    record = service.create_composition(svc(), ctx(), eid, comp, tags)
+    return set_tag_headers(_answer(record, ehr_id, 201, wants_representation()), tags)
 
 
 @bp.get("/ehr/<ehr_id>/composition/<uid_based_id>")
@@ -185,9 +195,10 @@ def update_composition(ehr_id: str, uid_based_id: str) -> Response:
     eid = ehr_uuid(ehr_id)
     preceding = if_match() or ""
     response_format()
+    tags = write_tags()
     comp = _incoming()
-    record = service.update_composition(svc(), ctx(), eid, uid_based_id, preceding, comp)
-    return _answer(record, ehr_id, 200, wants_representation())
+    record = service.update_composition(svc(), ctx(), eid, uid_based_id, preceding, comp, tags)
+    return set_tag_headers(_answer(record, ehr_id, 200, wants_representation()), tags)
 
 
 @bp.delete("/ehr/<ehr_id>/composition/<uid_based_id>")

@@ -20,6 +20,8 @@ EXPOSED_HEADERS = (
     "openEHR-VERSION",
     "openEHR-AUDIT_DETAILS",
     "EHRBase-Template-ID",
+    "openehr-item-tag",
+    "openehr-version-item-tag",
     "Cdr-Ignored-Attributes",
     "WWW-Authenticate",
 )

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from cdr.api import item_tags
 from cdr.api.common import ctx, ehr_uuid, original_version_response, svc, version_response
-from cdr.api.headers import if_match, wants_representation
+from cdr.api.headers import if_match, set_tag_headers, wants_representation, write_tags
 from cdr.api.openapi import documented
 from cdr.api.representation import JSON, XML, read_rm, rm_response
 from cdr.api.schemas import VersionAtTime, parse_args
@@ -47,7 +47,14 @@ def get_status_version(ehr_id: str, version_uid: str) -> Response:
     412,
     415,
     tag="EHR_STATUS",
-    headers=("If-Match", "Prefer", "openEHR-VERSION", "openEHR-AUDIT_DETAILS"),
+    headers=(
+        "If-Match",
+        "Prefer",
+        "openEHR-VERSION",
+        "openEHR-AUDIT_DETAILS",
+        "openehr-item-tag",
+        "openehr-version-item-tag",
+    ),
     consumes=_RM,
     produces=_RM,
 )
@@ -55,12 +62,14 @@ def update_status(ehr_id: str) -> Response:
     """Update the EHR_STATUS; ``If-Match`` names the latest version."""
     eid = ehr_uuid(ehr_id)
     preceding = if_match()
+    tags = write_tags()
     status = read_rm("EHR_STATUS")
     assert status is not None
-    record = service.update_status(svc(), ctx(), eid, preceding or "", status)
+    record = service.update_status(svc(), ctx(), eid, preceding or "", status, tags)
     representation = wants_representation()
     location = _location(ehr_id, record.uid)
-    return version_response(record, location, 200 if representation else 204, body=representation)
+    answer = version_response(record, location, 200 if representation else 204, body=representation)
+    return set_tag_headers(answer, tags)
 
 
 @bp.get("/ehr/<ehr_id>/versioned_ehr_status")

@@ -1,5 +1,5 @@
 """The HTTP headers ITS-REST gives meaning to: Prefer, ETag/If-Match, Location, Last-Modified,
-openEHR-VERSION, openEHR-AUDIT_DETAILS and openEHR-TEMPLATE_ID.
+openEHR-VERSION, openEHR-AUDIT_DETAILS, openEHR-TEMPLATE_ID and the item-tag headers.
 
 openEHR-VERSION and openEHR-AUDIT_DETAILS are read in both spellings the specifications have used: ITS-REST
 1.0.3's one header per attribute (``openEHR-AUDIT_DETAILS.committer: name="John Doe",
@@ -19,6 +19,7 @@ from flask import Response
 from cdr.api.current import current_request, the_app
 from cdr.api.errors import ApiError
 from cdr.errors import InvalidInput, PreconditionFailed
+from cdr.services.item_tags import WriteTags
 from cdr.services.versions import parse_version_uid
 from cdr.storage import VersionRecord, VersionUid
 from cdr.storage.records import CHANGE_TYPE, LIFECYCLE_STATE, code_of
@@ -126,8 +127,9 @@ def _header_attributes(name: str) -> dict[str, str]:
     """The dotted attributes of a custom header in either spelling: ``{"committer.name": "John Doe"}``."""
     found: dict[str, str] = {}
     wanted = {name.lower(), name.lower().replace("_", "-")}
-    for header, value in current_request().headers.items():
+    for header, raw in current_request().headers.items():
         lowered = header.lower()
+        value = header_text(raw)
         if lowered in wanted:
             found.update(_pairs(value))
             continue
@@ -183,3 +185,102 @@ def template_id_header() -> str | None:
     """``openEHR-TEMPLATE_ID`` or EHRbase's ``templateId`` query parameter."""
     req = current_request()
     return req.headers.get("openEHR-TEMPLATE_ID") or req.args.get("templateId") or None
+
+
+# ------------------------------------------------------------------------------------------ item tags
+
+ITEM_TAG = "openehr-item-tag"
+VERSION_ITEM_TAG = "openehr-version-item-tag"
+_TAG_ATTRIBUTES = ("key", "value", "target_path")
+
+
+def header_text(raw: str) -> str:
+    """A header value as the client wrote it: WSGI hands header bytes over as Latin-1, so UTF-8 text (a
+    Norwegian tag or committer name) is decoded back from those bytes; other bytes stay Latin-1."""
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def header_value(text: str) -> str:
+    """``text`` as a header value: UTF-8 bytes passed through WSGI's Latin-1 (the inverse of
+    :func:`header_text`)."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _split_unquoted(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` where it is not inside a double-quoted string (``\\`` escapes)."""
+    parts: list[str] = []
+    start, quoted, escaped = 0, False, False
+    for i, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _tag_item(header: str, number: int, item: str) -> tuple[str, str | None, str | None]:
+    attributes: dict[str, str] = {}
+    where = f"{header}: tag {number} ({item.strip()!r})"
+    for part in _split_unquoted(item, ","):
+        name, equals, value = part.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not equals or name not in _TAG_ATTRIBUTES:
+            raise ApiError(f"{where}: {part.strip()!r} is not one of key=, value=, target_path=")
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        elif '"' in value:
+            raise ApiError(f"{where}: the {name} {value!r} has an unbalanced quote")
+        if name in attributes:
+            raise ApiError(f"{where}: {name} is given twice")
+        attributes[name] = value
+    if "key" not in attributes:
+        raise ApiError(f"{where}: a tag needs a key")
+    return attributes["key"], attributes.get("value"), attributes.get("target_path")
+
+
+def _tags_header(name: str) -> tuple[tuple[str, str | None, str | None], ...] | None:
+    """The tags of one item-tag header (``None`` when it is not sent; an empty value is an empty list)."""
+    values = current_request().headers.getlist(name)
+    if not values:
+        return None
+    text = header_text("; ".join(values))
+    items = [item for item in _split_unquoted(text, ";") if item.strip()]
+    return tuple(_tag_item(name, i, item) for i, item in enumerate(items, 1))
+
+
+def write_tags() -> WriteTags:
+    """The ``openehr-item-tag`` and ``openehr-version-item-tag`` lists a COMPOSITION or EHR_STATUS write
+    sends (ITS-REST: ``key="category",value="final"; key="flag",target_path="/..."``); 400 naming the
+    header and the tag for one that cannot be read."""
+    return WriteTags(_tags_header(ITEM_TAG), _tags_header(VERSION_ITEM_TAG))
+
+
+def _quoted_tag_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_tags(tags: tuple[tuple[str, str | None, str | None], ...]) -> str:
+    """Tags in the item-tag headers' syntax, every value quoted."""
+    items = []
+    for key, value, path in tags:
+        named = (("key", key), ("value", value), ("target_path", path))
+        items.append(",".join(f"{n}={_quoted_tag_text(v)}" for n, v in named if v is not None))
+    return header_value("; ".join(items))
+
+
+def set_tag_headers(response: Response, tags: WriteTags) -> Response:
+    """Confirm the lists a write stored (ITS-REST: the server MAY answer with them)."""
+    if tags.on_object is not None:
+        response.headers[ITEM_TAG] = format_tags(tags.on_object)
+    if tags.on_version is not None:
+        response.headers[VERSION_ITEM_TAG] = format_tags(tags.on_version)
+    return response

@@ -17,6 +17,7 @@ from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.errors import InvalidContent, Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
+from cdr.services.item_tags import NO_TAGS, WriteTags, tags_writer
 from cdr.services.templates import StaleTemplate
 from cdr.storage import StaleVersion, VersionChange, VersionRecord, VersionUid
 from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
@@ -91,15 +92,21 @@ def _validated_commit(
     comp: RMObject,
     change: Callable[[str], VersionChange],
     target: str | None = None,
+    tags: WriteTags = NO_TAGS,
 ) -> VersionRecord:
-    """Validate against the cached template and commit ``change(template_id)``; the commit confirms the
-    template's upload time under its row lock, so the cache is not asked about first (a statement less).
-    When another process replaced the template meanwhile, once more against a fresh parse."""
+    """Validate against the cached template and commit ``change(template_id)`` with ``tags``; the commit
+    confirms the template's upload time under its row lock, so the cache is not asked about first (a
+    statement less). When another process replaced the template meanwhile, once more against a fresh
+    parse."""
+    tags.check()
+    then = tags_writer(svc, tags)
 
     def attempt(cached: bool) -> VersionRecord:
         template_id, uploaded = _check(svc, comp, cached=cached)
         validated = {template_id: uploaded}
-        _, committed = svc.commit(ctx, ehr_id, [change(template_id)], target=target, validated=validated)
+        _, committed = svc.commit(
+            ctx, ehr_id, [change(template_id)], target=target, validated=validated, then=then
+        )
         return committed[0]
 
     try:
@@ -109,14 +116,19 @@ def _validated_commit(
 
 
 def create_composition(
-    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, comp: RMObject
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, comp: RMObject, tags: WriteTags = NO_TAGS
 ) -> VersionRecord:
-    """Version 1 of a new composition (its ``uid``, when given, chooses the object id)."""
+    """Version 1 of a new composition (its ``uid``, when given, chooses the object id), with ``tags``."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
     svc.require_ehr(ehr_id, ctx)
     lifecycle = ctx.lifecycle_state or COMPLETE
     return _validated_commit(
-        svc, ctx, ehr_id, comp, lambda _: VersionChange(KIND, CREATION, comp, lifecycle_state=lifecycle)
+        svc,
+        ctx,
+        ehr_id,
+        comp,
+        lambda _: VersionChange(KIND, CREATION, comp, lifecycle_state=lifecycle),
+        tags=tags,
     )
 
 
@@ -133,8 +145,10 @@ def update_composition(
     object_id: str,
     preceding_version_uid: str,
     comp: RMObject,
+    tags: WriteTags = NO_TAGS,
 ) -> VersionRecord:
-    """The next version of a composition; ``preceding_version_uid`` (If-Match) must be the latest (412)."""
+    """The next version of a composition, with ``tags``; ``preceding_version_uid`` (If-Match) must be the
+    latest (412)."""
     ctx.authorize(Action.WRITE_EHR, ehr_id)
     svc.require_ehr(ehr_id, ctx)
     vo_id = _object_id(object_id)
@@ -162,7 +176,7 @@ def update_composition(
             lifecycle_state=ctx.lifecycle_state or COMPLETE,
         )
 
-    return _validated_commit(svc, ctx, ehr_id, comp, change, target=latest.uid)
+    return _validated_commit(svc, ctx, ehr_id, comp, change, target=latest.uid, tags=tags)
 
 
 def delete_composition(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,8 +61,10 @@ class Services:
         *,
         target: str | None = None,
         validated: Mapping[str, dt.datetime] | None = None,
+        then: Callable[[Connection, list[VersionRecord]], None] | None = None,
     ) -> tuple[ContributionRecord, list[VersionRecord]]:
-        """Commit ``changes`` as one contribution in one transaction (all or nothing).
+        """Commit ``changes`` as one contribution in one transaction (all or nothing); ``then`` writes
+        what belongs with the new versions (the item tags a write's headers set) in the same transaction.
 
         :class:`NotFound` if the EHR does not exist; :class:`EhrNotModifiable` if its status forbids changes
         and any change is not to the EHR_STATUS itself; :class:`StaleTemplate` if a template of
@@ -88,6 +90,8 @@ class Services:
             record, versions = commit_contribution(
                 conn, ehr_id=ehr_id, changes=changes, audit=ctx.audit(), system_id=self.system_id
             )
+            if then is not None:
+                then(conn, versions)
             touched = (*(v.uid for v in versions), str(record.contribution_id))
             ctx.record(conn, Action.WRITE_EHR, ehr_id, target, touched)
         return record, versions

@@ -12,6 +12,7 @@ from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services
 from cdr.services.errors import InvalidContent, Issue
+from cdr.services.item_tags import NO_TAGS, WriteTags, tags_writer
 from cdr.services.rm_checks import rm_issues
 from cdr.storage import StaleVersion, VersionChange, VersionRecord
 from cdr.storage.records import COMPLETE, MODIFICATION
@@ -81,11 +82,17 @@ def versioned_status(svc: Services, ctx: RequestContext, ehr_id: uuid.UUID) -> v
 
 
 def update_status(
-    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, preceding_version_uid: str, status: RMObject
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    preceding_version_uid: str,
+    status: RMObject,
+    tags: WriteTags = NO_TAGS,
 ) -> VersionRecord:
-    """Commit the next status version; :class:`StaleVersion` (412) unless ``preceding_version_uid`` is the
-    latest version of this EHR's status."""
+    """Commit the next status version with ``tags``; :class:`StaleVersion` (412) unless
+    ``preceding_version_uid`` is the latest version of this EHR's status."""
     check_status(status)
+    tags.check()
     current = svc.storage.ehr_status.current(ehr_id)
     preceding = versions.parse_version_uid(preceding_version_uid)
     if str(preceding) != current.uid:
@@ -97,5 +104,5 @@ def update_status(
         current.uid,
         lifecycle_state=ctx.lifecycle_state or COMPLETE,
     )
-    _, committed = svc.commit(ctx, ehr_id, [change], target=current.uid)
+    _, committed = svc.commit(ctx, ehr_id, [change], target=current.uid, then=tags_writer(svc, tags))
     return committed[0]

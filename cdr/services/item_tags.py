@@ -8,18 +8,31 @@ by an EHR whose status forbids modification, recorded in the audit trail in the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
 
 from cdr.errors import InvalidInput, NotFound
 from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services, require_modifiable
+from cdr.storage import VersionRecord
 from cdr.storage import schema as t
 from cdr.storage.engine import write_transaction
-from cdr.storage.item_tags import ItemTag, TagTarget
+from cdr.storage.item_tags import ItemTag, ItemTagStore, TagTarget
 from cdr.storage.versioned_store import VersionedStore
 
-__all__ = ["TagInput", "delete_tags", "ehr_tags", "get_tags", "set_tags"]
+__all__ = [
+    "NO_TAGS",
+    "TagInput",
+    "WriteTags",
+    "delete_tags",
+    "ehr_tags",
+    "get_tags",
+    "set_tags",
+    "tags_writer",
+]
 
 TagInput = tuple[str, str | None, str | None]
 """A tag as a request gives it: ``(key, value, target_path)``."""
@@ -44,6 +57,48 @@ def check_tags(tags: Sequence[TagInput]) -> None:
         if pair in seen:
             raise InvalidInput(f"{where}: the tag {key!r} at {path or 'the target'} is given twice")
         seen.add(pair)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteTags:
+    """The tag lists a COMPOSITION or EHR_STATUS write asks for in its ``openehr-item-tag`` (the versioned
+    object's) and ``openehr-version-item-tag`` (the new version's) headers; ``None``: not sent, the
+    target's tags stay as they are. Each list replaces its target's, in the write's own transaction."""
+
+    on_object: tuple[TagInput, ...] | None = None
+    on_version: tuple[TagInput, ...] | None = None
+
+    def __bool__(self) -> bool:
+        return self.on_object is not None or self.on_version is not None
+
+    def check(self) -> None:
+        """:class:`InvalidInput` (400) for a list that breaks the ITEM_TAG invariants, before anything is
+        written."""
+        for tags in (self.on_object, self.on_version):
+            if tags is not None:
+                check_tags(tags)
+
+    def write(self, conn: Connection, store: ItemTagStore, record: VersionRecord) -> None:
+        """Store the lists on ``record`` (the version just committed) and its versioned object."""
+        ehr_id, kind, vo_id = record.ehr_id, record.kind, record.vo_id
+        targets = (
+            (self.on_object, TagTarget(ehr_id, kind, vo_id, str(vo_id))),
+            (self.on_version, TagTarget(ehr_id, kind, vo_id, record.uid, record.version)),
+        )
+        for tags, target in targets:
+            if tags is not None:
+                store.replace(target, [ItemTag(target, key, value, path) for key, value, path in tags], conn)
+
+
+NO_TAGS = WriteTags()
+
+
+def tags_writer(svc: Services, tags: WriteTags) -> Callable[[Connection, list[VersionRecord]], None] | None:
+    """What :meth:`Services.commit` runs after writing a single version, to store ``tags`` with it (``None``
+    when no tag header was sent)."""
+    if not tags:
+        return None
+    return lambda conn, committed: tags.write(conn, svc.storage.item_tags, committed[0])
 
 
 def _store(svc: Services, kind: str) -> VersionedStore:

@@ -478,6 +478,26 @@ def test_commit_headers_audit_and_lifecycle(nb_api: Api) -> None:
     assert version["lifecycle_state"]["value"] == "incomplete"
 
 
+def test_audit_details_sent_as_utf8_keep_their_letters(nb_api: Api) -> None:
+    """A committer name in UTF-8 (its bytes reach the app as Latin-1, as WSGI hands header bytes over) is
+    recorded as written, not as mojibake; a Latin-1 name stays Latin-1."""
+    ehr_id = nb_api.new_ehr()
+    body = (COMPOSITIONS / "valid_minimal.json").read_text(encoding="utf-8")
+    for name, sent in (
+        ("Åse Ødegård", "Åse Ødegård".encode().decode("latin-1")),
+        ("Ærlig Ødegård", "Ærlig Ødegård"),  # Latin-1 bytes: not UTF-8, read as they are
+    ):
+        response = nb_api.post(
+            f"/ehr/{ehr_id}/composition",
+            data=body,
+            content_type="application/json",
+            headers={"openEHR-AUDIT_DETAILS": f'committer.name="{sent}"'},
+        )
+        uid = etag(response)
+        base = f"/ehr/{ehr_id}/versioned_composition/{uid.split('::')[0]}"
+        assert nb_api.get(f"{base}/version/{uid}").json["commit_audit"]["committer"]["name"] == name
+
+
 # --- corpus: the EHRbase suites' canonical compositions, judged as the validator judges them ---------------
 
 

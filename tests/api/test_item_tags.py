@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from cdr.storage import Storage
 from cdr.storage import schema as t
-from tests.api.conftest import Api, assert_error, etag
+from tests.api.conftest import COMPOSITIONS, Api, assert_error, etag
 
 REPRESENTATION = {"Prefer": "return=representation"}
 
@@ -173,3 +173,113 @@ def test_tags_go_with_the_ehr(nb_api: Api, storage: Storage) -> None:
     storage.ehrs.delete(uuid.UUID(ehr_id))
     with storage.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.item_tag)).scalar() == 0
+
+
+# ----------------------------------------------------------------- the item-tag headers of a write
+
+NEWS2 = "valid_normal.json"
+
+
+def _utf8(text: str) -> str:
+    """A header value as a client sends UTF-8 text (its bytes, which WSGI hands over as Latin-1)."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def test_a_composition_write_sets_tags_from_its_headers(nb_api: Api) -> None:
+    """``openehr-item-tag`` tags the versioned object, ``openehr-version-item-tag`` the new version, in
+    the commit's transaction; the answer confirms both lists. An update replaces only the lists it sends."""
+    ehr_id = nb_api.new_ehr()
+    body = (COMPOSITIONS / NEWS2).read_bytes()
+    created = nb_api.post(
+        f"/ehr/{ehr_id}/composition",
+        data=body,
+        content_type="application/json",
+        headers={
+            "openehr-item-tag": 'key="category",value="final"',
+            "openehr-version-item-tag": _utf8(
+                'key="reviewed",value="true"; key="flag",value="oppfølging, \\"ny\\"",'
+                'target_path="/context/start_time/value"'
+            ),
+        },
+    )
+    assert created.status_code == 201, created.json
+    uid = etag(created)
+    vo_id = uid.split("::")[0]
+    assert created.headers["openehr-item-tag"] == 'key="category",value="final"'
+    assert created.headers["openehr-version-item-tag"] == _utf8(
+        'key="reviewed",value="true"; key="flag",value="oppfølging, \\"ny\\"",'
+        'target_path="/context/start_time/value"'
+    )
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/composition/{vo_id}/tags")) == [("category", "final", None)]
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/composition/{uid}/tags")) == [
+        ("flag", 'oppfølging, "ny"', "/context/start_time/value"),
+        ("reviewed", "true", None),
+    ]
+
+    # the update: the new version gets its own list; an empty object header removes the object's tags
+    updated = nb_api.put(
+        f"/ehr/{ehr_id}/composition/{vo_id}",
+        data=body,
+        content_type="application/json",
+        headers={"If-Match": uid, "openehr-item-tag": "", "openehr-version-item-tag": "key=v2"},
+    )
+    assert updated.status_code == 200, updated.json
+    v2 = etag(updated)
+    assert (
+        updated.headers["openehr-item-tag"] == ""
+        and updated.headers["openehr-version-item-tag"] == 'key="v2"'
+    )
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/composition/{vo_id}/tags")) == []
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/composition/{v2}/tags")) == [("v2", None, None)]
+    assert len(_keys(nb_api.get(f"/ehr/{ehr_id}/composition/{uid}/tags"))) == 2  # version 1 keeps its own
+
+    # no header, no change and no header in the answer
+    third = nb_api.put(
+        f"/ehr/{ehr_id}/composition/{vo_id}",
+        data=body,
+        content_type="application/json",
+        headers={"If-Match": v2},
+    )
+    assert third.status_code == 200 and "openehr-item-tag" not in third.headers
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/composition/{v2}/tags")) == [("v2", None, None)]
+
+
+def test_an_ehr_status_update_sets_tags_from_its_headers(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    current = nb_api.get(f"/ehr/{ehr_id}/ehr_status")
+    updated = nb_api.put(
+        f"/ehr/{ehr_id}/ehr_status",
+        json=current.json,
+        headers={"If-Match": etag(current), "openehr-version-item-tag": 'key="source",value="import"'},
+    )
+    assert updated.status_code == 204, updated.get_data(as_text=True)
+    assert updated.headers["openehr-version-item-tag"] == 'key="source",value="import"'
+    assert _keys(nb_api.get(f"/ehr/{ehr_id}/ehr_status/{etag(updated)}/tags")) == [("source", "import", None)]
+
+
+def test_bad_tag_headers_are_400_and_nothing_is_committed(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    body = (COMPOSITIONS / NEWS2).read_bytes()
+    cases = {
+        'value="no key"': "needs a key",
+        'key="a",colour="red"': "'colour=\"red\"' is not one of",
+        'key="a",key="b"': "key is given twice",
+        'key="a",value="open': "unbalanced quote",
+        'key=" padded"': "/0/key",
+        'key="a"; key="a"': "given twice",
+        'key="a",target_path="context"': "/0/target_path",
+    }
+    for header, message in cases.items():
+        for name in ("openehr-item-tag", "openehr-version-item-tag"):
+            refused = assert_error(
+                nb_api.post(
+                    f"/ehr/{ehr_id}/composition",
+                    data=body,
+                    content_type="application/json",
+                    headers={name: header},
+                ),
+                400,
+            )
+            assert message in refused["message"], (header, refused["message"])
+    listed = nb_api.post("/query/aql", json={"q": "SELECT c/uid/value FROM EHR e CONTAINS COMPOSITION c"})
+    assert listed.json["rows"] == []

@@ -123,6 +123,29 @@ def test_audit_details_and_lifecycle_headers_are_recorded(served: Http) -> None:
     assert version["lifecycle_state"]["defining_code"]["code_string"] == "553"
 
 
+def test_utf8_header_text_arrives_as_written(served: Http) -> None:
+    """UTF-8 in a committer name and in an item tag, sent as bytes over the wire: recorded as written, and
+    the tag confirmed in the answer in the same bytes."""
+    _upload(served)
+    ehr = _ehr(served)
+    tag = 'key="merknad",value="Åse Ødegård"'
+    headers: dict[str, Any] = {
+        "Content-Type": "application/json",
+        "openEHR-AUDIT_DETAILS": 'committer.name="Åse Ødegård"'.encode(),
+        "openehr-version-item-tag": tag.encode(),
+    }
+    status, answer, body = served(
+        "POST", f"/ehr/{ehr}/composition", json.dumps(shipped("valid_normal.json")).encode(), headers
+    )
+    assert status == 201, body[:300]
+    assert answer["openehr-version-item-tag"].encode("latin-1").decode() == tag
+    uid = answer["etag"].strip('"')
+    _, _, body = served("GET", f"/ehr/{ehr}/versioned_composition/{uid.split('::')[0]}/version")
+    assert json.loads(body)["commit_audit"]["committer"]["name"] == "Åse Ødegård"
+    _, _, body = served("GET", f"/ehr/{ehr}/composition/{uid}/tags")
+    assert json.loads(body)[0]["value"] == "Åse Ødegård"
+
+
 def test_1_0_3_committer_spelling_is_recorded(served: Http) -> None:
     _upload(served)
     ehr = _ehr(served)
