@@ -161,9 +161,9 @@ def test_a_query_string_number_compares_as_a_number_with_numbers(
         assert len(response.json["rows"]) == expected, (where, t, args)
 
 
-def test_a_query_string_number_compares_as_text_with_text(nb_api: Api) -> None:
-    """A fødselsnummer is all digits: sent in a URL it must still match the subject's id as text."""
-    status = {
+def _status_of(subject_id: str, namespace: str, *, modifiable: bool = True) -> dict[str, Any]:
+    """An EHR_STATUS whose subject has ``subject_id`` in ``namespace``."""
+    return {
         "_type": "EHR_STATUS",
         "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
         "name": {"_type": "DV_TEXT", "value": "EHR status"},
@@ -171,15 +171,19 @@ def test_a_query_string_number_compares_as_text_with_text(nb_api: Api) -> None:
             "_type": "PARTY_SELF",
             "external_ref": {
                 "_type": "PARTY_REF",
-                "id": {"_type": "GENERIC_ID", "value": "13116900216", "scheme": "fnr"},
-                "namespace": "fnr",
+                "id": {"_type": "GENERIC_ID", "value": subject_id, "scheme": namespace},
+                "namespace": namespace,
                 "type": "PERSON",
             },
         },
         "is_queryable": True,
-        "is_modifiable": True,
+        "is_modifiable": modifiable,
     }
-    ehr_id = nb_api.new_ehr(status)
+
+
+def test_a_query_string_number_compares_as_text_with_text(nb_api: Api) -> None:
+    """A fødselsnummer is all digits: sent in a URL it must still match the subject's id as text."""
+    ehr_id = nb_api.new_ehr(_status_of("13116900216", "fnr"))
     nb_api.new_ehr()
     q = "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/subject/external_ref/id/value = $pid"
     for pid, expected in (("13116900216", [[ehr_id]]), ("13116900217", [])):
@@ -196,23 +200,7 @@ def test_a_query_string_boolean_compares_as_a_boolean_with_booleans_and_as_text_
 ) -> None:
     """``?m=false`` matches an EHR_STATUS whose is_modifiable is false (EHRbase's PARAMETER suite sends its
     booleans so), and an id written ``true`` still matches as text."""
-    status = {
-        "_type": "EHR_STATUS",
-        "archetype_node_id": "openEHR-EHR-EHR_STATUS.generic.v1",
-        "name": {"_type": "DV_TEXT", "value": "EHR status"},
-        "subject": {
-            "_type": "PARTY_SELF",
-            "external_ref": {
-                "_type": "PARTY_REF",
-                "id": {"_type": "GENERIC_ID", "value": "true", "scheme": "local"},
-                "namespace": "local",
-                "type": "PERSON",
-            },
-        },
-        "is_queryable": True,
-        "is_modifiable": False,
-    }
-    frozen = nb_api.new_ehr(status)
+    frozen = nb_api.new_ehr(_status_of("true", "local", modifiable=False))
     open_ = nb_api.new_ehr()
     q = "SELECT e/ehr_id/value FROM EHR e WHERE e/ehr_status/is_modifiable = $m"
     for m, expected in (("false", [[frozen]]), ("FALSE", [[frozen]]), ("true", [[open_]])):
