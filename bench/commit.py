@@ -226,13 +226,18 @@ class _Concurrent:
         lock = threading.Lock()
         barrier = threading.Barrier(len(self.calls) + 1)
 
+        failed: list[BaseException] = []
+
         def work(call: Callable[[], object]) -> None:
             barrier.wait()
             mine = []
-            for _ in range(per_client):
-                start = time.perf_counter()
-                call()
-                mine.append(time.perf_counter() - start)
+            try:
+                for _ in range(per_client):
+                    start = time.perf_counter()
+                    call()
+                    mine.append(time.perf_counter() - start)
+            except BaseException as exc:  # SystemExit included: a thread would end silently with it
+                failed.append(exc)
             with lock:
                 self.timing.samples.extend(mine)
 
@@ -244,6 +249,8 @@ class _Concurrent:
         for t in threads:
             t.join()
         self.elapsed += time.perf_counter() - start
+        if failed:  # fewer clients than claimed would flatter the figures: stop instead
+            raise SystemExit(f"a client failed: {failed[0]}")
         self.count += len(self.calls) * per_client
 
     @property

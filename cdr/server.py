@@ -55,12 +55,25 @@ def make_app(database_url: str) -> Any:
     from cdr.api import create_app
 
     try:
-        return create_app({"DATABASE_URL": database_url})
+        app = create_app({"DATABASE_URL": database_url})
     except (SQLAlchemyError, ArgumentError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ServerError(
             f"cannot open the database {shown_url(database_url)}: {exc.__class__.__name__}: {first}"
         ) from None
+    preload()
+    return app
+
+
+def preload() -> None:
+    """Load what every commit reads, once, before serving (and before ``--workers`` forks, so the workers
+    share it): the openEHR terminology and code sets. A worker's first requests then neither wait for it nor
+    build it in several threads at once."""
+    from cdr.terminology import code_set_ids
+    from cdr.terminology.openehr import group_ids
+
+    code_set_ids()
+    group_ids()
 
 
 class _Stop(SystemExit):
@@ -217,6 +230,7 @@ def run_workers(
     if not hasattr(os, "fork"):
         raise ServerError("--workers above 1 needs a system with fork(); run one worker per process instead")
     _migrate(database_url)
+    preload()  # before the fork: the workers share it
     try:
         sock = socket.create_server((host, port), backlog=1024)
     except OSError as exc:

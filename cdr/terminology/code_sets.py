@@ -26,10 +26,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from importlib import resources
 
 from cdr.errors import CdrError
+from cdr.once import once
 
 
 class UnknownCodeSet(CdrError):
@@ -73,7 +74,7 @@ def _key(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-@cache
+@once
 def _load() -> dict[str, CodeSet]:
     text = resources.files("cdr.terminology").joinpath("data/code_sets.json").read_text("utf-8")
     sets: dict[str, CodeSet] = {}

@@ -29,10 +29,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 
 from cdr.errors import CdrError
+from cdr.once import once
 
 REFERENCE_LANGUAGE = "en"
 TERMINOLOGY_ID = "openehr"
@@ -100,7 +100,7 @@ def group_key(group: str) -> str:
     return _ALIASES.get(key, key)
 
 
-@cache
+@once
 def _load() -> _Terminology:
     text = resources.files("cdr.terminology").joinpath("data/openehr_terminology.json").read_text("utf-8")
     raw = json.loads(text)

@@ -202,7 +202,7 @@ class _CodeSet(Rule):
         if tid is None or code is None:
             return
         named = code_set_for_terminology(tid)
-        if named is not None and named is not cs:
+        if named is not None and named.code_set_id != cs.code_set_id:
             ctx.add(
                 child(path, attribute, value),
                 IssueCode.TERMINOLOGY_MISMATCH,
