@@ -6,6 +6,7 @@ from __future__ import annotations
 import json as jsonlib
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from aql.compiler.base import _LIKE_TOKEN, Compiler, Expr
@@ -77,7 +78,12 @@ class SqliteCompiler(Compiler):
         return _arrow(doc, elements.c.fullkey)
 
     def decode_json(self, value: Any) -> Any:
-        return jsonlib.loads(value) if isinstance(value, str) else value
+        if not isinstance(value, str):
+            return value
+        try:  # orjson: several times the standard library's speed on a large extract
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:  # an integer beyond 64 bits, which only the standard library reads
+            return jsonlib.loads(value)
 
     def text_instant(self, text: Any) -> Expr:
         return sa.func.julianday(text)
