@@ -402,3 +402,37 @@ def test_docstring_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_result_cells_are_written_as_cell_writes_them_also_past_64_bits(api: Api) -> None:
+    """The RESULT_SET is written by orjson with :func:`cell_default` for what it does not write itself;
+    the answer equals the :func:`cell` conversion, and a value orjson refuses (an integer past 64 bits)
+    takes that slower path instead of failing."""
+    import decimal
+    import json
+    import uuid
+
+    from cdr.api.query import _answer
+    from cdr.api.schemas.query import cell
+    from cdr.services.query import QueryResult
+
+    moment = dt.datetime(2026, 11, 28, 10, 30, tzinfo=dt.UTC)
+    values = [
+        decimal.Decimal("52.0"),
+        decimal.Decimal("400"),
+        moment,
+        dt.date(2026, 11, 28),
+        uuid.UUID(int=7),
+        {"nested": [decimal.Decimal("1.5"), moment], "text": "å"},
+        None,
+    ]
+    for extra in ([], [2**70]):
+        row = [*values, *extra]
+        result = QueryResult("SELECT 1", "SELECT 1", (), [row])
+        with api.app.test_request_context("/openehr/v1/query/aql", method="POST"):
+            answer = _answer(result, None)
+        body = answer.get_data()
+        assert answer.mimetype == "application/json"
+        assert json.loads(body)["rows"] == [cell(row)]
+        assert b"[52.0,400," in body and b'"2026-11-28T10:30:00+00:00"' in body
+        assert (b"1180591620717411303424" in body) == bool(extra)
