@@ -17,16 +17,16 @@ T = TypeVar("T")
 
 
 def once(load: Callable[[], T]) -> Callable[[], T]:
-    """``load()`` computed on the first call, under a lock, and that one result returned ever after."""
+    """``load()`` computed on the first call, under a lock, and that one result returned ever after (from
+    ``functools.cache``, whose look-up is C: the code sets are asked for on every CODE_PHRASE validated)."""
     lock = threading.Lock()
     done: list[T] = []
 
     @functools.wraps(load)
-    def get() -> T:
-        if not done:
-            with lock:
-                if not done:
-                    done.append(load())
-        return done[0]
+    def locked() -> T:
+        with lock:  # a thread that missed the cache together with another finds its result here
+            if not done:
+                done.append(load())
+            return done[0]
 
-    return get
+    return functools.cache(locked)

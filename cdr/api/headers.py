@@ -129,13 +129,13 @@ def _header_attributes(name: str) -> dict[str, str]:
     wanted = {name.lower(), name.lower().replace("_", "-")}
     for header, raw in current_request().headers.items():
         lowered = header.lower()
-        value = header_text(raw)
         if lowered in wanted:
-            found.update(_pairs(value))
+            found.update(_pairs(header_text(raw)))
             continue
         head, dot, attribute = lowered.partition(".")
         attribute = attribute.replace("-", "_")  # WSGI turns the header name's "_" into "-"
         if dot and head in wanted:
+            value = header_text(raw)
             pairs = _pairs(value)
             found.update({f"{attribute}.{k}": v for k, v in pairs.items()})
             if not pairs and value.strip():  # the bare value: openEHR-VERSION.lifecycle_state: incomplete
