@@ -38,13 +38,18 @@ def content_type() -> str:
 
 
 def is_json(mimetype: str) -> bool:
-    return mimetype in _JSON_TYPES or (mimetype.endswith("+json") and "openehr.wt" not in mimetype)
+    """Canonical JSON: the JSON media types and any other ``+json`` type except the simplified formats
+    (``openehr.wt.*``, read on their own) and the legacy ECISFLAT (``application/openehr.nc.flat+json``),
+    which is not supported: ITS-REST answers an unsupported simplified format with 415."""
+    return mimetype in _JSON_TYPES or (
+        mimetype.endswith("+json") and "openehr.wt" not in mimetype and "openehr.nc." not in mimetype
+    )
 
 
 def is_xml(mimetype: str) -> bool:
     """Canonical XML: the XML media types and any other ``+xml`` type except Ocean's Template Data Document
-    (``application/openehr.tds2+xml``), a format of its own that is not supported (415, not a 400 from
-    reading it as canonical XML)."""
+    (``application/openehr.tds2+xml``), a simplified format of its own that is not supported (415, as
+    ITS-REST requires for one, not a 400 from reading it as canonical XML)."""
     return mimetype in _XML_TYPES or (mimetype.endswith("+xml") and "openehr.tds" not in mimetype)
 
 

@@ -266,9 +266,13 @@ def test_unknown_template_unknown_ehr_and_bad_bodies(api: Api) -> None:
     )
     assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, content_type="text/plain"), 415)
     # Ocean's Template Data Document is XML of its own, not canonical XML read wrongly: 415, 406
-    tdd = "application/openehr.tds2+xml"
-    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=b"<x/>", content_type=tdd), 415)
-    assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": tdd}), 406)
+    # so is the legacy ECISFLAT: ITS-REST answers an unsupported simplified format with 415
+    for legacy, sample in (
+        ("application/openehr.tds2+xml", b"<x/>"),
+        ("application/openehr.nc.flat+json", b"{}"),
+    ):
+        assert_error(api.post(f"/ehr/{ehr_id}/composition", data=sample, content_type=legacy), 415)
+        assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": legacy}), 406)
     assert_error(api.post(f"/ehr/{ehr_id}/composition", data=body, headers={"Accept": "text/csv"}), 406)
     assert_error(api.post(f"/ehr/{ehr_id}/composition", query_string={"format": "PDF"}, data=body), 400)
 
