@@ -10,6 +10,7 @@ wrong are refused (401) rather than silently downgraded to anonymous. A security
 from __future__ import annotations
 
 import hmac
+import uuid
 from typing import Any
 
 from flask import Flask
@@ -81,7 +82,7 @@ def request_context() -> RequestContext:
             description=headers["description"],
             change_type=headers["change_type"],
             lifecycle_state=headers["lifecycle_state"],
-            request_id=req.headers.get("X-Request-Id") or RequestContext().request_id,
+            request_id=req.headers.get("X-Request-Id") or uuid.uuid4().hex,
             access_log=app.extensions.get("cdr_access_log"),
             policy=glob.get("cdr_policy") or RolePolicy(),
         )
