@@ -207,10 +207,12 @@ class Importer:
 
 
 def open_services(url: str) -> Services:
-    """The service container over the migrated database at ``url``, validating by the profile the server
-    would (``CDR_VALIDATION_PROFILE``, else the default); exit 2 when either cannot be had."""
+    """The service container over the migrated database at ``url``, validating as the server would: by its
+    profile (``CDR_VALIDATION_PROFILE``, else the default) and against its terminology server
+    (``CDR_FHIR_TERMINOLOGY_*``); exit 2 when either cannot be had."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from cdr.api.config import external_terminology, load
     from cdr.cli_common import fail
     from cdr.server import shown_url
     from cdr.storage import Storage
@@ -220,7 +222,7 @@ def open_services(url: str) -> Services:
     except ValueError as exc:
         fail(f"CDR_VALIDATION_PROFILE: {exc}")
     try:
-        return Services(Storage.open(url), profile)
+        return Services(Storage.open(url), profile, external_terminology=external_terminology(load()))
     except (SQLAlchemyError, ArgumentError, ImportError) as exc:
         fail(
             f"cannot open the database {shown_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"

@@ -225,3 +225,29 @@ def test_import_leaves_out_a_broken_template_with_a_warning(mixed: Path, templat
     assert code == 1
     assert "broken.opt: not a usable template" in err
     assert "imported 7 composition(s)" in err
+
+
+def test_import_checks_codes_of_fhir_value_sets_against_the_configured_server(
+    tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cdr import`` validates as the server would: with ``CDR_FHIR_TERMINOLOGY_URL`` a code outside its
+    value set is reported and skipped (EHRbase's terminology test template, the server of fhir_mock.py)."""
+    from tests.corpus import require_corpus
+    from tests.terminology.fhir_mock import running
+
+    suite = require_corpus() / "ehrbase-integration-tests" / "test_data_sets"
+    templates = tmp_path / "opts"
+    templates.mkdir()
+    shutil.copy(suite / "valid_templates" / "all_types" / "terminology_test.ehrbase.org.v1.opt", templates)
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name in ("terminology_test.ehrbase.org.v1", "terminology_test.ehrbase.org.v1_non_existing_code"):
+        shutil.copy(suite / "compositions" / "CANONICAL_JSON" / f"{name}.json", documents)
+    with running() as fhir:
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", fhir.base_url)
+        code, _, err = run(
+            "import", str(documents), "--template-dir", str(templates), "--ehr-per-file", "--db", db
+        )
+    assert code == 1
+    assert "_non_existing_code.json:" in err and "CODE_NOT_IN_VALUE_SET" in err
+    assert "imported 1 composition(s) into 1 EHR(s); skipped 1" in err

@@ -16,7 +16,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cdr.api import auth, cors, errors, security
-from cdr.api.config import load
+from cdr.api.config import external_terminology, load
 from cdr.api.current import current_request, the_app
 from cdr.api.json_provider import OrjsonProvider
 from cdr.services import Services
@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         storage,
         profile_named(str(settings["VALIDATION_PROFILE"])),
         timeout_ms / 1000 if timeout_ms > 0 else None,
+        external_terminology(settings),
     )
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cdr.services.value_sets import ExternalTerminology
 from cdr.storage import DEFAULT_URL
 from cdr.storage.store import DEFAULT_SYSTEM_ID
 from cdr.template.validation.profile import DEFAULT
+from cdr.terminology.fhir import FhirTerminologyServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,25 @@ SETTINGS = (
         "milliseconds an AQL query may run before the database stops it (then a 400); 0: no limit",
     ),
     Setting(
+        "FHIR_TERMINOLOGY_URL",
+        "",
+        "base URL of a FHIR R4 terminology server; codes a template binds to a FHIR value set are checked "
+        "there on every write (empty: not checked)",
+    ),
+    Setting(
+        "FHIR_TERMINOLOGY_FAIL_ON_ERROR",
+        False,
+        "refuse a write (503) when the terminology server cannot check one of its codes; off: commit it "
+        "unchecked and log a warning",
+    ),
+    Setting("FHIR_TERMINOLOGY_TIMEOUT_MS", 5_000, "milliseconds to wait for the terminology server's answer"),
+    Setting(
+        "FHIR_TERMINOLOGY_CACHE_S",
+        600,
+        "seconds an answer of the terminology server is reused for the same code and value set "
+        "(0: ask each time)",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",
@@ -89,3 +110,16 @@ def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     for key, value in (overrides or {}).items():
         values[key] = value
     return values
+
+
+def external_terminology(settings: Mapping[str, Any]) -> ExternalTerminology | None:
+    """The terminology server the ``FHIR_TERMINOLOGY_*`` settings configure, or ``None``."""
+    url = str(settings.get("FHIR_TERMINOLOGY_URL") or "").strip()
+    if not url:
+        return None
+    server = FhirTerminologyServer(
+        url,
+        timeout=int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000,
+        ttl=float(settings["FHIR_TERMINOLOGY_CACHE_S"]),
+    )
+    return ExternalTerminology(server, fail_on_error=bool(settings["FHIR_TERMINOLOGY_FAIL_ON_ERROR"]))

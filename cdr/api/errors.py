@@ -33,6 +33,7 @@ from cdr.services.errors import (
     InvalidContent,
     Issue,
     NotLatestVersion,
+    TerminologyUnavailable,
     Unauthenticated,
     Unprocessable,
 )
@@ -71,6 +72,7 @@ STATUS_BY_TYPE: tuple[tuple[type[CdrError], int], ...] = (
     (Conflict, 409),
     (Unprocessable, 422),
     (InvalidInput, 400),
+    (TerminologyUnavailable, 503),
 )
 
 
@@ -87,7 +89,7 @@ def details_of(exc: CdrError) -> list[dict[str, Any]]:
     """The structured issues an exception carries, as JSON."""
     if isinstance(exc, ApiError):
         return [i.to_json() for i in exc.details]
-    if isinstance(exc, Unprocessable | InvalidContent):
+    if isinstance(exc, Unprocessable | InvalidContent | TerminologyUnavailable):
         return [i.to_json() for i in exc.issues]
     if isinstance(exc, FormatError):
         return [Issue(exc.path, "FORMAT", exc.reason).to_json()]
@@ -144,6 +146,8 @@ def handle_cdr_error(exc: CdrError) -> Response:
         location = _stale_location(exc.latest_uid)
         if location:
             response.headers["Location"] = location
+    if isinstance(exc, TerminologyUnavailable):
+        response.headers["Retry-After"] = "30"  # the terminology server may be back by then
     if status >= 500:
         log.error("request %s %s failed: %s", request.method, request.path, exc.message)
     return response

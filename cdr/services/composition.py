@@ -19,10 +19,11 @@ from cdr.services.core import Services
 from cdr.services.errors import InvalidContent, Issue, NotLatestVersion, TemplateViolation, UnknownTemplate
 from cdr.services.item_tags import NO_TAGS, WriteTags, tags_writer
 from cdr.services.templates import StaleTemplate
+from cdr.services.value_sets import check_external_codes
 from cdr.storage import StaleVersion, VersionChange, VersionRecord, VersionUid
 from cdr.storage.records import COMPLETE, CREATION, DELETED, MODIFICATION
 from cdr.template.issues import IssueCode
-from cdr.template.validation import validate
+from cdr.template.validation import ExternalCode, validate
 
 _OPENEHR_TERMS = frozenset({IssueCode.OPENEHR_TERMINOLOGY, IssueCode.OPENEHR_RUBRIC})
 """Issues of the openEHR terminology check EHRbase runs after the template: 400 when they are all."""
@@ -43,7 +44,8 @@ def check_composition(svc: Services, comp: RMObject) -> str:
     :class:`UnknownTemplate` or :class:`TemplateViolation` (both 422) otherwise, the latter with every issue;
     :class:`InvalidContent` (400) when a date, time or duration in it is not ISO 8601, or when its only issues
     are codes outside the openEHR terminology groups and code sets the RM binds.
-    The rules are those of ``svc.validation_profile``.
+    The rules are those of ``svc.validation_profile``; codes bound to external value sets are asked of
+    ``svc.external_terminology`` when one is configured (:mod:`cdr.services.value_sets`).
     """
     return _check(svc, comp, cached=False)[0]
 
@@ -56,15 +58,19 @@ def _check(svc: Services, comp: RMObject, *, cached: bool) -> tuple[str, dt.date
         issue = Issue("/archetype_details/template_id", "REQUIRED", "the composition names no template")
         raise UnknownTemplate("the composition names no template (archetype_details.template_id)", [issue])
     opt, uploaded = (svc.templates.cached if cached else svc.templates.checked)(template_id)
-    found = validate(comp, opt, svc.validation_profile)
-    if found:
-        issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
-        unreadable = [i for i in issues if i.code == IssueCode.INVALID_DATE_TIME]
-        if unreadable:
-            # a date, time or duration that is not ISO 8601 is malformed input, not a template violation:
-            # EHRbase cannot deserialise it and answers 400 (its suites' ISO 8601 value tables)
-            listed = "; ".join(f"{i.path}: {i.message}" for i in unreadable)
-            raise InvalidContent(f"the composition has values that are not ISO 8601: {listed}", issues)
+    terminology = svc.external_terminology
+    external: list[ExternalCode] | None = [] if terminology is not None else None
+    found = validate(comp, opt, svc.validation_profile, external)
+    issues = [Issue(i.path, str(i.code), i.message, i.constraint_path or None) for i in found]
+    unreadable = [i for i in issues if i.code == IssueCode.INVALID_DATE_TIME]
+    if unreadable:
+        # a date, time or duration that is not ISO 8601 is malformed input, not a template violation:
+        # EHRbase cannot deserialise it and answers 400 (its suites' ISO 8601 value tables)
+        listed = "; ".join(f"{i.path}: {i.message}" for i in unreadable)
+        raise InvalidContent(f"the composition has values that are not ISO 8601: {listed}", issues)
+    if terminology is not None and external:
+        issues += check_external_codes(terminology, external)
+    if issues:
         if all(i.code in _OPENEHR_TERMS for i in issues):
             # the template holds, but a code is not in the openEHR group or code set the RM binds (language
             # 'xx', territory, setting), or its text is not the code's rubric: EHRbase checks these after the

@@ -23,6 +23,7 @@ from cdr.errors import NotFound
 from cdr.services.context import Action, RequestContext
 from cdr.services.errors import EhrNotModifiable, UnknownTemplate
 from cdr.services.templates import StaleTemplate, TemplateRegistry
+from cdr.services.value_sets import ExternalTerminology
 from cdr.storage import ContributionRecord, Storage, VersionChange, VersionRecord, VersionUid
 from cdr.storage import schema as t
 from cdr.storage.contributions import commit_contribution
@@ -35,19 +36,21 @@ from cdr.template.validation.profile import DEFAULT, ValidationProfile
 class Services:
     """What every use case needs: the storage, the parsed-template cache over it, the validation profile
     committed data is held to (the app's ``VALIDATION_PROFILE``; else
-    :data:`~cdr.template.validation.profile.DEFAULT`) and how long an AQL query may run
-    (``AQL_TIMEOUT_MS``)."""
+    :data:`~cdr.template.validation.profile.DEFAULT`), how long an AQL query may run (``AQL_TIMEOUT_MS``)
+    and the terminology server codes of external value sets are checked against (``FHIR_TERMINOLOGY_*``)."""
 
     def __init__(
         self,
         storage: Storage,
         validation_profile: ValidationProfile = DEFAULT,
         aql_timeout: float | None = None,
+        external_terminology: ExternalTerminology | None = None,
     ) -> None:
         self.storage = storage
         self.templates = TemplateRegistry(storage.templates)
         self.validation_profile = validation_profile
         self.aql_timeout = aql_timeout  # seconds an AQL statement may run (None: no limit)
+        self.external_terminology = external_terminology  # None: external value sets are not checked
 
     @property
     def system_id(self) -> str:

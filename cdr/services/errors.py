@@ -42,6 +42,16 @@ class Unprocessable(CdrError):
         self.issues = issues or []
 
 
+class TerminologyUnavailable(CdrError):
+    """A code bound to an external value set could not be checked (the terminology server did not answer)
+    and the configuration says such data waits rather than goes in unchecked: nothing was committed, and the
+    same request may succeed later (503)."""
+
+    def __init__(self, message: str, issues: list[Issue]) -> None:
+        super().__init__(message)
+        self.issues = issues
+
+
 class TemplateViolation(Unprocessable):
     """Data that breaks its operational template; ``issues`` lists every problem with its path."""
 

@@ -32,7 +32,7 @@ from cdr.rm.base import RMObject, is_rm_subtype
 from cdr.template.aom import OperationalTemplate
 from cdr.template.issues import IssueCode, ValidationIssue
 from cdr.template.validation import rm_rules
-from cdr.template.validation.context import Context
+from cdr.template.validation.context import Context, ExternalCode
 from cdr.template.validation.datapath import DataPath, child
 from cdr.template.validation.plans import conforms, plans_for
 from cdr.template.validation.profile import (
@@ -50,6 +50,7 @@ __all__ = [
     "EHRBASE",
     "PROFILES",
     "STRICT",
+    "ExternalCode",
     "ValidationIssue",
     "ValidationProfile",
     "profile_named",
@@ -132,14 +133,18 @@ def _unique(issues: list[ValidationIssue]) -> list[ValidationIssue]:
 
 
 def validate(
-    obj: RMObject, opt: OperationalTemplate, profile: ValidationProfile = STRICT
+    obj: RMObject,
+    opt: OperationalTemplate,
+    profile: ValidationProfile = STRICT,
+    external: list[ExternalCode] | None = None,
 ) -> list[ValidationIssue]:
     """Every way ``obj`` breaks the template ``opt`` or the RM (empty when valid).
 
     ``obj`` is normally a COMPOSITION; a VERSION wrapping one (ORIGINAL_VERSION, as ITS-XML documents often
     are) is accepted too: its own RM rules are checked and its ``data`` is validated, at paths ``/data...``.
     ``profile`` chooses the rules (:mod:`.profile`): the spec-strict ones unless the caller asks for the
-    departures of another profile.
+    departures of another profile. ``external``, when given, receives the codes the template binds to external
+    value sets (C_CODE_REFERENCE), which no template can list; a terminology server may check them.
     """
     root = opt.definition
     data = obj.__dict__.get("data")
@@ -149,7 +154,7 @@ def validate(
         and conforms(type(data), root.rm_type_name)
     )
     target = data if wrapper and isinstance(data, RMObject) else obj
-    ctx = Context(opt, language=_language(target), profile=profile)
+    ctx = Context(opt, language=_language(target), profile=profile, external=external)
     walker = Walker(ctx, plans_for(opt))
     at: DataPath | None = None
     if wrapper:

@@ -4,7 +4,9 @@ A code is checked for its terminology and membership of the code list; once the 
 DV_CODED_TEXT must be the term's text: for ``local`` codes the archetype's term in the data's language, with
 every other language of the archetype accepted as fallback (translated templates carry several), for
 ``openehr`` codes a rubric of the openEHR terminology in any language it provides. External terminologies are
-not available here, so their texts are not checked (as in EHRbase without a terminology server).
+not available here, so their texts are not checked (as in EHRbase without a terminology server); the codes of
+an external value set (C_CODE_REFERENCE) are listed for the caller, who may ask a terminology server
+(:mod:`cdr.services.value_sets`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from cdr.rm.base import RMObject
 from cdr.template.aom import CArchetypeRoot, CCodePhrase, CCodeReference, CComplexObject, ConstraintRef
 from cdr.template.issues import IssueCode
-from cdr.template.validation.context import Context
-from cdr.template.validation.datapath import DataPath, child
+from cdr.template.validation.context import Context, ExternalCode
+from cdr.template.validation.datapath import DataPath, child, render
 from cdr.terminology import group_of, is_acceptable_rubric
 from cdr.terminology import rubric as openehr_rubric
 
@@ -60,7 +62,10 @@ def check_code_phrase(obj: RMObject, c: CCodePhrase, path: DataPath | None, ctx:
         )
         return
     if isinstance(c, CCodeReference) and not c.code_list:
-        return  # an external value set: any code of it is accepted
+        # an external value set: only a terminology server knows its codes; listed for the caller to ask
+        if ctx.external is not None and c.reference_set_uri:
+            ctx.external.append(ExternalCode(render(path), c.reference_set_uri, tid, code, c.path))
+        return
     if c.code_list and code not in c.code_list:
         allowed = ", ".join(describe(c, x, ctx.language) for x in c.code_list)
         ctx.add(

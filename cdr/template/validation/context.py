@@ -11,15 +11,29 @@ from cdr.template.validation.datapath import DataPath, render
 from cdr.template.validation.profile import STRICT, ValidationProfile
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalCode:
+    """A code the template binds to an external value set (a C_CODE_REFERENCE's ``reference_set_uri``): only a
+    terminology server can tell whether it belongs, so the walk lists it for the caller to ask one."""
+
+    path: str
+    reference_set_uri: str
+    terminology_id: str
+    code: str
+    constraint_path: str
+
+
 @dataclass(slots=True)
 class Context:
     """Passed down the walk; ``language`` is the data's language (for term texts), ``profile`` the departures
-    from the strict rules that this run allows (:mod:`.profile`), ``issues`` the result."""
+    from the strict rules that this run allows (:mod:`.profile`), ``issues`` the result, ``external`` (when
+    the caller gives a list) the codes of external value sets met on the way."""
 
     opt: OperationalTemplate | None
     language: str | None = None
     profile: ValidationProfile = STRICT
     issues: list[ValidationIssue] = field(default_factory=list)
+    external: list[ExternalCode] | None = None
 
     def add(
         self, path: DataPath | str | None, code: IssueCode, message: str, constraint_path: str = ""

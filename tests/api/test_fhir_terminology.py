@@ -1,0 +1,157 @@
+"""Codes bound to FHIR value sets, checked against a configured terminology server on every write, as EHRbase
+does with external terminology validation on (its FHIR_TERMINOLOGY suite): a code in the value set 201/200,
+one outside 422 on a composition and 400 inside a contribution; an unreachable server 503 with nothing
+committed when FHIR_TERMINOLOGY_FAIL_ON_ERROR is set, else the write goes in unchecked. EHRbase's own
+terminology test template and compositions, against the test server of ``tests/terminology/fhir_mock.py``,
+on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from cdr.api import create_app
+from cdr.storage import Storage
+from tests.api.conftest import FLAT, Api, assert_error, etag
+from tests.corpus import require_corpus
+from tests.terminology.fhir_mock import FhirMock, running
+
+IT = "ehrbase-integration-tests/test_data_sets"
+TEMPLATE_ID = "terminology_test.ehrbase.org.v1"
+CODE_PATH = (
+    "/content[openEHR-EHR-OBSERVATION.terminology_test.v0]/data[at0001]"
+    "/events[at0002 and name/value='Any event'][1]/data[at0003]/items[at0004]/value/defining_code"
+)
+
+
+def _composition(name: str) -> dict[str, Any]:
+    path = require_corpus() / IT / "compositions" / "CANONICAL_JSON" / f"{name}.json"
+    document: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return document
+
+
+@pytest.fixture
+def fhir() -> Iterator[FhirMock]:
+    with running() as mock:
+        yield mock
+
+
+def _api(storage: Storage, **config: Any) -> Api:
+    app: Flask = create_app({"STORAGE": storage, "TESTING": True, **config})
+    api = Api(app)
+    opt = require_corpus() / IT / "valid_templates" / "all_types" / f"{TEMPLATE_ID}.opt"
+    api.upload(opt)
+    return api
+
+
+def _post(api: Api, ehr_id: str, document: dict[str, Any]) -> Any:
+    return api.post(f"/ehr/{ehr_id}/composition", json=document)
+
+
+def _versions(api: Api, ehr_id: str) -> int:
+    """How many composition versions the EHR holds."""
+    aql = (
+        "SELECT v/uid/value FROM EHR e[ehr_id/value='{}'] "
+        "CONTAINS VERSION v[ALL_VERSIONS] CONTAINS COMPOSITION c"
+    )
+    query = {"q": aql.format(ehr_id)}
+    return len(api.post("/query/aql", json=query).json["rows"])
+
+
+def test_codes_in_the_value_set_are_committed_and_others_refused_naming_path_and_value_set(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    api = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url)
+    ehr_id = api.new_ehr()
+    created = _post(api, ehr_id, _composition(TEMPLATE_ID))  # FDI surface 'M'
+    assert created.status_code == 201, created.json
+    body = assert_error(_post(api, ehr_id, _composition(f"{TEMPLATE_ID}_non_existing_code")), 422)
+    [detail] = body["details"]
+    assert detail["path"] == CODE_PATH
+    assert detail["code"] == "CODE_NOT_IN_VALUE_SET"
+    assert "::AABBCC is not in the ValueSet http://terminology.hl7.org/ValueSet/surface" in detail["message"]
+    assert "not in the value set" in detail["message"]  # the server's own reason is passed on
+    assert detail["constraint_path"]
+    assert any(r.startswith("/fhir/ValueSet/$validate-code?") for r in fhir.requests)
+
+    # an update is checked the same way
+    uid = etag(created)
+    object_id = uid.split("::")[0]
+    invalid = api.put(
+        f"/ehr/{ehr_id}/composition/{object_id}",
+        json=_composition(f"{TEMPLATE_ID}_update_invalid_codes"),
+        headers={"If-Match": f'"{uid}"'},
+    )
+    assert assert_error(invalid, 422)["details"][0]["code"] == "CODE_NOT_IN_VALUE_SET"
+    valid = api.put(
+        f"/ehr/{ehr_id}/composition/{object_id}",
+        json=_composition(f"{TEMPLATE_ID}_update_valid_codes"),
+        headers={"If-Match": f'"{uid}"'},
+    )
+    assert valid.status_code == 200, valid.json
+    assert _versions(api, ehr_id) == 2
+
+    # FLAT is read into the same composition and checked the same way
+    flat = api.get(f"/ehr/{ehr_id}/composition/{etag(valid)}", headers={"Accept": FLAT}).json
+    key = next(k for k, v in flat.items() if k.endswith("|code") and v == "MO")  # the valid update's code
+    flat[key] = "XX"
+    refused = api.post(
+        f"/ehr/{ehr_id}/composition",
+        json=flat,
+        headers={"openEHR-TEMPLATE_ID": TEMPLATE_ID},
+        content_type=FLAT,
+    )
+    assert assert_error(refused, 422)["details"][0]["code"] == "CODE_NOT_IN_VALUE_SET"
+
+
+def test_inside_a_contribution_a_code_outside_the_value_set_is_400_and_nothing_is_committed(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    api = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url)
+    ehr_id = api.new_ehr()
+    path = (
+        require_corpus() / IT / "contributions" / "valid" / "minimal" / "minimal_evaluation.contribution.json"
+    )
+    contribution = json.loads(path.read_text("utf-8"))
+    contribution["versions"][0]["data"] = _composition(f"{TEMPLATE_ID}_non_existing_code")
+    response = api.post(f"/ehr/{ehr_id}/contribution", json=contribution)
+    body = assert_error(response, 400)
+    assert body["details"][0]["code"] == "CODE_NOT_IN_VALUE_SET"
+    contribution["versions"][0]["data"] = _composition(TEMPLATE_ID)
+    assert _versions(api, ehr_id) == 0
+    assert api.post(f"/ehr/{ehr_id}/contribution", json=contribution).status_code == 201
+    assert _versions(api, ehr_id) == 1
+
+
+def test_an_unreachable_server_refuses_the_write_with_503_only_when_configured_to(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    fhir.failing = True
+    strict = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url, FHIR_TERMINOLOGY_FAIL_ON_ERROR=True)
+    ehr_id = strict.new_ehr()
+    response = _post(strict, ehr_id, _composition(TEMPLATE_ID))
+    body = assert_error(response, 503)
+    assert response.headers["Retry-After"] == "30"
+    assert body["details"][0]["path"] == CODE_PATH
+    assert body["details"][0]["code"] == "TERMINOLOGY_UNAVAILABLE"
+    assert "could not be checked" in body["message"] and "500" in body["message"]
+    assert _versions(strict, ehr_id) == 0
+
+    lenient = Api(create_app({"STORAGE": storage, "TESTING": True, "FHIR_TERMINOLOGY_URL": fhir.base_url}))
+    assert _post(lenient, ehr_id, _composition(f"{TEMPLATE_ID}_non_existing_code")).status_code == 201
+    fhir.failing = False
+    assert _post(strict, ehr_id, _composition(TEMPLATE_ID)).status_code == 201
+
+
+def test_without_a_terminology_server_codes_of_external_value_sets_are_not_checked(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    api = _api(storage)
+    ehr_id = api.new_ehr()
+    assert _post(api, ehr_id, _composition(f"{TEMPLATE_ID}_non_existing_code")).status_code == 201
+    assert fhir.requests == []

@@ -1,0 +1,95 @@
+"""A small FHIR R4 terminology server for tests: ``$validate-code`` on ValueSet and CodeSystem over real HTTP.
+
+It knows the value sets and code systems it is given (written here, not copied from any server), answers
+unknown ones as FHIR servers do (404 with an OperationOutcome), and can be told to fail (``failing``: 500)
+or stopped, so that the client's handling of every answer can be tested. ``requests`` counts the calls.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+FDI_SURFACE = "http://terminology.hl7.org/CodeSystem/FDI-surface"
+SURFACE_VALUE_SET = "http://terminology.hl7.org/ValueSet/surface"
+# tooth surfaces by their FDI letters (the value set the EHRbase terminology test template binds): mesial,
+# occlusal, incisal, distal, buccal, vestibular, lingual, palatal, and some of their combinations
+SURFACE_CODES = frozenset({"M", "O", "I", "D", "B", "V", "L", "P", "DI", "DO", "MI", "MO", "MOD"})
+VALUE_SETS: dict[str, frozenset[tuple[str, str]]] = {
+    SURFACE_VALUE_SET: frozenset((FDI_SURFACE, code) for code in SURFACE_CODES)
+}
+CODE_SYSTEMS: dict[str, frozenset[str]] = {FDI_SURFACE: SURFACE_CODES}
+
+
+def _json(document: object, status: int = 200) -> Response:
+    return Response(json.dumps(document), status=status, mimetype="application/fhir+json")
+
+
+def _outcome(status: int, code: str, text: str) -> Response:
+    issue = {"severity": "error", "code": code, "diagnostics": text}
+    return _json({"resourceType": "OperationOutcome", "issue": [issue]}, status)
+
+
+def _result(found: bool, message: str = "") -> Response:
+    parameters: list[dict[str, object]] = [{"name": "result", "valueBoolean": found}]
+    if message:
+        parameters.append({"name": "message", "valueString": message})
+    return _json({"resourceType": "Parameters", "parameter": parameters})
+
+
+@dataclass
+class FhirMock:
+    """The server's state: what it knows, whether it fails, and the requests it has had."""
+
+    value_sets: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=lambda: dict(VALUE_SETS))
+    code_systems: Mapping[str, frozenset[str]] = field(default_factory=lambda: dict(CODE_SYSTEMS))
+    failing: bool = False
+    requests: list[str] = field(default_factory=list)
+    base_url: str = ""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        self.requests.append(request.full_path)
+        return self.answer(request)(environ, start_response)
+
+    def answer(self, request: Request) -> Response:
+        if self.failing:
+            return _outcome(500, "exception", "the terminology store is being rebuilt")
+        url, code = request.args.get("url", ""), request.args.get("code", "")
+        if request.path == "/fhir/ValueSet/$validate-code":
+            members = self.value_sets.get(url)
+            if members is None:
+                return _outcome(404, "not-found", f"Could not find value set {url}")
+            system = request.args.get("system", "")
+            if (system, code) in members:
+                return _result(True)
+            return _result(False, f"The code '{code}' of system '{system}' is not in the value set {url}")
+        if request.path == "/fhir/CodeSystem/$validate-code":
+            codes = self.code_systems.get(url)
+            if codes is None:
+                return _outcome(404, "not-found", f"Could not find code system {url}")
+            return _result(code in codes, "" if code in codes else f"Unknown code '{code}' in {url}")
+        return _outcome(404, "not-supported", f"no operation at {request.path}")
+
+
+@contextmanager
+def running(mock: FhirMock | None = None) -> Iterator[FhirMock]:
+    """``mock`` served on a free loopback port for the block; ``base_url`` set to its FHIR base."""
+    mock = mock or FhirMock()
+    server = make_server("127.0.0.1", 0, mock, threaded=True)
+    mock.base_url = f"http://127.0.0.1:{server.server_port}/fhir"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield mock
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
