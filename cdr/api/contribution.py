@@ -29,6 +29,7 @@ def _headers(response: Response, ehr_id: str, record: ContributionRecord) -> Res
     404,
     409,
     415,
+    503,
     tag="CONTRIBUTION",
     headers=("Prefer", "openEHR-AUDIT_DETAILS"),
     consumes=(JSON,),

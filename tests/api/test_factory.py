@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from cdr.api import create_app
-from cdr.api.config import SETTINGS, load
+from cdr.api.config import SETTINGS, external_terminology, load
 from cdr.api.openapi import undocumented
 from tests.api.conftest import BASE, Api
 
@@ -25,6 +25,20 @@ def test_database_url_from_environment_and_migrated_on_start(
         tables = set(sa.inspect(conn).get_table_names())
     assert {"ehr", "object_version", "template", "alembic_version"} <= tables
     assert app.test_client().post(f"{BASE}/ehr").status_code == 201
+
+
+def test_the_terminology_server_settings_configure_the_external_value_set_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert external_terminology(load()) is None  # off by default
+    monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", "https://tx.example.org/fhir/")
+    monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_FAIL_ON_ERROR", "true")
+    monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_TIMEOUT_MS", "1500")
+    configured = external_terminology(load({"FHIR_TERMINOLOGY_CACHE_S": 0}))
+    assert configured is not None
+    assert configured.fail_on_error is True
+    assert configured.server.base_url == "https://tx.example.org/fhir"
+    assert (configured.server.timeout, configured.server.ttl) == (1.5, 0)
 
 
 def test_config_mapping_overrides_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,5 +96,5 @@ def test_openapi_describes_every_route(api: Api) -> None:
     }
     assert routes == set(doc["paths"])
     create = doc["paths"][f"{BASE}/ehr/{{ehr_id}}/composition"]["post"]
-    assert {"201", "400", "404", "409", "422"} <= set(create["responses"])
+    assert {"201", "400", "404", "409", "422", "503"} <= set(create["responses"])
     assert "delete" in doc["paths"][f"{BASE}/admin/ehr/{{ehr_id}}"]
