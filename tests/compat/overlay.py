@@ -139,6 +139,13 @@ def _directory_conflict(spec: Spec) -> None:
         op["responses"].setdefault("409", {"description": "the EHR has a directory already"})
 
 
+def _read_only_ehr(spec: Spec) -> None:
+    for path, method, op in _operations(spec):
+        writes = method in ("post", "put", "delete") and path.startswith("/ehr/{ehr_id}/")
+        if writes and not path.startswith("/ehr/{ehr_id}/ehr_status"):
+            op["responses"].setdefault("409", {"description": "the EHR does not allow modification"})
+
+
 SPEC_FIXES = (
     Fix(
         "general status codes",
@@ -206,6 +213,14 @@ SPEC_FIXES = (
         "(RM EHR.directory); the overview gives 409 to 'a duplicate or a conflict' and EHRbase answers a "
         "second POST with 409.",
         _directory_conflict,
+    ),
+    Fix(
+        "read-only EHR 409",
+        "The writes of COMPOSITION, DIRECTORY and CONTRIBUTION list no 409, but an EHR whose EHR_STATUS has "
+        "is_modifiable false accepts no new versions (RM EHR_STATUS.is_modifiable); the overview gives 409 "
+        "to 'a conflict' and EHRbase answers such writes with 409 ('does not allow modification'). Only "
+        "EHR_STATUS stays writable: it is how an EHR becomes modifiable again.",
+        _read_only_ehr,
     ),
 )
 

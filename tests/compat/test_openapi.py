@@ -248,3 +248,7 @@ def test_overlay_changes_only_what_it_documents() -> None:
         fixed["paths"]["/ehr/{ehr_id}/composition"]["post"]["requestBody"]
         == raw["paths"]["/ehr/{ehr_id}/composition"]["post"]["requestBody"]
     )
+    paths = fixed["paths"]
+    assert "409" in paths["/ehr/{ehr_id}/composition"]["post"]["responses"]  # a read-only EHR
+    assert "409" in paths["/ehr/{ehr_id}/directory"]["delete"]["responses"]
+    assert "409" not in paths["/ehr/{ehr_id}/ehr_status"]["put"]["responses"]  # how it becomes writable again
