@@ -22,8 +22,10 @@ from aql.cache import CACHE_SIZE
 from aql.compiler import bind_values, compile_query, parameter_kinds
 from aql.errors import AqlSemanticError, AqlTimeout, AqlTooComplex
 from aql.result import ResultColumn, ResultSet
+from aql.terminology import external_answers
 from cdr.security.query_scope import QueryScope
 from cdr.storage.engine import binary_results, read_transaction, statement_deadline
+from cdr.terminology.fhir import FhirTerminologyServer
 
 
 class PagingError(AqlSemanticError):
@@ -78,6 +80,7 @@ def execute(
     ehr_id: uuid.UUID | str | None = None,
     scope: QueryScope | None = None,
     timeout: float | None = None,
+    terminology_server: FhirTerminologyServer | None = None,
 ) -> ResultSet:
     """Run AQL ``query_text`` and return its result set.
 
@@ -89,6 +92,8 @@ def execute(
     rows (``ehr_ids``, from a hidden column of the same statement), for the audit record, and those whose
     rows hold a composition the scope shows only by consent or emergency access (``override_ehr_ids``).
     ``timeout`` (seconds) stops a statement that runs longer: :class:`~aql.errors.AqlTimeout`.
+    ``terminology_server`` answers TERMINOLOGY() calls of other terminologies than openEHR's (without one
+    they are not supported).
     """
     engine = storage_or_engine if isinstance(storage_or_engine, Engine) else storage_or_engine.engine
     names, has_limit = _shape(query_text)
@@ -101,8 +106,9 @@ def execute(
     if offset is not None and fetch is None:
         raise PagingError("offset requires fetch")
     used = {name: parameters[name] for name in names}
+    answers = external_answers(query_text, terminology_server)
     compiled = compile_query(
-        query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None, scope
+        query_text, engine.dialect.name, parameter_kinds(used), ehr_id is not None, scope, answers
     )
     statement = compiled.statement
     if fetch is not None:

@@ -4,8 +4,11 @@ AQL 1.1 ("TERMINOLOGY") hands a call to a terminology service and leaves its ope
 that service. The one terminology this CDR holds is openEHR's own (:mod:`cdr.terminology`: its groups, code
 sets and rubrics in en/es/ja/pt/zh), and it does not change while a query runs, so a call is a constant: the
 compiler evaluates it here, once, and the statement stays one SQL statement with the answer as literals.
-Any other terminology (SNOMED CT, LOINC, a FHIR value set) needs a terminology server, which this CDR does
-not have: :class:`~aql.errors.AqlUnsupported` ``TERMINOLOGY <terminology>``.
+Any other terminology (SNOMED CT, LOINC, a FHIR value set) needs a terminology server: with one configured
+(``FHIR_TERMINOLOGY_URL``) the call is answered by it before the query is compiled (:func:`external_answers`,
+the FHIR operations in :class:`~cdr.terminology.fhir.FhirTerminologyServer` with the call's own parameters),
+and the answers are part of the compiled statement's cache key, so a changed value set compiles anew;
+without one, :class:`ForeignTerminology` (``not supported: TERMINOLOGY <terminology>``).
 
 ``params_uri`` is read as FHIR terminology parameters (``name=value&...``, as the spec's examples are), or,
 when it is not of that form, as the value set itself. ``service_api`` is not consulted: whatever the flavour,
@@ -38,16 +41,30 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
+from aql import ast
+from aql.cache import cached_parse
 from aql.errors import AqlSemanticError, AqlUnsupported
+from cdr.errors import Unavailable
 from cdr.terminology import openehr
 from cdr.terminology.code_sets import CodeSet, code_set_for_terminology
+from cdr.terminology.fhir import FhirError, FhirTerminologyServer, binding_of
 
 Result = tuple[str, ...] | bool | str | None
 """``expand`` and ``map``: codes; ``validate`` and ``subsumes``: a Boolean; ``lookup``: a text or None."""
 
 OPERATIONS = ("expand", "validate", "lookup", "map", "subsumes")
+
+Answers = tuple[tuple[tuple[str, str], Result], ...]
+"""Answers of a terminology server: ``((operation, params), result)``, or ``(("uri", uri), codes)`` for a
+terminology URI in MATCHES; hashable, so a compiled statement's cache key can hold them."""
+
+
+class ForeignTerminology(AqlUnsupported):
+    """A call or URI of another terminology than openEHR's, which only a terminology server can answer."""
+
 
 _PARAMETERS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*=")
 _OPENEHR_PREFIX = re.compile(
@@ -145,7 +162,9 @@ def value_set(reference: str) -> ValueSet:
     if match is not None:
         text = text[match.end() :]
     elif "://" in text or "::" in text:
-        raise AqlUnsupported(f"TERMINOLOGY {_terminology_name(text)} (only the openEHR terminology is held)")
+        raise ForeignTerminology(
+            f"TERMINOLOGY {_terminology_name(text)} (only the openEHR terminology is held)"
+        )
     name = unquote_plus(re.split(r"[/=?&]", text.rstrip("/"))[-1]) if text else ""
     if not name or openehr.group_key(name) in ("openehr", "all"):
         return ValueSet()
@@ -168,7 +187,9 @@ def _check_system(system: str | None) -> None:
         return
     if code_set_for_terminology(system) is not None:
         return
-    raise AqlUnsupported(f"TERMINOLOGY {_terminology_name(system)} (only the openEHR terminology is held)")
+    raise ForeignTerminology(
+        f"TERMINOLOGY {_terminology_name(system)} (only the openEHR terminology is held)"
+    )
 
 
 def _terminology_name(uri: str) -> str:
@@ -184,3 +205,69 @@ def _required(args: Mapping[str, str], name: str, operation: str) -> str:
     if not value:
         raise AqlSemanticError(f"TERMINOLOGY {operation!r} needs the parameter {name!r}")
     return value
+
+
+# ------------------------------------------------------------------------------ a terminology server
+
+
+def answer_key(item: ast.Terminology | ast.TerminologyUri) -> tuple[str, str]:
+    """Where a call's answer is found among :data:`Answers`."""
+    if isinstance(item, ast.TerminologyUri):
+        return ("uri", item.uri)
+    return (item.operation.strip().lower(), item.params)
+
+
+@lru_cache(maxsize=1024)
+def foreign_calls(query_text: str) -> tuple[ast.Terminology | ast.TerminologyUri, ...]:
+    """The TERMINOLOGY calls and terminology URIs of a query that name another terminology than openEHR's
+    (by query text, once: most queries have none)."""
+    out: dict[tuple[str, str], ast.Terminology | ast.TerminologyUri] = {}
+    for node in ast.walk(cached_parse(query_text)):
+        try:
+            if isinstance(node, ast.Terminology):
+                evaluate(node.operation, node.params)
+            elif isinstance(node, ast.TerminologyUri):
+                value_set(node.uri)
+        except ForeignTerminology:
+            assert isinstance(node, ast.Terminology | ast.TerminologyUri)
+            out.setdefault(answer_key(node), node)
+        except AqlSemanticError:
+            continue  # an error of the call itself; the compiler reports it
+    return tuple(out.values())
+
+
+def external_answers(query_text: str, server: FhirTerminologyServer | None) -> Answers:
+    """The server's answers to a query's calls of other terminologies (none without a server: the
+    compiler then reports them as not supported)."""
+    if server is None:
+        return ()
+    return tuple((answer_key(call), external(server, call)) for call in foreign_calls(query_text))
+
+
+def external(server: FhirTerminologyServer, call: ast.Terminology | ast.TerminologyUri) -> Result:
+    """One call answered by the FHIR terminology server: ``expand`` by ``ValueSet/$expand``, ``validate`` by
+    ``ValueSet/$validate-code``, ``lookup`` by ``CodeSystem/$lookup``, ``subsumes`` by
+    ``CodeSystem/$subsumes``, ``map`` by ``ConceptMap/$translate``, each with the call's parameters; a
+    terminology URI naming a FHIR value set (``terminology://fhir.hl7.org/ValueSet/$expand?url=...``) by its
+    expansion. The server refusing the call is a semantic error (400); not answering, :class:`Unavailable`."""
+    operation = "expand" if isinstance(call, ast.TerminologyUri) else call.operation.strip().lower()
+    try:
+        if isinstance(call, ast.TerminologyUri):
+            binding = binding_of(call.uri)
+            if binding is None or binding.resource != "ValueSet":
+                raise ForeignTerminology(f"TERMINOLOGY {call.uri!r} (no FHIR value set)")
+            return server.expand({"url": binding.url})
+        args = parameters(call.params)
+        if operation == "expand":
+            return server.expand(args)
+        if operation == "validate":
+            return server.validate(args)
+        if operation == "lookup":
+            return server.lookup(args)
+        if operation == "subsumes":
+            return server.subsumes(args)
+        return server.translate(args)
+    except FhirError as exc:
+        if exc.refused:
+            raise AqlSemanticError(f"TERMINOLOGY {operation!r}: {exc.message}") from None
+        raise Unavailable(f"TERMINOLOGY {operation!r}: {exc.message}") from None

@@ -138,6 +138,7 @@ def query_cmd(
     """Run an AQL query and print its result set."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from cdr.api.config import external_terminology, load
     from cdr.api.schemas.query import result_set_document
     from cdr.errors import CdrError
     from cdr.server import shown_url
@@ -149,7 +150,8 @@ def query_cmd(
     storage = _storage(url)
     try:
         request = service.QueryRequest(parameters, fetch, offset)
-        result = service.run(Services(storage), RequestContext(), aql, request)
+        svc = Services(storage, external_terminology=external_terminology(load()))  # CDR_FHIR_TERMINOLOGY_*
+        result = service.run(svc, RequestContext(), aql, request)
     except CdrError as exc:
         details = getattr(exc, "issues", [])
         lines = [f"  {i.message}" for i in details if i.message not in exc.message]

@@ -46,3 +46,8 @@ class Conflict(CdrError):
 
 class PreconditionFailed(CdrError):
     """An If-Match precondition did not hold."""
+
+
+class Unavailable(CdrError):
+    """A service the request needs (a terminology server) did not answer; nothing was changed, and the same
+    request may succeed later."""

@@ -119,3 +119,24 @@ def test_databases_that_cannot_be_used_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "cdr db upgrade" in err
     code, _, err = run(UIDS, "--db", "nonsense://")
     assert code == 2
+
+
+def test_other_terminologies_are_asked_of_the_server_the_environment_names(
+    loaded: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``cdr query`` reads ``CDR_FHIR_TERMINOLOGY_URL`` as the server does; a server that does not answer
+    exits 2 with the reason."""
+    from tests.terminology.fhir_mock import CARE_SETTINGS, running
+
+    db, uids = loaded
+    lookup = f"SELECT TERMINOLOGY('lookup', 'hl7.org/fhir/r4', 'system={CARE_SETTINGS}&code=225') AS setting"
+    query = f"{lookup} FROM EHR e CONTAINS COMPOSITION c"
+    with running() as fhir:
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", fhir.base_url)
+        code, out, err = run(query, "--db", db, "--format", "json")
+        assert code == 0, err
+        assert json.loads(out)["rows"] == [["home"]] * len(uids)
+        fhir.failing = True
+        code, _, err = run(query.replace("225", "238"), "--db", db)
+        assert code == 2
+        assert "the terminology server answered 500" in err

@@ -17,6 +17,7 @@ from aql.compiler.binds import bind_values, kind_of
 from aql.compiler.postgres import PostgresCompiler
 from aql.compiler.sqlite import SqliteCompiler
 from aql.errors import AqlUnsupported
+from aql.terminology import Answers
 from cdr.security.query_scope import QueryScope
 
 DIALECTS: dict[str, type[Compiler]] = {"postgresql": PostgresCompiler, "sqlite": SqliteCompiler}
@@ -36,16 +37,18 @@ def compile_query(
     kinds: tuple[tuple[str, str], ...] = (),
     ehr_scoped: bool = False,
     query_scope: QueryScope | None = None,
+    answers: Answers = (),
 ) -> CompiledQuery:
     """The compiled statement for AQL ``text`` on ``dialect`` (``postgresql`` or ``sqlite``), cached.
 
     ``query_scope`` (the caller's readable EHRs and hidden compositions, :mod:`cdr.security.query_scope`)
     is compiled into the statement, so it is part of the cache key: one caller's statement never serves
-    another whose scope differs.
+    another whose scope differs. So are ``answers``, a terminology server's answers to the query's calls of
+    other terminologies (:func:`aql.terminology.external_answers`): a value set that changed compiles anew.
     """
     if dialect not in DIALECTS:
         raise AqlUnsupported(f"database dialect {dialect}")
-    return _compile(text, dialect, kinds, ehr_scoped, query_scope)
+    return _compile(text, dialect, kinds, ehr_scoped, query_scope, answers)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -55,9 +58,10 @@ def _compile(
     kinds: tuple[tuple[str, str], ...],
     ehr_scoped: bool,
     query_scope: QueryScope | None,
+    answers: Answers,
 ) -> CompiledQuery:
     query = aql.parse(text)
-    return DIALECTS[dialect](dict(kinds), ehr_scoped, query_scope).compile(query)
+    return DIALECTS[dialect](dict(kinds), ehr_scoped, query_scope, answers).compile(query)
 
 
 def clear_cache() -> None:

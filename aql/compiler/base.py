@@ -98,8 +98,10 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
         parameter_kinds: Mapping[str, str],
         ehr_scoped: bool = False,
         query_scope: QueryScope | None = None,
+        answers: terminology.Answers = (),
     ) -> None:
         self.binds = Binds(parameter_kinds)
+        self.answers = dict(answers)  # a terminology server's answers to the query's foreign calls
         self.bindings: dict[str, Binding] = {}
         self.anonymous: dict[int, str] = {}
         self.negated: set[str] = set()
@@ -347,12 +349,21 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
 
     # -------------------------------------------------------------------------------- terminology
 
+    def terminology_result(self, call: ast.Terminology) -> terminology.Result:
+        """The call's answer: the terminology server's for another terminology (given to the compiler),
+        else from the openEHR terminology."""
+        key = terminology.answer_key(call)
+        if key in self.answers:
+            return self.answers[key]
+        return terminology.evaluate(call.operation, call.params)
+
     def terminology_codes(self, item: ast.Terminology | ast.TerminologyUri) -> tuple[str, ...]:
         """The codes a ``matches`` item stands for: a TERMINOLOGY call's codes (``expand``, ``map``) or
         display (``lookup``), a terminology URI's value set; evaluated now (:mod:`aql.terminology`)."""
         if isinstance(item, ast.TerminologyUri):
-            return terminology.value_set(item.uri).codes()
-        result = terminology.evaluate(item.operation, item.params)
+            known = self.answers.get(terminology.answer_key(item))
+            return known if isinstance(known, tuple) else terminology.value_set(item.uri).codes()
+        result = self.terminology_result(item)
         if isinstance(result, bool):
             raise AqlSemanticError(
                 f"TERMINOLOGY {item.operation!r} gives a Boolean, not codes to match: compare it (= true)"
@@ -389,7 +400,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     def terminology_scalar(self, call: ast.Terminology) -> Scalar:
         """A TERMINOLOGY call as the constant operand it is: ``validate`` and ``subsumes`` a Boolean,
         ``lookup`` a text (NULL when the code is unknown); codes (``expand``, ``map``) are for MATCHES."""
-        result = terminology.evaluate(call.operation, call.params)
+        result = self.terminology_result(call)
         if isinstance(result, tuple):
             raise AqlSemanticError(
                 f"TERMINOLOGY {call.operation!r} gives codes: use MATCHES to compare with them"
@@ -403,7 +414,7 @@ class Compiler(FromMixin, PathMixin, ObjectPathMixin, ConditionMixin, SelectMixi
     def terminology_value(self, call: ast.Terminology) -> Value:
         """A TERMINOLOGY call as a SELECT expression or function argument: its constant, codes as a JSON
         array."""
-        result = terminology.evaluate(call.operation, call.params)
+        result = self.terminology_result(call)
         if isinstance(result, tuple):
             text = self.binds.bind(
                 self.binds.scalar(ast.Literal(json.dumps(list(result)), ast.AqlType.STRING)), str, sa.String()

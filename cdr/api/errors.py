@@ -27,6 +27,7 @@ from cdr.errors import (
     NotFound,
     PreconditionFailed,
     TemplateError,
+    Unavailable,
 )
 from cdr.services.errors import (
     Forbidden,
@@ -72,7 +73,7 @@ STATUS_BY_TYPE: tuple[tuple[type[CdrError], int], ...] = (
     (Conflict, 409),
     (Unprocessable, 422),
     (InvalidInput, 400),
-    (TerminologyUnavailable, 503),
+    (Unavailable, 503),
 )
 
 
@@ -146,7 +147,7 @@ def handle_cdr_error(exc: CdrError) -> Response:
         location = _stale_location(exc.latest_uid)
         if location:
             response.headers["Location"] = location
-    if isinstance(exc, TerminologyUnavailable):
+    if isinstance(exc, Unavailable):
         response.headers["Retry-After"] = "30"  # the terminology server may be back by then
     if status >= 500:
         log.error("request %s %s failed: %s", request.method, request.path, exc.message)

@@ -31,6 +31,7 @@ from cdr.storage.direct import DirectStatement
 from cdr.storage.engine import read_transaction, write_transaction
 from cdr.storage.templates import SHARED_UPLOAD
 from cdr.template.validation.profile import DEFAULT, ValidationProfile
+from cdr.terminology.fhir import FhirTerminologyServer
 
 
 class Services:
@@ -51,6 +52,11 @@ class Services:
         self.validation_profile = validation_profile
         self.aql_timeout = aql_timeout  # seconds an AQL statement may run (None: no limit)
         self.external_terminology = external_terminology  # None: external value sets are not checked
+
+    @property
+    def terminology_server(self) -> FhirTerminologyServer | None:
+        """The configured FHIR terminology server (AQL's TERMINOLOGY() of other terminologies), or None."""
+        return self.external_terminology.server if self.external_terminology is not None else None
 
     @property
     def system_id(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdr.errors import CdrError, Conflict, InvalidInput
+from cdr.errors import CdrError, Conflict, InvalidInput, Unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Unprocessable(CdrError):
         self.issues = issues or []
 
 
-class TerminologyUnavailable(CdrError):
+class TerminologyUnavailable(Unavailable):
     """A code bound to an external value set could not be checked (the terminology server did not answer)
     and the configuration says such data waits rather than goes in unchecked: nothing was committed, and the
     same request may succeed later (503)."""

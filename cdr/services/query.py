@@ -184,6 +184,7 @@ def run(
             request.ehr_id,
             scope,
             timeout=svc.aql_timeout,
+            terminology_server=svc.terminology_server,
         )
     except aql.AqlError as exc:
         raise invalid_query(exc) from None

@@ -5,12 +5,14 @@ names a FHIR operation, as EHRbase reads it: ``terminology://fhir.hl7.org/ValueS
 url>`` (or ``CodeSystem/$validate-code?url=<code system url>``). The template cannot list the codes; only a
 terminology server knows them. :class:`FhirTerminologyServer` asks one with the FHIR ``$validate-code``
 operation (``GET <base>/ValueSet/$validate-code?url=&system=&code=``), which answers for a value set of any
-size in one call, and keeps each answer for a while: a municipality's apps commit the same few codes all day.
+size in one call. AQL's ``TERMINOLOGY()`` of a FHIR terminology uses the other operations (``$expand``,
+``$lookup``, ``$subsumes``, ``$translate``) with the call's own parameters (:mod:`aql.terminology`).
 
-Only definite answers are kept (the code is or is not in the set). A server that cannot be reached, times
-out, answers with an error or with something that is not a FHIR ``Parameters`` resource gives a verdict of
-``None`` ("could not be checked") with the reason, and is asked again next time; the caller decides what an
-unchecked code means (:mod:`cdr.services.value_sets`).
+Answers are kept a while (``ttl``): a municipality's apps commit the same few codes all day. Only answers
+are kept; a server that cannot be reached, times out or answers with an error is asked again next time.
+For a commit such a failure is a verdict of ``None`` ("could not be checked") with the reason, and the
+caller decides what an unchecked code means (:mod:`cdr.services.value_sets`); the other operations raise
+:class:`FhirError`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +93,26 @@ class CodeVerdict:
     message: str = ""
 
 
+class FhirError(Exception):
+    """No usable answer. ``refused``: the server answered the request was wrong (4xx: an unknown value set,
+    missing parameters); otherwise it could not be reached, failed (5xx) or did not answer in FHIR."""
+
+    def __init__(self, message: str, *, refused: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.refused = refused
+        self.status = status
+
+
+MAX_EXPANSION = 10_000
+"""The most codes an expansion is read to (page by page); a larger value set is refused, not cut short."""
+
+_NO_MATCH = frozenset({"unmatched", "disjoint", "not-related-to"})
+
+
 class FhirTerminologyServer:
-    """A FHIR R4 terminology server at ``base_url``, asked with ``$validate-code``; answers are kept
-    ``ttl`` seconds (at most ``max_entries`` of them, least recently used first out). Safe across threads."""
+    """A FHIR R4 terminology server at ``base_url``; answers are kept ``ttl`` seconds (at most
+    ``max_entries`` of them, least recently used first out). Safe across threads."""
 
     def __init__(
         self, base_url: str, timeout: float = 5.0, ttl: float = 600.0, max_entries: int = 10_000
@@ -101,48 +121,129 @@ class FhirTerminologyServer:
         self.timeout = timeout
         self.ttl = ttl
         self.max_entries = max_entries
-        self._answers: OrderedDict[tuple[FhirBinding, str, str], tuple[float, CodeVerdict]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------------------- checks of a write
 
     def validate_code(self, binding: FhirBinding, terminology_id: str, code: str) -> CodeVerdict:
         """Whether ``code`` of ``terminology_id`` is in the value set (or code system) ``binding``."""
-        system = fhir_system(terminology_id)
-        key = (binding, system, code)
-        now = time.monotonic()
-        with self._lock:
-            kept = self._answers.get(key)
-            if kept is not None and kept[0] > now:
-                self._answers.move_to_end(key)
-                return kept[1]
-        verdict = self._ask(binding, system, code)
-        if verdict.valid is not None and self.ttl > 0:
-            with self._lock:
-                self._answers[key] = (now + self.ttl, verdict)
-                self._answers.move_to_end(key)
-                while len(self._answers) > self.max_entries:
-                    self._answers.popitem(last=False)
-        return verdict
-
-    def validate_code_url(self, binding: FhirBinding, system: str, code: str) -> str:
-        """The ``$validate-code`` request for one code."""
         params = {"url": binding.url, "code": code}
         if binding.resource == "ValueSet":
-            params["system"] = system
-        return f"{self.base_url}/{binding.resource}/$validate-code?{urllib.parse.urlencode(params)}"
+            params["system"] = fhir_system(terminology_id)
+        try:
+            document = self.document(f"{binding.resource}/$validate-code", params)
+            result, message = _parameter(document, "result"), _parameter(document, "message")
+        except FhirError as exc:
+            return CodeVerdict(None, exc.message)
+        if not isinstance(result, bool):
+            return CodeVerdict(None, "the terminology server's Parameters have no boolean result")
+        return CodeVerdict(result, message if isinstance(message, str) else "")
 
-    def _ask(self, binding: FhirBinding, system: str, code: str) -> CodeVerdict:
-        request = urllib.request.Request(
-            self.validate_code_url(binding, system, code), headers={"Accept": FHIR_JSON}
-        )
+    # -------------------------------------------------------------------------- AQL's operations
+
+    def expand(self, params: Mapping[str, str]) -> tuple[str, ...]:
+        """The codes of ``ValueSet/$expand`` (nested ``contains`` too), read page by page unless ``params``
+        page it themselves."""
+        document = self.document("ValueSet/$expand", params)
+        expansion = document.get("expansion") if document.get("resourceType") == "ValueSet" else None
+        if not isinstance(expansion, dict):
+            raise FhirError("the terminology server's $expand answer has no expansion")
+        codes = _codes(expansion.get("contains"))
+        total = expansion.get("total")
+        paged = "count" in params or "offset" in params
+        while not paged and isinstance(total, int) and len(codes) < total:
+            if total > MAX_EXPANSION:
+                raise FhirError(f"the value set has {total} codes, more than {MAX_EXPANSION}", refused=True)
+            page = self.document("ValueSet/$expand", {**params, "offset": str(len(codes))})
+            more = _codes((page.get("expansion") or {}).get("contains"))
+            if not more:
+                break
+            codes += more
+        return tuple(dict.fromkeys(codes))
+
+    def validate(self, params: Mapping[str, str]) -> bool:
+        """``ValueSet/$validate-code``'s result."""
+        result = _parameter(self.document("ValueSet/$validate-code", params), "result")
+        if not isinstance(result, bool):
+            raise FhirError("the terminology server's $validate-code answer has no boolean result")
+        return result
+
+    def lookup(self, params: Mapping[str, str]) -> str | None:
+        """``CodeSystem/$lookup``'s display; None for a code the code system does not have."""
+        try:
+            display = _parameter(self.document("CodeSystem/$lookup", params), "display")
+        except FhirError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return display if isinstance(display, str) else None
+
+    def subsumes(self, params: Mapping[str, str]) -> bool:
+        """Whether ``CodeSystem/$subsumes`` finds codeA equivalent to or subsuming codeB."""
+        outcome = _parameter(self.document("CodeSystem/$subsumes", params), "outcome")
+        if not isinstance(outcome, str):
+            raise FhirError("the terminology server's $subsumes answer has no outcome")
+        return outcome in ("equivalent", "subsumes")
+
+    def translate(self, params: Mapping[str, str]) -> tuple[str, ...]:
+        """The codes ``ConceptMap/$translate`` maps to (matches that are not 'unmatched' or disjoint)."""
+        document = self.document("ConceptMap/$translate", params)
+        codes = []
+        for match in _parameters(document, "match"):
+            parts = {p.get("name"): p for p in match.get("part") or () if isinstance(p, dict)}
+            relation = parts.get("relationship") or parts.get("equivalence") or {}
+            if relation.get("valueCode") in _NO_MATCH:
+                continue
+            concept = (parts.get("concept") or {}).get("valueCoding")
+            if isinstance(concept, dict) and isinstance(concept.get("code"), str):
+                codes.append(concept["code"])
+        return tuple(dict.fromkeys(codes))
+
+    # ------------------------------------------------------------------------------------ requests
+
+    def operation_url(self, operation: str, params: Mapping[str, str]) -> str:
+        """``<base>/<Resource>/$<operation>?<params, encoded>``: parameters never reach the path."""
+        return f"{self.base_url}/{operation}?{urllib.parse.urlencode(dict(params))}"
+
+    def document(self, operation: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """The JSON resource the server answers ``GET <operation>?<params>`` with (kept ``ttl`` seconds);
+        :class:`FhirError` when there is none."""
+        url = self.operation_url(operation, params)
+        now = time.monotonic()
+        with self._lock:
+            kept = self._answers.get(url)
+            if kept is not None and kept[0] > now:
+                self._answers.move_to_end(url)
+                return kept[1]
+        document = self._fetch(url)
+        if self.ttl > 0:
+            with self._lock:
+                self._answers[url] = (now + self.ttl, document)
+                self._answers.move_to_end(url)
+                while len(self._answers) > self.max_entries:
+                    self._answers.popitem(last=False)
+        return document
+
+    def _fetch(self, url: str) -> dict[str, Any]:
+        request = urllib.request.Request(url, headers={"Accept": FHIR_JSON})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 body = answer.read()
         except urllib.error.HTTPError as exc:
             detail = _outcome_text(exc.read()) or exc.reason
-            return CodeVerdict(None, f"the terminology server answered {exc.code}: {detail}")
+            message = f"the terminology server answered {exc.code}: {detail}"
+            raise FhirError(message, refused=400 <= exc.code < 500, status=exc.code) from None
         except (OSError, ValueError) as exc:  # unreachable, refused, timed out, a malformed URL
-            return CodeVerdict(None, f"the terminology server at {self.base_url} could not be reached: {exc}")
-        return _verdict(body)
+            raise FhirError(
+                f"the terminology server at {self.base_url} could not be reached: {exc}"
+            ) from None
+        document = _json(body)
+        if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
+            raise FhirError("the terminology server answered with something that is not a FHIR resource")
+        if document["resourceType"] == "OperationOutcome":
+            raise FhirError(f"the terminology server answered: {_outcome_text(body)}", refused=True)
+        return document
 
 
 def _json(body: bytes) -> Any:
@@ -152,26 +253,34 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _verdict(body: bytes) -> CodeVerdict:
-    """A ``Parameters`` resource's ``result`` and ``message``."""
-    document = _json(body)
-    if not isinstance(document, dict) or document.get("resourceType") != "Parameters":
-        text = _outcome_text(body)
-        return CodeVerdict(
-            None, "the terminology server answered without a result" + (f": {text}" if text else "")
+def _parameters(document: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    """The parameters called ``name`` of a ``Parameters`` resource."""
+    if document.get("resourceType") != "Parameters":
+        raise FhirError(
+            f"the terminology server answered with a {document.get('resourceType')}, not Parameters"
         )
-    result: Any = None
-    message = ""
-    for parameter in document.get("parameter") or ():
-        if not isinstance(parameter, dict):
+    return [p for p in document.get("parameter") or () if isinstance(p, dict) and p.get("name") == name]
+
+
+def _parameter(document: Mapping[str, Any], name: str) -> Any:
+    """The value (``valueBoolean``, ``valueString``, ``valueCode``, ...) of the first parameter ``name``."""
+    for parameter in _parameters(document, name):
+        for key, value in parameter.items():
+            if key.startswith("value"):
+                return value
+    return None
+
+
+def _codes(contains: Any) -> list[str]:
+    """The codes of an expansion's ``contains``, nested ones too (abstract entries have none)."""
+    out: list[str] = []
+    for entry in contains or ():
+        if not isinstance(entry, dict):
             continue
-        if parameter.get("name") == "result":
-            result = parameter.get("valueBoolean")
-        elif parameter.get("name") == "message" and isinstance(parameter.get("valueString"), str):
-            message = parameter["valueString"]
-    if not isinstance(result, bool):
-        return CodeVerdict(None, "the terminology server's Parameters have no boolean result")
-    return CodeVerdict(result, message)
+        if isinstance(entry.get("code"), str) and not entry.get("abstract"):
+            out.append(entry["code"])
+        out += _codes(entry.get("contains"))
+    return out
 
 
 def _outcome_text(body: bytes) -> str:

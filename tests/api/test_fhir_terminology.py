@@ -19,7 +19,7 @@ from cdr.api import create_app
 from cdr.storage import Storage
 from tests.api.conftest import FLAT, Api, assert_error, etag
 from tests.corpus import require_corpus
-from tests.terminology.fhir_mock import FhirMock, running
+from tests.terminology.fhir_mock import FDI_SURFACE, SURFACE_VALUE_SET, FhirMock, running
 
 IT = "ehrbase-integration-tests/test_data_sets"
 TEMPLATE_ID = "terminology_test.ehrbase.org.v1"
@@ -155,3 +155,27 @@ def test_without_a_terminology_server_codes_of_external_value_sets_are_not_check
     ehr_id = api.new_ehr()
     assert _post(api, ehr_id, _composition(f"{TEMPLATE_ID}_non_existing_code")).status_code == 201
     assert fhir.requests == []
+
+
+def test_aql_terminology_calls_of_fhir_value_sets_are_answered_by_the_same_server(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    """``POST /query/aql`` with TERMINOLOGY('expand', ...) of the template's FHIR value set: the compositions
+    whose surface code is in it; with the server failing, 503 (without a server: 400 not supported)."""
+    api = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url, FHIR_TERMINOLOGY_CACHE_S=0)
+    ehr_id = api.new_ehr()
+    assert _post(api, ehr_id, _composition(TEMPLATE_ID)).status_code == 201  # M, O, L
+    fhir.value_sets[SURFACE_VALUE_SET] = frozenset({(FDI_SURFACE, "O")})
+    aql = (
+        "SELECT e/value/defining_code/code_string FROM COMPOSITION c CONTAINS ELEMENT e[at0004] "
+        "WHERE e/value/defining_code/code_string MATCHES "
+        f"TERMINOLOGY('expand', 'hl7.org/fhir/4.0', 'url={SURFACE_VALUE_SET}')"
+    )
+    answer = api.post("/query/aql", json={"q": aql})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["rows"] == [["O"]]
+    fhir.failing = True
+    assert_error(api.post("/query/aql", json={"q": aql}), 503)
+    unconfigured = Api(create_app({"STORAGE": storage, "TESTING": True}))
+    body = assert_error(unconfigured.post("/query/aql", json={"q": aql}), 400)
+    assert "not supported: TERMINOLOGY terminology.hl7.org" in body["message"]

@@ -1,7 +1,8 @@
 """TERMINOLOGY() in queries, on SQLite and PostgreSQL: in MATCHES (alone and among other items), in
 comparisons, as a Boolean assertion, as a SELECT expression and a function argument. The call is answered
 from the openEHR terminology at compile time, so the query stays one SQL statement with the answer as
-constants; other terminologies are refused with ``not supported: TERMINOLOGY <terminology>``.
+constants; other terminologies are answered by a FHIR terminology server when one is configured (the test
+server of ``tests/terminology/fhir_mock.py``), else refused with ``not supported: TERMINOLOGY <terminology>``.
 
 The data: the ``conformance`` set of ``cases/own_cases.json``, whose two compositions have the setting
 238 "other care" (``conformance-ehrbase.de.v0``) and 225 "home" (``aql-conformance-ehrbase.org.v0``),
@@ -10,6 +11,7 @@ category 433 "event", language ``en`` and territory ``DE``."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +19,12 @@ import pytest
 
 from aql.errors import AqlSemanticError, AqlUnsupported
 from aql.execute import execute
+from cdr.errors import Unavailable
 from cdr.storage import Storage
+from cdr.terminology.fhir import FhirTerminologyServer
 from tests.aql.cases.fixtures import DIALECTS, new_storage, postgres, postgres_engine  # noqa: F401
 from tests.aql.test_execute_cases import load
+from tests.terminology.fhir_mock import CARE_SETTINGS, HOME_CARE, running
 
 SETTING = "c/context/setting/defining_code/code_string"
 BOTH = [["conformance-ehrbase.de.v0"], ["aql-conformance-ehrbase.org.v0"]]
@@ -178,3 +183,97 @@ def test_terminology_refusals(
     storage = new_storage(dialect)
     with pytest.raises(error, match=message):
         execute(storage, query)
+
+
+# ----------------------------------------------------------------- other terminologies, by a FHIR server
+
+HOME_CARE_URL = "url=http://example.org/fhir/ValueSet/home-care"
+CARE = "system=http://example.org/fhir/CodeSystem/care-settings"
+FHIR_CASES: list[tuple[str, str, list[list[Any]]]] = [
+    (
+        "expand a FHIR value set in MATCHES",
+        f"SELECT c/name/value FROM COMPOSITION c WHERE {SETTING} MATCHES "
+        f"TERMINOLOGY('expand', 'hl7.org/fhir/4.0', '{HOME_CARE_URL}')",
+        HOME,
+    ),
+    (
+        "a FHIR value set's terminology URI in MATCHES, beside an openEHR one",
+        f"SELECT c/name/value FROM COMPOSITION c WHERE {SETTING} MATCHES "
+        "{terminology://fhir.hl7.org/ValueSet/$expand?url=http://example.org/fhir/ValueSet/home-care} "
+        f"AND {SETTING} MATCHES {{terminology://openehr/setting}}",
+        HOME,
+    ),
+    (
+        "validate, lookup and subsumes as constants",
+        f"SELECT TERMINOLOGY('validate', 'hl7.org/fhir/r4', '{HOME_CARE_URL}&{CARE}&code=225'), "
+        f"TERMINOLOGY('validate', 'hl7.org/fhir/r4', '{HOME_CARE_URL}&{CARE}&code=238'), "
+        f"TERMINOLOGY('lookup', 'hl7.org/fhir/r4', '{CARE}&code=225'), "
+        f"TERMINOLOGY('lookup', 'hl7.org/fhir/r4', '{CARE}&code=999'), "
+        f"TERMINOLOGY('subsumes', 'hl7.org/fhir/r4', '{CARE}&codeA=care&codeB=238'), "
+        f"TERMINOLOGY('expand', 'hl7.org/fhir/r4', '{HOME_CARE_URL}') "
+        "FROM COMPOSITION c WHERE c/name/value = 'conformance-ehrbase.de.v0'",
+        [[True, False, "home", None, True, ["225"]]],
+    ),
+    (
+        "a FHIR lookup compared with a path, and a map in MATCHES",
+        f"SELECT c/name/value FROM COMPOSITION c WHERE c/context/setting/value = "
+        f"TERMINOLOGY('lookup', 'hl7.org/fhir/r4', '{CARE}&code=238') OR c/name/value MATCHES "
+        f"TERMINOLOGY('map', 'hl7.org/fhir/r4', '{CARE}&code=225&targetsystem=http://example.org/none')",
+        OTHER_CARE,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "query", "rows"), FHIR_CASES, ids=[c[0] for c in FHIR_CASES])
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_other_terminologies_are_answered_by_the_configured_fhir_server(
+    dialect: str,
+    name: str,
+    query: str,
+    rows: list[list[Any]],
+    new_storage: Callable[[str], Storage],  # noqa: F811
+) -> None:
+    storage = new_storage(dialect)
+    load(storage, "conformance")
+    with running() as fhir:
+        result = execute(storage, query, terminology_server=FhirTerminologyServer(fhir.base_url))
+    assert sorted(map(json.dumps, json.loads(json.dumps(result.rows)))) == sorted(map(json.dumps, rows))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_changed_value_set_is_not_served_from_the_compiled_statement_cache(
+    dialect: str,
+    new_storage: Callable[[str], Storage],  # noqa: F811
+) -> None:
+    storage = new_storage(dialect)
+    load(storage, "conformance")
+    query = FHIR_CASES[0][1]
+    with running() as fhir:
+        server = FhirTerminologyServer(fhir.base_url, ttl=0)
+        assert execute(storage, query, terminology_server=server).rows == HOME
+        fhir.value_sets[HOME_CARE] = frozenset({(CARE_SETTINGS, "225"), (CARE_SETTINGS, "238")})
+        assert len(execute(storage, query, terminology_server=server).rows) == 2
+        fhir.value_sets[HOME_CARE] = frozenset()
+        assert execute(storage, query, terminology_server=server).rows == []
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_call_the_server_refuses_is_400_and_one_it_cannot_answer_503(
+    dialect: str,
+    new_storage: Callable[[str], Storage],  # noqa: F811
+) -> None:
+    storage = new_storage(dialect)
+    unknown = (
+        f"SELECT c FROM COMPOSITION c WHERE {SETTING} MATCHES "
+        "TERMINOLOGY('expand', 'hl7.org/fhir/4.0', 'url=http://example.org/fhir/ValueSet/none')"
+    )
+    with running() as fhir:
+        server = FhirTerminologyServer(fhir.base_url)
+        with pytest.raises(
+            AqlSemanticError,
+            match=re.escape("Could not find value set http://example.org/fhir/ValueSet/none"),
+        ):
+            execute(storage, unknown, terminology_server=server)
+        fhir.failing = True
+        with pytest.raises(Unavailable, match="TERMINOLOGY 'expand': the terminology server answered 500"):
+            execute(storage, FHIR_CASES[0][1], terminology_server=server)

@@ -1,4 +1,5 @@
-"""A small FHIR R4 terminology server for tests: ``$validate-code`` on ValueSet and CodeSystem over real HTTP.
+"""A small FHIR R4 terminology server for tests, over real HTTP: ``$validate-code`` (ValueSet and CodeSystem),
+``$expand`` (paged), ``$lookup``, ``$subsumes`` and ``$translate``.
 
 It knows the value sets and code systems it is given (written here, not copied from any server), answers
 unknown ones as FHIR servers do (404 with an OperationOutcome), and can be told to fail (``failing``: 500)
@@ -27,6 +28,14 @@ VALUE_SETS: dict[str, frozenset[tuple[str, str]]] = {
 }
 CODE_SYSTEMS: dict[str, frozenset[str]] = {FDI_SURFACE: SURFACE_CODES}
 
+# an example terminology of care settings (ours): its codes are those of the openEHR setting group, so that
+# queries over compositions with openEHR settings can match them
+CARE_SETTINGS = "http://example.org/fhir/CodeSystem/care-settings"
+HOME_CARE = "http://example.org/fhir/ValueSet/home-care"
+DISPLAYS = {"225": "home", "238": "other care", "care": "any care setting"}
+PARENTS = {"225": "care", "238": "care"}  # the hierarchy $subsumes answers from
+MAPS = {("225", "http://example.org/fhir/CodeSystem/visit-kinds"): "HV"}  # $translate: home -> home visit
+
 
 def _json(document: object, status: int = 200) -> Response:
     return Response(json.dumps(document), status=status, mimetype="application/fhir+json")
@@ -48,8 +57,13 @@ def _result(found: bool, message: str = "") -> Response:
 class FhirMock:
     """The server's state: what it knows, whether it fails, and the requests it has had."""
 
-    value_sets: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=lambda: dict(VALUE_SETS))
-    code_systems: Mapping[str, frozenset[str]] = field(default_factory=lambda: dict(CODE_SYSTEMS))
+    value_sets: dict[str, frozenset[tuple[str, str]]] = field(
+        default_factory=lambda: {**VALUE_SETS, HOME_CARE: frozenset({(CARE_SETTINGS, "225")})}
+    )
+    code_systems: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: {**CODE_SYSTEMS, CARE_SETTINGS: frozenset(DISPLAYS)}
+    )
+    page_size: int = 1000  # the most codes one $expand answer holds
     failing: bool = False
     requests: list[str] = field(default_factory=list)
     base_url: str = ""
@@ -71,12 +85,84 @@ class FhirMock:
             if (system, code) in members:
                 return _result(True)
             return _result(False, f"The code '{code}' of system '{system}' is not in the value set {url}")
+        if request.path == "/fhir/ValueSet/$expand":
+            return self.expand(request)
+        if request.path == "/fhir/CodeSystem/$lookup":
+            system = request.args.get("system", "")
+            if system not in self.code_systems:
+                return _outcome(404, "not-found", f"Could not find code system {system}")
+            if code not in self.code_systems[system]:
+                return _outcome(404, "not-found", f"Unknown code '{code}' in {system}")
+            return _json(
+                {
+                    "resourceType": "Parameters",
+                    "parameter": [
+                        {"name": "name", "valueString": "care settings"},
+                        {"name": "display", "valueString": DISPLAYS.get(code, code)},
+                    ],
+                }
+            )
+        if request.path == "/fhir/CodeSystem/$subsumes":
+            a, b = request.args.get("codeA", ""), request.args.get("codeB", "")
+            outcome = (
+                "equivalent"
+                if a == b
+                else "subsumes"
+                if PARENTS.get(b) == a
+                else "subsumed-by"
+                if PARENTS.get(a) == b
+                else "not-subsumed"
+            )
+            return _json(
+                {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]}
+            )
+        if request.path == "/fhir/ConceptMap/$translate":
+            target = MAPS.get((code, request.args.get("targetsystem", "")))
+            parameters: list[dict[str, object]] = [{"name": "result", "valueBoolean": target is not None}]
+            if target is not None:
+                parameters.append(
+                    {
+                        "name": "match",
+                        "part": [
+                            {"name": "equivalence", "valueCode": "equivalent"},
+                            {"name": "concept", "valueCoding": {"code": target}},
+                        ],
+                    }
+                )
+            parameters.append(
+                {
+                    "name": "match",
+                    "part": [
+                        {"name": "equivalence", "valueCode": "unmatched"},
+                        {"name": "concept", "valueCoding": {"code": "NONE"}},
+                    ],
+                }
+            )
+            return _json({"resourceType": "Parameters", "parameter": parameters})
         if request.path == "/fhir/CodeSystem/$validate-code":
             codes = self.code_systems.get(url)
             if codes is None:
                 return _outcome(404, "not-found", f"Could not find code system {url}")
             return _result(code in codes, "" if code in codes else f"Unknown code '{code}' in {url}")
         return _outcome(404, "not-supported", f"no operation at {request.path}")
+
+    def expand(self, request: Request) -> Response:
+        """``ValueSet/$expand``: one page of ``page_size`` (or ``count``) codes from ``offset``, the first
+        nested under an abstract grouping entry, as servers do for hierarchies."""
+        url = request.args.get("url", "")
+        if not url:
+            return _outcome(400, "required", "$expand needs a url")
+        members = self.value_sets.get(url)
+        if members is None:
+            return _outcome(404, "not-found", f"Could not find value set {url}")
+        ordered = sorted(members)
+        offset = int(request.args.get("offset", "0"))
+        count = int(request.args.get("count", str(self.page_size)))
+        page = [{"system": system, "code": code} for system, code in ordered[offset : offset + count]]
+        if page:
+            page = [{"abstract": True, "display": "grouping", "contains": page[:1]}, *page[1:]]
+        expansion = {"total": len(ordered), "offset": offset, "contains": page}
+        return _json({"resourceType": "ValueSet", "url": url, "expansion": expansion})
 
 
 @contextmanager

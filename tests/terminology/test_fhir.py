@@ -10,8 +10,16 @@ import pytest
 from cdr.services.errors import TerminologyUnavailable
 from cdr.services.value_sets import CODE_NOT_IN_VALUE_SET, ExternalTerminology, check_external_codes
 from cdr.template.validation import ExternalCode
-from cdr.terminology.fhir import FhirBinding, FhirTerminologyServer, binding_of, fhir_system
-from tests.terminology.fhir_mock import FDI_SURFACE, SURFACE_VALUE_SET, running
+from cdr.terminology import fhir
+from cdr.terminology.fhir import FhirBinding, FhirError, FhirTerminologyServer, binding_of, fhir_system
+from tests.terminology.fhir_mock import (
+    CARE_SETTINGS,
+    FDI_SURFACE,
+    HOME_CARE,
+    SURFACE_CODES,
+    SURFACE_VALUE_SET,
+    running,
+)
 
 SURFACE = FhirBinding("ValueSet", SURFACE_VALUE_SET)
 URI = f"terminology://fhir.hl7.org/ValueSet/$expand?url={SURFACE_VALUE_SET}"
@@ -161,3 +169,68 @@ def test_unchecked_codes_go_in_with_a_warning_or_refuse_the_write_when_so_config
         # a definite answer is never an error, whatever the setting
         mock.failing = False
         assert len(check_external_codes(strict, [_code("AABBCC")])) == 1
+
+
+def test_expand_reads_every_page_and_nested_codes() -> None:
+    with running() as mock:
+        server = FhirTerminologyServer(mock.base_url)
+        assert server.expand({"url": SURFACE_VALUE_SET}) == tuple(sorted(SURFACE_CODES))
+        mock.page_size = 4
+        paged = FhirTerminologyServer(mock.base_url)
+        assert paged.expand({"url": SURFACE_VALUE_SET}) == tuple(sorted(SURFACE_CODES))
+        pages = [r for r in mock.requests if r.startswith("/fhir/ValueSet/$expand") and "offset=" in r]
+        assert len(pages) == -(-len(SURFACE_CODES) // 4) - 1  # the pages after the first
+        # a call that pages itself gets that page only
+        assert len(paged.expand({"url": SURFACE_VALUE_SET, "count": "2"})) == 2
+
+
+def test_a_value_set_beyond_the_expansion_limit_is_refused_not_cut_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fhir, "MAX_EXPANSION", 5)
+    with running() as mock:
+        mock.page_size = 2
+        with pytest.raises(FhirError, match="more than 5") as raised:
+            FhirTerminologyServer(mock.base_url).expand({"url": SURFACE_VALUE_SET})
+        assert raised.value.refused
+
+
+def test_lookup_subsumes_translate_and_validate_read_the_servers_parameters() -> None:
+    with running() as mock:
+        server = FhirTerminologyServer(mock.base_url)
+        assert server.lookup({"system": CARE_SETTINGS, "code": "225"}) == "home"
+        assert server.lookup({"system": CARE_SETTINGS, "code": "999"}) is None  # unknown code: 404
+        assert server.subsumes({"system": CARE_SETTINGS, "codeA": "care", "codeB": "225"}) is True
+        assert server.subsumes({"system": CARE_SETTINGS, "codeA": "225", "codeB": "225"}) is True
+        assert server.subsumes({"system": CARE_SETTINGS, "codeA": "225", "codeB": "care"}) is False
+        visits = "http://example.org/fhir/CodeSystem/visit-kinds"
+        assert server.translate({"system": CARE_SETTINGS, "code": "225", "targetsystem": visits}) == ("HV",)
+        assert server.translate({"system": CARE_SETTINGS, "code": "238", "targetsystem": visits}) == ()
+        assert server.validate({"url": HOME_CARE, "system": CARE_SETTINGS, "code": "225"}) is True
+        assert server.validate({"url": HOME_CARE, "system": CARE_SETTINGS, "code": "238"}) is False
+
+
+def test_operations_tell_a_refused_request_from_a_server_that_did_not_answer() -> None:
+    with running() as mock:
+        server = FhirTerminologyServer(mock.base_url)
+        with pytest.raises(FhirError) as refused:
+            server.expand({"url": "http://example.org/fhir/ValueSet/none"})
+        assert refused.value.refused and "Could not find value set" in refused.value.message
+        # $lookup answers 404 for an unknown code and an unknown code system alike: no display either way
+        assert server.lookup({"system": "http://example.org/nothing", "code": "1"}) is None
+        mock.failing = True
+        with pytest.raises(FhirError) as failed:
+            server.expand({"url": SURFACE_VALUE_SET})
+        assert not failed.value.refused and "500" in failed.value.message
+    with pytest.raises(FhirError) as gone:
+        FhirTerminologyServer(mock.base_url, timeout=2).subsumes({"codeA": "a", "codeB": "b"})
+    assert not gone.value.refused and "could not be reached" in gone.value.message
+
+
+def test_parameters_never_reach_the_path_of_the_request() -> None:
+    server = FhirTerminologyServer("https://tx.example.org/fhir")
+    url = server.operation_url("ValueSet/$expand", {"url": "http://x/../../admin#frag", "filter": "a&b=c"})
+    assert url.startswith(
+        "https://tx.example.org/fhir/ValueSet/$expand?url=http%3A%2F%2Fx%2F..%2F..%2Fadmin%23frag"
+    )
+    assert url.endswith("&filter=a%26b%3Dc")
