@@ -1,5 +1,6 @@
-"""Admin endpoints (admin role only, see :mod:`cdr.api.auth`): physical deletion of an EHR, deletion and
-replacement of unused templates. Paths follow EHRbase's admin API under the openEHR base path."""
+"""Admin endpoints (admin role only, see :mod:`cdr.api.auth`): physical deletion of an EHR, of one of its
+compositions or of its directory, deletion and replacement of unused templates. Paths follow EHRbase's admin
+API under the openEHR base path."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ bp = Blueprint("admin", __name__)
 def delete_ehr(ehr_id: str) -> Response:
     """Delete an EHR physically, with all its versions and contributions."""
     service.delete_ehr(svc(), ctx(), ehr_uuid(ehr_id))
+    return empty(204)
+
+
+@bp.delete("/admin/ehr/<ehr_id>/composition/<uid_based_id>")
+@documented(204, 400, 401, 403, 404, tag="ADMIN", produces=())
+def erase_composition(ehr_id: str, uid_based_id: str) -> Response:
+    """Delete a COMPOSITION physically, with every version (its object id or a version uid)."""
+    service.erase(svc(), ctx(), ehr_uuid(ehr_id), "COMPOSITION", uid_based_id)
+    return empty(204)
+
+
+@bp.delete("/admin/ehr/<ehr_id>/directory/<uid_based_id>")
+@documented(204, 400, 401, 403, 404, tag="ADMIN", produces=())
+def erase_directory(ehr_id: str, uid_based_id: str) -> Response:
+    """Delete the EHR's directory (its root FOLDER) physically, with every version."""
+    service.erase(svc(), ctx(), ehr_uuid(ehr_id), "FOLDER", uid_based_id)
     return empty(204)
 
 
