@@ -98,9 +98,14 @@ def webtemplate_cmd(template: Path) -> None:
 def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, composition: Path) -> None:
     """Validate a COMPOSITION (canonical JSON or XML, FLAT or STRUCTURED) against a template.
 
-    Exit 0 valid, 1 invalid (a FLAT key or JSON path that does not fit counts as invalid), 2 unusable input.
+    Codes the template binds to FHIR value sets are asked of the terminology server CDR_FHIR_TERMINOLOGY_URL
+    names, as the server asks it. Exit 0 valid, 1 invalid (a FLAT key or JSON path that does not fit counts
+    as invalid), 2 unusable input.
     """
-    from cdr.template.validation import validate
+    from cdr.api.config import external_terminology, load
+    from cdr.services.errors import TerminologyUnavailable
+    from cdr.services.value_sets import check_external_codes
+    from cdr.template.validation import ExternalCode, validate
 
     doc = _document(read_input(composition), fmt, composition)
     opt = load_template(template)
@@ -110,8 +115,16 @@ def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, c
     except FormatError as exc:
         issues = [{"path": exc.path, "code": "INVALID_FORMAT", "message": exc.reason, "constraint_path": ""}]
     else:
-        found = validate(obj, opt, profile_named(profile))
+        terminology = external_terminology(load())
+        external: list[ExternalCode] | None = [] if terminology is not None else None
+        found = validate(obj, opt, profile_named(profile), external)
         issues = [issue.model_dump(mode="json") for issue in found]
+        if terminology is not None and external:
+            try:
+                checked = check_external_codes(terminology, external)
+            except TerminologyUnavailable as exc:
+                fail(exc.message)
+            issues += [{**i.to_json(), "constraint_path": i.constraint_path or ""} for i in checked]
     _warn_ignored(doc)
     valid = not issues
     if as_json:

@@ -161,3 +161,31 @@ def test_validate_refuses_a_document_that_is_not_a_composition(tmp_path: Path) -
     (issue,) = json.loads(out)["issues"]
     assert issue["code"] == "INVALID_FORMAT"
     assert "EHR_STATUS" in issue["message"]
+
+
+def test_validate_asks_the_configured_terminology_server_about_codes_of_fhir_value_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.terminology.fhir_mock import running
+
+    suite = require_corpus() / "ehrbase-integration-tests" / "test_data_sets"
+    opt = suite / "valid_templates" / "all_types" / "terminology_test.ehrbase.org.v1.opt"
+    documents = suite / "compositions" / "CANONICAL_JSON"
+    outside = documents / "terminology_test.ehrbase.org.v1_non_existing_code.json"
+    assert run("validate", "--template", str(opt), str(outside))[0] == 0  # no server: not checked
+    with running() as fhir:
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", fhir.base_url)
+        code, out, _ = run("validate", "--template", str(opt), "--json", str(outside))
+        assert code == 1
+        [issue] = json.loads(out)["issues"]
+        assert issue["code"] == "CODE_NOT_IN_VALUE_SET" and issue["path"].endswith("/value/defining_code")
+        assert (
+            run("validate", "--template", str(opt), str(documents / "terminology_test.ehrbase.org.v1.json"))[
+                0
+            ]
+            == 0
+        )
+        fhir.failing = True
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_FAIL_ON_ERROR", "true")
+        code, _, err = run("validate", "--template", str(opt), str(outside))
+        assert code == 2 and "could not check" in err
