@@ -77,6 +77,11 @@ SETTINGS = (
     ),
     Setting("FHIR_TERMINOLOGY_TIMEOUT_MS", 5_000, "milliseconds to wait for the terminology server's answer"),
     Setting(
+        "FHIR_TERMINOLOGY_PAUSE_S",
+        30,
+        "seconds the terminology server is not asked after it failed (unreachable, timing out, 5xx)",
+    ),
+    Setting(
         "FHIR_TERMINOLOGY_CACHE_S",
         600,
         "seconds an answer of the terminology server is reused for the same code and value set "
@@ -121,5 +126,6 @@ def external_terminology(settings: Mapping[str, Any]) -> ExternalTerminology | N
         url,
         timeout=int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000,
         ttl=float(settings["FHIR_TERMINOLOGY_CACHE_S"]),
+        pause=float(settings["FHIR_TERMINOLOGY_PAUSE_S"]),
     )
     return ExternalTerminology(server, fail_on_error=bool(settings["FHIR_TERMINOLOGY_FAIL_ON_ERROR"]))

@@ -112,17 +112,28 @@ _NO_MATCH = frozenset({"unmatched", "disjoint", "not-related-to"})
 
 class FhirTerminologyServer:
     """A FHIR R4 terminology server at ``base_url``; answers are kept ``ttl`` seconds (at most
-    ``max_entries`` of them, least recently used first out). Safe across threads."""
+    ``max_entries`` of them, least recently used first out). Safe across threads.
+
+    A server that failed (unreachable, timing out, answering 5xx) is not asked again for ``pause`` seconds:
+    requests meanwhile fail at once with the same reason, so that a server that hangs holds no worker for
+    ``timeout`` per code while it is down."""
 
     def __init__(
-        self, base_url: str, timeout: float = 5.0, ttl: float = 600.0, max_entries: int = 10_000
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        ttl: float = 600.0,
+        max_entries: int = 10_000,
+        pause: float = 30.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.ttl = ttl
         self.max_entries = max_entries
+        self.pause = pause
         self._answers: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
+        self._down: tuple[float, str] | None = None  # until when (monotonic) the server is not asked, and why
 
     # ----------------------------------------------------------------------------- checks of a write
 
@@ -226,24 +237,38 @@ class FhirTerminologyServer:
         return document
 
     def _fetch(self, url: str) -> dict[str, Any]:
-        request = urllib.request.Request(url, headers={"Accept": FHIR_JSON})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
-                body = answer.read()
-        except urllib.error.HTTPError as exc:
-            detail = _outcome_text(exc.read()) or exc.reason
-            message = f"the terminology server answered {exc.code}: {detail}"
-            raise FhirError(message, refused=400 <= exc.code < 500, status=exc.code) from None
-        except (OSError, ValueError) as exc:  # unreachable, refused, timed out, a malformed URL
+        down = self._down
+        if down is not None and down[0] > time.monotonic():
             raise FhirError(
-                f"the terminology server at {self.base_url} could not be reached: {exc}"
-            ) from None
+                f"{down[1]} (it failed less than {self.pause:g} s ago and is not asked until then)"
+            )
+        try:
+            body = self._get(url)
+        except FhirError as exc:
+            if not exc.refused and self.pause > 0:
+                self._down = (time.monotonic() + self.pause, exc.message)
+            raise
+        self._down = None
         document = _json(body)
         if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
             raise FhirError("the terminology server answered with something that is not a FHIR resource")
         if document["resourceType"] == "OperationOutcome":
             raise FhirError(f"the terminology server answered: {_outcome_text(body)}", refused=True)
         return document
+
+    def _get(self, url: str) -> bytes:
+        request = urllib.request.Request(url, headers={"Accept": FHIR_JSON})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                body: bytes = answer.read()
+                return body
+        except urllib.error.HTTPError as exc:
+            detail = _outcome_text(exc.read()) or exc.reason
+            message = f"the terminology server answered {exc.code}: {detail}"
+            raise FhirError(message, refused=400 <= exc.code < 500, status=exc.code) from None
+        except (OSError, ValueError) as exc:  # unreachable, refused, timed out, a malformed URL
+            message = f"the terminology server at {self.base_url} could not be reached: {exc}"
+            raise FhirError(message) from None
 
 
 def _json(body: bytes) -> Any:

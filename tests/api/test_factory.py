@@ -38,7 +38,7 @@ def test_the_terminology_server_settings_configure_the_external_value_set_check(
     assert configured is not None
     assert configured.fail_on_error is True
     assert configured.server.base_url == "https://tx.example.org/fhir"
-    assert (configured.server.timeout, configured.server.ttl) == (1.5, 0)
+    assert (configured.server.timeout, configured.server.ttl, configured.server.pause) == (1.5, 0, 30)
 
 
 def test_config_mapping_overrides_environment(monkeypatch: pytest.MonkeyPatch) -> None:

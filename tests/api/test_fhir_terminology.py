@@ -132,7 +132,12 @@ def test_an_unreachable_server_refuses_the_write_with_503_only_when_configured_t
     storage: Storage, fhir: FhirMock
 ) -> None:
     fhir.failing = True
-    strict = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url, FHIR_TERMINOLOGY_FAIL_ON_ERROR=True)
+    strict = _api(
+        storage,
+        FHIR_TERMINOLOGY_URL=fhir.base_url,
+        FHIR_TERMINOLOGY_FAIL_ON_ERROR=True,
+        FHIR_TERMINOLOGY_PAUSE_S=0,  # asked again as soon as it is back
+    )
     ehr_id = strict.new_ehr()
     response = _post(strict, ehr_id, _composition(TEMPLATE_ID))
     body = assert_error(response, 503)

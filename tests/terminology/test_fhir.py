@@ -82,7 +82,7 @@ def test_a_code_system_binding_asks_the_code_system_without_a_system_parameter()
 
 def test_answers_are_kept_for_the_cache_time_and_errors_are_not() -> None:
     with running() as mock:
-        server = FhirTerminologyServer(mock.base_url, ttl=600)
+        server = FhirTerminologyServer(mock.base_url, ttl=600, pause=0)
         for _ in range(3):
             assert server.validate_code(SURFACE, FDI_SURFACE, "M").valid is True
             assert server.validate_code(SURFACE, FDI_SURFACE, "Q").valid is False
@@ -161,7 +161,7 @@ def test_unchecked_codes_go_in_with_a_warning_or_refuse_the_write_when_so_config
         with caplog.at_level(logging.WARNING, logger="cdr.services.value_sets"):
             assert check_external_codes(lenient, [_code("M")]) == []
         assert "committed unchecked" in caplog.text and "could not be checked" in caplog.text
-        strict = ExternalTerminology(FhirTerminologyServer(mock.base_url), fail_on_error=True)
+        strict = ExternalTerminology(FhirTerminologyServer(mock.base_url, pause=0), fail_on_error=True)
         with pytest.raises(TerminologyUnavailable) as raised:
             check_external_codes(strict, [_code("M")])
         assert raised.value.issues[0].path.endswith("/defining_code")
@@ -234,3 +234,27 @@ def test_parameters_never_reach_the_path_of_the_request() -> None:
         "https://tx.example.org/fhir/ValueSet/$expand?url=http%3A%2F%2Fx%2F..%2F..%2Fadmin%23frag"
     )
     assert url.endswith("&filter=a%26b%3Dc")
+
+
+def test_a_server_that_failed_is_not_asked_again_for_a_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminology server that hangs would hold a worker for the timeout on every code: after a failure
+    it is left alone for ``pause`` seconds, and calls fail at once with the reason; a refusal (4xx) is an
+    answer and pauses nothing."""
+    clock = [1000.0]
+    monkeypatch.setattr(fhir.time, "monotonic", lambda: clock[0])
+    with running() as mock:
+        server = FhirTerminologyServer(mock.base_url, pause=30)
+        with pytest.raises(FhirError):
+            server.expand({"url": "http://example.org/fhir/ValueSet/none"})  # refused
+        assert server.validate_code(SURFACE, FDI_SURFACE, "M").valid is True
+        mock.failing = True
+        assert server.validate_code(SURFACE, FDI_SURFACE, "O").valid is None
+        asked = len(mock.requests)
+        mock.failing = False
+        clock[0] += 29
+        paused = server.validate_code(SURFACE, FDI_SURFACE, "O")
+        assert paused.valid is None and "500" in paused.message and "not asked until then" in paused.message
+        assert len(mock.requests) == asked
+        clock[0] += 2
+        assert server.validate_code(SURFACE, FDI_SURFACE, "O").valid is True
+        assert len(mock.requests) == asked + 1
