@@ -124,21 +124,6 @@ CASES: list[tuple[str, str, list[list[Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "query", "rows"), CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("dialect", DIALECTS)
-def test_terminology_in_queries(
-    dialect: str,
-    name: str,
-    query: str,
-    rows: list[list[Any]],
-    new_storage: Callable[[str], Storage],  # noqa: F811
-) -> None:
-    storage = new_storage(dialect)
-    load(storage, "conformance")
-    result = json.loads(json.dumps(execute(storage, query).rows))
-    assert sorted(map(json.dumps, result)) == sorted(map(json.dumps, rows))
-
-
 @pytest.mark.parametrize(
     ("query", "error", "message"),
     [
@@ -224,19 +209,28 @@ FHIR_CASES: list[tuple[str, str, list[list[Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "query", "rows"), FHIR_CASES, ids=[c[0] for c in FHIR_CASES])
+@pytest.mark.parametrize(
+    ("name", "query", "rows", "server"),
+    [(*case, False) for case in CASES] + [(*case, True) for case in FHIR_CASES],
+    ids=[c[0] for c in CASES + FHIR_CASES],
+)
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_other_terminologies_are_answered_by_the_configured_fhir_server(
+def test_terminology_in_queries(
     dialect: str,
     name: str,
     query: str,
     rows: list[list[Any]],
+    server: bool,
     new_storage: Callable[[str], Storage],  # noqa: F811
 ) -> None:
+    """openEHR's terminology answered by the CDR itself, other terminologies (``server``) by the FHIR
+    terminology server given to ``execute``."""
     storage = new_storage(dialect)
     load(storage, "conformance")
     with running() as fhir:
-        result = execute(storage, query, terminology_server=FhirTerminologyServer(fhir.base_url))
+        terminology_server = FhirTerminologyServer(fhir.base_url) if server else None
+        result = execute(storage, query, terminology_server=terminology_server)
+    assert not server or fhir.requests
     assert sorted(map(json.dumps, json.loads(json.dumps(result.rows)))) == sorted(map(json.dumps, rows))
 
 

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from cdr.security import AuthConfig
+from tests.local_server import serving
 
 ISSUER = "https://helseid-sts.test.nhn.no"
 AUDIENCE = "kommune:cdr"
@@ -119,11 +120,5 @@ def jwks_server(rsa_key: SigningKey) -> Iterator[JwksServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration/jwks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -9,7 +9,6 @@ or stopped, so that the client's handling of every answer can be tested. ``reque
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import Any
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.local_server import serving
 
 FDI_SURFACE = "http://terminology.hl7.org/CodeSystem/FDI-surface"
 SURFACE_VALUE_SET = "http://terminology.hl7.org/ValueSet/surface"
@@ -171,11 +172,5 @@ def running(mock: FhirMock | None = None) -> Iterator[FhirMock]:
     mock = mock or FhirMock()
     server = make_server("127.0.0.1", 0, mock, threaded=True)
     mock.base_url = f"http://127.0.0.1:{server.server_port}/fhir"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield mock
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
