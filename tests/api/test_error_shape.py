@@ -75,6 +75,8 @@ CASES: list[tuple[str, str, dict[str, object], int]] = [
     ("DELETE", f"/security/ehr/{MISSING}/patient_control/{MISSING}", {}, 404),
     ("GET", "/security/ehr/not-a-uuid/access_log", {}, 400),
     ("DELETE", f"/admin/ehr/{MISSING}", {}, 404),
+    ("DELETE", f"/admin/ehr/{MISSING}/composition/{MISSING}", {}, 404),
+    ("DELETE", f"/admin/ehr/{MISSING}/directory/{MISSING}", {}, 404),
     ("DELETE", "/admin/template/nope", {}, 404),
     (
         "PUT",
