@@ -39,7 +39,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote_plus
@@ -244,6 +244,16 @@ def external_answers(query_text: str, server: FhirTerminologyServer | None) -> A
     return tuple((answer_key(call), external(server, call)) for call in foreign_calls(query_text))
 
 
+_FHIR_OPERATIONS: dict[str, Callable[[FhirTerminologyServer, Mapping[str, str]], Result]] = {
+    "expand": FhirTerminologyServer.expand,
+    "validate": FhirTerminologyServer.validate,
+    "lookup": FhirTerminologyServer.lookup,
+    "subsumes": FhirTerminologyServer.subsumes,
+    "map": FhirTerminologyServer.translate,
+}
+"""Each AQL TERMINOLOGY operation (:data:`OPERATIONS`) and the FHIR operation that answers it."""
+
+
 def external(server: FhirTerminologyServer, call: ast.Terminology | ast.TerminologyUri) -> Result:
     """One call answered by the FHIR terminology server: ``expand`` by ``ValueSet/$expand``, ``validate`` by
     ``ValueSet/$validate-code``, ``lookup`` by ``CodeSystem/$lookup``, ``subsumes`` by
@@ -257,16 +267,7 @@ def external(server: FhirTerminologyServer, call: ast.Terminology | ast.Terminol
             if binding is None or binding.resource != "ValueSet":
                 raise ForeignTerminology(f"TERMINOLOGY {call.uri!r} (no FHIR value set)")
             return server.expand({"url": binding.url})
-        args = parameters(call.params)
-        if operation == "expand":
-            return server.expand(args)
-        if operation == "validate":
-            return server.validate(args)
-        if operation == "lookup":
-            return server.lookup(args)
-        if operation == "subsumes":
-            return server.subsumes(args)
-        return server.translate(args)
+        return _FHIR_OPERATIONS[operation](server, parameters(call.params))
     except FhirError as exc:
         if exc.refused:
             raise AqlSemanticError(f"TERMINOLOGY {operation!r}: {exc.message}") from None
