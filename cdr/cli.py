@@ -15,7 +15,15 @@ from pathlib import Path
 import click
 
 from cdr import __version__
-from cdr.cli_common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, fail, load_template, read_input
+from cdr.cli_common import (
+    EXIT_INVALID,
+    EXIT_USAGE,
+    EXIT_VALID,
+    configured_terminology,
+    fail,
+    load_template,
+    read_input,
+)
 from cdr.cli_documents import (
     FORMATS,
     TEMPLATE_FORMATS,
@@ -102,7 +110,6 @@ def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, c
     names, as the server asks it. Exit 0 valid, 1 invalid (a FLAT key or JSON path that does not fit counts
     as invalid), 2 unusable input.
     """
-    from cdr.api.config import external_terminology, load
     from cdr.services.errors import TerminologyUnavailable
     from cdr.services.value_sets import check_external_codes
     from cdr.template.validation import ExternalCode, validate
@@ -115,7 +122,7 @@ def validate_cmd(template: Path, fmt: str | None, as_json: bool, profile: str, c
     except FormatError as exc:
         issues = [{"path": exc.path, "code": "INVALID_FORMAT", "message": exc.reason, "constraint_path": ""}]
     else:
-        terminology = external_terminology(load())
+        terminology = configured_terminology()
         external: list[ExternalCode] | None = [] if terminology is not None else None
         found = validate(obj, opt, profile_named(profile), external)
         issues = [issue.model_dump(mode="json") for issue in found]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from cdr.errors import TemplateError
+from cdr.errors import SettingsError, TemplateError
 from cdr.template.aom import OperationalTemplate
+
+if TYPE_CHECKING:
+    from cdr.services.value_sets import ExternalTerminology
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -23,6 +26,17 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Report on stderr and exit, by default with the usage code (the input could not be used at all)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def configured_terminology() -> ExternalTerminology | None:
+    """The terminology server the ``CDR_FHIR_TERMINOLOGY_*`` variables configure, as the server reads them;
+    exits with the usage code when they cannot be used (a half-configured OAuth client, say)."""
+    from cdr.api.config import external_terminology, load
+
+    try:
+        return external_terminology(load())
+    except SettingsError as exc:
+        fail(exc.message)
 
 
 def template_problem(exc: TemplateError) -> str:

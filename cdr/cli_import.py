@@ -212,8 +212,7 @@ def open_services(url: str) -> Services:
     (``CDR_FHIR_TERMINOLOGY_*``); exit 2 when either cannot be had."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from cdr.api.config import external_terminology, load
-    from cdr.cli_common import fail
+    from cdr.cli_common import configured_terminology, fail
     from cdr.server import shown_url
     from cdr.storage import Storage
 
@@ -222,7 +221,7 @@ def open_services(url: str) -> Services:
     except ValueError as exc:
         fail(f"CDR_VALIDATION_PROFILE: {exc}")
     try:
-        return Services(Storage.open(url), profile, external_terminology=external_terminology(load()))
+        return Services(Storage.open(url), profile, external_terminology=configured_terminology())
     except (SQLAlchemyError, ArgumentError, ImportError) as exc:
         fail(
             f"cannot open the database {shown_url(url)}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"

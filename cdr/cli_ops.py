@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from cdr.cli_common import database_url, fail
+from cdr.cli_common import configured_terminology, database_url, fail
 from cdr.server import shown_url
 from cdr.template.validation.profile import PROFILES
 
@@ -100,6 +100,7 @@ def serve_cmd(
     from cdr.server import ServerError, run
 
     _check_auth(host)
+    configured_terminology()  # a terminology client that cannot work stops the start, not the first commit
     if validation_profile is not None:
         # the app reads its settings from CDR_* variables (cdr.api.config); setting the variable here
         # reaches the app of this process and of every forked worker alike

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from aql.ast import INT64_LIMIT
-from cdr.cli_common import database_url, fail
+from cdr.cli_common import configured_terminology, database_url, fail
 
 FORMATS = ("table", "json", "csv")
 _ROW_COUNT = click.IntRange(min=0, max=INT64_LIMIT - 1)  # the databases count rows in 64 bits
@@ -138,7 +138,6 @@ def query_cmd(
     """Run an AQL query and print its result set."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from cdr.api.config import external_terminology, load
     from cdr.api.schemas.query import result_set_document
     from cdr.errors import CdrError
     from cdr.server import shown_url
@@ -150,7 +149,7 @@ def query_cmd(
     storage = _storage(url)
     try:
         request = service.QueryRequest(parameters, fetch, offset)
-        svc = Services(storage, external_terminology=external_terminology(load()))  # CDR_FHIR_TERMINOLOGY_*
+        svc = Services(storage, external_terminology=configured_terminology())  # CDR_FHIR_TERMINOLOGY_*
         result = service.run(svc, RequestContext(), aql, request)
     except CdrError as exc:
         details = getattr(exc, "issues", [])

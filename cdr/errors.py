@@ -51,3 +51,8 @@ class PreconditionFailed(CdrError):
 class Unavailable(CdrError):
     """A service the request needs (a terminology server) did not answer; nothing was changed, and the same
     request may succeed later."""
+
+
+class SettingsError(CdrError):
+    """Settings that cannot be used as given (a missing companion, an unreadable key file, credentials over
+    plain HTTP); raised at start-up, before anything is served."""

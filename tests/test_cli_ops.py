@@ -251,3 +251,15 @@ def test_import_checks_codes_of_fhir_value_sets_against_the_configured_server(
     assert code == 1
     assert "_non_existing_code.json:" in err and "CODE_NOT_IN_VALUE_SET" in err
     assert "imported 1 composition(s) into 1 EHR(s); skipped 1" in err
+
+
+def test_serve_refuses_to_start_with_a_terminology_client_that_cannot_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A half-configured OAuth client for the terminology server stops ``cdr serve`` before it listens,
+    naming the missing setting, instead of turning every later commit into a 503."""
+    monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", "https://terminologi.example.no/fhir")
+    monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_TOKEN_URL", "https://helseid-sts.nhn.no/connect/token")
+    code, _, err = run("serve", "--port", "0", "--db", "sqlite://")
+    assert code == 2
+    assert "needs CDR_FHIR_TERMINOLOGY_CLIENT_ID" in err

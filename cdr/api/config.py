@@ -8,15 +8,20 @@ are converted to the default's type.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cdr.errors import SettingsError
+from cdr.security.config import is_loopback
 from cdr.services.value_sets import ExternalTerminology
 from cdr.storage import DEFAULT_URL
 from cdr.storage.store import DEFAULT_SYSTEM_ID
 from cdr.template.validation.profile import DEFAULT
 from cdr.terminology.fhir import FhirTerminologyServer
+from cdr.terminology.oauth import ClientCredentials, TokenSource, load_signing_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,30 @@ SETTINGS = (
         "(0: ask each time)",
     ),
     Setting(
+        "FHIR_TERMINOLOGY_TOKEN_URL",
+        "",
+        "OAuth 2.0 token endpoint for the terminology server (client credentials grant; HelseID: "
+        "https://helseid-sts.nhn.no/connect/token); empty: requests carry no token",
+    ),
+    Setting("FHIR_TERMINOLOGY_CLIENT_ID", "", "client_id at the token endpoint"),
+    Setting(
+        "FHIR_TERMINOLOGY_CLIENT_SECRET",
+        "",
+        "client secret (client_secret_basic); give this or FHIR_TERMINOLOGY_CLIENT_KEY",
+    ),
+    Setting(
+        "FHIR_TERMINOLOGY_CLIENT_KEY",
+        "",
+        "file with the client's private key, PEM or JWK, for private_key_jwt (what HelseID requires)",
+    ),
+    Setting("FHIR_TERMINOLOGY_SCOPE", "", "scopes asked for, space-separated (empty: the client's default)"),
+    Setting(
+        "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE",
+        "",
+        "aud of the private_key_jwt client assertion (HelseID: https://helseid-sts.nhn.no); empty: the "
+        "token endpoint",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",
@@ -118,14 +147,82 @@ def load(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 
 def external_terminology(settings: Mapping[str, Any]) -> ExternalTerminology | None:
-    """The terminology server the ``FHIR_TERMINOLOGY_*`` settings configure, or ``None``."""
-    url = str(settings.get("FHIR_TERMINOLOGY_URL") or "").strip()
+    """The terminology server the ``FHIR_TERMINOLOGY_*`` settings configure, or ``None``;
+    :class:`~cdr.errors.SettingsError` when they cannot be used."""
+    url = _text(settings, "FHIR_TERMINOLOGY_URL")
+    tokens = _token_source(settings, url)
     if not url:
         return None
+    timeout = int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000
+    if tokens is not None:
+        tokens.timeout = timeout
     server = FhirTerminologyServer(
         url,
-        timeout=int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000,
+        timeout=timeout,
         ttl=float(settings["FHIR_TERMINOLOGY_CACHE_S"]),
         pause=float(settings["FHIR_TERMINOLOGY_PAUSE_S"]),
+        tokens=tokens,
     )
     return ExternalTerminology(server, fail_on_error=bool(settings["FHIR_TERMINOLOGY_FAIL_ON_ERROR"]))
+
+
+_CLIENT_SETTINGS = (
+    "FHIR_TERMINOLOGY_CLIENT_ID",
+    "FHIR_TERMINOLOGY_CLIENT_SECRET",
+    "FHIR_TERMINOLOGY_CLIENT_KEY",
+    "FHIR_TERMINOLOGY_SCOPE",
+    "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE",
+)
+
+
+def _text(settings: Mapping[str, Any], name: str) -> str:
+    return str(settings.get(name) or "").strip()
+
+
+def _token_source(settings: Mapping[str, Any], url: str) -> TokenSource | None:
+    """The OAuth 2.0 client the settings describe, checked whole: a half-configured client is refused at
+    start-up rather than discovered as 401s on the first commit."""
+    token_url = _text(settings, "FHIR_TERMINOLOGY_TOKEN_URL")
+    if not token_url:
+        stray = [name for name in _CLIENT_SETTINGS if _text(settings, name)]
+        if stray:
+            raise SettingsError(f"CDR_{stray[0]} is set but CDR_FHIR_TERMINOLOGY_TOKEN_URL is not")
+        return None
+    if not url:
+        raise SettingsError("CDR_FHIR_TERMINOLOGY_TOKEN_URL is set but CDR_FHIR_TERMINOLOGY_URL is not")
+    client_id = _text(settings, "FHIR_TERMINOLOGY_CLIENT_ID")
+    if not client_id:
+        raise SettingsError("CDR_FHIR_TERMINOLOGY_TOKEN_URL needs CDR_FHIR_TERMINOLOGY_CLIENT_ID")
+    secret = _text(settings, "FHIR_TERMINOLOGY_CLIENT_SECRET")
+    key_file = _text(settings, "FHIR_TERMINOLOGY_CLIENT_KEY")
+    if bool(secret) == bool(key_file):
+        raise SettingsError(
+            "the terminology server's client needs exactly one of CDR_FHIR_TERMINOLOGY_CLIENT_SECRET "
+            "and CDR_FHIR_TERMINOLOGY_CLIENT_KEY"
+        )
+    for name, address in (("TOKEN_URL", token_url), ("URL", url)):
+        if not _private_channel(address):
+            raise SettingsError(
+                f"CDR_FHIR_TERMINOLOGY_{name} {address} is not https: client credentials and access "
+                "tokens would cross the network in clear (plain http is allowed on loopback only)"
+            )
+    signing_key = None
+    if key_file:
+        try:
+            signing_key = load_signing_key(Path(key_file))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"CDR_FHIR_TERMINOLOGY_CLIENT_KEY: {exc}") from None
+    credentials = ClientCredentials(
+        token_url,
+        client_id,
+        secret=secret or None,
+        signing_key=signing_key,
+        scope=_text(settings, "FHIR_TERMINOLOGY_SCOPE"),
+        audience=_text(settings, "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE"),
+    )
+    return TokenSource(credentials)
+
+
+def _private_channel(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname or ""))

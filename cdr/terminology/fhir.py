@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from cdr.terminology.oauth import TokenError, TokenSource
+
 FHIR_AUTHORITY = "fhir.hl7.org"
 FHIR_JSON = "application/fhir+json"
 
@@ -116,7 +118,10 @@ class FhirTerminologyServer:
 
     A server that failed (unreachable, timing out, answering 5xx) is not asked again for ``pause`` seconds:
     requests meanwhile fail at once with the same reason, so that a server that hangs holds no worker for
-    ``timeout`` per code while it is down."""
+    ``timeout`` per code while it is down.
+
+    With ``tokens`` every request carries its access token (a server behind OAuth 2.0, such as HelseID); a
+    401 answer gets one more try with a new token."""
 
     def __init__(
         self,
@@ -125,8 +130,10 @@ class FhirTerminologyServer:
         ttl: float = 600.0,
         max_entries: int = 10_000,
         pause: float = 30.0,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
         self.timeout = timeout
         self.ttl = ttl
         self.max_entries = max_entries
@@ -256,19 +263,36 @@ class FhirTerminologyServer:
             raise FhirError(f"the terminology server answered: {_outcome_text(body)}", refused=True)
         return document
 
-    def _get(self, url: str) -> bytes:
-        request = urllib.request.Request(url, headers={"Accept": FHIR_JSON})
+    def _get(self, url: str, retried: bool = False) -> bytes:
+        headers = {"Accept": FHIR_JSON}
+        token = self._token()
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 body: bytes = answer.read()
                 return body
         except urllib.error.HTTPError as exc:
+            if exc.code == 401 and token is not None and self.tokens is not None and not retried:
+                self.tokens.forget(token)  # revoked or expired early: one more try with a new token
+                return self._get(url, retried=True)
             detail = _outcome_text(exc.read()) or exc.reason
             message = f"the terminology server answered {exc.code}: {detail}"
-            raise FhirError(message, refused=400 <= exc.code < 500, status=exc.code) from None
+            # 401/403: our credentials, not the request, are wrong; the caller's request is not to blame
+            refused = 400 <= exc.code < 500 and exc.code not in (401, 403)
+            raise FhirError(message, refused=refused, status=exc.code) from None
         except (OSError, ValueError) as exc:  # unreachable, refused, timed out, a malformed URL
             message = f"the terminology server at {self.base_url} could not be reached: {exc}"
             raise FhirError(message) from None
+
+    def _token(self) -> str | None:
+        if self.tokens is None:
+            return None
+        try:
+            return self.tokens.bearer()
+        except TokenError as exc:
+            raise FhirError(f"no access token for the terminology server: {exc.message}") from None
 
 
 def _json(body: bytes) -> Any:

@@ -9,10 +9,14 @@ on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from cdr.api import create_app
@@ -20,6 +24,7 @@ from cdr.storage import Storage
 from tests.api.conftest import FLAT, Api, assert_error, etag
 from tests.corpus import require_corpus
 from tests.terminology.fhir_mock import FDI_SURFACE, SURFACE_VALUE_SET, FhirMock, running
+from tests.terminology.oauth_mock import TokenEndpoint
 
 IT = "ehrbase-integration-tests/test_data_sets"
 TEMPLATE_ID = "terminology_test.ehrbase.org.v1"
@@ -184,3 +189,37 @@ def test_aql_terminology_calls_of_fhir_value_sets_are_answered_by_the_same_serve
     unconfigured = Api(create_app({"STORAGE": storage, "TESTING": True}))
     body = assert_error(unconfigured.post("/query/aql", json={"q": aql}), 400)
     assert "not supported: TERMINOLOGY terminology.hl7.org" in body["message"]
+
+
+def test_a_terminology_server_behind_oauth_is_asked_with_the_repositorys_own_token(storage: Storage) -> None:
+    """HelseID's way: the repository signs a client assertion with its key (private_key_jwt), gets a token by
+    the client credentials grant and sends it with every $validate-code; the answers are the same."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    endpoint = TokenEndpoint("cdr-kommune", public_key=key.public_key(), audience="https://helseid.test")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with tempfile.TemporaryDirectory() as folder, running(FhirMock(oauth=endpoint)) as fhir:
+        key_file = Path(folder) / "client.pem"
+        key_file.write_bytes(pem)
+        api = _api(
+            storage,
+            FHIR_TERMINOLOGY_URL=fhir.base_url,
+            FHIR_TERMINOLOGY_TOKEN_URL=endpoint.url,
+            FHIR_TERMINOLOGY_CLIENT_ID="cdr-kommune",
+            FHIR_TERMINOLOGY_CLIENT_KEY=str(key_file),
+            FHIR_TERMINOLOGY_ASSERTION_AUDIENCE="https://helseid.test",
+            FHIR_TERMINOLOGY_FAIL_ON_ERROR=True,
+            FHIR_TERMINOLOGY_CACHE_S=0,  # every commit asks the server
+        )
+        ehr_id = api.new_ehr()
+        assert _post(api, ehr_id, _composition(TEMPLATE_ID)).status_code == 201
+        refused = assert_error(_post(api, ehr_id, _composition(f"{TEMPLATE_ID}_non_existing_code")), 422)
+        assert refused["details"][0]["code"] == "CODE_NOT_IN_VALUE_SET"
+        assert endpoint.issued == ["token-1"]  # one token for both commits
+        # the token endpoint refusing the repository: the code cannot be checked, 503, nothing committed
+        endpoint.revoked.add("token-1")
+        endpoint.public_key = ec.generate_private_key(ec.SECP256R1()).public_key()  # the key was rotated
+        body = assert_error(_post(api, ehr_id, _composition(TEMPLATE_ID)), 503)
+        assert "invalid_client" in body["message"]
+        assert _versions(api, ehr_id) == 1

@@ -4,6 +4,8 @@
 It knows the value sets and code systems it is given (written here, not copied from any server), answers
 unknown ones as FHIR servers do (404 with an OperationOutcome), and can be told to fail (``failing``: 500)
 or stopped, so that the client's handling of every answer can be tested. ``requests`` counts the calls.
+Given an :class:`~tests.terminology.oauth_mock.TokenEndpoint` (``oauth``) it serves that at ``/token`` and
+answers FHIR requests only with one of its tokens (else 401), as a server behind HelseID does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.local_server import serving
+from tests.terminology.oauth_mock import TokenEndpoint
 
 FDI_SURFACE = "http://terminology.hl7.org/CodeSystem/FDI-surface"
 SURFACE_VALUE_SET = "http://terminology.hl7.org/ValueSet/surface"
@@ -68,10 +71,17 @@ class FhirMock:
     failing: bool = False
     requests: list[str] = field(default_factory=list)
     base_url: str = ""
+    oauth: TokenEndpoint | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
+        if self.oauth is not None and request.path == "/token":
+            return self.oauth.answer(request)(environ, start_response)
         self.requests.append(request.full_path)
+        if self.oauth is not None and not self.oauth.accepts(request.headers.get("Authorization", "")):
+            answer = _outcome(401, "login", "a valid bearer token is required")
+            answer.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return answer(environ, start_response)
         return self.answer(request)(environ, start_response)
 
     def answer(self, request: Request) -> Response:
@@ -172,5 +182,7 @@ def running(mock: FhirMock | None = None) -> Iterator[FhirMock]:
     mock = mock or FhirMock()
     server = make_server("127.0.0.1", 0, mock, threaded=True)
     mock.base_url = f"http://127.0.0.1:{server.server_port}/fhir"
+    if mock.oauth is not None:
+        mock.oauth.url = f"http://127.0.0.1:{server.server_port}/token"
     with serving(server):
         yield mock
