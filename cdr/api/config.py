@@ -150,12 +150,10 @@ def external_terminology(settings: Mapping[str, Any]) -> ExternalTerminology | N
     """The terminology server the ``FHIR_TERMINOLOGY_*`` settings configure, or ``None``;
     :class:`~cdr.errors.SettingsError` when they cannot be used."""
     url = _text(settings, "FHIR_TERMINOLOGY_URL")
-    tokens = _token_source(settings, url)
+    timeout = int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000
+    tokens = _token_source(settings, url, timeout)
     if not url:
         return None
-    timeout = int(settings["FHIR_TERMINOLOGY_TIMEOUT_MS"]) / 1000
-    if tokens is not None:
-        tokens.timeout = timeout
     server = FhirTerminologyServer(
         url,
         timeout=timeout,
@@ -179,7 +177,7 @@ def _text(settings: Mapping[str, Any], name: str) -> str:
     return str(settings.get(name) or "").strip()
 
 
-def _token_source(settings: Mapping[str, Any], url: str) -> TokenSource | None:
+def _token_source(settings: Mapping[str, Any], url: str, timeout: float) -> TokenSource | None:
     """The OAuth 2.0 client the settings describe, checked whole: a half-configured client is refused at
     start-up rather than discovered as 401s on the first commit."""
     token_url = _text(settings, "FHIR_TERMINOLOGY_TOKEN_URL")
@@ -220,7 +218,7 @@ def _token_source(settings: Mapping[str, Any], url: str) -> TokenSource | None:
         scope=_text(settings, "FHIR_TERMINOLOGY_SCOPE"),
         audience=_text(settings, "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE"),
     )
-    return TokenSource(credentials)
+    return TokenSource(credentials, timeout)
 
 
 def _private_channel(url: str) -> bool:
