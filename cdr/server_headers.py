@@ -22,7 +22,14 @@ OPENEHR_PREFIX = b"openehr-"
 
 
 def openehr_names(header_plus: bytes) -> bytes:
-    """The request head (request line + header lines) with ``_`` -> ``-`` in openEHR header names."""
+    r"""The request head (request line + header lines) with ``_`` -> ``-`` in openEHR header names.
+
+    >>> openehr_names(b"GET /ehr_status HTTP/1.1\r\nopenEHR-TEMPLATE_ID: t\r\nX_Other: 1")
+    b'GET /ehr_status HTTP/1.1\r\nopenEHR-TEMPLATE-ID: t\r\nX_Other: 1'
+    """
+    first_line_end = header_plus.find(b"\r\n")
+    if first_line_end < 0 or header_plus.find(b"_", first_line_end) < 0:
+        return header_plus  # most requests: no header line holds an underscore
     lines = header_plus.split(b"\r\n")
     for i in range(1, len(lines)):
         name, colon, rest = lines[i].partition(b":")
