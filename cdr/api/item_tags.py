@@ -1,4 +1,5 @@
-"""The ITEM_TAG handlers that COMPOSITION and EHR_STATUS share (ITS-REST ``.../{uid_based_id}/tags``).
+"""The ITEM_TAG handlers that COMPOSITION and EHR_STATUS share: ITS-REST ``.../{uid_based_id}/tags`` and
+EHRbase's experimental ``.../{versioned_object_uid}/item_tag``.
 
 The routes stay on the resource's own blueprint, so that the security layer treats them as that resource:
 the same scopes, the same composition-level restrictions, the same audit.
@@ -6,11 +7,18 @@ the same scopes, the same composition-level restrictions, the same audit.
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from cdr.api.common import ctx, ehr_uuid, svc
 from cdr.api.headers import wants_representation
-from cdr.api.schemas.item_tags import item_tag_document, tags_from_body
+from cdr.api.schemas.item_tags import (
+    experimental_tag_document,
+    id_and_key_filters,
+    item_tag_document,
+    tag_ids_from_body,
+    tag_updates_from_body,
+    tags_from_body,
+)
 from cdr.services import item_tags as service
 from cdr.storage.item_tags import ItemTag
 
@@ -31,4 +39,33 @@ def put_tags(kind: str, ehr_id: str, uid_based_id: str) -> Response:
 
 def delete_tags(kind: str, ehr_id: str, uid_based_id: str, key: str) -> Response:
     service.delete_tags(svc(), ctx(), ehr_uuid(ehr_id), kind, uid_based_id, key)
+    return Response(status=204)
+
+
+# --- EHRbase's experimental /item_tag ---------------------------------------------------------------------
+
+
+def _experimental(tags: list[ItemTag]) -> Response:
+    response = jsonify([experimental_tag_document(tag) for tag in tags])
+    response.headers["Location"] = request.base_url
+    return response
+
+
+def get_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
+    ids, keys = id_and_key_filters()
+    return _experimental(service.find_tags(svc(), ctx(), ehr_uuid(ehr_id), kind, uid, ids, keys))
+
+
+def put_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
+    """200 with the ids of the tags stored, or the tags under ``Prefer: return=representation``."""
+    stored = service.upsert_tags(svc(), ctx(), ehr_uuid(ehr_id), kind, uid, tag_updates_from_body())
+    if wants_representation():
+        return _experimental(stored)
+    response = jsonify([str(tag.tag_id) for tag in stored])
+    response.headers["Location"] = request.base_url
+    return response
+
+
+def delete_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
+    service.delete_tag_ids(svc(), ctx(), ehr_uuid(ehr_id), kind, uid, tag_ids_from_body())
     return Response(status=204)

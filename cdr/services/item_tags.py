@@ -7,6 +7,7 @@ by an EHR whose status forbids modification, recorded in the audit trail in the 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from cdr.errors import InvalidInput, NotFound
 from cdr.services import versions
 from cdr.services.context import Action, RequestContext
 from cdr.services.core import Services, require_modifiable
+from cdr.services.errors import Unprocessable
 from cdr.storage import VersionRecord
 from cdr.storage import schema as t
 from cdr.storage.engine import write_transaction
@@ -26,12 +28,17 @@ from cdr.storage.versioned_store import VersionedStore
 __all__ = [
     "NO_TAGS",
     "TagInput",
+    "TagUpdate",
     "WriteTags",
+    "check_tag_updates",
+    "delete_tag_ids",
     "delete_tags",
     "ehr_tags",
+    "find_tags",
     "get_tags",
     "set_tags",
     "tags_writer",
+    "upsert_tags",
 ]
 
 TagInput = tuple[str, str | None, str | None]
@@ -174,3 +181,143 @@ def ehr_tags(
     found = svc.storage.item_tags.for_ehr(ehr_id, key, value, target_path)
     hidden = ctx.hidden(ehr_id, {tag.target.vo_id for tag in found if tag.target.kind == "COMPOSITION"})
     return [tag for tag in found if tag.target.vo_id not in hidden]
+
+
+# --- EHRbase's experimental ``/item_tag`` API ---------------------------------------------------------------
+#
+# EHRbase tags the versioned object (a version uid in the path names its object), gives every tag an id, and
+# lets a PUT add or change tags one by one (by id, else by key and path) instead of replacing the list. Its
+# rules for keys, values and paths are stricter than the RM's invariants, and their breach is a 422.
+
+
+@dataclass(frozen=True, slots=True)
+class TagUpdate:
+    """One tag of an ``/item_tag`` PUT: ``tag_id`` to change that tag, ``owner_id`` / ``target`` /
+    ``target_type`` only as checks that it is this EHR's and this target's."""
+
+    key: str
+    value: str | None = None
+    target_path: str | None = None
+    tag_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    target: uuid.UUID | None = None
+    target_type: str | None = None
+
+
+_KEY = re.compile(r"[a-zA-Z0-9/\-_:]+")
+# a path step: an attribute, optionally with a node predicate (an archetype node id, optionally a name)
+_STEP = re.compile(
+    r"/[a-z][a-z0-9_]*"
+    r"(\[(at\d+(\.\d+)*|id\d+(\.\d+)*|[A-Za-z][\w-]*-[A-Za-z][\w]*-[A-Za-z][\w]*\.[\w-]+(\.[\w-]+)*\.v\d[\w.-]*)"
+    r"(\s*,\s*'[^']*'|\s+and\s+name/value\s*=\s*'[^']*')?\])?"
+)
+
+
+def check_tag_updates(kind: str, tags: Sequence[TagUpdate], ehr_id: uuid.UUID, vo_id: uuid.UUID) -> None:
+    """EHRbase's rules for the tags of an ``/item_tag`` PUT: :class:`Unprocessable` (422) naming the tag and
+    the rule, :class:`InvalidInput` (400) for a tag of another RM type."""
+    if not tags:
+        raise Unprocessable("ItemTags are empty")
+    for i, tag in enumerate(tags):
+        where, key = f"/{i}", tag.key
+        if tag.target_type is not None and tag.target_type != kind:
+            raise InvalidInput(
+                f"{where}/target_type: tag target_type {tag.target_type} does not match {kind}"
+            )
+        if not key.strip():
+            raise Unprocessable(f"{where}/key: ItemTag must have a key that can not be empty or blank")
+        if not _KEY.fullmatch(key):
+            raise Unprocessable(
+                f"{where}/key: ItemTag key {key!r} contains invalid characters, only alphanumerics, minus, "
+                "slash, underscore and colon are allowed"
+            )
+        if len(key) > t.ID:
+            raise Unprocessable(f"{where}/key: ItemTag key {key!r} is longer than {t.ID} characters")
+        if tag.value is not None and not tag.value.strip():
+            raise Unprocessable(f"{where}/value: ItemTag {key!r} value can not be empty or blank")
+        if tag.owner_id is not None and tag.owner_id != ehr_id:
+            raise Unprocessable(f"{where}/owner_id: can not change the owner of ItemTag {key!r}")
+        if tag.target is not None and tag.target != vo_id:
+            raise Unprocessable(f"{where}/target: can not move ItemTag {key!r} to {tag.target}")
+        _check_target_path(where, key, tag.target_path)
+
+
+def _check_target_path(where: str, key: str, path: str | None) -> None:
+    if path is None:
+        return
+    problem = ""
+    if "|" in path:
+        problem = "attributes are not supported"
+    elif not path.startswith("/"):
+        problem = "does not start at root"
+    elif path != "/" and _STEP_PATH.fullmatch(path) is None:
+        problem = "is not a path of attributes and archetype node ids (with an optional name)"
+    if problem:
+        raise Unprocessable(f"{where}/target_path: ItemTag {key!r} target_path {path!r} {problem}")
+
+
+_STEP_PATH = re.compile(f"(?:{_STEP.pattern})+")
+
+
+def _object_target(
+    svc: Services, ctx: RequestContext, ehr_id: uuid.UUID, kind: str, uid_based_id: str
+) -> TagTarget:
+    """The versioned object ``uid_based_id`` names (a version uid names its object), as EHRbase reads it."""
+    object_id = uid_based_id.split("::", 1)[0]
+    return _target(svc, ctx, ehr_id, kind, object_id)
+
+
+def upsert_tags(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    kind: str,
+    uid_based_id: str,
+    tags: Sequence[TagUpdate],
+) -> list[ItemTag]:
+    """Add or change ``tags`` on the versioned object, leaving its other tags; the tags as stored."""
+    if not tags:
+        raise Unprocessable("ItemTags are empty")  # before anything is looked up, as EHRbase answers
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    target = _object_target(svc, ctx, ehr_id, kind, uid_based_id)
+    check_tag_updates(kind, tags, ehr_id, target.vo_id)
+    wanted = [ItemTag(target, tag.key, tag.value, tag.target_path, tag.tag_id) for tag in tags]
+    with write_transaction(svc.storage.engine) as conn:
+        require_modifiable(conn, ehr_id)
+        stored = svc.storage.item_tags.upsert(target, wanted, conn)
+        ctx.record(conn, Action.WRITE_EHR, ehr_id, target.uid)
+    return stored
+
+
+def find_tags(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    kind: str,
+    uid_based_id: str,
+    ids: Sequence[uuid.UUID] = (),
+    keys: Sequence[str] = (),
+) -> list[ItemTag]:
+    """The versioned object's tags, narrowed to ``ids`` and ``keys`` when given."""
+    ctx.authorize(Action.READ_EHR, ehr_id)
+    return svc.storage.item_tags.find(_object_target(svc, ctx, ehr_id, kind, uid_based_id), ids, keys)
+
+
+def delete_tag_ids(
+    svc: Services,
+    ctx: RequestContext,
+    ehr_id: uuid.UUID,
+    kind: str,
+    uid_based_id: str,
+    ids: Sequence[uuid.UUID],
+) -> None:
+    """Remove the versioned object's tags with these ids (ids it has no tag with are passed over, as
+    EHRbase does); :class:`Unprocessable` for an empty list."""
+    if not ids:
+        raise Unprocessable("ItemTags are empty")
+    ctx.authorize(Action.WRITE_EHR, ehr_id)
+    target = _object_target(svc, ctx, ehr_id, kind, uid_based_id)
+    with write_transaction(svc.storage.engine) as conn:
+        require_modifiable(conn, ehr_id)
+        svc.storage.item_tags.delete_ids(target, ids, conn)
+        ctx.record(conn, Action.WRITE_EHR, ehr_id, target.uid)

@@ -288,8 +288,10 @@ item_tag = Table(
     Column("key", String(ID), nullable=False),
     Column("target_path", Text, nullable=False, comment="path within the target; '' for the whole target"),
     Column("value", Text, nullable=True),
+    Column("tag_id", Uuid, nullable=False, comment="the tag's own id"),
     PrimaryKeyConstraint("ehr_id", "target_vo_id", "target_version", "key", "target_path"),
     Index(None, "ehr_id", "key"),
+    Index(None, "ehr_id", "tag_id", unique=True),
     comment="ITEM_TAG: key/value tags of a VERSION or VERSIONED_OBJECT (ITS-REST tags), not versioned",
 )
 

@@ -179,3 +179,44 @@ def test_durations_with_years_get_twelve_month_years(
         assert after[nums[1]] == 1800.0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_item_tags_stored_before_0012_get_ids_of_their_own(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Migration 0012: every tag stored before it gets a new id, different from every other tag's."""
+    import uuid
+
+    url = empty_database_url(dialect, request, tmp_path)
+    upgrade(url, "0011_item_tag")
+    engine = create_engine(url)
+    ehr_id, vo_id = uuid.uuid4(), uuid.uuid4()
+    before_0012 = sa.table(
+        "item_tag",
+        sa.column("ehr_id", sa.Uuid()),
+        sa.column("target_vo_id", sa.Uuid()),
+        *(sa.column(name) for name in ("target_version", "target_type", "target_uid", "key", "target_path")),
+    )
+    rows = [
+        {
+            "ehr_id": ehr_id,
+            "target_vo_id": vo_id,
+            "target_version": version,
+            "target_type": "COMPOSITION",
+            "target_uid": str(vo_id) if version == 0 else f"{vo_id}::test.cdr::{version}",
+            "key": key,
+            "target_path": "",
+        }
+        for version in (0, 1)
+        for key in ("a", "b")
+    ]
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(before_0012), rows)
+        upgrade(engine)
+        with engine.connect() as conn:
+            ids = conn.execute(sa.select(t.item_tag.c.tag_id)).scalars().all()
+        assert len(ids) == 4 and len(set(ids)) == 4 and all(isinstance(i, uuid.UUID) for i in ids)
+    finally:
+        engine.dispose()
