@@ -13,9 +13,12 @@ from cdr.services.errors import TemplateInUse, Unprocessable
 from cdr.storage import TemplateRecord
 from cdr.storage.engine import write_transaction
 from cdr.storage.templates import TemplateInUseError
+from cdr.template.aom import CCodeReference, OperationalTemplate
 from cdr.template.example import maximal_example, minimal_example
+from cdr.template.example_draw import ExampleSettings
 from cdr.template.example_plan import NoExample
 from cdr.template.web_template import build_web_template
+from cdr.terminology.fhir import binding_of
 
 
 def upload_template(svc: Services, ctx: RequestContext, opt: bytes) -> TemplateRecord:
@@ -57,10 +60,27 @@ def example(svc: Services, ctx: RequestContext, template_id: str, *, minimal: bo
     ctx.authorize(Action.READ_DEFINITION)
     svc.storage.templates.get(template_id)
     opt = svc.templates.get(template_id)
+    settings = ExampleSettings(reference_codes=_reference_codes(svc, opt))
     try:
-        return minimal_example(opt) if minimal else maximal_example(opt)
+        return minimal_example(opt, settings) if minimal else maximal_example(opt, settings)
     except NoExample as exc:
         raise Unprocessable(str(exc)) from None
+
+
+def _reference_codes(svc: Services, opt: OperationalTemplate) -> tuple[tuple[str, str, str, str], ...]:
+    """A code of each FHIR value set the template binds a node to, from the configured terminology server,
+    so that the example passes the check a commit makes; none without a server (such nodes get code "1")."""
+    server = svc.terminology_server
+    if server is None:
+        return ()
+    found = []
+    uris = {c.reference_set_uri for c in opt.definition.walk() if isinstance(c, CCodeReference)}
+    for uri in sorted(uris):
+        binding = binding_of(uri)
+        coding = server.example_coding(binding.url) if binding and binding.resource == "ValueSet" else None
+        if coding is not None:
+            found.append((uri, *coding))
+    return tuple(found)
 
 
 def delete_template(svc: Services, ctx: RequestContext, template_id: str) -> None:

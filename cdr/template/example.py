@@ -54,7 +54,9 @@ class ExampleGenerator:
         self.opt = opt
         self.settings = settings or ExampleSettings()
         self.language = self._language()
-        self.plan: Node = compile_plan(opt, self.language, self.settings.rm_version)
+        self.plan: Node = compile_plan(
+            opt, self.language, self.settings.rm_version, self.settings.reference_codes
+        )
 
     def _language(self) -> str:
         wanted = self.settings.language

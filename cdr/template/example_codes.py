@@ -92,10 +92,18 @@ def _code_set_text(terminology_id: str, code: str) -> str:
     return description or code
 
 
-def code_phrase_codes(c: CCodePhrase, language: str, label: str, group: str | None = None) -> list[Code]:
+def code_phrase_codes(
+    c: CCodePhrase,
+    language: str,
+    label: str,
+    group: str | None = None,
+    reference_codes: tuple[tuple[str, str, str, str], ...] = (),
+) -> list[Code]:
     """The codes a C_CODE_PHRASE lists, with texts; for an open one, one code of its terminology.
 
-    ``group`` is the openEHR group the attribute is bound to, for the rubric of codes in several groups.
+    ``group`` is the openEHR group the attribute is bound to, for the rubric of codes in several groups;
+    ``reference_codes`` a code of each external value set a terminology server gave, as
+    ``(uri, terminology id, code, text)``.
     """
     tid = c.terminology_id
     root = c.archetype_root
@@ -113,6 +121,9 @@ def code_phrase_codes(c: CCodePhrase, language: str, label: str, group: str | No
             out.append(Code(tid or LOCAL, code, text))
         return _assumed_first(_in_code_set(out, tid), c)
     if isinstance(c, CCodeReference) and c.reference_set_uri:
+        for uri, terminology, code, text in reference_codes:
+            if uri == c.reference_set_uri:
+                return [Code(terminology, code, text or label)]
         return [Code(reference_terminology(c.reference_set_uri), "1", label)]
     if tid == LOCAL and root is not None:
         terms = root.term_definitions.get(language) or next(iter(root.term_definitions.values()), {})

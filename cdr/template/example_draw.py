@@ -60,7 +60,9 @@ class ExampleSettings:
     it); ``territory`` to the usual country of that language. ``max_repeats`` caps how often a node that
     may repeat is present (MAXIMAL uses it, or more where an ELEMENT has more value types to show; RANDOM
     draws 1..max_repeats). ``optional_rate`` is the chance that RANDOM includes an optional node.
-    ``spread_days`` is how far before ``start_time`` RANDOM places a composition.
+    ``spread_days`` is how far before ``start_time`` RANDOM places a composition. ``reference_codes`` gives,
+    for a C_CODE_REFERENCE's value set URI, a code of that set as ``(uri, terminology id, code, text)``
+    (a terminology server's answer; without one such a node gets code "1").
     """
 
     language: str | None = None
@@ -73,6 +75,7 @@ class ExampleSettings:
     spread_days: int = 365
     rm_version: str = "1.1.0"
     event_step: dt.timedelta = field(default=dt.timedelta(minutes=5))
+    reference_codes: tuple[tuple[str, str, str, str], ...] = ()
 
     def territory_for(self, language: str) -> str:
         if self.territory:

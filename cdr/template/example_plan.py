@@ -85,10 +85,17 @@ def primitive_maker(item: CPrimitive | None) -> Maker:
 
 
 class _Compiler:
-    def __init__(self, opt: OperationalTemplate, language: str, settings_rm_version: str) -> None:
+    def __init__(
+        self,
+        opt: OperationalTemplate,
+        language: str,
+        settings_rm_version: str,
+        reference_codes: tuple[tuple[str, str, str, str], ...] = (),
+    ) -> None:
         self.opt = opt
         self.language = language
         self.rm_version = settings_rm_version
+        self.reference_codes = reference_codes
         self.memo: dict[int, Node] = {}
 
     def label(self, c: CObject) -> str:
@@ -120,7 +127,9 @@ class _Compiler:
             return ValueNode(primitive_maker(c.item))
         rm_type = c.rm_type_name
         if isinstance(c, CDomainType | ConstraintRef) or is_value_type(rm_type):
-            site = Site(owner.rm_type, attribute, owner_label, self.language, c.archetype_root)
+            site = Site(
+                owner.rm_type, attribute, owner_label, self.language, c.archetype_root, self.reference_codes
+            )
             return ValueNode(value_maker(c, rm_type, site))
         if not isinstance(c, CComplexObject):
             return None
@@ -383,9 +392,15 @@ class NoExample(ValueError):
     class fits it)."""
 
 
-def compile_plan(opt: OperationalTemplate, language: str, rm_version: str = "1.1.0") -> Node:
-    """The root node of the generation plan of ``opt``, with names and texts in ``language``."""
-    compiler = _Compiler(opt, language, rm_version)
+def compile_plan(
+    opt: OperationalTemplate,
+    language: str,
+    rm_version: str = "1.1.0",
+    reference_codes: tuple[tuple[str, str, str, str], ...] = (),
+) -> Node:
+    """The root node of the generation plan of ``opt``, with names and texts in ``language``
+    (``reference_codes``: see :class:`~cdr.template.example_draw.ExampleSettings`)."""
+    compiler = _Compiler(opt, language, rm_version, reference_codes)
     root = opt.definition
     classes = concrete_types(root.rm_type_name, set(), root.archetype_id)
     owner = classes[0] if classes else RMObject

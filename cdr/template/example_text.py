@@ -90,13 +90,15 @@ CANONICAL_TEXT = "Lorem ipsum"
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """Where a value sits: the RM type and attribute holding it, the owning node's name, the language."""
+    """Where a value sits: the RM type and attribute holding it, the owning node's name, the language (and
+    the codes a terminology server gave for external value sets)."""
 
     owner: str
     attribute: str
     label: str
     language: str
     root: CArchetypeRoot | None = None
+    reference_codes: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def binding(self) -> Binding | None:
@@ -199,7 +201,7 @@ def code_list(c: CObject | None, site: Site) -> list[Code] | None:
     group = bound.target if bound is not None and bound.kind == "group" else None
     for p in phrases:
         if isinstance(p, CCodePhrase):
-            out.extend(code_phrase_codes(p, site.language, site.label, group))
+            out.extend(code_phrase_codes(p, site.language, site.label, group, site.reference_codes))
         elif isinstance(p, ConstraintRef):
             out.extend(constraint_ref_codes(p, site.language, site.label))
     if out:

@@ -23,7 +23,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +180,17 @@ class FhirTerminologyServer:
             codes += more
         return tuple(dict.fromkeys(codes))
 
+    def example_coding(self, value_set_url: str) -> tuple[str, str, str] | None:
+        """A code of the value set as ``(system, code, display)``, for an example composition: the first
+        concrete entry of a short ``$expand``; ``None`` when the server has none to give."""
+        try:
+            document = self.document("ValueSet/$expand", {"url": value_set_url, "count": "10"})
+        except FhirError:
+            return None
+        expansion = document.get("expansion") if document.get("resourceType") == "ValueSet" else None
+        contains = expansion.get("contains") if isinstance(expansion, dict) else None
+        return next(_codings(contains), None)
+
     def validate(self, params: Mapping[str, str]) -> bool:
         """``ValueSet/$validate-code``'s result."""
         result = _parameter(self.document("ValueSet/$validate-code", params), "result")
@@ -330,6 +341,17 @@ def _codes(contains: Any) -> list[str]:
             out.append(entry["code"])
         out += _codes(entry.get("contains"))
     return out
+
+
+def _codings(contains: Any) -> Iterator[tuple[str, str, str]]:
+    """``(system, code, display)`` of an expansion's concrete entries, nested ones too, in order."""
+    for entry in contains or ():
+        if not isinstance(entry, dict):
+            continue
+        system, code, display = entry.get("system"), entry.get("code"), entry.get("display")
+        if isinstance(system, str) and isinstance(code, str) and not entry.get("abstract"):
+            yield system, code, display if isinstance(display, str) else ""
+        yield from _codings(entry.get("contains"))
 
 
 def _outcome_text(body: bytes) -> str:

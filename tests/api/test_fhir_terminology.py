@@ -23,7 +23,7 @@ from cdr.api import create_app
 from cdr.storage import Storage
 from tests.api.conftest import FLAT, Api, assert_error, etag
 from tests.corpus import require_corpus
-from tests.terminology.fhir_mock import FDI_SURFACE, SURFACE_VALUE_SET, FhirMock, running
+from tests.terminology.fhir_mock import FDI_SURFACE, SURFACE_CODES, SURFACE_VALUE_SET, FhirMock, running
 from tests.terminology.oauth_mock import TokenEndpoint
 
 IT = "ehrbase-integration-tests/test_data_sets"
@@ -223,3 +223,26 @@ def test_a_terminology_server_behind_oauth_is_asked_with_the_repositorys_own_tok
         body = assert_error(_post(api, ehr_id, _composition(TEMPLATE_ID)), 503)
         assert "invalid_client" in body["message"]
         assert _versions(api, ehr_id) == 1
+
+
+def test_the_example_of_a_template_takes_its_codes_from_the_terminology_server(
+    storage: Storage, fhir: FhirMock
+) -> None:
+    """With a terminology server the example composition carries a code of each bound value set (the first
+    its $expand gives), so that committing the example passes the same server's check; in FLAT too."""
+    api = _api(storage, FHIR_TERMINOLOGY_URL=fhir.base_url)
+    url = f"/definition/template/adl1.4/{TEMPLATE_ID}/example"
+    example = api.get(url, query_string={"format": "JSON"})
+    assert example.status_code == 200, example.json
+    text = json.dumps(example.json)
+    first = sorted(SURFACE_CODES)[0]
+    assert f'"code_string": "{first}"' in text and FDI_SURFACE in text
+    ehr_id = api.new_ehr()
+    assert _post(api, ehr_id, example.json).status_code == 201
+    flat = api.get(url, query_string={"format": "FLAT"}).json
+    assert first in flat.values()
+    assert any("$expand" in r and "count=10" in r for r in fhir.requests)
+    # without a server the node gets a placeholder code, which a configured server would refuse
+    plain = Api(create_app({"STORAGE": storage, "TESTING": True})).get(url, query_string={"format": "JSON"})
+    assert f'"code_string": "{first}"' not in json.dumps(plain.json)
+    assert_error(_post(api, ehr_id, plain.json), 422)
