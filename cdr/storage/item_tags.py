@@ -61,6 +61,14 @@ def _record(row: sa.Row[tuple[object, ...]]) -> ItemTag:
     return ItemTag(target, m["key"], m["value"], m["target_path"] or None, m["tag_id"])
 
 
+def _lock(conn: Connection, target: TagTarget) -> None:
+    """Hold the target's versioned object row to commit (PostgreSQL; SQLite writes one at a time anyway), so
+    that two requests changing its tags at once take turns instead of one failing on the table's key."""
+    vo = t.versioned_object
+    found = sa.select(vo.c.vo_id).where(vo.c.ehr_id == target.ehr_id, vo.c.vo_id == target.vo_id)
+    conn.execute(found.with_for_update())
+
+
 def _of(target: TagTarget) -> sa.ColumnElement[bool]:
     return sa.and_(
         _t.c.ehr_id == target.ehr_id,
@@ -87,6 +95,7 @@ class ItemTagStore:
         """Make ``tags`` the target's whole list (an empty one removes them all), in ``conn``'s transaction
         when given; the list as stored. A tag whose key and path the target had keeps its id."""
         with writing(self.engine, conn) as conn:
+            _lock(conn, target)
             ids = {(tag.key, tag.target_path): tag.tag_id for tag in self._of_target(conn, target)}
             conn.execute(sa.delete(_t).where(_of(target)))
             if tags:
@@ -102,6 +111,7 @@ class ItemTagStore:
         with the same key and path, or is added with a new id. The tags as stored, in the order given;
         :class:`TagClash` when two would end with the same key and path."""
         with writing(self.engine, conn) as conn:
+            _lock(conn, target)
             held = {tag.tag_id: tag for tag in self._of_target(conn, target)}
             by_place = {(tag.key, tag.target_path): tag_id for tag_id, tag in held.items()}
             stored: list[ItemTag] = []

@@ -42,3 +42,33 @@ def test_same_if_match_exactly_one_put_wins(nb_api: Api) -> None:
     assert all(tag == winner for status, tag in results if status == 412), "412s name the latest version"
     history = nb_api.get(f"/ehr/{ehr_id}/versioned_composition/{object_id}/revision_history").json
     assert [item["version_id"]["value"] for item in history["items"]] == [first, winner]
+
+
+def test_tags_changed_at_once_take_turns(nb_api: Api) -> None:
+    """Several requests setting the same tag of one composition at once (EHRbase's /item_tag PUT and
+    ITS-REST's /tags PUT): each is answered 2xx, none fails on the table's key, and one tag remains."""
+    ehr_id = nb_api.new_ehr()
+    object_id = nb_api.commit(ehr_id).split("::")[0]
+    barrier = threading.Barrier(WRITERS)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def put(i: int) -> None:
+        client = Api(nb_api.app)
+        barrier.wait()
+        if i % 2:
+            url, body = f"/ehr/{ehr_id}/composition/{object_id}/item_tag", [{"key": "k", "value": f"v{i}"}]
+        else:
+            url, body = f"/ehr/{ehr_id}/composition/{object_id}/tags", [{"key": "k", "value": f"v{i}"}]
+        response = client.put(url, json=body)
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == sorted([200, 204] * (WRITERS // 2)), statuses
+    tags = nb_api.get(f"/ehr/{ehr_id}/composition/{object_id}/item_tag").json
+    assert [tag["key"] for tag in tags] == ["k"]
