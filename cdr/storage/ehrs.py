@@ -16,6 +16,7 @@ from cdr.storage.contributions import commit_contribution
 from cdr.storage.engine import read_transaction, writing
 from cdr.storage.records import Audit, EhrRecord, JsonObject, VersionRecord
 from cdr.storage.versioning import VersionChange
+from cdr.storage.write_path import new_rows_only
 
 
 def default_ehr_status() -> JsonObject:
@@ -89,9 +90,12 @@ class EhrStore:
         ehr_id = ehr_id or uuid.uuid4()
         now = dt.datetime.now(dt.UTC)
         with writing(self.engine, conn) as conn:
-            if conn.execute(sa.select(t.ehr.c.ehr_id).where(t.ehr.c.ehr_id == ehr_id)).first() is not None:
+            # the key decides, also between two requests creating the same EHR at once (the second waits
+            # for the first to commit, then inserts nothing)
+            row = dict(ehr_id=ehr_id, system_id=self.system_id, time_created=now)
+            created = conn.execute(new_rows_only(conn, t.ehr).values(row).returning(t.ehr.c.ehr_id)).first()
+            if created is None:
                 raise Conflict(f"EHR {ehr_id} already exists")
-            conn.execute(sa.insert(t.ehr).values(ehr_id=ehr_id, system_id=self.system_id, time_created=now))
             change = VersionChange(
                 "EHR_STATUS", "creation", status if status is not None else default_ehr_status()
             )

@@ -11,6 +11,7 @@ from cdr.errors import Conflict, NotFound, TemplateError
 from cdr.storage import schema as t
 from cdr.storage.engine import read_transaction, writing
 from cdr.storage.records import TemplateRecord
+from cdr.storage.write_path import new_rows_only
 from cdr.template.aom import OperationalTemplate
 from cdr.template.opt_parser import parse_opt
 
@@ -68,10 +69,10 @@ class TemplateStore:
                 _lock_unused(conn, record.template_id)
                 conn.execute(sa.update(tpl).where(tpl.c.template_id == record.template_id).values(values))
                 return record
-            exists = conn.execute(sa.select(tpl.c.template_id).where(tpl.c.template_id == record.template_id))
-            if exists.first() is not None:
+            # the key decides, also between two uploads of one template at once
+            stored = conn.execute(new_rows_only(conn, tpl).values(values).returning(tpl.c.template_id))
+            if stored.first() is None:
                 raise Conflict(f"template {record.template_id!r} already exists")
-            conn.execute(sa.insert(tpl).values(values))
         return record
 
     def list(self) -> list[TemplateRecord]:

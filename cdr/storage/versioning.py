@@ -43,7 +43,13 @@ from cdr.storage.records import (
     VersionUid,
     code_of,
 )
-from cdr.storage.write_path import insert_first_version, insert_nodes, insert_version, move_latest
+from cdr.storage.write_path import (
+    insert_first_version,
+    insert_nodes,
+    insert_version,
+    move_latest,
+    new_rows_only,
+)
 
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -265,18 +271,19 @@ def _ehr_status_side_effects(conn: Connection, record: VersionRecord, nodes: Seq
                 raise InvalidInput(
                     f"{path}: {len(text)} characters; a subject id or namespace has at most {t.ID}"
                 )
-        taken = conn.execute(
-            sa.select(t.ehr_subject.c.ehr_id).where(
-                t.ehr_subject.c.subject_namespace == namespace, t.ehr_subject.c.subject_id == subject_id
-            )
+        # the key decides, also between two EHRs claiming the subject at once: the second insert waits
+        # for the first to commit, inserts nothing, and the subject's EHR is read for the message
+        row = dict(subject_namespace=namespace, subject_id=subject_id, ehr_id=record.ehr_id)
+        claimed = conn.execute(
+            new_rows_only(conn, t.ehr_subject).values(row).returning(t.ehr_subject.c.ehr_id)
         ).first()
-        if taken is not None:
-            raise Conflict(f"subject {namespace}::{subject_id} already has EHR {taken.ehr_id}")
-        conn.execute(
-            sa.insert(t.ehr_subject).values(
-                subject_namespace=namespace, subject_id=subject_id, ehr_id=record.ehr_id
-            )
-        )
+        if claimed is None:
+            taken = conn.execute(
+                sa.select(t.ehr_subject.c.ehr_id).where(
+                    t.ehr_subject.c.subject_namespace == namespace, t.ehr_subject.c.subject_id == subject_id
+                )
+            ).scalar()
+            raise Conflict(f"subject {namespace}::{subject_id} already has EHR {taken}")
 
 
 def _folder_side_effects(conn: Connection, record: VersionRecord, nodes: Sequence[NodeRow]) -> None:
