@@ -256,11 +256,13 @@ def _register_operations() -> None:
     from cdr.cli_audit import audit_group
     from cdr.cli_auth import auth_group
     from cdr.cli_ops import OPERATIONS
+    from cdr.cli_terminology import terminology_group
 
     for command in OPERATIONS:
         main.add_command(command)
     main.add_command(audit_group)
     main.add_command(auth_group)
+    main.add_command(terminology_group)
 
 
 _register_operations()

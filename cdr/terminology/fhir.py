@@ -180,6 +180,14 @@ class FhirTerminologyServer:
             codes += more
         return tuple(dict.fromkeys(codes))
 
+    def capabilities(self) -> dict[str, Any]:
+        """The server's CapabilityStatement (``GET <base>/metadata``), asked afresh (never cached): what
+        ``cdr terminology check`` shows; :class:`FhirError` when it cannot be had."""
+        document = _json(self._get(f"{self.base_url}/metadata"))
+        if not isinstance(document, dict) or document.get("resourceType") != "CapabilityStatement":
+            raise FhirError("the terminology server's /metadata is not a CapabilityStatement")
+        return document
+
     def example_coding(self, value_set_url: str) -> tuple[str, str, str] | None:
         """A code of the value set as ``(system, code, display)``, for an example composition: the first
         concrete entry of a short ``$expand``; ``None`` when the server has none to give."""

@@ -88,6 +88,14 @@ class FhirMock:
         if self.failing:
             return _outcome(500, "exception", "the terminology store is being rebuilt")
         url, code = request.args.get("url", ""), request.args.get("code", "")
+        if request.path == "/fhir/metadata":
+            return _json(
+                {
+                    "resourceType": "CapabilityStatement",
+                    "fhirVersion": "4.0.1",
+                    "software": {"name": "cdr test terminology", "version": "1"},
+                }
+            )
         if request.path == "/fhir/ValueSet/$validate-code":
             members = self.value_sets.get(url)
             if members is None:
