@@ -203,3 +203,20 @@ def test_tags_of_restricted_compositions_are_refused_and_left_out(api: Client, r
         "seen",
         "hidden",
     }
+
+
+def test_ehrbase_item_tags_of_a_restricted_composition_are_refused(api: Client, record: Record) -> None:
+    """EHRbase's /item_tag routes are the composition's, as ITS-REST's /tags: refused for a restricted one
+    (read, write and delete), allowed for another and in an emergency; the patient sees them."""
+    w = Listings(api, record)
+    assert (
+        api.call("PUT", f"/ehr/{w.ehr}/composition/{w.b}/item_tag", NURSE, json=[{"key": "k"}]).status_code
+        == 200
+    )
+    path_a = f"/ehr/{w.ehr}/composition/{w.a}/item_tag"
+    assert_error(api.call("PUT", path_a, NURSE, json=[{"key": "hidden"}]), 403)
+    # another health worker breaks the glass to tag it
+    [tag_id] = api.call("PUT", path_a, STRANGER, json=[{"key": "hidden"}], headers=EMERGENCY).json
+    assert_error(api.call("GET", path_a, NURSE), 403)
+    assert_error(api.call("DELETE", path_a, NURSE, json=[tag_id]), 403)
+    assert [t["id"] for t in api.call("GET", path_a, SELF).json] == [tag_id]
