@@ -44,11 +44,17 @@ __all__ = [
 TagInput = tuple[str, str | None, str | None]
 """A tag as a request gives it: ``(key, value, target_path)``."""
 
+MAX_TAGS = 1000
+"""The most tags one request may set: a target's tags are annotations, not data, and a request body of 32 MiB
+could otherwise hold half a million of them, each a row written in one transaction."""
+
 
 def check_tags(tags: Sequence[TagInput]) -> None:
     """:class:`InvalidInput` (400) naming the tag and the rule, for the ITEM_TAG invariants: a key neither
     empty nor with surrounding whitespace, a value (when given) not empty, a target path (when given) from
     the target's root, and each (key, path) once."""
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"{len(tags)} tags; a request sets at most {MAX_TAGS}")
     seen: set[tuple[str, str]] = set()
     for i, (key, value, path) in enumerate(tags):
         where = f"/{i}"
@@ -218,6 +224,8 @@ def check_tag_updates(kind: str, tags: Sequence[TagUpdate], ehr_id: uuid.UUID, v
     the rule, :class:`InvalidInput` (400) for a tag of another RM type."""
     if not tags:
         raise Unprocessable("ItemTags are empty")
+    if len(tags) > MAX_TAGS:
+        raise Unprocessable(f"{len(tags)} ItemTags; a request sets at most {MAX_TAGS}")
     for i, tag in enumerate(tags):
         where, key = f"/{i}", tag.key
         if tag.target_type is not None and tag.target_type != kind:

@@ -119,6 +119,8 @@ def test_what_is_refused_before_anything_is_stored(nb_api: Api) -> None:
     vo_id = nb_api.commit(ehr_id).split("::")[0]
     url = f"/ehr/{ehr_id}/composition/{vo_id}/item_tag"
     assert "ItemTags are empty" in assert_error(nb_api.put(url, json=[]), 422)["message"]
+    many = [{"key": f"k{i}"} for i in range(1001)]
+    assert "at most 1000" in assert_error(nb_api.put(url, json=many), 422)["message"]
     assert "ItemTags are empty" in assert_error(nb_api.delete(url, json=[]), 422)["message"]
     assert "contain an 'id'" in assert_error(nb_api.delete(url, json=[{"key": "k"}]), 422)["message"]
     assert_error(nb_api.delete(url, json=["not-a-uuid"]), 400)

@@ -127,6 +127,7 @@ def test_invalid_tags_are_400_naming_the_tag_and_nothing_changes(nb_api: Api) ->
         ([{"key": "x"}, {"key": "x"}], "/1"),
         (["x"], "/0"),
         ({"key": "x"}, "array"),
+        ([{"key": f"k{i}"} for i in range(1001)], "at most 1000"),
     ]
     for body, named in cases:
         assert named in assert_error(nb_api.put(path, json=body), 400)["message"], body
