@@ -245,27 +245,7 @@ def delete_composition_tags(ehr_id: str, uid_based_id: str, key: str) -> Respons
     return item_tags.delete_tags("COMPOSITION", ehr_id, uid_based_id, key)
 
 
-@bp.get("/ehr/<ehr_id>/composition/<uid_based_id>/item_tag")
-@documented(200, 400, 404, tag="ITEM_TAG", produces=(JSON,))
-def get_composition_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: the COMPOSITION's tags (its versioned object's), by ``ids``, ``keys``."""
-    return item_tags.get_item_tags("COMPOSITION", ehr_id, uid_based_id)
-
-
-@bp.put("/ehr/<ehr_id>/composition/<uid_based_id>/item_tag")
-@documented(
-    200, 400, 404, 409, 415, 422, tag="ITEM_TAG", headers=("Prefer",), consumes=(JSON,), produces=(JSON,)
-)
-def put_composition_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: add or change COMPOSITION tags one by one (by id, else key and path)."""
-    return item_tags.put_item_tags("COMPOSITION", ehr_id, uid_based_id)
-
-
-@bp.delete("/ehr/<ehr_id>/composition/<uid_based_id>/item_tag")
-@documented(204, 400, 404, 409, 415, 422, tag="ITEM_TAG", consumes=(JSON,), produces=())
-def delete_composition_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: delete the COMPOSITION's tags with the ids in the body."""
-    return item_tags.delete_item_tags("COMPOSITION", ehr_id, uid_based_id)
+item_tags.add_item_tag_routes(bp, "composition", "COMPOSITION", "composition")
 
 
 @bp.get("/ehr/<ehr_id>/versioned_composition/<versioned_object_uid>")

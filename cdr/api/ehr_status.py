@@ -128,24 +128,4 @@ def delete_status_tags(ehr_id: str, uid_based_id: str, key: str) -> Response:
     return item_tags.delete_tags("EHR_STATUS", ehr_id, uid_based_id, key)
 
 
-@bp.get("/ehr/<ehr_id>/ehr_status/<uid_based_id>/item_tag")
-@documented(200, 400, 404, tag="ITEM_TAG", produces=(JSON,))
-def get_status_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: the EHR_STATUS's tags (its versioned object's), by ``ids``, ``keys``."""
-    return item_tags.get_item_tags("EHR_STATUS", ehr_id, uid_based_id)
-
-
-@bp.put("/ehr/<ehr_id>/ehr_status/<uid_based_id>/item_tag")
-@documented(
-    200, 400, 404, 409, 415, 422, tag="ITEM_TAG", headers=("Prefer",), consumes=(JSON,), produces=(JSON,)
-)
-def put_status_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: add or change EHR_STATUS tags one by one (by id, else key and path)."""
-    return item_tags.put_item_tags("EHR_STATUS", ehr_id, uid_based_id)
-
-
-@bp.delete("/ehr/<ehr_id>/ehr_status/<uid_based_id>/item_tag")
-@documented(204, 400, 404, 409, 415, 422, tag="ITEM_TAG", consumes=(JSON,), produces=())
-def delete_status_item_tags(ehr_id: str, uid_based_id: str) -> Response:
-    """EHRbase's experimental API: delete the EHR_STATUS's tags with the ids in the body."""
-    return item_tags.delete_item_tags("EHR_STATUS", ehr_id, uid_based_id)
+item_tags.add_item_tag_routes(bp, "ehr_status", "EHR_STATUS", "status")

@@ -7,10 +7,12 @@ the same scopes, the same composition-level restrictions, the same audit.
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from cdr.api.common import ctx, ehr_uuid, svc
 from cdr.api.headers import wants_representation
+from cdr.api.openapi import documented
+from cdr.api.representation import JSON
 from cdr.api.schemas.item_tags import (
     experimental_tag_document,
     id_and_key_filters,
@@ -69,3 +71,53 @@ def put_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
 def delete_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
     service.delete_tag_ids(svc(), ctx(), ehr_uuid(ehr_id), kind, uid, tag_ids_from_body())
     return Response(status=204)
+
+
+def add_item_tag_routes(bp: Blueprint, resource: str, kind: str, name: str) -> None:
+    """EHRbase's ``/item_tag`` routes of ``kind`` on its own blueprint ``bp`` (so the security layer treats
+    them as that resource), as the endpoints ``get_/put_/delete_{name}_item_tags``."""
+    rule = f"/ehr/<ehr_id>/{resource}/<uid_based_id>/item_tag"
+
+    def get_view(ehr_id: str, uid_based_id: str) -> Response:
+        return get_item_tags(kind, ehr_id, uid_based_id)
+
+    def put_view(ehr_id: str, uid_based_id: str) -> Response:
+        return put_item_tags(kind, ehr_id, uid_based_id)
+
+    def delete_view(ehr_id: str, uid_based_id: str) -> Response:
+        return delete_item_tags(kind, ehr_id, uid_based_id)
+
+    get_view.__doc__ = (
+        f"EHRbase's experimental API: the {kind}'s tags (its versioned object's), by ids, keys."
+    )
+    put_view.__doc__ = (
+        f"EHRbase's experimental API: add or change {kind} tags one by one (by id, else key/path)."
+    )
+    delete_view.__doc__ = f"EHRbase's experimental API: delete the {kind}'s tags with the ids in the body."
+    views = (
+        ("GET", get_view, documented(200, 400, 404, tag="ITEM_TAG", produces=(JSON,))),
+        (
+            "PUT",
+            put_view,
+            documented(
+                200,
+                400,
+                404,
+                409,
+                415,
+                422,
+                tag="ITEM_TAG",
+                headers=("Prefer",),
+                consumes=(JSON,),
+                produces=(JSON,),
+            ),
+        ),
+        (
+            "DELETE",
+            delete_view,
+            documented(204, 400, 404, 409, 415, 422, tag="ITEM_TAG", consumes=(JSON,), produces=()),
+        ),
+    )
+    for method, view, document in views:
+        endpoint = f"{method.lower()}_{name}_item_tags"
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=document(view), methods=[method])

@@ -35,8 +35,7 @@ class UpdateItemTag(Schema):
     target_path = fields.String(load_default=None)
 
 
-def tags_from_body() -> list[TagInput]:
-    """The tags of a PUT: 415 for a body that is not JSON by its type, 400 naming the member at fault."""
+def _json_array(what: str) -> list[Any]:
     mimetype = content_type()
     if mimetype and not is_json(mimetype):
         raise UnsupportedMediaType(f"Content-Type {mimetype!r}: tags are sent as application/json")
@@ -46,9 +45,14 @@ def tags_from_body() -> list[TagInput]:
     except ValueError as exc:
         raise ApiError(f"the body is not JSON: {exc}") from None
     if not isinstance(data, list):
-        raise ApiError("the body must be a JSON array of tags ({key, value, target_path})")
+        raise ApiError(f"the body must be a JSON array of {what}")
+    return data
+
+
+def tags_from_body() -> list[TagInput]:
+    """The tags of a PUT: 415 for a body that is not JSON by its type, 400 naming the member at fault."""
     loaded: list[TagInput] = []
-    for i, item in enumerate(data):
+    for i, item in enumerate(_json_array("tags ({key, value, target_path})")):
         if not isinstance(item, dict):
             raise ApiError(
                 f"/{i}: a tag is a JSON object", details=[Issue(f"/{i}", "FORMAT", "not an object")]
@@ -95,20 +99,6 @@ def ehr_tag_filters() -> tuple[str | None, str | None, str | None]:
 # --- EHRbase's experimental /item_tag API ------------------------------------------------------------------
 
 _TARGET_TYPES = ("COMPOSITION", "EHR_STATUS")
-
-
-def _json_array(what: str) -> list[Any]:
-    mimetype = content_type()
-    if mimetype and not is_json(mimetype):
-        raise UnsupportedMediaType(f"Content-Type {mimetype!r}: item tags are sent as application/json")
-    raw = request.get_data(as_text=True)
-    try:
-        data: Any = json.loads(raw) if raw.strip() else None
-    except ValueError as exc:
-        raise ApiError(f"the body is not JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise ApiError(f"the body must be a JSON array of {what}")
-    return data
 
 
 def _uuid(value: Any, where: str) -> uuid.UUID:
