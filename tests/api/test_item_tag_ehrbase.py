@@ -154,3 +154,18 @@ def test_a_read_only_ehr_refuses_tag_changes(nb_api: Api, storage: Storage) -> N
     assert_error(nb_api.put(url, json=[{"key": "other"}]), 409)
     assert_error(nb_api.delete(url, json=[tag_id]), 409)
     assert [tag["id"] for tag in nb_api.get(url).json] == [tag_id]
+
+
+def test_paths_of_attributes_and_node_ids_with_names_are_taken(nb_api: Api) -> None:
+    ehr_id = nb_api.new_ehr()
+    vo_id = nb_api.commit(ehr_id).split("::")[0]
+    paths = [
+        "/",
+        "/context/start_time",
+        "/content[openEHR-EHR-OBSERVATION.blood_pressure.v2]/data[at0001]"
+        "/events[at0006 and name/value='any event']/data[at0003]/items[at0004]/value",
+        "/content[openEHR-EHR-SECTION.adhoc.v1, 'Vitals']",
+    ]
+    tags = [{"key": f"k{i}", "target_path": path} for i, path in enumerate(paths)]
+    put = nb_api.put(f"/ehr/{ehr_id}/composition/{vo_id}/item_tag", json=tags, headers=REPRESENTATION)
+    assert [tag["target_path"] for tag in put.json] == paths
