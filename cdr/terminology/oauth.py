@@ -59,7 +59,7 @@ class TokenError(Exception):
 class SigningKey:
     """The client's private key for ``private_key_jwt``, with the ``kid`` the token endpoint knows it by."""
 
-    key: Any  # a cryptography RSA or EC private key
+    key: Any = field(repr=False)  # a cryptography RSA or EC private key
     algorithm: str
     key_id: str | None = None
 
@@ -70,8 +70,8 @@ class ClientCredentials:
 
     token_url: str
     client_id: str
-    secret: str | None = None
-    signing_key: SigningKey | None = None
+    secret: str | None = field(default=None, repr=False)  # never in a log line or traceback
+    signing_key: SigningKey | None = field(default=None, repr=False)
     scope: str = ""
     audience: str = ""  # of the client assertion; empty: the token endpoint
 

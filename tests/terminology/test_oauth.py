@@ -300,3 +300,11 @@ def test_a_signing_key_is_what_the_assertion_is_verified_with() -> None:
         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
     )
     assert claims["iss"] == "cdr" and claims["exp"] == 1_900_000_000 + ASSERTION_LIFETIME
+
+
+def test_the_secret_and_the_key_stay_out_of_printed_settings() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tokens = TokenSource(ClientCredentials("https://idp/token", "cdr", secret="hunter2"))
+    signed = ClientCredentials("https://idp/token", "cdr", signing_key=SigningKey(key, "RS256", "k1"))
+    assert "hunter2" not in repr(tokens) and "cdr" in repr(tokens)
+    assert "RSAPrivateKey" not in repr(signed) and "_RSAPrivateKey" not in repr(SigningKey(key, "RS256"))
