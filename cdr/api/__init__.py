@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from cdr.api import auth, cors, errors, security
 from cdr.api.config import external_terminology, load
 from cdr.api.current import current_request, the_app
+from cdr.api.ehrbase_paths import serve_ehrbase_tag_paths
 from cdr.api.json_provider import OrjsonProvider
 from cdr.services import Services
 from cdr.storage import Storage
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         timeout_ms / 1000 if timeout_ms > 0 else None,
         external_terminology(settings),
     )
+    app.wsgi_app = serve_ehrbase_tag_paths(app.wsgi_app, settings["BASE_PATH"])  # type: ignore[method-assign,assignment]
     if settings.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
     errors.init_app(app)

@@ -169,3 +169,22 @@ def test_paths_of_attributes_and_node_ids_with_names_are_taken(nb_api: Api) -> N
     tags = [{"key": f"k{i}", "target_path": path} for i, path in enumerate(paths)]
     put = nb_api.put(f"/ehr/{ehr_id}/composition/{vo_id}/item_tag", json=tags, headers=REPRESENTATION)
     assert [tag["target_path"] for tag in put.json] == paths
+
+
+def test_ehrbase_own_prefix_reaches_the_same_routes(nb_api: Api) -> None:
+    """A client configured for EHRbase calls ``/rest/experimental/tags/ehr/...``: the same tags, the same
+    answers; nothing else under that prefix is served."""
+    ehr_id = nb_api.new_ehr()
+    vo_id = nb_api.commit(ehr_id).split("::")[0]
+    client = nb_api.client
+    ehrbase = f"/rest/experimental/tags/ehr/{ehr_id}/composition/{vo_id}/item_tag"
+    put = client.put(ehrbase, json=[{"key": "from-ehrbase-client"}])
+    assert put.status_code == 200, put.json
+    [tag_id] = put.json
+    assert put.headers["Location"].endswith(f"/openehr/v1/ehr/{ehr_id}/composition/{vo_id}/item_tag")
+    assert [tag["id"] for tag in nb_api.get(f"/ehr/{ehr_id}/composition/{vo_id}/item_tag").json] == [tag_id]
+    assert client.get(ehrbase).json[0]["key"] == "from-ehrbase-client"
+    assert client.delete(ehrbase, json=[tag_id]).status_code == 204
+    assert client.get(ehrbase).json == []
+    assert_error(client.get(f"/rest/experimental/tags/ehr/{ehr_id}"), 404)
+    assert_error(client.get(f"/rest/experimental/tags/ehr/{ehr_id}/composition/{vo_id}/tags"), 404)
