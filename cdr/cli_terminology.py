@@ -30,14 +30,15 @@ def check_cmd() -> None:
     if server.tokens is not None:
         started = time.monotonic()
         try:
-            server.tokens.bearer()
+            _, headers = server.tokens.authorization("GET", f"{server.base_url}/metadata")
         except TokenError as exc:
             fail(exc.message, EXIT_USAGE)
         took = (time.monotonic() - started) * 1000
         credentials = server.tokens.credentials
         how = "private_key_jwt" if credentials.signing_key is not None else "client_secret_basic"
+        scheme = headers["Authorization"].split(" ", 1)[0]
         issuer = credentials.token_url
-        click.echo(f"token: issued to {credentials.client_id} ({how}) by {issuer} in {took:.0f} ms")
+        click.echo(f"token: {scheme}, issued to {credentials.client_id} ({how}) by {issuer} in {took:.0f} ms")
     try:
         statement = server.capabilities()
     except FhirError as exc:

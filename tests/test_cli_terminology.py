@@ -31,7 +31,7 @@ def test_a_server_behind_oauth_answers_with_a_token(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_CLIENT_SECRET", "s3cret")
         code, output = _check()
         assert code == 0, output
-        assert "token: issued to cdr-kommune (client_secret_basic)" in output
+        assert "token: Bearer, issued to cdr-kommune (client_secret_basic)" in output
         assert "answers as cdr test terminology 1, FHIR 4.0.1" in output
         assert fhir.requests == ["/fhir/metadata?"]
 
@@ -50,3 +50,16 @@ def test_settings_that_cannot_work_are_named(monkeypatch: pytest.MonkeyPatch) ->
     code, output = _check()
     assert code == 2
     assert "CDR_FHIR_TERMINOLOGY_CLIENT_ID is set but CDR_FHIR_TERMINOLOGY_TOKEN_URL is not" in output
+
+
+def test_a_dpop_client_is_checked_with_its_proofs(monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = TokenEndpoint("cdr-kommune", secret="s3cret", dpop=True, resource_nonce="n1")
+    with running(FhirMock(oauth=endpoint)) as fhir:
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_URL", fhir.base_url)
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_TOKEN_URL", endpoint.url)
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_CLIENT_ID", "cdr-kommune")
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_CLIENT_SECRET", "s3cret")
+        monkeypatch.setenv("CDR_FHIR_TERMINOLOGY_DPOP", "true")
+        code, output = _check()
+        assert code == 0, output
+        assert "token: DPoP, issued to cdr-kommune" in output and "FHIR 4.0.1" in output

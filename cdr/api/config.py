@@ -20,6 +20,7 @@ from cdr.services.value_sets import ExternalTerminology
 from cdr.storage import DEFAULT_URL
 from cdr.storage.store import DEFAULT_SYSTEM_ID
 from cdr.template.validation.profile import DEFAULT
+from cdr.terminology.dpop import DpopKey
 from cdr.terminology.fhir import FhirTerminologyServer
 from cdr.terminology.oauth import ClientCredentials, TokenSource, load_signing_key
 
@@ -117,6 +118,12 @@ SETTINGS = (
         "token endpoint",
     ),
     Setting(
+        "FHIR_TERMINOLOGY_DPOP",
+        False,
+        "ask for DPoP-bound tokens (RFC 9449, as HelseID issues them for Norsk Helsenett's APIs) and "
+        "prove the key on every terminology request",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         32 * 1024 * 1024,
         "largest request body in bytes (413 beyond it); bounds the memory one request can take",
@@ -170,6 +177,7 @@ _CLIENT_SETTINGS = (
     "FHIR_TERMINOLOGY_CLIENT_KEY",
     "FHIR_TERMINOLOGY_SCOPE",
     "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE",
+    "FHIR_TERMINOLOGY_DPOP",
 )
 
 
@@ -218,7 +226,8 @@ def _token_source(settings: Mapping[str, Any], url: str, timeout: float) -> Toke
         scope=_text(settings, "FHIR_TERMINOLOGY_SCOPE"),
         audience=_text(settings, "FHIR_TERMINOLOGY_ASSERTION_AUDIENCE"),
     )
-    return TokenSource(credentials, timeout)
+    dpop = DpopKey() if settings.get("FHIR_TERMINOLOGY_DPOP") else None
+    return TokenSource(credentials, timeout, dpop=dpop)
 
 
 def _private_channel(url: str) -> bool:

@@ -284,18 +284,22 @@ class FhirTerminologyServer:
 
     def _get(self, url: str, retried: bool = False) -> bytes:
         headers = {"Accept": FHIR_JSON}
-        token = self._token()
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+        token = self._authorize(url, headers)
         request = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                if self.tokens is not None:
+                    self.tokens.resource_answered(url, answer.headers.get("DPoP-Nonce"))
                 body: bytes = answer.read()
                 return body
         except urllib.error.HTTPError as exc:
             if exc.code == 401 and token is not None and self.tokens is not None and not retried:
-                self.tokens.forget(token)  # revoked or expired early: one more try with a new token
-                return self._get(url, retried=True)
+                nonce = exc.headers.get("DPoP-Nonce")
+                if nonce and self.tokens.dpop is not None:
+                    self.tokens.resource_answered(url, nonce)  # the server wants its nonce in the proof
+                else:
+                    self.tokens.forget(token)  # revoked or expired early
+                return self._get(url, retried=True)  # one more try
             detail = _outcome_text(exc.read()) or exc.reason
             message = f"the terminology server answered {exc.code}: {detail}"
             # 401/403: our credentials, not the request, are wrong; the caller's request is not to blame
@@ -305,13 +309,16 @@ class FhirTerminologyServer:
             message = f"the terminology server at {self.base_url} could not be reached: {exc}"
             raise FhirError(message) from None
 
-    def _token(self) -> str | None:
+    def _authorize(self, url: str, headers: dict[str, str]) -> str | None:
+        """Add the token's headers for ``GET url`` (none without an OAuth client); the token sent."""
         if self.tokens is None:
             return None
         try:
-            return self.tokens.bearer()
+            token, carried = self.tokens.authorization("GET", url)
         except TokenError as exc:
             raise FhirError(f"no access token for the terminology server: {exc.message}") from None
+        headers.update(carried)
+        return token
 
 
 def _json(body: bytes) -> Any:

@@ -33,6 +33,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from cdr.terminology.dpop import DpopKey
+
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 60
 """Seconds a client assertion is valid: long enough for clock skew, short enough not to be worth stealing."""
@@ -122,19 +124,33 @@ class TokenSource:
     credentials: ClientCredentials
     timeout: float = 5.0
     clock: Callable[[], float] = time.monotonic
+    dpop: DpopKey | None = None  # tokens bound to this key (RFC 9449), as HelseID issues them
     fetches: int = 0
-    _token: tuple[str, float] | None = field(default=None, repr=False)  # the token and when to renew it
+    # the token, when to renew it, and its scheme (Bearer or DPoP)
+    _token: tuple[str, float, str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def bearer(self) -> str:
         """A token to send now; :class:`TokenError` when none can be had."""
+        return self._current()[0]
+
+    def authorization(self, method: str, url: str) -> tuple[str, dict[str, str]]:
+        """The token for ``method url`` and the headers that carry it: ``Authorization: Bearer``, or for a
+        DPoP-bound token ``Authorization: DPoP`` with a new proof in ``DPoP``."""
+        token, scheme = self._current()
+        headers = {"Authorization": f"{scheme} {token}"}
+        if scheme == "DPoP" and self.dpop is not None:
+            headers["DPoP"] = self.dpop.proof(method, url, token)
+        return token, headers
+
+    def _current(self) -> tuple[str, str]:
         with self._lock:
             held = self._token
             if held is not None and held[1] > self.clock():
-                return held[0]
-            token, lifetime = self._fetch()
-            self._token = (token, self.clock() + max(lifetime - RENEW_BEFORE, lifetime / 2))
-            return token
+                return held[0], held[2]
+            token, lifetime, scheme = self._fetch()
+            self._token = (token, self.clock() + max(lifetime - RENEW_BEFORE, lifetime / 2), scheme)
+            return token, scheme
 
     def forget(self, token: str) -> None:
         """Drop ``token`` (the resource server refused it); the next :meth:`bearer` fetches a new one."""
@@ -142,37 +158,55 @@ class TokenSource:
             if self._token is not None and self._token[0] == token:
                 self._token = None
 
-    def _fetch(self) -> tuple[str, float]:
+    def _fetch(self, retried: bool = False) -> tuple[str, float, str]:
         self.fetches += 1
         url = self.credentials.token_url
         form, headers = self.credentials.request(time.time())
+        if self.dpop is not None:
+            headers["DPoP"] = self.dpop.proof("POST", url)
         body = urllib.parse.urlencode(form).encode("ascii")
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                self._keep_nonce(url, answer.headers.get("DPoP-Nonce"))
                 text = answer.read(MAX_TOKEN_ANSWER)
         except urllib.error.HTTPError as exc:
-            reason = _oauth_error(exc)
+            error, reason = _oauth_error(exc)
+            nonce = exc.headers.get("DPoP-Nonce")
+            if error == "use_dpop_nonce" and nonce and self.dpop is not None and not retried:
+                self.dpop.remember_nonce(url, nonce)  # the endpoint wants its nonce in the proof: once more
+                return self._fetch(retried=True)
             raise TokenError(f"the token endpoint {url} refused the client ({exc.code}): {reason}") from None
         except (OSError, ValueError) as exc:
             raise TokenError(f"the token endpoint {url} could not be reached: {exc}") from None
-        return _token_of(text, url)
+        return _token_of(text, url, dpop=self.dpop is not None)
+
+    def _keep_nonce(self, url: str, nonce: str | None) -> None:
+        if nonce and self.dpop is not None:
+            self.dpop.remember_nonce(url, nonce)
+
+    def resource_answered(self, url: str, nonce: str | None) -> None:
+        """Keep the ``DPoP-Nonce`` a resource server sent with an answer, for the next proofs to it."""
+        self._keep_nonce(url, nonce)
 
 
-def _oauth_error(exc: urllib.error.HTTPError) -> str:
-    """``error: error_description`` of an RFC 6749 section 5.2 error answer, else the HTTP reason."""
+def _oauth_error(exc: urllib.error.HTTPError) -> tuple[str, str]:
+    """The ``error`` code of an RFC 6749 section 5.2 error answer and ``error: error_description`` for a
+    message ('' and the HTTP reason for another answer)."""
     try:
         document = json.loads(exc.read(MAX_TOKEN_ANSWER))
     except ValueError:
         document = None
     if isinstance(document, dict) and isinstance(document.get("error"), str):
         description = document.get("error_description")
-        return document["error"] + (f": {description}" if isinstance(description, str) else "")
-    return str(exc.reason)
+        error = document["error"]
+        return error, error + (f": {description}" if isinstance(description, str) else "")
+    return "", str(exc.reason)
 
 
-def _token_of(text: bytes, url: str) -> tuple[str, float]:
-    """The access token and its lifetime in seconds from a token endpoint's answer (RFC 6749 section 5.1)."""
+def _token_of(text: bytes, url: str, *, dpop: bool = False) -> tuple[str, float, str]:
+    """The access token, its lifetime in seconds and its scheme (``Bearer``, or ``DPoP`` when the client
+    asked for a bound one) from a token endpoint's answer (RFC 6749 section 5.1, RFC 9449 section 5)."""
     try:
         document = json.loads(text)
     except ValueError:
@@ -180,14 +214,17 @@ def _token_of(text: bytes, url: str) -> tuple[str, float]:
     if not isinstance(document, dict) or not isinstance(document.get("access_token"), str):
         raise TokenError(f"the token endpoint {url} answered without an access_token")
     kind = document.get("token_type")
-    if not isinstance(kind, str) or kind.lower() != "bearer":
-        raise TokenError(f"the token endpoint {url} issued a {kind!r} token; only Bearer tokens are sent")
+    schemes = {"bearer": "Bearer", "dpop": "DPoP"} if dpop else {"bearer": "Bearer"}
+    scheme = schemes.get(kind.lower()) if isinstance(kind, str) else None
+    if scheme is None:
+        wanted = "Bearer or DPoP tokens" if dpop else "Bearer tokens (set CDR_FHIR_TERMINOLOGY_DPOP for DPoP)"
+        raise TokenError(f"the token endpoint {url} issued a {kind!r} token; only {wanted} are sent")
     lifetime = document.get("expires_in")
     if isinstance(lifetime, str) and lifetime.isdigit():
         lifetime = int(lifetime)
     if not isinstance(lifetime, int | float) or isinstance(lifetime, bool) or lifetime <= 0:
         lifetime = DEFAULT_LIFETIME
-    return document["access_token"], float(lifetime)
+    return document["access_token"], float(lifetime), scheme
 
 
 # ------------------------------------------------------------------------------------------- the key file

@@ -78,10 +78,9 @@ class FhirMock:
         if self.oauth is not None and request.path == "/token":
             return self.oauth.answer(request)(environ, start_response)
         self.requests.append(request.full_path)
-        if self.oauth is not None and not self.oauth.accepts(request.headers.get("Authorization", "")):
-            answer = _outcome(401, "login", "a valid bearer token is required")
-            answer.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-            return answer(environ, start_response)
+        refusal = self.oauth.refusal(request) if self.oauth is not None else None
+        if refusal is not None:
+            return refusal(environ, start_response)
         return self.answer(request)(environ, start_response)
 
     def answer(self, request: Request) -> Response:
