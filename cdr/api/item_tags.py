@@ -47,10 +47,15 @@ def delete_tags(kind: str, ehr_id: str, uid_based_id: str, key: str) -> Response
 # --- EHRbase's experimental /item_tag ---------------------------------------------------------------------
 
 
-def _experimental(tags: list[ItemTag]) -> Response:
-    response = jsonify([experimental_tag_document(tag) for tag in tags])
+def _located(body: list[object]) -> Response:
+    """A JSON answer with the tags' own URL in ``Location``, as EHRbase answers."""
+    response = jsonify(body)
     response.headers["Location"] = request.base_url
     return response
+
+
+def _experimental(tags: list[ItemTag]) -> Response:
+    return _located([experimental_tag_document(tag) for tag in tags])
 
 
 def get_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
@@ -63,9 +68,7 @@ def put_item_tags(kind: str, ehr_id: str, uid: str) -> Response:
     stored = service.upsert_tags(svc(), ctx(), ehr_uuid(ehr_id), kind, uid, tag_updates_from_body())
     if wants_representation():
         return _experimental(stored)
-    response = jsonify([str(tag.tag_id) for tag in stored])
-    response.headers["Location"] = request.base_url
-    return response
+    return _located([str(tag.tag_id) for tag in stored])
 
 
 def delete_item_tags(kind: str, ehr_id: str, uid: str) -> Response:

@@ -121,7 +121,7 @@ class FhirTerminologyServer:
     ``timeout`` per code while it is down.
 
     With ``tokens`` every request carries its access token (a server behind OAuth 2.0, such as HelseID); a
-    401 answer gets one more try with a new token."""
+    401 answer gets one more try, with a new token or with the DPoP nonce the server asked for."""
 
     def __init__(
         self,
@@ -197,7 +197,7 @@ class FhirTerminologyServer:
             return None
         expansion = document.get("expansion") if document.get("resourceType") == "ValueSet" else None
         contains = expansion.get("contains") if isinstance(expansion, dict) else None
-        return next(_codings(contains), None)
+        return next((coding for coding in _codings(contains) if coding[0]), None)  # one naming its system
 
     def validate(self, params: Mapping[str, str]) -> bool:
         """``ValueSet/$validate-code``'s result."""
@@ -348,23 +348,19 @@ def _parameter(document: Mapping[str, Any], name: str) -> Any:
 
 def _codes(contains: Any) -> list[str]:
     """The codes of an expansion's ``contains``, nested ones too (abstract entries have none)."""
-    out: list[str] = []
-    for entry in contains or ():
-        if not isinstance(entry, dict):
-            continue
-        if isinstance(entry.get("code"), str) and not entry.get("abstract"):
-            out.append(entry["code"])
-        out += _codes(entry.get("contains"))
-    return out
+    return [code for _, code, _ in _codings(contains)]
 
 
 def _codings(contains: Any) -> Iterator[tuple[str, str, str]]:
-    """``(system, code, display)`` of an expansion's concrete entries, nested ones too, in order."""
+    """``(system, code, display)`` of an expansion's concrete entries, nested ones too, in order ('' for a
+    system or display the entry does not give)."""
     for entry in contains or ():
         if not isinstance(entry, dict):
             continue
-        system, code, display = entry.get("system"), entry.get("code"), entry.get("display")
-        if isinstance(system, str) and isinstance(code, str) and not entry.get("abstract"):
+        code = entry.get("code")
+        if isinstance(code, str) and not entry.get("abstract"):
+            system, display = entry.get("system"), entry.get("display")
+            system = system if isinstance(system, str) else ""
             yield system, code, display if isinstance(display, str) else ""
         yield from _codings(entry.get("contains"))
 

@@ -4,9 +4,10 @@ private key (``private_key_jwt``, RFC 7523 / OpenID Connect Core section 9).
 
 Norwegian national terminology (Helsedirektoratet's FHIR terminology service) sits behind HelseID, which
 issues tokens to machine clients only with ``private_key_jwt``; a municipality's own or a vendor's server
-may take a secret. Either way the repository asks for a token once, sends it as ``Authorization: Bearer``
-on every terminology request, and asks for a new one shortly before it expires or when the terminology
-server answers 401 (revoked, keys rotated).
+may take a secret. Either way the repository asks for a token once, sends it on every terminology request
+(``Authorization: Bearer``, or ``DPoP`` with a proof of the client's key, :mod:`cdr.terminology.dpop`),
+and asks for a new one shortly before it expires or when the terminology server answers 401 (revoked, keys
+rotated).
 
 A client assertion lives :data:`ASSERTION_LIFETIME` seconds and carries a new ``jti`` each time, so that a
 token endpoint which remembers ``jti`` values never sees one twice. Its audience is the token endpoint

@@ -169,10 +169,13 @@ def tag_ids_from_body() -> list[uuid.UUID]:
 
 def id_and_key_filters() -> tuple[list[uuid.UUID], list[str]]:
     """``ids`` and ``keys`` of an ``/item_tag`` GET, each repeated or comma-separated."""
-    args = request.args
-    ids = [part.strip() for value in args.getlist("ids") for part in value.split(",") if part.strip()]
-    keys = [part.strip() for value in args.getlist("keys") for part in value.split(",") if part.strip()]
-    return [_uuid(value, "ids") for value in ids], keys
+    return [_uuid(value, "ids") for value in _listed("ids")], _listed("keys")
+
+
+def _listed(name: str) -> list[str]:
+    """The values of query parameter ``name``, repeated or comma-separated (as Spring binds a list)."""
+    values = request.args.getlist(name)
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 def experimental_tag_document(tag: ItemTag) -> dict[str, Any]:
